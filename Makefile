@@ -1,0 +1,79 @@
+# ads-operator developer entry points. `make help` lists them.
+# Every target installs what it needs: a fresh clone needs only Python 3.11+, Go and openssl.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST := $(PY) -m pytest
+# The local control plane's binaries (kube-apiserver, etcd, kubectl, helm), cached by version.
+TOOLS_BIN ?= $(HOME)/.cache/ads-operator/bin
+export ADS_OPERATOR_TOOLS_BIN := $(TOOLS_BIN)
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@echo ">> creating $(VENV) and installing ads-operator with test and lint extras"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	$(PY) -m pip check
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create the virtualenv and install the package (editable)
+
+.PHONY: tools
+tools: ## build (or reuse) kube-apiserver, etcd, kubectl and helm
+	hack/build-tools
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+.PHONY: crds
+crds: $(STAMP) ## generate crds/ and the chart's copy from the pydantic models
+	$(VENV)/bin/ads-operator crds
+
+.PHONY: test-unit
+test-unit: $(STAMP) ## unit tier: pure functions, schemas, translation; no network
+	$(PYTEST) tests/unit
+
+.PHONY: test-emulator
+test-emulator: $(STAMP) ## emulator tier: the real oci SDK against oci_emulator over HTTP
+	$(PYTEST) tests/emulator
+
+.PHONY: test-e2e
+test-e2e: $(STAMP) tools ## e2e tier: real kube-apiserver + etcd, emulator, operator, kubectl, helm
+	$(PYTEST) tests/e2e
+
+.PHONY: test
+test: $(STAMP) tools ## every tier, plus `pip check`
+	$(PY) -m pip check
+	$(PYTEST) tests
+
+.PHONY: demo
+demo: $(STAMP) tools ## local cluster + emulator + operator; runs the hello-world job to completion
+	hack/demo up
+
+.PHONY: demo-down
+demo-down: ## stop what `make demo` started
+	hack/demo down
+
+.PHONY: bench
+bench: $(STAMP) tools ## measurements (not part of `make test`)
+	$(PY) -m bench
+
+.PHONY: clean
+clean: ## remove the virtualenv, caches and build output (keeps the cached Go binaries)
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

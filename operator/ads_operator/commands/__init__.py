@@ -1,0 +1,1 @@
+"""One module per ``ads-operator`` subcommand (see ``ads_operator.cli``)."""
