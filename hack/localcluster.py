@@ -1,0 +1,373 @@
+"""A real kube-apiserver + etcd as local processes: the project's test control plane.
+
+This follows controller-runtime's envtest: a throw-away CA, a serving certificate for
+127.0.0.1, an admin client certificate in ``system:masters``, a service-account signing
+key, etcd and kube-apiserver on free loopback ports, and a kubeconfig. Nothing runs pods
+(no kubelet, scheduler or controller-manager), which is the point: the API server's own
+behaviour (schemas, CEL, RBAC, status subresources, finalizers, Events, watches) is real.
+
+Every instance lives in its own directory (certificates, etcd data, logs, ``state.json``
+with the PIDs it started), so several can run side by side and ``down`` stops exactly the
+processes its ``up`` started. Only the standard library and the ``openssl`` command are
+used, so this works before any virtualenv exists; the pytest fixtures import it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+try:  # imported as hack.localcluster (tests) or run as a script (hack/controlplane)
+    from hack import buildtools
+except ImportError:  # pragma: no cover - script mode
+    import buildtools  # type: ignore[import-not-found,no-redef]
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCES_DIR = REPO_DIR / ".controlplane"
+ETCD_READY_SECONDS = 30.0
+APISERVER_READY_SECONDS = 90.0
+STOP_GRACE_SECONDS = 15.0
+
+
+class ControlPlaneError(Exception):
+    """Something a person must act on, said plainly (no stack trace needed)."""
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    pid: int
+    start_ticks: int  # /proc/<pid>/stat field 22: tells a reused PID from ours
+
+    def alive(self) -> bool:
+        return _start_ticks(self.pid) == self.start_ticks
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A running control plane, as recorded in its directory's state.json."""
+
+    directory: Path
+    server: str
+    processes: tuple[Process, ...]
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.directory / "kubeconfig"
+
+    @property
+    def pki(self) -> Path:
+        return self.directory / "pki"
+
+    def save(self) -> None:
+        state = {
+            "server": self.server,
+            "processes": [vars(p) for p in self.processes],
+        }
+        (self.directory / "state.json").write_text(json.dumps(state, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> Instance | None:
+        try:
+            state = json.loads((directory / "state.json").read_text())
+        except FileNotFoundError:
+            return None
+        return cls(directory, state["server"], tuple(Process(**p) for p in state["processes"]))
+
+    def ready(self) -> bool:
+        return all(p.alive() for p in self.processes) and _readyz(self.server, self.pki)
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; fields after it are space separated.
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":  # a zombie has exited: it is not running anything
+        return None
+    return int(fields[19])
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    proc = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise ControlPlaneError(f"openssl {' '.join(args[:2])} failed: {proc.stderr.strip()}")
+
+
+def make_pki(pki: Path) -> None:
+    """CA, apiserver serving cert (SAN 127.0.0.1/localhost), admin client cert, SA key."""
+    if shutil.which("openssl") is None:
+        raise ControlPlaneError("openssl is needed to make certificates: apt-get install openssl")
+    pki.mkdir(parents=True, exist_ok=True)
+    days = "30"
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", days,
+             "-subj", "/CN=ads-operator-local-ca", "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)  # fmt: skip
+    (pki / "serving.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    )
+    (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name, subject, ext in (
+        ("serving", "/CN=kube-apiserver", "serving.ext"),
+        ("admin", "/O=system:masters/CN=local-admin", "client.ext"),
+    ):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
+                 "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=pki)  # fmt: skip
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-days", days, "-extfile", ext, "-out", f"{name}.crt", cwd=pki)  # fmt: skip
+    _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
+    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
+
+
+def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
+    def b64(name: str) -> str:
+        return base64.b64encode((pki / name).read_bytes()).decode()
+
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "local", "cluster": {"server": server, "certificate-authority-data": b64("ca.crt")}}
+        ],
+        "users": [
+            {
+                "name": "local-admin",
+                "user": {"client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")},
+            }
+        ],
+        "contexts": [
+            {"name": "local", "context": {"cluster": "local", "user": "local-admin", "namespace": "default"}}
+        ],
+        "current-context": "local",
+    }
+    path.write_text(json.dumps(config, indent=2))  # JSON is YAML: no PyYAML needed here
+    path.chmod(0o600)
+
+
+def _ssl_context(pki: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+    return context
+
+
+def _readyz(server: str, pki: Path) -> bool:
+    # Probe as admin: anonymous probes get 403 until the RBAC bootstrap hook completes.
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - https to our own loopback server
+            f"{server}/readyz", context=_ssl_context(pki), timeout=5
+        ) as response:
+            return bool(response.read().decode().strip() == "ok")
+    except (OSError, urllib.error.URLError, ssl.SSLError):
+        return False
+
+
+def _etcd_healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:  # noqa: S310
+            return bool(json.loads(response.read()).get("health") == "true")
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def _spawn(name: str, argv: list[str], log: Path) -> Process:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own binaries and flags
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: survives our exit, stoppable alone
+        )  # fmt: skip
+    ticks = _start_ticks(proc.pid)
+    return Process(name, proc.pid, ticks if ticks is not None else -1)
+
+
+def _wait(what: str, check: object, process: Process, log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        if not process.alive():
+            raise ControlPlaneError(f"{what} exited during start-up; last lines of {log}:\n{_tail(log)}")
+        time.sleep(0.2)  # poll interval while waiting for readiness, bounded by the deadline
+    raise ControlPlaneError(f"{what} was not ready within {seconds:.0f}s; see {log}:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _port_in_use_hint(log: Path) -> str:
+    text = _tail(log, 50)
+    return "a port was taken by another process in the meantime" if "address already in use" in text else ""
+
+
+def up(directory: Path, tools_root: Path | None = None, api_port: int | None = None) -> Instance:
+    """Start etcd and kube-apiserver under ``directory``; reuse them when already running."""
+    existing = Instance.load(directory)
+    if existing is not None:
+        if existing.ready():
+            return existing
+        down(directory)
+    if api_port is not None and not _port_free(api_port):
+        raise ControlPlaneError(f"port {api_port} is already in use; pick another or omit --port")
+    etcd_bin = buildtools.find_binary("etcd", tools_root)
+    apiserver_bin = buildtools.find_binary("kube-apiserver", tools_root)
+    attempts = 1 if api_port is not None else 3
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start(directory, etcd_bin, apiserver_bin, api_port or free_port())
+        except ControlPlaneError as exc:
+            down(directory)
+            retry = attempt < attempts and "already in use" in str(exc)
+            if not retry:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) -> Instance:
+    directory.mkdir(parents=True, exist_ok=True)
+    pki = directory / "pki"
+    make_pki(pki)
+    client_port, peer_port = free_port(), free_port()
+    server = f"https://127.0.0.1:{api_port}"
+    etcd_log, api_log = directory / "etcd.log", directory / "kube-apiserver.log"
+    etcd = _spawn("etcd", [
+        str(etcd_bin), "--name=default", f"--data-dir={directory / 'etcd'}",
+        f"--listen-client-urls=http://127.0.0.1:{client_port}",
+        f"--advertise-client-urls=http://127.0.0.1:{client_port}",
+        f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
+        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
+        f"--initial-cluster=default=http://127.0.0.1:{peer_port}",
+        "--unsafe-no-fsync=true", "--log-level=warn",
+    ], etcd_log)  # fmt: skip
+    instance = Instance(directory, server, (etcd,))
+    instance.save()  # recorded before waiting, so `down` can stop a half-started plane
+    _wait("etcd", lambda: _etcd_healthy(client_port), etcd, etcd_log, ETCD_READY_SECONDS)
+    apiserver = _spawn("kube-apiserver", [
+        str(apiserver_bin),
+        f"--etcd-servers=http://127.0.0.1:{client_port}",
+        "--bind-address=127.0.0.1", f"--secure-port={api_port}", "--advertise-address=127.0.0.1",
+        "--endpoint-reconciler-type=none",  # 127.0.0.1 is refused as a Service endpoint
+        f"--cert-dir={pki}",
+        f"--tls-cert-file={pki / 'serving.crt'}", f"--tls-private-key-file={pki / 'serving.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        f"--service-account-issuer={server}",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--authorization-mode=RBAC",
+        "--disable-admission-plugins=ServiceAccount",  # nothing creates `default` SAs here
+        "--allow-privileged=true", "--profiling=false", "--event-ttl=1h", "--v=1",
+    ], api_log)  # fmt: skip
+    instance = Instance(directory, server, (etcd, apiserver))
+    instance.save()
+    try:
+        _wait("kube-apiserver", lambda: _readyz(server, pki), apiserver, api_log, APISERVER_READY_SECONDS)
+    except ControlPlaneError as exc:
+        hint = _port_in_use_hint(api_log)
+        raise ControlPlaneError(f"{exc}\n{hint}".strip()) from None
+    write_kubeconfig(instance.kubeconfig, server, pki)
+    return instance
+
+
+def down(directory: Path) -> list[str]:
+    """Stop the processes recorded in ``directory`` (and only those), then delete it."""
+    stopped: list[str] = []
+    instance = Instance.load(directory)
+    if instance is not None:
+        # The API server first, so it never runs against a stopped etcd.
+        for process in reversed(instance.processes):
+            if _stop(process):
+                stopped.append(f"{process.name} (pid {process.pid})")
+    shutil.rmtree(directory, ignore_errors=True)
+    return stopped
+
+
+def _stop(process: Process) -> bool:
+    if not process.alive():
+        return False
+    os.kill(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        if not process.alive():
+            return True
+        time.sleep(0.1)  # poll for exit, bounded by the grace period
+    os.kill(process.pid, signal.SIGKILL)
+    return True
+
+
+def env_lines(instance: Instance, tools_root: Path | None = None) -> str:
+    path = os.pathsep.join(str(d) for d in buildtools.bin_dirs(tools_root))
+    return f'export KUBECONFIG={instance.kubeconfig}\nexport PATH="{path}:$PATH"'
+
+
+def instance_dir(name: str) -> Path:
+    return DEFAULT_INSTANCES_DIR / name
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="hack/controlplane",
+        description="Run a local kube-apiserver + etcd (built by hack/build-tools).",
+    )
+    parser.add_argument("action", choices=["up", "down", "status", "env"])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--name", default="default", help="instance name (default: default)")
+    where.add_argument("--dir", type=Path, help="instance directory (default: .controlplane/NAME)")
+    parser.add_argument("--port", type=int, help="kube-apiserver port (default: a free one)")
+    args = parser.parse_args(argv[1:])
+    directory = (args.dir or instance_dir(args.name)).resolve()
+    try:
+        if args.action == "up":
+            started = time.monotonic()
+            instance = up(directory, api_port=args.port)
+            print(f"# control plane ready at {instance.server} ({time.monotonic() - started:.1f}s)", file=sys.stderr)
+            print(env_lines(instance))
+        elif args.action == "down":
+            stopped = down(directory)
+            print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+        else:
+            instance = Instance.load(directory)
+            if instance is None or not instance.ready():
+                print(f"not running ({directory})", file=sys.stderr)
+                return 1
+            if args.action == "env":
+                print(env_lines(instance))
+            else:
+                pids = ", ".join(f"{p.name} pid {p.pid}" for p in instance.processes)
+                print(f"running at {instance.server}: {pids}; kubeconfig {instance.kubeconfig}")
+    except (ControlPlaneError, buildtools.ToolError) as exc:
+        print(f"controlplane: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
