@@ -212,11 +212,21 @@ def build_tool(tool: Tool, root: Path, started: float) -> None:
         "check that the Go module proxy is reachable (GOPROXY) and run `make tools` again",
     )
     for binary in missing:
-        _progress(f"{tool.name} {tool.version}: building {binary.name} (minutes when cold)", started)
+        _progress(
+            f"{tool.name} {tool.version}: building {binary.name} (minutes when cold)", started
+        )
         partial = target / f".{binary.name}.partial-{os.getpid()}"
         try:
             _run(
-                [go, "build", "-ldflags", tool.resolved_ldflags(), "-o", str(partial), binary.package],
+                [
+                    go,
+                    "build",
+                    "-ldflags",
+                    tool.resolved_ldflags(),
+                    "-o",
+                    str(partial),
+                    binary.package,
+                ],
                 tool.module_dir,
                 f"building {binary.name}",
                 "read the compiler output above; `go clean -cache` helps after a corrupted cache",

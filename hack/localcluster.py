@@ -120,8 +120,9 @@ def make_pki(pki: Path) -> None:
         raise ControlPlaneError("openssl is needed to make certificates: apt-get install openssl")
     pki.mkdir(parents=True, exist_ok=True)
     days = "30"
+    ca_subject = "/CN=ads-operator-local-ca"
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", days,
-             "-subj", "/CN=ads-operator-local-ca", "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)  # fmt: skip
+             "-subj", ca_subject, "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)  # fmt: skip
     (pki / "serving.ext").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
     )
@@ -133,7 +134,8 @@ def make_pki(pki: Path) -> None:
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
                  "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=pki)  # fmt: skip
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", days, "-extfile", ext, "-out", f"{name}.crt", cwd=pki)  # fmt: skip
+                 "-CAcreateserial", "-days", days, "-extfile", ext,
+                 "-out", f"{name}.crt", cwd=pki)  # fmt: skip
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
@@ -146,16 +148,25 @@ def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [
-            {"name": "local", "cluster": {"server": server, "certificate-authority-data": b64("ca.crt")}}
+            {
+                "name": "local",
+                "cluster": {"server": server, "certificate-authority-data": b64("ca.crt")},
+            }
         ],
         "users": [
             {
                 "name": "local-admin",
-                "user": {"client-certificate-data": b64("admin.crt"), "client-key-data": b64("admin.key")},
+                "user": {
+                    "client-certificate-data": b64("admin.crt"),
+                    "client-key-data": b64("admin.key"),
+                },
             }
         ],
         "contexts": [
-            {"name": "local", "context": {"cluster": "local", "user": "local-admin", "namespace": "default"}}
+            {
+                "name": "local",
+                "context": {"cluster": "local", "user": "local-admin", "namespace": "default"},
+            }
         ],
         "current-context": "local",
     }
@@ -182,7 +193,7 @@ def _readyz(server: str, pki: Path) -> bool:
 
 def _etcd_healthy(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
             return bool(json.loads(response.read()).get("health") == "true")
     except (OSError, ValueError, urllib.error.URLError):
         return False
@@ -190,7 +201,7 @@ def _etcd_healthy(port: int) -> bool:
 
 def _spawn(name: str, argv: list[str], log: Path) -> Process:
     with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own binaries and flags
+        proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: survives our exit, stoppable alone
         )  # fmt: skip
@@ -204,7 +215,9 @@ def _wait(what: str, check: object, process: Process, log: Path, seconds: float)
         if check():  # type: ignore[operator]
             return
         if not process.alive():
-            raise ControlPlaneError(f"{what} exited during start-up; last lines of {log}:\n{_tail(log)}")
+            raise ControlPlaneError(
+                f"{what} exited during start-up; last lines of {log}:\n{_tail(log)}"
+            )
         time.sleep(0.2)  # poll interval while waiting for readiness, bounded by the deadline
     raise ControlPlaneError(f"{what} was not ready within {seconds:.0f}s; see {log}:\n{_tail(log)}")
 
@@ -218,7 +231,11 @@ def _tail(log: Path, lines: int = 15) -> str:
 
 def _port_in_use_hint(log: Path) -> str:
     text = _tail(log, 50)
-    return "a port was taken by another process in the meantime" if "address already in use" in text else ""
+    return (
+        "a port was taken by another process in the meantime"
+        if "address already in use" in text
+        else ""
+    )
 
 
 def up(directory: Path, tools_root: Path | None = None, api_port: int | None = None) -> Instance:
@@ -287,7 +304,13 @@ def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) 
     instance = Instance(directory, server, (etcd, apiserver))
     instance.save()
     try:
-        _wait("kube-apiserver", lambda: _readyz(server, pki), apiserver, api_log, APISERVER_READY_SECONDS)
+        _wait(
+            "kube-apiserver",
+            lambda: _readyz(server, pki),
+            apiserver,
+            api_log,
+            APISERVER_READY_SECONDS,
+        )
     except ControlPlaneError as exc:
         hint = _port_in_use_hint(api_log)
         raise ControlPlaneError(f"{exc}\n{hint}".strip()) from None
@@ -348,21 +371,24 @@ def main(argv: list[str]) -> int:
         if args.action == "up":
             started = time.monotonic()
             instance = up(directory, api_port=args.port)
-            print(f"# control plane ready at {instance.server} ({time.monotonic() - started:.1f}s)", file=sys.stderr)
+            print(
+                f"# control plane ready at {instance.server} ({time.monotonic() - started:.1f}s)",
+                file=sys.stderr,
+            )
             print(env_lines(instance))
         elif args.action == "down":
             stopped = down(directory)
             print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
         else:
-            instance = Instance.load(directory)
-            if instance is None or not instance.ready():
+            recorded = Instance.load(directory)
+            if recorded is None or not recorded.ready():
                 print(f"not running ({directory})", file=sys.stderr)
                 return 1
             if args.action == "env":
-                print(env_lines(instance))
+                print(env_lines(recorded))
             else:
-                pids = ", ".join(f"{p.name} pid {p.pid}" for p in instance.processes)
-                print(f"running at {instance.server}: {pids}; kubeconfig {instance.kubeconfig}")
+                pids = ", ".join(f"{p.name} pid {p.pid}" for p in recorded.processes)
+                print(f"running at {recorded.server}: {pids}; kubeconfig {recorded.kubeconfig}")
     except (ControlPlaneError, buildtools.ToolError) as exc:
         print(f"controlplane: {exc}", file=sys.stderr)
         return 1

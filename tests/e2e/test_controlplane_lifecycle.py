@@ -6,8 +6,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-
 from hack import localcluster
+
 from tests.fixtures.cluster import Cluster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +37,8 @@ def test_script_reports_a_port_in_use_plainly(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         proc = subprocess.run(
-            [str(REPO / "hack" / "controlplane"), "up", "--dir", str(tmp_path / "x"), "--port", str(port)],
+            [str(REPO / "hack" / "controlplane"), "up",
+             "--dir", str(tmp_path / "x"), "--port", str(port)],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
     assert proc.returncode == 1

@@ -71,10 +71,15 @@ def test_server_reports_the_pinned_version(cluster: Cluster) -> None:
 def test_crd_cel_status_events_and_wait(cluster: Cluster, namespace: str) -> None:
     cluster.kubectl("apply", "-f", "-", input=CRD)
     cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/widgets.smoke.ads-operator.test", "--timeout=30s"
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.smoke.ads-operator.test",
+        "--timeout=30s",
     )
 
-    refused = cluster.kubectl("apply", "-n", namespace, "-f", "-", input=widget("bad", 5, 1), check=False)
+    refused = cluster.kubectl(
+        "apply", "-n", namespace, "-f", "-", input=widget("bad", 5, 1), check=False
+    )
     assert refused.returncode != 0
     assert "min must not exceed max" in refused.stderr
 

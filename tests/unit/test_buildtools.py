@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from hack import buildtools
 
 
@@ -14,7 +13,11 @@ from hack import buildtools
     ("go_mod", "module", "expected"),
     [
         ("module m\n\nrequire k8s.io/kubernetes v1.35.4\n", "k8s.io/kubernetes", "v1.35.4"),
-        ("module m\n\nrequire (\n\tfoo v1.0.0\n\thelm.sh/helm/v3 v3.19.5\n)\n", "helm.sh/helm/v3", "v3.19.5"),
+        (
+            "module m\n\nrequire (\n\tfoo v1.0.0\n\thelm.sh/helm/v3 v3.19.5\n)\n",
+            "helm.sh/helm/v3",
+            "v3.19.5",
+        ),
     ],
 )
 def test_pins_are_read_from_go_mod(tmp_path: Path, go_mod: str, module: str, expected: str) -> None:
@@ -32,7 +35,9 @@ def test_the_committed_pins_are_the_documented_versions() -> None:
 
 def test_missing_go_toolchain_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(buildtools.ToolError, match="Go toolchain was not found on PATH; install Go"):
+    with pytest.raises(
+        buildtools.ToolError, match="Go toolchain was not found on PATH; install Go"
+    ):
         buildtools._go()
 
 
@@ -47,7 +52,9 @@ def test_a_failed_build_leaves_no_cached_binary(
     (broken / "go.mod").write_text("module example.invalid/broken\n\ngo 1.25.0\n")
     (broken / "main.go").write_text("package main\n\nfunc main() { this does not compile }\n")
     monkeypatch.setattr(buildtools, "MODULES_DIR", modules)
-    tool = buildtools.Tool(name="broken", module="example.invalid/broken", binaries=(buildtools.Binary("broken", "."),))
+    tool = buildtools.Tool(
+        name="broken", module="example.invalid/broken", binaries=(buildtools.Binary("broken", "."),)
+    )
     monkeypatch.setattr(buildtools.Tool, "version", property(lambda self: "v0.0.1"))
     cache = tmp_path / "cache"
     cache.mkdir()
