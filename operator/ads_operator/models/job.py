@@ -1,0 +1,110 @@
+"""``DataScienceJob``: the ADS job spec, key for key, plus operator-only settings beside it.
+
+``spec.name``, ``spec.id``, ``spec.infrastructure`` and ``spec.runtime`` are exactly
+ADS's ``Job.to_yaml()`` ``spec``. Operator-only keys (``deletionPolicy``,
+``authSecretRef``, ``region``) sit next to them and never inside the ADS parts, so the
+ADS parts export back to a file ``Job.from_yaml()`` reads (``ads-operator convert``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final
+
+from pydantic import Field
+
+from ads_operator.models.base import WireModel
+from ads_operator.models.common import (
+    MAX_OCID,
+    DeletionPolicy,
+    JobOcid,
+    Region,
+    SecretRef,
+)
+from ads_operator.models.conditions import MAX_CONDITIONS, Condition
+from ads_operator.models.infrastructure import Infrastructure
+from ads_operator.models.runtime import Runtime
+
+#: The ADS keys of a job spec; everything else in ``spec`` belongs to the operator.
+ADS_JOB_KEYS: Final = ("name", "id", "infrastructure", "runtime")
+#: Operator-only keys of ``DataScienceJob.spec``.
+OPERATOR_JOB_KEYS: Final = ("deletionPolicy", "authSecretRef", "region")
+
+
+class DataScienceJobSpec(WireModel):
+    """What a DataScienceJob asks for: an ADS job, and how the operator should treat it."""
+
+    name: str | None = Field(
+        default=None,
+        max_length=255,
+        description="Job display name; $VAR/${VAR} are filled from the runtime env.",
+    )
+    id: JobOcid | None = Field(
+        default=None, description="Existing OCI job to adopt instead of creating one."
+    )
+    infrastructure: Infrastructure = Field(description="Where the job runs (ADS infrastructure).")
+    runtime: Runtime = Field(description="What the job runs (ADS runtime).")
+    deletion_policy: DeletionPolicy | None = Field(
+        default=None,
+        description="Delete (default): delete the OCI job with the resource; Orphan: keep it.",
+    )
+    auth_secret_ref: SecretRef | None = Field(
+        default=None, description="OCI credentials for this job; default: the operator's own."
+    )
+    region: Region | None = None
+
+    @property
+    def effective_deletion_policy(self) -> DeletionPolicy:
+        return DeletionPolicy(self.deletion_policy or DeletionPolicy.DELETE)
+
+
+class ArtifactStatus(WireModel):
+    """The artifact uploaded to the current OCI job."""
+
+    file_name: str | None = Field(default=None, max_length=1024, description="File name.")
+    sha256: str | None = Field(default=None, max_length=64, description="SHA-256 (hex).")
+    size: int | None = Field(default=None, ge=0, description="Size in bytes.")
+
+
+class RunSummary(WireModel):
+    """Counts of the job's runs known to the cluster, and the most recent one."""
+
+    total: int | None = Field(default=None, ge=0, description="All runs.")
+    active: int | None = Field(default=None, ge=0, description="Runs not yet finished.")
+    succeeded: int | None = Field(default=None, ge=0, description="Runs that succeeded.")
+    failed: int | None = Field(default=None, ge=0, description="Runs failed or canceled.")
+    last_run: str | None = Field(default=None, max_length=253, description="Latest run name.")
+
+
+class DataScienceJobStatus(WireModel):
+    """What the operator last observed; rebuilt from OCI on every pass."""
+
+    ocid: str | None = Field(default=None, max_length=MAX_OCID, description="OCI job OCID.")
+    lifecycle_state: str | None = Field(
+        default=None, max_length=64, description="OCI lifecycle state of the job."
+    )
+    lifecycle_details: str | None = Field(
+        default=None, max_length=4096, description="OCI's lifecycle details."
+    )
+    region: str | None = Field(default=None, max_length=64, description="Region of the job.")
+    artifact: ArtifactStatus | None = Field(default=None, description="Uploaded artifact.")
+    spec_hash: str | None = Field(
+        default=None, max_length=128, description="Hash of the spec the OCI job was made from."
+    )
+    retired_ocids: (
+        Annotated[list[Annotated[str, Field(max_length=MAX_OCID)]], Field(max_length=64)] | None
+    ) = Field(
+        default=None,
+        description="Earlier OCI jobs of this resource, deleted once no run is active.",
+    )
+    console_url: str | None = Field(default=None, max_length=2048, description="OCI console.")
+    runs: RunSummary | None = Field(default=None, description="Run counts.")
+    last_synced: datetime | None = Field(default=None, description="Last successful sync.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="metadata.generation last acted on."
+    )
+    conditions: Annotated[list[Condition], Field(max_length=MAX_CONDITIONS)] | None = Field(
+        default=None,
+        description="Ready, Synced (and Terminal for a spec that cannot work).",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
