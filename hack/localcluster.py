@@ -199,10 +199,13 @@ def _etcd_healthy(port: int) -> bool:
         return False
 
 
-def _spawn(name: str, argv: list[str], log: Path) -> Process:
+def spawn(
+    name: str, argv: list[str], log: Path, env: dict[str, str] | None = None
+) -> Process:
+    """Start a long-lived process in its own session, output appended to ``log``."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             start_new_session=True,  # its own process group: survives our exit, stoppable alone
         )  # fmt: skip
     ticks = _start_ticks(proc.pid)
@@ -273,7 +276,7 @@ def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) 
     client_port, peer_port = free_port(), free_port()
     server = f"https://127.0.0.1:{api_port}"
     etcd_log, api_log = directory / "etcd.log", directory / "kube-apiserver.log"
-    etcd = _spawn("etcd", [
+    etcd = spawn("etcd", [
         str(etcd_bin), "--name=default", f"--data-dir={directory / 'etcd'}",
         f"--listen-client-urls=http://127.0.0.1:{client_port}",
         f"--advertise-client-urls=http://127.0.0.1:{client_port}",
@@ -285,7 +288,7 @@ def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) 
     instance = Instance(directory, server, (etcd,))
     instance.save()  # recorded before waiting, so `down` can stop a half-started plane
     _wait("etcd", lambda: _etcd_healthy(client_port), etcd, etcd_log, ETCD_READY_SECONDS)
-    apiserver = _spawn("kube-apiserver", [
+    apiserver = spawn("kube-apiserver", [
         str(apiserver_bin),
         f"--etcd-servers=http://127.0.0.1:{client_port}",
         "--bind-address=127.0.0.1", f"--secure-port={api_port}", "--advertise-address=127.0.0.1",
@@ -325,13 +328,14 @@ def down(directory: Path) -> list[str]:
     if instance is not None:
         # The API server first, so it never runs against a stopped etcd.
         for process in reversed(instance.processes):
-            if _stop(process):
+            if stop(process):
                 stopped.append(f"{process.name} (pid {process.pid})")
     shutil.rmtree(directory, ignore_errors=True)
     return stopped
 
 
-def _stop(process: Process) -> bool:
+def stop(process: Process) -> bool:
+    """SIGTERM, a grace period, then SIGKILL; False when it was not running."""
     if not process.alive():
         return False
     os.kill(process.pid, signal.SIGTERM)
