@@ -7,7 +7,7 @@ generated CRD schema (and the CEL cost estimates that depend on ``maxLength``) a
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from pydantic import Field
 
@@ -57,9 +57,10 @@ FreeformTags = Annotated[
     dict[str, Annotated[str, Field(max_length=256)]],
     Field(description="Free-form tags (key -> value).", max_length=64),
 ]
-#: Defined tags: namespace -> key -> value. Values may be any JSON scalar in OCI.
+#: Defined tags: namespace -> key -> value. OCI tag values are strings; typing them (not
+#: "any JSON") keeps them visible to CEL (the run's immutability rule compares them).
 DefinedTags = Annotated[
-    dict[str, dict[str, Any]],
+    dict[str, Annotated[dict[str, Annotated[str, Field(max_length=256)]], Field(max_length=64)]],
     Field(description="Defined tags (namespace -> key -> value).", max_length=64),
 ]
 

@@ -204,6 +204,5 @@ class Infrastructure(WireModel):
         description="Infrastructure type; only dataScienceJob (Data Flow is out of scope).",
     )
     spec: DataScienceJobInfrastructureSpec = Field(
-        default_factory=DataScienceJobInfrastructureSpec,
-        description="The DataScienceJob infrastructure keys as ADS writes them.",
+        description="The DataScienceJob infrastructure keys as ADS writes them."
     )

@@ -74,7 +74,7 @@ SourceUri = Annotated[
         max_length=MAX_URI,
         json_schema_extra={
             "x-kubernetes-validations": [
-                {"rule": f"self.matches('{SOURCE_PATTERN}')", "message": SOURCE_MESSAGE}
+                {"rule": f"self.matches(r'{SOURCE_PATTERN}')", "message": SOURCE_MESSAGE}
             ]
         },
     ),
@@ -394,9 +394,7 @@ class Runtime(WireModel):
 
     kind: Literal["runtime"] = Field(description="Always 'runtime'.")
     type: RuntimeType = Field(description="The ADS runtime type.")
-    spec: RuntimeSpec = Field(
-        default_factory=RuntimeSpec, description="The runtime keys as ADS writes them."
-    )
+    spec: RuntimeSpec = Field(description="The runtime keys as ADS writes them.")
 
     @model_validator(mode="after")
     def _keys_fit_type(self) -> Runtime:
