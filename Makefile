@@ -13,6 +13,11 @@ PYTEST := $(PY) -m pytest
 # The local control plane's binaries (kube-apiserver, etcd, kubectl, helm), cached by version.
 TOOLS_BIN ?= $(HOME)/.cache/ads-operator/bin
 export ADS_OPERATOR_TOOLS_BIN := $(TOOLS_BIN)
+# checkov (chart-lint) lives in its own virtualenv: its pins (packaging, boto3, ...) would
+# fight the operator's in $(VENV).
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_VERSION := 3.3.30
 
 .PHONY: help
 help: ## list the targets
@@ -53,13 +58,28 @@ test-emulator: $(STAMP) ## emulator tier: the real oci SDK against oci_emulator 
 	$(PYTEST) tests/emulator
 
 .PHONY: test-e2e
-test-e2e: $(STAMP) tools ## e2e tier: real kube-apiserver + etcd, emulator, operator, kubectl, helm
+test-e2e: $(STAMP) tools $(CHECKOV_STAMP) ## e2e tier: real kube-apiserver + etcd, emulator, operator, kubectl, helm
 	$(PYTEST) tests/e2e
 
 .PHONY: test
-test: $(STAMP) tools ## every tier, plus `pip check`
+test: $(STAMP) tools $(CHECKOV_STAMP) ## every tier, plus `pip check`
 	$(PY) -m pip check
 	$(PYTEST) tests
+
+$(CHECKOV_STAMP):
+	@echo ">> creating $(CHECKOV_VENV) with checkov $(CHECKOV_VERSION)"
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	$(CHECKOV_VENV)/bin/python -m pip check
+	@touch $@
+
+.PHONY: bundle
+bundle: tools ## render the Helm chart into dist/install.yaml (for kubectl apply -f)
+	hack/bundle
+
+.PHONY: chart-lint
+chart-lint: $(STAMP) tools $(CHECKOV_STAMP) ## helm lint, checkov on the rendered chart, hadolint on the Dockerfile
+	$(PYTEST) tests/e2e/test_chart_static.py tests/unit/test_dockerfile.py
 
 .PHONY: demo
 demo: $(STAMP) tools ## local cluster + emulator + operator; runs the hello-world job to completion
