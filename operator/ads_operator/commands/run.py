@@ -1,0 +1,71 @@
+"""``ads-operator run``: the operator (kopf) with the project's settings.
+
+Scope is explicit: ``--namespace`` (repeatable) or ``--all-namespaces``; the chart's Role
+or ClusterRole must match. ``--liveness`` serves kopf's health endpoint for the
+Deployment's livenessProbe. OCI settings come from ``ADS_OPERATOR_*`` variables (see
+``docs/operator.md``); ``--oci-endpoint`` and ``--oci-config`` are shortcuts for the two
+that ``make demo`` and tests set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n", "--namespace", action="append", default=[], help="watch this namespace (repeatable)"
+    )
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    parser.add_argument(
+        "--liveness", metavar="URL", help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
+    )
+    parser.add_argument(
+        "--oci-endpoint", help="send OCI calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
+    )
+    parser.add_argument("--oci-config", help="OCI config file (sets ADS_OPERATOR_OCI_CONFIG_FILE)")
+    parser.add_argument("--peering", help="kopf peering name (default: run standalone)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.oci_endpoint:
+        os.environ["ADS_OPERATOR_OCI_ENDPOINT"] = args.oci_endpoint
+    if args.oci_config:
+        os.environ["ADS_OPERATOR_OCI_CONFIG_FILE"] = args.oci_config
+    if not args.namespace and not args.all_namespaces:
+        print(
+            "ads-operator run: give --namespace NS (repeatable) or --all-namespaces",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        for noisy in ("oci", "urllib3", "kubernetes"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    from ads_operator.settings import SettingsError, from_env
+
+    try:
+        from_env()
+    except SettingsError as exc:
+        print(f"ads-operator run: {exc}", file=sys.stderr)
+        return 2
+    import kopf
+
+    import ads_operator.handlers  # noqa: F401  (registers the handlers)
+
+    kopf.run(
+        standalone=args.peering is None,
+        peering_name=args.peering,
+        clusterwide=bool(args.all_namespaces),
+        namespaces=args.namespace,
+        liveness_endpoint=args.liveness,
+    )
+    return 0

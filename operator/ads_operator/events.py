@@ -1,0 +1,172 @@
+"""Run Events: one per lifecycle transition, and log lines batched and rate-limited.
+
+Kubernetes Events are best effort and limited to 1 KiB per message; the run's
+``status.logTail`` and the OCI log stay the complete record. So log lines are packed
+several per Event in order, each Event at most ``log_event_max_bytes``, and two token
+buckets (per run, per operator) bound how many Events the operator posts. When a bucket
+is empty the lines are not queued up (that would grow without bound); one Event says that
+the limit bit and where the complete log is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ads_operator import kube
+from ads_operator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMPONENT: Final = "ads.oci.dev/ads-operator"
+LOG_REASON: Final = "LogLines"
+LIMIT_REASON: Final = "LogEventsLimited"
+_ELLIPSIS: Final = "…"
+
+
+def _fit(line: str, max_bytes: int) -> str:
+    """``line`` cut (on a character boundary) so its UTF-8 form fits ``max_bytes``."""
+    data = line.encode()
+    if len(data) <= max_bytes:
+        return line
+    room = max_bytes - len(_ELLIPSIS.encode())
+    return data[:room].decode("utf-8", errors="ignore") + _ELLIPSIS
+
+
+def batch_lines(lines: Sequence[str], max_bytes: int) -> list[str]:
+    """Pack lines, in order, into newline-joined messages of at most ``max_bytes`` bytes.
+
+    A line too long for one message on its own is cut with an ellipsis; the full line is in
+    the OCI log and ``ads-operator logs``.
+    """
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for raw in lines:
+        line = _fit(raw.rstrip("\n"), max_bytes)
+        cost = len(line.encode()) + (1 if current else 0)
+        if current and size + cost > max_bytes:
+            messages.append("\n".join(current))
+            current, size = [], 0
+            cost = len(line.encode())
+        current.append(line)
+        size += cost
+    if current:
+        messages.append("\n".join(current))
+    return messages
+
+
+@dataclass
+class _Bucket:
+    per_minute: int
+    clock: Callable[[], float]
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def take(self) -> bool:
+        now = self.clock()
+        if self.tokens < 0:
+            self.tokens, self.stamp = float(self.per_minute), now
+        self.tokens = min(
+            float(self.per_minute), self.tokens + (now - self.stamp) * self.per_minute / 60
+        )
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class LogEventLimiter:
+    """Per-run and per-operator budgets of log-line Events (tokens per minute)."""
+
+    per_run: int
+    global_: int
+    clock: Callable[[], float] = time.monotonic
+    _runs: dict[str, _Bucket] = field(default_factory=dict)
+    _global: _Bucket | None = None
+    _told: set[str] = field(default_factory=set)
+
+    def allow(self, run_uid: str) -> bool:
+        bucket = self._runs.setdefault(run_uid, _Bucket(self.per_run, self.clock))
+        if self._global is None:
+            self._global = _Bucket(self.global_, self.clock)
+        # Check the run's own budget first so a chatty run does not drain the global one.
+        return bucket.take() and self._global.take()
+
+    def first_refusal(self, run_uid: str) -> bool:
+        """True once per run: whether to post the "limit bit" Event now."""
+        if run_uid in self._told:
+            return False
+        self._told.add(run_uid)
+        return True
+
+    def forget(self, run_uid: str) -> None:
+        self._runs.pop(run_uid, None)
+        self._told.discard(run_uid)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The Events to post for a batch of lines, and how many lines got no Event."""
+
+    messages: tuple[str, ...]
+    dropped_lines: int
+    announce_limit: bool
+
+
+def plan_log_events(
+    lines: Sequence[str], *, run_uid: str, limiter: LogEventLimiter, max_bytes: int
+) -> Plan:
+    posted: list[str] = []
+    dropped = 0
+    announce = False
+    for message in batch_lines(lines, max_bytes):
+        if limiter.allow(run_uid):
+            posted.append(message)
+        else:
+            dropped += message.count("\n") + 1
+    if dropped:
+        announce = limiter.first_refusal(run_uid)
+    return Plan(tuple(posted), dropped, announce)
+
+
+def limit_message(dropped: int, settings: Settings) -> str:
+    return (
+        f"Log-line Events are rate limited ({settings.log_events_per_minute_per_run}/min per run,"
+        f" {settings.log_events_per_minute}/min for the operator); {dropped} line(s) and possibly"
+        " later ones are not shown as Events. status.logTail keeps the last lines; the complete"
+        " log is in OCI Logging (ads-operator logs <run>)."
+    )
+
+
+def reference(body: Any) -> dict[str, Any]:
+    """The ``involvedObject`` of Events about ``body``."""
+    meta = body["metadata"]
+    return {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": meta["name"],
+        "namespace": meta["namespace"],
+        "uid": meta["uid"],
+    }
+
+
+async def post(
+    involved: dict[str, Any], *, reason: str, message: str, warning: bool = False
+) -> None:
+    """Post one Event; a failure is logged, never raised (Events are best effort)."""
+    try:
+        await kube.post_event(
+            involved,
+            type="Warning" if warning else "Normal",
+            reason=reason,
+            message=_fit(message, 1024),
+            component=COMPONENT,
+        )
+    except Exception as exc:
+        log.warning("could not post Event %s for %s: %s", reason, involved.get("name"), exc)

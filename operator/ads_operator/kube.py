@@ -1,0 +1,161 @@
+"""The few Kubernetes API calls the operator makes outside kopf's own machinery.
+
+kopf applies handler patches only when a handler finishes; the OCID of a freshly created
+OCI object must be stored *at once*, so status is patched directly here. Secrets and
+ConfigMaps are read from the resource's own namespace only: every function takes the
+namespace of the resource being handled, never one from its spec. Events are posted here
+(awaited, in order) instead of through kopf's background queue so that a status patch
+right after them reflects what was really posted.
+
+The synchronous ``kubernetes`` client runs in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from ads_operator.models import GROUP, VERSION
+
+_api_client: Any = None
+_counter = itertools.count()
+
+
+def configure() -> None:
+    """Load credentials the way kopf does: in-cluster first, then the kubeconfig."""
+    global _api_client
+    import kubernetes
+
+    try:
+        kubernetes.config.load_incluster_config()
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config()
+    _api_client = kubernetes.client.ApiClient()
+
+
+def _client() -> Any:
+    if _api_client is None:
+        configure()
+    return _api_client
+
+
+def _not_found(exc: Exception) -> bool:
+    return getattr(exc, "status", None) == 404
+
+
+async def patch_status(plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Merge-patch ``status`` of one of our resources (None values remove fields)."""
+    import kubernetes
+
+    api = kubernetes.client.CustomObjectsApi(_client())
+
+    def call() -> None:
+        api.api_client.call_api(
+            f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}/{name}/status",
+            "PATCH",
+            header_params={
+                "Content-Type": "application/merge-patch+json",
+                "Accept": "application/json",
+            },
+            body={"status": status},
+            auth_settings=["BearerToken"],
+            response_type="object",
+            _return_http_data_only=True,
+        )
+
+    try:
+        await asyncio.to_thread(call)
+    except kubernetes.client.ApiException as exc:
+        if not _not_found(exc):
+            raise
+
+
+async def get_resource(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    import kubernetes
+
+    api = kubernetes.client.CustomObjectsApi(_client())
+    try:
+        result: dict[str, Any] = await asyncio.to_thread(
+            api.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
+        )
+    except kubernetes.client.ApiException as exc:
+        if _not_found(exc):
+            return None
+        raise
+    return result
+
+
+async def list_resources(plural: str, namespace: str) -> list[dict[str, Any]]:
+    import kubernetes
+
+    api = kubernetes.client.CustomObjectsApi(_client())
+    result = await asyncio.to_thread(
+        api.list_namespaced_custom_object, GROUP, VERSION, namespace, plural
+    )
+    return list(result.get("items", []))
+
+
+async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
+    """A Secret's data, decoded; None when it does not exist."""
+    import kubernetes
+
+    api = kubernetes.client.CoreV1Api(_client())
+    try:
+        secret = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
+    except kubernetes.client.ApiException as exc:
+        if _not_found(exc):
+            return None
+        raise
+    return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+
+async def read_configmap(namespace: str, name: str) -> dict[str, bytes] | None:
+    """A ConfigMap's data and binaryData as bytes; None when it does not exist."""
+    import kubernetes
+
+    api = kubernetes.client.CoreV1Api(_client())
+    try:
+        cm = await asyncio.to_thread(api.read_namespaced_config_map, name, namespace)
+    except kubernetes.client.ApiException as exc:
+        if _not_found(exc):
+            return None
+        raise
+    files = {k: v.encode() for k, v in (cm.data or {}).items()}
+    files.update({k: base64.b64decode(v) for k, v in (cm.binary_data or {}).items()})
+    return files
+
+
+async def post_event(
+    involved: dict[str, Any], *, type: str, reason: str, message: str, component: str
+) -> None:
+    """Post a core v1 Event about ``involved`` (a ``{apiVersion, kind, name, namespace,
+    uid}`` reference). Failures are logged by the caller and never fatal."""
+    import kubernetes
+
+    api = kubernetes.client.CoreV1Api(_client())
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = f"{involved['name']}.{now.strftime('%Y%m%d%H%M%S%f')}.{next(_counter)}"
+    body = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name[:253], "namespace": involved["namespace"]},
+        "involvedObject": involved,
+        "type": type,
+        "reason": reason[:128],
+        "message": message,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": socket.gethostname()[:128] or str(os.getpid()),
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "action": reason[:128],
+        "count": 1,
+    }
+    await asyncio.to_thread(api.create_namespaced_event, involved["namespace"], body)

@@ -1,0 +1,62 @@
+"""The OCI port: every OCI call the operator makes, as one async protocol.
+
+Reconcile code and handlers depend on this protocol only; the SDK adapter implements it
+for real OCI (or the emulator) and unit tests implement it in memory. Methods take
+keyword arguments, return frozen records from :mod:`ads_operator.oci.domain` and raise
+the classes of :mod:`ads_operator.oci.errors`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
+
+
+class OciPort(Protocol):
+    async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob: ...
+
+    async def create_job_artifact(
+        self, *, job_id: str, file_name: str, content: bytes, retry_token: str
+    ) -> None: ...
+
+    async def has_job_artifact(self, *, job_id: str) -> bool: ...
+
+    async def get_job(self, *, job_id: str) -> OciJob: ...
+
+    async def list_jobs(self, *, compartment_id: str, project_id: str | None) -> list[OciJob]: ...
+
+    async def update_job(self, *, job_id: str, details: dict[str, Any]) -> OciJob: ...
+
+    async def delete_job(self, *, job_id: str, delete_related_job_runs: bool) -> str | None:
+        """Start deleting; returns the work request id when the service gives one."""
+        ...
+
+    async def get_work_request(self, *, work_request_id: str) -> WorkRequest: ...
+
+    async def create_job_run(self, *, details: dict[str, Any], retry_token: str) -> OciJobRun: ...
+
+    async def get_job_run(self, *, run_id: str) -> OciJobRun: ...
+
+    async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]: ...
+
+    async def cancel_job_run(self, *, run_id: str) -> None: ...
+
+    async def delete_job_run(self, *, run_id: str) -> None: ...
+
+    async def get_log_compartment(self, *, log_group_id: str, log_id: str) -> str: ...
+
+    async def search_logs(
+        self,
+        *,
+        query: str,
+        time_start: datetime,
+        time_end: datetime,
+        limit: int,
+        page: str | None,
+    ) -> LogPage: ...
+
+    async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes: ...
+
+    async def list_objects(self, *, namespace: str, bucket: str, prefix: str) -> list[str]: ...

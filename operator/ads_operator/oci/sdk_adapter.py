@@ -1,0 +1,280 @@
+"""The real :class:`~ads_operator.oci.port.OciPort`: the ``oci`` SDK, run in threads.
+
+Decisions made on purpose here:
+
+* **No SDK retries, no SDK circuit breaker.** The SDK's default strategy retries for up to
+  600 s inside one worker thread, ignores ``retry-after`` and, with the circuit breaker,
+  lets one resource's failures fail every other resource's calls for 30 s. The operator
+  owns retrying instead: errors are classified once (:mod:`.errors`) and kopf / the run
+  loop wait as the service asks.
+* **Our own retry tokens.** Creates carry a token derived from the Kubernetes UID, so a
+  retry after a crash is idempotent on the service side too.
+* **One token bucket** paces all calls of the operator.
+* The SDK is synchronous; every call runs in ``asyncio.to_thread`` to keep kopf's loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ads_operator.oci.auth import Credentials
+from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
+from ads_operator.oci.errors import NotFoundError, from_exception
+from ads_operator.oci.ratelimit import TokenBucket
+from ads_operator.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _tags(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (value or {}).items()}
+
+
+def _job(model: Any) -> OciJob:
+    return OciJob(
+        id=model.id,
+        lifecycle_state=str(model.lifecycle_state),
+        compartment_id=model.compartment_id,
+        project_id=model.project_id,
+        display_name=model.display_name or "",
+        lifecycle_details=getattr(model, "lifecycle_details", None) or "",
+        freeform_tags=_tags(model.freeform_tags),
+    )
+
+
+def _run(model: Any) -> OciJobRun:
+    details = getattr(model, "log_details", None)
+    return OciJobRun(
+        id=model.id,
+        job_id=model.job_id,
+        lifecycle_state=str(model.lifecycle_state),
+        compartment_id=model.compartment_id,
+        project_id=model.project_id or "",
+        display_name=model.display_name or "",
+        lifecycle_details=model.lifecycle_details or "",
+        time_accepted=model.time_accepted,
+        time_started=model.time_started,
+        time_finished=model.time_finished,
+        log_group_id=getattr(details, "log_group_id", None),
+        log_id=getattr(details, "log_id", None),
+        freeform_tags=_tags(model.freeform_tags),
+    )
+
+
+def parse_log_result(data: dict[str, Any]) -> LogRecord | None:
+    """A SearchLogs result's ``data`` as a record; None for shapes that are not log lines."""
+    content = data.get("logContent") or {}
+    record_id = content.get("id")
+    message = (content.get("data") or {}).get("message")
+    if record_id is None or message is None:
+        return None
+    time: datetime | None = None
+    raw_time = content.get("time")
+    if isinstance(raw_time, str):
+        try:
+            time = datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
+        except ValueError:
+            time = None
+    if time is None and isinstance(data.get("datetime"), int | float):
+        time = datetime.fromtimestamp(float(data["datetime"]) / 1000, tz=UTC)
+    if time is None:
+        return None
+    if time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    return LogRecord(id=str(record_id), time=time, message=str(message))
+
+
+class SdkOciPort:
+    """One set of SDK clients for one credential set and region."""
+
+    def __init__(self, credentials: Credentials, settings: Settings, limiter: TokenBucket) -> None:
+        import oci
+
+        self._limiter = limiter
+        kwargs: dict[str, Any] = {
+            "retry_strategy": oci.retry.NoneRetryStrategy(),
+            "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+            "timeout": (settings.oci_connect_timeout, settings.oci_read_timeout),
+        }
+        if credentials.signer is not None:
+            kwargs["signer"] = credentials.signer
+        if settings.oci_endpoint:
+            kwargs["service_endpoint"] = settings.oci_endpoint.rstrip("/")
+        config = credentials.config
+        self.region = credentials.region
+        try:
+            self._ds = oci.data_science.DataScienceClient(config, **kwargs)
+            self._search = oci.loggingsearch.LogSearchClient(config, **kwargs)
+            self._logging = oci.logging.LoggingManagementClient(config, **kwargs)
+            self._os = oci.object_storage.ObjectStorageClient(config, **kwargs)
+        except Exception as exc:
+            raise from_exception(exc, operation="configure_client") from None
+        self._search_details = oci.loggingsearch.models.SearchLogsDetails
+
+    async def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        await self._limiter.acquire()
+        try:
+            return await asyncio.to_thread(fn)
+        except Exception as exc:
+            raise from_exception(exc, operation=operation) from None
+
+    async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob:
+        resp = await self._call(
+            "CreateJob", lambda: self._ds.create_job(details, opc_retry_token=retry_token)
+        )
+        return _job(resp.data)
+
+    async def create_job_artifact(
+        self, *, job_id: str, file_name: str, content: bytes, retry_token: str
+    ) -> None:
+        await self._call(
+            "CreateJobArtifact",
+            lambda: self._ds.create_job_artifact(
+                job_id,
+                content,
+                content_disposition=f"attachment; filename={file_name}",
+                opc_retry_token=retry_token,
+            ),
+        )
+
+    async def has_job_artifact(self, *, job_id: str) -> bool:
+        try:
+            await self._call("HeadJobArtifact", lambda: self._ds.head_job_artifact(job_id))
+        except NotFoundError:
+            return False
+        return True
+
+    async def get_job(self, *, job_id: str) -> OciJob:
+        resp = await self._call("GetJob", lambda: self._ds.get_job(job_id))
+        return _job(resp.data)
+
+    async def list_jobs(self, *, compartment_id: str, project_id: str | None) -> list[OciJob]:
+        jobs: list[OciJob] = []
+        page: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": 100}
+            if project_id:
+                kwargs["project_id"] = project_id
+            if page:
+                kwargs["page"] = page
+            resp = await self._call(
+                "ListJobs", functools.partial(self._ds.list_jobs, compartment_id, **kwargs)
+            )
+            jobs.extend(_job(item) for item in resp.data)
+            page = resp.next_page
+            if not page:
+                return jobs
+
+    async def update_job(self, *, job_id: str, details: dict[str, Any]) -> OciJob:
+        resp = await self._call("UpdateJob", lambda: self._ds.update_job(job_id, details))
+        return _job(resp.data)
+
+    async def delete_job(self, *, job_id: str, delete_related_job_runs: bool) -> str | None:
+        resp = await self._call(
+            "DeleteJob",
+            lambda: self._ds.delete_job(job_id, delete_related_job_runs=delete_related_job_runs),
+        )
+        return resp.headers.get("opc-work-request-id")  # type: ignore[no-any-return]
+
+    async def get_work_request(self, *, work_request_id: str) -> WorkRequest:
+        resp = await self._call(
+            "GetWorkRequest", lambda: self._ds.get_work_request(work_request_id)
+        )
+        return WorkRequest(id=resp.data.id, status=str(resp.data.status))
+
+    async def create_job_run(self, *, details: dict[str, Any], retry_token: str) -> OciJobRun:
+        resp = await self._call(
+            "CreateJobRun", lambda: self._ds.create_job_run(details, opc_retry_token=retry_token)
+        )
+        return _run(resp.data)
+
+    async def get_job_run(self, *, run_id: str) -> OciJobRun:
+        resp = await self._call("GetJobRun", lambda: self._ds.get_job_run(run_id))
+        return _run(resp.data)
+
+    async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]:
+        runs: list[OciJobRun] = []
+        page: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"job_id": job_id, "limit": 100}
+            if page:
+                kwargs["page"] = page
+            resp = await self._call(
+                "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
+            )
+            runs.extend(_summary_run(item) for item in resp.data)
+            page = resp.next_page
+            if not page:
+                return runs
+
+    async def cancel_job_run(self, *, run_id: str) -> None:
+        await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
+
+    async def delete_job_run(self, *, run_id: str) -> None:
+        await self._call("DeleteJobRun", lambda: self._ds.delete_job_run(run_id))
+
+    async def get_log_compartment(self, *, log_group_id: str, log_id: str) -> str:
+        resp = await self._call("GetLog", lambda: self._logging.get_log(log_group_id, log_id))
+        return str(resp.data.compartment_id)
+
+    async def search_logs(
+        self,
+        *,
+        query: str,
+        time_start: datetime,
+        time_end: datetime,
+        limit: int,
+        page: str | None,
+    ) -> LogPage:
+        details = self._search_details(time_start=time_start, time_end=time_end, search_query=query)
+        kwargs: dict[str, Any] = {"limit": limit}
+        if page:
+            kwargs["page"] = page
+        resp = await self._call("SearchLogs", lambda: self._search.search_logs(details, **kwargs))
+        records = [parse_log_result(r.data) for r in (resp.data.results or [])]
+        return LogPage(tuple(r for r in records if r is not None), resp.next_page)
+
+    async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes:
+        resp = await self._call(
+            "GetObject", lambda: self._os.get_object(namespace, bucket, name).data.content
+        )
+        return bytes(resp)
+
+    async def list_objects(self, *, namespace: str, bucket: str, prefix: str) -> list[str]:
+        names: list[str] = []
+        start: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"prefix": prefix}
+            if start:
+                kwargs["start"] = start
+            resp = await self._call(
+                "ListObjects",
+                functools.partial(self._os.list_objects, namespace, bucket, **kwargs),
+            )
+            names.extend(o.name for o in resp.data.objects)
+            start = resp.data.next_start_with
+            if not start:
+                return names
+
+
+def _summary_run(model: Any) -> OciJobRun:
+    """JobRunSummary lacks logDetails; everything else the run record needs is there."""
+    return OciJobRun(
+        id=model.id,
+        job_id=model.job_id,
+        lifecycle_state=str(model.lifecycle_state),
+        compartment_id=model.compartment_id,
+        project_id=model.project_id or "",
+        display_name=model.display_name or "",
+        lifecycle_details=model.lifecycle_details or "",
+        time_accepted=model.time_accepted,
+        time_started=model.time_started,
+        time_finished=model.time_finished,
+        freeform_tags=_tags(model.freeform_tags),
+    )

@@ -1,0 +1,79 @@
+"""Conditions as plain dicts in their wire form, updated the Kubernetes way.
+
+``lastTransitionTime`` changes only when ``status`` does, so ``kubectl wait`` and humans
+see when something became true, not when it was last re-confirmed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+_REASON_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+def reason_word(text: str) -> str:
+    """A valid CamelCase condition reason from any text (e.g. an OCI state or code)."""
+    parts = [p for p in _REASON_CHARS.split(text) if p]
+    word = "".join(
+        p[:1].upper() + p[1:].lower() if p.isupper() else p[:1].upper() + p[1:] for p in parts
+    )
+    if not word or not word[0].isalpha():
+        word = "R" + word
+    return word[:128]
+
+
+def set_condition(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    *,
+    type: str,
+    status: bool | None,
+    reason: str,
+    message: str = "",
+    generation: int | None = None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """``conditions`` with ``type`` set; other types unchanged, order stable."""
+    wire_status = "Unknown" if status is None else ("True" if status else "False")
+    result: list[dict[str, Any]] = []
+    found = False
+    for existing in conditions or ():
+        item = dict(existing)
+        if item.get("type") == type:
+            found = True
+            changed = item.get("status") != wire_status
+            item.update(status=wire_status, reason=reason_word(reason), message=message[:32768])
+            if changed or not item.get("lastTransitionTime"):
+                item["lastTransitionTime"] = _stamp(now)
+            if generation is not None:
+                item["observedGeneration"] = generation
+        result.append(item)
+    if not found:
+        item = {
+            "type": type,
+            "status": wire_status,
+            "reason": reason_word(reason),
+            "message": message[:32768],
+            "lastTransitionTime": _stamp(now),
+        }
+        if generation is not None:
+            item["observedGeneration"] = generation
+        result.append(item)
+    return result
+
+
+def get_condition(
+    conditions: Iterable[Mapping[str, Any]] | None, type: str
+) -> Mapping[str, Any] | None:
+    return next((c for c in conditions or () if c.get("type") == type), None)
+
+
+def is_true(conditions: Iterable[Mapping[str, Any]] | None, type: str) -> bool:
+    cond = get_condition(conditions, type)
+    return cond is not None and cond.get("status") == "True"
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")

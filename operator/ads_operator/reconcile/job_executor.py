@@ -1,0 +1,239 @@
+"""Runs job plans against the OCI port, persisting every OCID the moment it exists.
+
+``persist`` is a direct status PATCH supplied by the handlers: kopf would apply a
+handler's patch only when the handler returns, and a crash in between would lose the
+OCID of an object that already exists in OCI. The provenance-tag lookup before every
+create is the second line of defence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ads_operator.ads.artifacts import SourceReader, build_artifact
+from ads_operator.ads.translate import job_details
+from ads_operator.models import DataScienceJobSpec
+from ads_operator.oci.domain import OciJob
+from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.port import OciPort
+from ads_operator.reconcile.identity import provenance, retry_token
+from ads_operator.reconcile.job import DesiredJob, JobStep, desired_job, pick_existing, plan_job
+from ads_operator.reconcile.lifecycle import JOB_CREATING, JOB_GONE, RUN_ACTIVE, RUN_CANCELING
+from ads_operator.settings import Settings
+
+Persist = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class JobOutcome(StrEnum):
+    READY = "ready"
+    PENDING = "pending"  # OCI is still creating it
+    FAILED = "failed"  # OCI says FAILED
+
+
+@dataclass
+class JobContext:
+    namespace: str
+    name: str
+    uid: str
+    spec: DataScienceJobSpec
+    status: dict[str, Any]
+    settings: Settings
+    port: OciPort
+    sources: SourceReader
+    persist: Persist
+    created: datetime
+    region: str = ""
+    events: list[tuple[str, str]] = field(default_factory=list)
+
+    async def save(self, patch: dict[str, Any]) -> None:
+        self.status.update(patch)
+        await self.persist(patch)
+
+
+def console_url(kind: str, ocid: str, region: str) -> str:
+    suffix = f"?region={region}" if region else ""
+    return f"https://cloud.oracle.com/data-science/{kind}/{ocid}{suffix}"
+
+
+def job_state_fields(job: OciJob, region: str) -> dict[str, Any]:
+    return {
+        "ocid": job.id,
+        "lifecycleState": job.lifecycle_state,
+        "lifecycleDetails": job.lifecycle_details or None,
+        "consoleUrl": console_url("jobs", job.id, region),
+    }
+
+
+async def _get_job(port: OciPort, ocid: str | None) -> OciJob | None:
+    if not ocid:
+        return None
+    try:
+        return await port.get_job(job_id=ocid)
+    except NotFoundError:
+        return None
+
+
+async def desired_for(ctx: JobContext) -> DesiredJob:
+    """Translate the spec and build the artifact (may read sources)."""
+    details = job_details(ctx.spec, region=ctx.region or None, now=ctx.created)
+    artifact = await build_artifact(ctx.spec, ctx.sources)
+    tags = provenance(
+        namespace=ctx.namespace, name=ctx.name, uid=ctx.uid, cluster_id=ctx.settings.cluster_id
+    )
+    return desired_job(details, artifact, tags)
+
+
+async def adopt_job(ctx: JobContext) -> JobOutcome:
+    """``spec.id`` names an existing OCI job: mirror it, change nothing in OCI."""
+    assert ctx.spec.id is not None
+    job = await ctx.port.get_job(job_id=ctx.spec.id)
+    await ctx.save(job_state_fields(job, ctx.region))
+    return _outcome(job)
+
+
+def _outcome(job: OciJob) -> JobOutcome:
+    if job.lifecycle_state == "ACTIVE":
+        return JobOutcome.READY
+    if job.lifecycle_state in JOB_CREATING:
+        return JobOutcome.PENDING
+    return JobOutcome.FAILED
+
+
+async def _create(ctx: JobContext, desired: DesiredJob) -> OciJob:
+    """Find the job an interrupted attempt made, or create it (idempotent on the token)."""
+    details = desired.details
+    existing = pick_existing(
+        await ctx.port.list_jobs(
+            compartment_id=details["compartmentId"], project_id=details.get("projectId")
+        ),
+        uid=ctx.uid,
+        replace_hash=desired.replace_hash,
+    )
+    if existing is not None:
+        return existing
+    job = await ctx.port.create_job(
+        details=details, retry_token=retry_token("job", ctx.uid, desired.replace_hash)
+    )
+    ctx.events.append(("Created", f"Created OCI job {job.id}"))
+    return job
+
+
+async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
+    """Drive the OCI job towards the desired one; returns where it stands."""
+    observed = await _get_job(ctx.port, ctx.status.get("ocid"))
+    for _ in range(8):
+        artifact_status = ctx.status.get("artifact") or {}
+        uploaded = desired.artifact is None or (
+            observed is not None
+            and (
+                artifact_status.get("sha256") == desired.artifact.sha256
+                or observed.lifecycle_state not in JOB_CREATING
+                or await ctx.port.has_job_artifact(job_id=observed.id)
+            )
+        )
+        step = plan_job(
+            desired=desired,
+            recorded_hash=ctx.status.get("specHash"),
+            observed=observed,
+            artifact_uploaded=uploaded,
+        )
+        if step in (JobStep.CREATE, JobStep.REPLACE):
+            old = ctx.status.get("ocid") if step is JobStep.REPLACE else None
+            observed = await _create(ctx, desired)
+            patch: dict[str, Any] = {
+                **job_state_fields(observed, ctx.region),
+                "specHash": desired.spec_hash,
+                "artifact": None,
+            }
+            if old and old != observed.id:
+                retired = [o for o in ctx.status.get("retiredOcids") or [] if o != old]
+                patch["retiredOcids"] = [*retired, old]
+                ctx.events.append(("Replaced", f"New OCI job {observed.id}; {old} is retired"))
+            await ctx.save(patch)
+        elif step is JobStep.UPLOAD:
+            assert observed is not None
+            assert desired.artifact is not None
+            art = desired.artifact
+            await ctx.port.create_job_artifact(
+                job_id=observed.id,
+                file_name=art.file_name,
+                content=art.content,
+                retry_token=retry_token("artifact", ctx.uid, observed.id, art.sha256),
+            )
+            await ctx.save(
+                {"artifact": {"fileName": art.file_name, "sha256": art.sha256, "size": art.size}}
+            )
+            observed = await ctx.port.get_job(job_id=observed.id)
+        elif step is JobStep.UPDATE:
+            assert observed is not None
+            observed = await ctx.port.update_job(
+                job_id=observed.id, details=desired.update_details()
+            )
+            ctx.events.append(("Updated", f"Updated OCI job {observed.id} in place"))
+            await ctx.save(
+                {**job_state_fields(observed, ctx.region), "specHash": desired.spec_hash}
+            )
+        else:
+            assert observed is not None
+            await ctx.save(job_state_fields(observed, ctx.region))
+            if step is JobStep.WAIT:
+                return JobOutcome.PENDING
+            if step is JobStep.FAILED:
+                return JobOutcome.FAILED
+            return JobOutcome.READY
+    return JobOutcome.PENDING
+
+
+async def retire_jobs(
+    port: OciPort, retired: list[str], compartment_id: str
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Delete retired OCI jobs that no longer have an active run; returns those kept."""
+    kept: list[str] = []
+    notes: list[tuple[str, str]] = []
+    for ocid in retired:
+        try:
+            runs = await port.list_job_runs(compartment_id=compartment_id, job_id=ocid)
+            if any(r.lifecycle_state in RUN_ACTIVE for r in runs):
+                kept.append(ocid)
+                continue
+            await port.delete_job(job_id=ocid, delete_related_job_runs=True)
+            notes.append(("Retired", f"Deleted retired OCI job {ocid}"))
+        except NotFoundError:
+            continue
+    return kept, notes
+
+
+async def delete_jobs(
+    port: OciPort, ocids: list[str], compartment_id: str
+) -> tuple[bool, list[tuple[str, str]]]:
+    """Cancel active runs, then delete each job with its runs. True once all are gone."""
+    done = True
+    events: list[tuple[str, str]] = []
+    for ocid in ocids:
+        job = await _get_job(port, ocid)
+        if job is None or job.lifecycle_state in JOB_GONE:
+            continue
+        done = False
+        if job.lifecycle_state == "DELETING":
+            continue
+        runs = await port.list_job_runs(compartment_id=compartment_id, job_id=ocid)
+        active = [r for r in runs if r.lifecycle_state in RUN_ACTIVE]
+        for run in active:
+            if run.lifecycle_state not in RUN_CANCELING:
+                try:
+                    await port.cancel_job_run(run_id=run.id)
+                    events.append(("CancelingRun", f"Canceling OCI run {run.id} of job {ocid}"))
+                except NotFoundError:
+                    pass
+        if active:
+            continue
+        try:
+            await port.delete_job(job_id=ocid, delete_related_job_runs=True)
+            events.append(("Deleting", f"Deleting OCI job {ocid} and its runs"))
+        except NotFoundError:
+            continue
+    return done, events

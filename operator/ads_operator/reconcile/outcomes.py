@@ -1,0 +1,62 @@
+"""What an OCI failure means for the resource: the one mapping from errors to behaviour.
+
+* 400-class validation: the spec cannot work; a Terminal condition, no retry.
+* 401 / 403 / NotAuthorizedOrNotFound: credentials or policy; a condition that says so
+  and a slow retry (a person has to act, hammering OCI will not help).
+* 409 / 429 / 5xx / network: back off, exactly as long as ``retry-after`` asks if given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ads_operator.oci.errors import (
+    InvalidRequestError,
+    NotAuthorizedError,
+    NotFoundError,
+    OciError,
+    RetryableError,
+    ThrottledError,
+)
+from ads_operator.settings import Settings
+
+
+@dataclass(frozen=True)
+class Retry:
+    delay: float
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Terminal:
+    reason: str
+    message: str
+
+
+Disposition = Retry | Terminal
+
+
+def backoff(attempt: int, settings: Settings) -> float:
+    """Exponential backoff from ``backoff_initial``, capped at ``backoff_max``."""
+    return float(min(settings.backoff_max, settings.backoff_initial * 2 ** max(0, attempt)))
+
+
+def disposition(error: OciError, *, attempt: int, settings: Settings) -> Disposition:
+    text = error.summary()
+    if isinstance(error, InvalidRequestError):
+        return Terminal("OciValidationError", text)
+    if isinstance(error, NotAuthorizedError | NotFoundError):
+        hint = (
+            " Check the credentials (authSecretRef or the operator's) and the IAM policies"
+            " for the compartment, project and log group; retrying slowly."
+        )
+        reason = "NotAuthorizedOrNotFound" if isinstance(error, NotFoundError) else "NotAuthorized"
+        return Retry(settings.auth_retry_delay, reason, text + hint)
+    if isinstance(error, RetryableError):
+        delay = error.retry_after if error.retry_after is not None else backoff(attempt, settings)
+        reason = "Throttled" if isinstance(error, ThrottledError) else "OciUnavailable"
+        if error.status == 409:
+            reason = "Conflict"
+        return Retry(delay, reason, text)
+    return Retry(backoff(attempt, settings), "OciError", text)

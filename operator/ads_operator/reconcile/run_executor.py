@@ -1,0 +1,297 @@
+"""One pass of a DataScienceJobRun: create once, mirror state, cancel, mirror logs.
+
+The kopf daemon in :mod:`ads_operator.handlers` calls :func:`run_once` until it returns
+None. Everything that touches Kubernetes (resolving the job, patching status, posting
+Events) comes in through :class:`RunContext`, so this module holds the run's logic and
+can be tested against an in-memory port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ads_operator.ads.translate import run_details
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase
+from ads_operator.oci.domain import LogRecord, OciJobRun
+from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.port import OciPort
+from ads_operator.reconcile import logs
+from ads_operator.reconcile.conditions import set_condition
+from ads_operator.reconcile.identity import owned_by, provenance, retry_token
+from ads_operator.reconcile.job_executor import console_url
+from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, is_terminal_phase
+from ads_operator.reconcile.run import (
+    iso,
+    parse_time,
+    run_conditions,
+    run_state_fields,
+    transition,
+)
+from ads_operator.settings import Settings
+
+LOGGING_NOT_CONFIGURED = (
+    "Logging is not configured for this job run, so only its status is mirrored. Set"
+    " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
+)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """The OCI job a run belongs to, as far as the run needs it."""
+
+    ocid: str
+    compartment_id: str
+    project_id: str
+    spec: DataScienceJobSpec | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Why the run cannot be created yet (or, ``terminal``, ever)."""
+
+    reason: str
+    message: str
+    terminal: bool = False
+
+
+@dataclass
+class RunContext:
+    namespace: str
+    name: str
+    uid: str
+    generation: int | None
+    spec: DataScienceJobRunSpec
+    status: dict[str, Any]
+    settings: Settings
+    port: OciPort
+    persist: Callable[[dict[str, Any]], Awaitable[None]]
+    post: Callable[[str, str, bool], Awaitable[None]]
+    post_lines: Callable[[Sequence[str]], Awaitable[None]]
+    resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
+    now: Callable[[], datetime]
+    log_compartment: str | None = field(default=None)
+
+    async def save(self, patch: dict[str, Any]) -> None:
+        self.status.update(patch)
+        await self.persist(patch)
+
+
+def _cursor(status: dict[str, Any]) -> logs.Cursor:
+    raw = status.get("logCursor") or {}
+    return logs.Cursor(parse_time(raw.get("lastTime")), tuple(raw.get("ids") or ()))
+
+
+async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
+    runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
+    mine = [r for r in runs if owned_by(r.freeform_tags, uid=ctx.uid)]
+    if mine:
+        return await ctx.port.get_job_run(run_id=mine[0].id)
+    details = run_details(
+        job.spec,
+        ctx.spec,
+        job_id=job.ocid,
+        project_id=job.project_id,
+        compartment_id=job.compartment_id,
+        job_display_name=job.display_name,
+        now=ctx.now(),
+    )
+    details["freeformTags"] = {
+        **details.get("freeformTags", {}),
+        **provenance(
+            namespace=ctx.namespace,
+            name=ctx.name,
+            uid=ctx.uid,
+            cluster_id=ctx.settings.cluster_id,
+        ),
+    }
+    return await ctx.port.create_job_run(details=details, retry_token=retry_token("run", ctx.uid))
+
+
+async def _not_started(ctx: RunContext) -> float | None:
+    """No OCI run yet: create it once the job is ready, unless canceled first."""
+    now = ctx.now()
+    gen = ctx.generation
+    if ctx.spec.cancel:
+        conds = set_condition(
+            ctx.status.get("conditions"),
+            type="Ready",
+            status=False,
+            reason="Canceled",
+            message="Canceled before it was created",
+            generation=gen,
+            now=now,
+        )
+        conds = set_condition(
+            conds, type="Succeeded", status=False, reason="Canceled", generation=gen, now=now
+        )
+        conds = set_condition(
+            conds,
+            type="Failed",
+            status=True,
+            reason="Canceled",
+            message="Canceled before it was created",
+            generation=gen,
+            now=now,
+        )
+        await ctx.save(
+            {"phase": str(Phase.CANCELED), "conditions": conds, "observedGeneration": gen}
+        )
+        return None
+    job = await ctx.resolve_job()
+    if isinstance(job, Waiting):
+        conds = set_condition(
+            ctx.status.get("conditions"),
+            type="Ready",
+            status=False,
+            reason=job.reason,
+            message=job.message,
+            generation=gen,
+            now=now,
+        )
+        if job.terminal:
+            conds = set_condition(
+                conds,
+                type="Terminal",
+                status=True,
+                reason=job.reason,
+                message=job.message,
+                generation=gen,
+                now=now,
+            )
+        await ctx.save(
+            {"phase": str(Phase.PENDING), "conditions": conds, "observedGeneration": gen}
+        )
+        return None if job.terminal else ctx.settings.poll_interval
+    run = await _find_or_create(ctx, job)
+    # Persist the OCID before anything else can fail: this is the exactly-once anchor.
+    await ctx.save({"ocid": run.id, "jobOcid": run.job_id})
+    await ctx.post("Created", f"Created OCI job run {run.id}", False)
+    return await _observe(ctx, run)
+
+
+async def run_once(ctx: RunContext) -> float | None:
+    """One pass; returns the delay before the next one, or None when nothing is left."""
+    ocid = ctx.status.get("ocid")
+    if not ocid:
+        if is_terminal_phase(ctx.status.get("phase")):
+            return None  # canceled before creation: never create it afterwards
+        return await _not_started(ctx)
+    try:
+        run = await ctx.port.get_job_run(run_id=ocid)
+    except NotFoundError:
+        conds = set_condition(
+            ctx.status.get("conditions"),
+            type="Synced",
+            status=False,
+            reason="NotFound",
+            message=f"OCI job run {ocid} no longer exists",
+            generation=ctx.generation,
+            now=ctx.now(),
+        )
+        await ctx.save({"conditions": conds})
+        return None
+    return await _observe(ctx, run)
+
+
+async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
+    now = ctx.now()
+    previous_phase = ctx.status.get("phase")
+    fields = run_state_fields(
+        run,
+        previous_phase=Phase(previous_phase) if previous_phase else None,
+        console=console_url("job-runs", run.id, ""),
+        now=now,
+    )
+    change = transition(ctx.status, run)
+    if change is not None:
+        await ctx.post(change.reason, change.message, change.warning)
+    if ctx.spec.cancel and run.lifecycle_state in RUN_ACTIVE - RUN_CANCELING:
+        await ctx.port.cancel_job_run(run_id=run.id)
+        await ctx.post("CancelRequested", "spec.cancel is true: canceling the OCI job run", False)
+    patch: dict[str, Any] = dict(fields)
+    conds = run_conditions(ctx.status.get("conditions"), fields, generation=ctx.generation, now=now)
+    terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
+    keep_reading = logs.keep_reading(
+        terminal=terminal,
+        time_finished=run.time_finished,
+        now=now,
+        grace=timedelta(seconds=ctx.settings.log_grace),
+    )
+    if run.log_id and run.log_group_id:
+        if run.time_started is not None or terminal:
+            patch.update(await _mirror_logs(ctx, run, now))
+        conds = set_condition(
+            conds,
+            type="Logging",
+            status=True,
+            reason="Mirroring" if keep_reading else "Complete",
+            message=f"Log lines are mirrored as Events from log {run.log_id}",
+            generation=ctx.generation,
+            now=now,
+        )
+    else:
+        conds = set_condition(
+            conds,
+            type="Logging",
+            status=False,
+            reason="LoggingNotConfigured",
+            message=LOGGING_NOT_CONFIGURED,
+            generation=ctx.generation,
+            now=now,
+        )
+        keep_reading = False
+    patch["conditions"] = conds
+    patch["observedGeneration"] = ctx.generation
+    await ctx.save(patch)
+    if terminal and not keep_reading:
+        return None
+    return ctx.settings.poll_interval
+
+
+async def _search_all(
+    ctx: RunContext, run: OciJobRun, start: datetime, end: datetime
+) -> list[LogRecord]:
+    assert run.log_group_id
+    assert run.log_id
+    if ctx.log_compartment is None:
+        try:
+            ctx.log_compartment = await ctx.port.get_log_compartment(
+                log_group_id=run.log_group_id, log_id=run.log_id
+            )
+        except NotFoundError:
+            ctx.log_compartment = run.compartment_id
+    query = logs.search_query(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
+    records: list[LogRecord] = []
+    page: str | None = None
+    while True:
+        result = await ctx.port.search_logs(
+            query=query, time_start=start, time_end=end, limit=1000, page=page
+        )
+        records.extend(result.records)
+        page = result.next_page
+        if not page:
+            return records
+
+
+async def _mirror_logs(ctx: RunContext, run: OciJobRun, now: datetime) -> dict[str, Any]:
+    settings = ctx.settings
+    overlap = timedelta(seconds=settings.log_overlap)
+    cursor = _cursor(ctx.status)
+    start = logs.window_start(cursor, time_accepted=run.time_accepted, now=now, overlap=overlap)
+    fetched = await _search_all(ctx, run, start, now)
+    merged = logs.merge(cursor, fetched, overlap=overlap, max_ids=settings.log_cursor_max_ids)
+    if merged.new:
+        await ctx.post_lines([r.message for r in merged.new])
+    previous_tail = [
+        LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
+        for x in ctx.status.get("logTail") or []
+    ]
+    tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
+    return {
+        "logCursor": {"lastTime": iso(merged.cursor.last_time), "ids": list(merged.cursor.ids)},
+        "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
+    }

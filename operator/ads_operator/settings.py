@@ -1,0 +1,149 @@
+"""Operator settings, read once from the environment (``ADS_OPERATOR_*``).
+
+Every knob that changes behaviour a user can observe lives here with its reason, so the
+chart, ``make demo`` and the tests set the same names. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import Final
+from urllib.parse import urlparse
+
+from ads_operator.models.run import LOG_CURSOR_IDS, LOG_TAIL_LINES
+
+PREFIX: Final = "ADS_OPERATOR_"
+
+
+class AuthMode(StrEnum):
+    """How the operator authenticates to OCI when a resource names no ``authSecretRef``."""
+
+    API_KEY = "api_key"
+    INSTANCE_PRINCIPAL = "instance_principal"
+    RESOURCE_PRINCIPAL = "resource_principal"
+    OKE_WORKLOAD_IDENTITY = "oke_workload_identity"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the operator cannot work with; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All operator settings. Field ``foo_bar`` is read from ``ADS_OPERATOR_FOO_BAR``."""
+
+    #: Default credentials: an OCI config file (api_key) or a principal type.
+    auth: AuthMode = AuthMode.API_KEY
+    #: The OCI config file and profile used when ``auth`` is ``api_key``.
+    oci_config_file: str = "~/.oci/config"
+    oci_profile: str = "DEFAULT"
+    #: Region when neither the resource nor the credentials name one.
+    region: str = ""
+    #: Send every OCI call to this endpoint instead of the regional ones (the emulator).
+    oci_endpoint: str = ""
+    #: An endpoint override must be loopback unless this is set: a typo must not send
+    #: signed requests to an arbitrary host.
+    allow_remote_endpoint: bool = False
+    #: Written into the provenance tags of every OCI job and run; tells clusters apart
+    #: when several share one compartment.
+    cluster_id: str = "default"
+    #: How often a run's state is read while it is not terminal (ADS's ``watch`` uses 3 s).
+    poll_interval: float = 3.0
+    #: How often a job's OCI state, retired jobs and run summary are refreshed.
+    job_resync_interval: float = 30.0
+    #: Keep reading logs this long after a run finished; OCI Logging delivers late
+    #: (ADS waits 90 s).
+    log_grace: float = 90.0
+    #: Each log search re-reads this far back so late records are not missed (ADS: 180 s).
+    log_overlap: float = 180.0
+    #: At most this many record ids are remembered in the status cursor for de-duplication
+    #: (the CRD allows 512).
+    log_cursor_max_ids: int = 512
+    #: Lines kept in ``status.logTail`` (the CRD allows 50).
+    log_tail_lines: int = 50
+    #: Log-line Events per run per minute, and for the whole operator per minute.
+    log_events_per_minute_per_run: int = 30
+    log_events_per_minute: int = 300
+    #: Largest Event message; Kubernetes tooling truncates beyond 1 KiB.
+    log_event_max_bytes: int = 1024
+    #: OCI calls per second for the whole operator (a token bucket), below OCI's limits.
+    oci_requests_per_second: float = 10.0
+    #: Connect and read timeouts of OCI calls.
+    oci_connect_timeout: float = 10.0
+    oci_read_timeout: float = 60.0
+    #: Retry delay after 401 / NotAuthorizedOrNotFound: a person must fix a policy first.
+    auth_retry_delay: float = 300.0
+    #: First and largest backoff for throttling, conflicts and 5xx without retry-after.
+    backoff_initial: float = 5.0
+    backoff_max: float = 300.0
+    #: kopf's finalizer on our resources.
+    finalizer: str = "ads.oci.dev/finalizer"
+
+    def __post_init__(self) -> None:
+        if self.oci_endpoint and not self.allow_remote_endpoint:
+            host = urlparse(self.oci_endpoint).hostname or ""
+            if not _is_loopback(host):
+                raise SettingsError(
+                    f"{PREFIX}OCI_ENDPOINT={self.oci_endpoint!r} is not a loopback address;"
+                    f" set {PREFIX}ALLOW_REMOTE_ENDPOINT=true if that is intended"
+                )
+        if not 0 < self.log_cursor_max_ids <= LOG_CURSOR_IDS:
+            raise SettingsError(f"{PREFIX}LOG_CURSOR_MAX_IDS must be in 1..{LOG_CURSOR_IDS}")
+        if not 0 <= self.log_tail_lines <= LOG_TAIL_LINES:
+            raise SettingsError(f"{PREFIX}LOG_TAIL_LINES must be in 0..{LOG_TAIL_LINES}")
+        if not 0 < self.log_event_max_bytes <= 1024:
+            raise SettingsError(f"{PREFIX}LOG_EVENT_MAX_BYTES must be in 1..1024")
+        for name in ("poll_interval", "job_resync_interval", "oci_requests_per_second"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _convert(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r} is not a boolean")
+    try:
+        if isinstance(default, AuthMode):
+            return AuthMode(raw.strip())
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name.upper()}={raw!r}: {exc}") from None
+    return raw
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``ADS_OPERATOR_*`` variables; unset ones keep their defaults."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, object] = {}
+    for field in fields(Settings):
+        raw = env.get(PREFIX + field.name.upper())
+        if raw is not None:
+            values[field.name] = _convert(field.name, raw, getattr(defaults, field.name))
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def describe() -> list[tuple[str, str]]:
+    """(variable, default) pairs, for ``docs/operator.md`` and ``--help``."""
+    defaults = Settings()
+    return [(PREFIX + f.name.upper(), str(getattr(defaults, f.name))) for f in fields(Settings)]
