@@ -82,7 +82,7 @@ class RunContext:
 
 def _cursor(status: dict[str, Any]) -> logs.Cursor:
     raw = status.get("logCursor") or {}
-    return logs.Cursor(parse_time(raw.get("lastTime")), tuple(raw.get("ids") or ()))
+    return logs.Cursor.from_wire(parse_time(raw.get("lastTime")), raw.get("ids") or [])
 
 
 async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
@@ -292,6 +292,6 @@ async def _mirror_logs(ctx: RunContext, run: OciJobRun, now: datetime) -> dict[s
     ]
     tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
     return {
-        "logCursor": {"lastTime": iso(merged.cursor.last_time), "ids": list(merged.cursor.ids)},
+        "logCursor": {"lastTime": iso(merged.cursor.last_time), "ids": merged.cursor.to_ids()},
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
     }

@@ -1,0 +1,74 @@
+"""The SDK adapter's pure parts and credentials from a Secret (no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from ads_operator.oci.auth import from_secret
+from ads_operator.oci.errors import NotAuthorizedError
+from ads_operator.oci.ratelimit import TokenBucket
+from ads_operator.oci.sdk_adapter import parse_log_result
+
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"
+CONFIG = """[DEFAULT]
+user=ocid1.user.oc1..u
+fingerprint=aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99
+tenancy=ocid1.tenancy.oc1..t
+region=us-ashburn-1
+key_file=/nowhere/key.pem
+"""
+
+
+def test_a_search_result_becomes_a_record() -> None:
+    record = parse_log_result(
+        {
+            "datetime": 1764147600123,
+            "logContent": {
+                "id": "abc",
+                "time": "2026-11-26T09:00:00.123Z",
+                "data": {"message": "hello"},
+            },
+        }
+    )
+    assert record is not None
+    assert record.id == "abc"
+    assert record.message == "hello"
+    assert record.time == datetime(2026, 11, 26, 9, 0, 0, 123000, tzinfo=UTC)
+
+
+def test_results_that_are_not_log_lines_are_skipped() -> None:
+    assert parse_log_result({"logContent": {"id": "x"}}) is None
+
+
+def test_secret_with_config_and_key() -> None:
+    creds = from_secret({"config": CONFIG.encode(), "key": PEM.encode()}, secret_name="oci")
+    assert creds.config["key_content"] == PEM
+    assert "key_file" not in creds.config
+    assert creds.region == "us-ashburn-1"
+    assert PEM not in repr(creds)
+    assert "MIIsecret" not in creds.identity
+    assert creds.with_region("eu-frankfurt-1").region == "eu-frankfurt-1"
+
+
+def test_secret_without_a_key_is_refused_by_name_without_echoing_values() -> None:
+    with pytest.raises(NotAuthorizedError, match="Secret oci has no 'key'") as info:
+        from_secret({"config": CONFIG}, secret_name="oci")
+    assert "ocid1.user" not in str(info.value)
+
+
+def test_rotated_keys_give_a_different_identity() -> None:
+    a = from_secret({"config": CONFIG, "key": PEM}, secret_name="oci")
+    b = from_secret({"config": CONFIG, "key": PEM.replace("MII", "MIJ")}, secret_name="oci")
+    assert a.identity != b.identity
+
+
+def test_token_bucket_paces_after_the_burst() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=2, burst=2, clock=lambda: now[0])
+    assert bucket.try_take() == 0
+    assert bucket.try_take() == 0
+    assert bucket.try_take() == pytest.approx(0.5)
+    now[0] = 0.5
+    assert bucket.try_take() == 0

@@ -1,0 +1,202 @@
+"""The job plan and its executor against an in-memory port: exactly-once creation,
+recovery after a lost status, update in place versus replacement, retirement, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ads_operator.ads.artifacts import Artifact, SourceFiles
+from ads_operator.ads.sources import Source
+from ads_operator.models import DataScienceJobSpec
+from ads_operator.oci.domain import OciJob
+from ads_operator.reconcile.identity import TAG_NAMESPACE, TAG_SPEC, TAG_UID
+from ads_operator.reconcile.job import JobStep, desired_job, plan_job
+from ads_operator.reconcile.job_executor import (
+    JobContext,
+    JobOutcome,
+    delete_jobs,
+    desired_for,
+    ensure_job,
+    retire_jobs,
+)
+from ads_operator.settings import Settings
+from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, T0, FakePort
+
+SCRIPT = b"print('hello')\n"
+
+
+class Files:
+    def __init__(self, content: bytes = SCRIPT) -> None:
+        self.content = content
+
+    async def read(self, source: Source) -> SourceFiles:
+        return SourceFiles(name="hello.py", files={"hello.py": self.content}, is_folder=False)
+
+
+def job_spec(**runtime_extra: Any) -> DataScienceJobSpec:
+    return DataScienceJobSpec.model_validate(
+        {
+            "name": "hello",
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {
+                    "compartmentId": COMPARTMENT,
+                    "projectId": PROJECT,
+                    "shapeName": "VM.Standard2.1",
+                },
+            },
+            "runtime": {
+                "kind": "runtime",
+                "type": "script",
+                "spec": {"scriptPathURI": "configmap://code/hello.py", **runtime_extra},
+            },
+        }
+    )
+
+
+class Saved:
+    def __init__(self) -> None:
+        self.patches: list[dict[str, Any]] = []
+
+    async def __call__(self, patch: dict[str, Any]) -> None:
+        self.patches.append(dict(patch))
+
+
+def context(
+    port: FakePort,
+    spec: DataScienceJobSpec,
+    status: dict[str, Any] | None = None,
+    files: Files | None = None,
+) -> tuple[JobContext, Saved]:
+    saved = Saved()
+    ctx = JobContext(
+        namespace="team-a",
+        name="hello",
+        uid="uid-1",
+        spec=spec,
+        status=dict(status or {}),
+        settings=Settings(),
+        port=port,
+        sources=files or Files(),
+        persist=saved,
+        created=T0,
+    )
+    return ctx, saved
+
+
+async def test_creates_the_job_and_uploads_the_artifact_once() -> None:
+    port = FakePort()
+    ctx, saved = context(port, job_spec())
+    outcome = await ensure_job(ctx, await desired_for(ctx))
+    assert outcome is JobOutcome.READY
+    assert port.calls["create_job"] == 1
+    assert port.calls["create_job_artifact"] == 1
+    (job,) = port.jobs.values()
+    assert port.artifacts[job.id] == ("hello.py", SCRIPT)
+    # The OCID was persisted in the first patch, before the artifact upload.
+    assert saved.patches[0]["ocid"] == job.id
+    assert job.freeform_tags[TAG_UID] == "uid-1"
+    assert job.freeform_tags[TAG_NAMESPACE] == "team-a"
+    # A second pass with the saved status changes nothing in OCI.
+    again, _ = context(port, job_spec(), ctx.status)
+    assert await ensure_job(again, await desired_for(again)) is JobOutcome.READY
+    assert port.calls["create_job"] == 1
+    assert port.calls["create_job_artifact"] == 1
+
+
+async def test_a_lost_status_finds_the_job_by_its_tags_instead_of_creating_another() -> None:
+    port = FakePort()
+    ctx, _ = context(port, job_spec())
+    desired = await desired_for(ctx)
+    # A crash right after CreateJob: the job exists (CREATING, no artifact), status is empty.
+    await port.create_job(details=desired.details, retry_token="from-an-earlier-life")
+    fresh, _ = context(port, job_spec())
+    assert await ensure_job(fresh, desired) is JobOutcome.READY
+    assert len(port.jobs) == 1
+    assert port.calls["create_job"] == 1
+    assert port.calls["create_job_artifact"] == 1
+
+
+async def test_new_script_content_replaces_the_job_and_retires_the_old_one() -> None:
+    port = FakePort()
+    ctx, _ = context(port, job_spec())
+    await ensure_job(ctx, await desired_for(ctx))
+    old = ctx.status["ocid"]
+    changed, _ = context(port, job_spec(), ctx.status, files=Files(b"print('bye')\n"))
+    assert await ensure_job(changed, await desired_for(changed)) is JobOutcome.READY
+    assert changed.status["ocid"] != old
+    assert changed.status["retiredOcids"] == [old]
+    assert len(port.jobs) == 2
+    assert (
+        port.jobs[changed.status["ocid"]].freeform_tags[TAG_SPEC]
+        != port.jobs[old].freeform_tags[TAG_SPEC]
+    )
+
+
+async def test_a_display_name_change_updates_in_place() -> None:
+    port = FakePort()
+    ctx, _ = context(port, job_spec())
+    await ensure_job(ctx, await desired_for(ctx))
+    renamed_spec = job_spec()
+    renamed_spec.name = "hello-renamed"
+    renamed, _ = context(port, renamed_spec, ctx.status)
+    assert await ensure_job(renamed, await desired_for(renamed)) is JobOutcome.READY
+    assert port.calls["update_job"] == 1
+    assert port.calls["create_job"] == 1
+    assert renamed.status["ocid"] == ctx.status["ocid"]
+
+
+async def test_retired_jobs_wait_for_their_active_runs() -> None:
+    port = FakePort()
+    job = await port.create_job(
+        details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token="x"
+    )
+    run = await port.create_job_run(
+        details={"jobId": job.id, "compartmentId": COMPARTMENT, "projectId": PROJECT},
+        retry_token="r",
+    )
+    kept, _ = await retire_jobs(port, [job.id], COMPARTMENT)
+    assert kept == [job.id]
+    assert port.jobs[job.id].lifecycle_state == "CREATING"
+    port.move(run.id, "SUCCEEDED")
+    kept, notes = await retire_jobs(port, [job.id], COMPARTMENT)
+    assert kept == []
+    assert port.jobs[job.id].lifecycle_state == "DELETED"
+    assert notes[0][0] == "Retired"
+
+
+async def test_deleting_cancels_active_runs_first_then_deletes_job_and_runs() -> None:
+    port = FakePort()
+    job = await port.create_job(
+        details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token="x"
+    )
+    run = await port.create_job_run(
+        details={"jobId": job.id, "compartmentId": COMPARTMENT, "projectId": PROJECT},
+        retry_token="r",
+    )
+    done, _ = await delete_jobs(port, [job.id], COMPARTMENT)
+    assert not done
+    assert port.runs[run.id].lifecycle_state == "CANCELING"
+    assert port.calls["delete_job"] == 0
+    port.move(run.id, "CANCELED")
+    done, _ = await delete_jobs(port, [job.id], COMPARTMENT)
+    assert not done  # DeleteJob accepted; gone only once OCI says so
+    done, _ = await delete_jobs(port, [job.id], COMPARTMENT)
+    assert done
+    assert port.runs[run.id].lifecycle_state == "DELETED"
+    assert port.calls["delete_job"] == 1
+
+
+def test_plan_waits_while_creating_and_reports_failed_jobs() -> None:
+    artifact = Artifact.of("a.py", b"x")
+    desired = desired_job({"compartmentId": COMPARTMENT, "projectId": PROJECT}, artifact, {})
+    creating = OciJob("j", "CREATING", COMPARTMENT, PROJECT)
+    failed = OciJob("j", "FAILED", COMPARTMENT, PROJECT)
+    kw: dict[str, Any] = {"desired": desired, "recorded_hash": desired.spec_hash}
+    assert plan_job(observed=None, artifact_uploaded=False, **kw) is JobStep.CREATE
+    assert plan_job(observed=creating, artifact_uploaded=False, **kw) is JobStep.UPLOAD
+    assert plan_job(observed=creating, artifact_uploaded=True, **kw) is JobStep.WAIT
+    assert plan_job(observed=failed, artifact_uploaded=True, **kw) is JobStep.FAILED
+    gone = OciJob("j", "DELETED", COMPARTMENT, PROJECT)
+    assert plan_job(observed=gone, artifact_uploaded=True, **kw) is JobStep.CREATE

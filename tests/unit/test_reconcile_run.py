@@ -1,0 +1,199 @@
+"""A run's passes against an in-memory port: created once, transitions as Events, logs
+mirrored once and in order across restarts, cancel, exit codes, missing logging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ads_operator.models import DataScienceJobRunSpec
+from ads_operator.reconcile.conditions import get_condition
+from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting, run_once
+from ads_operator.settings import Settings
+from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.lines: list[str] = []
+        self.patches: list[dict[str, Any]] = []
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> datetime:
+        return at(self.seconds)
+
+
+def make(
+    port: FakePort,
+    rec: Recorder,
+    clock: Clock,
+    status: dict[str, Any] | None = None,
+    job: JobInfo | Waiting | None = None,
+    **spec: Any,
+) -> RunContext:
+    async def persist(patch: dict[str, Any]) -> None:
+        rec.patches.append(dict(patch))
+
+    async def post(reason: str, message: str, warning: bool) -> None:
+        rec.events.append((reason, message))
+
+    async def post_lines(lines: Sequence[str]) -> None:
+        rec.lines.extend(lines)
+        rec.events.append(("LogLines", "\n".join(lines)))
+
+    async def resolve() -> JobInfo | Waiting:
+        return job or JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT)
+
+    return RunContext(
+        namespace="team-a",
+        name="run-1",
+        uid="run-uid",
+        generation=1,
+        spec=DataScienceJobRunSpec.model_validate({"jobRef": {"name": "hello"}, **spec}),
+        status=dict(status or {}),
+        settings=Settings(log_grace=10, log_overlap=30),
+        port=port,
+        persist=persist,
+        post=post,
+        post_lines=post_lines,
+        resolve_job=resolve,
+        now=clock,
+    )
+
+
+async def test_a_run_is_created_once_and_followed_to_success() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    assert await run_once(ctx) == ctx.settings.poll_interval
+    (run_id,) = port.runs
+    assert rec.patches[0] == {"ocid": run_id, "jobOcid": "ocid1.datasciencejob.oc1.iad.j0"}
+    assert ctx.status["phase"] == "Pending"
+    port.move(run_id, "IN_PROGRESS", "Job run artifact execution in progress.", time_started=at(5))
+    port.emit(run_id, ("one", at(6)), ("two", at(7)))
+    clock.seconds = 8
+    await run_once(ctx)
+    assert ctx.status["phase"] == "Running"
+    assert rec.lines == ["one", "two"]
+    port.emit(run_id, ("three", at(9)))
+    port.move(
+        run_id,
+        "SUCCEEDED",
+        "Job run artifact execution succeeded.",
+        time_started=at(5),
+        time_finished=at(10),
+    )
+    clock.seconds = 11
+    assert await run_once(ctx) is not None  # still inside the log grace period
+    assert ctx.status["exitCode"] == 0
+    assert get_condition(ctx.status["conditions"], "Succeeded")["status"] == "True"  # type: ignore[index]
+    port.emit(run_id, ("late", at(10.5)))
+    clock.seconds = 25
+    assert await run_once(ctx) is None
+    assert rec.lines == ["one", "two", "three", "late"]
+    reasons = [r for r, _ in rec.events if r not in ("LogLines", "Created")]
+    assert reasons == ["ACCEPTED", "IN_PROGRESS", "SUCCEEDED"]
+    assert port.calls["create_job_run"] == 1
+    assert [x["message"] for x in ctx.status["logTail"]] == ["one", "two", "three", "late"]
+
+
+async def test_restart_after_create_neither_duplicates_the_run_nor_lines() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    first = make(port, rec, clock)
+    await run_once(first)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    port.emit(run_id, *[(f"line {i}", at(2 + i * 0.01)) for i in range(30)])
+    clock.seconds = 3
+    await run_once(first)
+    # "Restart": a new context built from what was persisted, as a new daemon would.
+    persisted: dict[str, Any] = {}
+    for patch in rec.patches:
+        persisted.update(patch)
+    again = make(port, rec, clock, status=persisted)
+    port.emit(run_id, ("after restart", at(3.5)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(4))
+    clock.seconds = 100
+    assert await run_once(again) is None
+    assert rec.lines == [f"line {i}" for i in range(30)] + ["after restart"]
+    assert port.calls["create_job_run"] == 1
+
+
+async def test_lost_status_finds_the_run_by_its_uid_tag() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    await run_once(make(port, rec, clock))
+    await run_once(make(port, rec, clock))  # empty status again: looks up, no second create
+    assert len(port.runs) == 1
+    assert port.calls["create_job_run"] == 1
+
+
+async def test_exit_code_3_fails_with_a_reason_naming_it() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_once(ctx)
+    (run_id,) = port.runs
+    port.move(
+        run_id, "FAILED", "Job run artifact execution failed with exit code 3", time_finished=at(2)
+    )
+    clock.seconds = 60
+    assert await run_once(ctx) is None
+    assert ctx.status["phase"] == "Failed"
+    assert ctx.status["exitCode"] == 3
+    failed = get_condition(ctx.status["conditions"], "Failed")
+    assert failed is not None
+    assert failed["status"] == "True"
+    assert failed["reason"] == "ExitCode3"
+
+
+async def test_cancel_calls_cancel_once_and_ends_canceled() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_once(ctx)
+    (run_id,) = port.runs
+    ctx.spec = DataScienceJobRunSpec.model_validate({"jobRef": {"name": "hello"}, "cancel": True})
+    await run_once(ctx)
+    await run_once(ctx)  # CANCELING now: no second CancelJobRun
+    assert port.calls["cancel_job_run"] == 1
+    port.move(run_id, "CANCELED", "canceled", time_finished=at(1))
+    clock.seconds = 60
+    assert await run_once(ctx) is None
+    assert ctx.status["phase"] == "Canceled"
+
+
+async def test_cancel_before_creation_never_creates() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock, cancel=True)
+    assert await run_once(ctx) is None
+    assert await run_once(ctx) is None
+    assert port.calls["create_job_run"] == 0
+    assert ctx.status["phase"] == "Canceled"
+
+
+async def test_waits_for_the_job_and_stops_for_a_foreign_one() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    waiting = make(port, rec, clock, job=Waiting("WaitingForJob", "not ready"))
+    assert await run_once(waiting) == waiting.settings.poll_interval
+    foreign = make(port, rec, clock, job=Waiting("JobOfOtherNamespace", "no", terminal=True))
+    assert await run_once(foreign) is None
+    assert get_condition(foreign.status["conditions"], "Terminal") is not None
+    assert port.calls["create_job_run"] == 0
+
+
+async def test_a_run_without_logging_says_so() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_once(ctx)
+    (run_id,) = port.runs
+    from dataclasses import replace
+
+    port.runs[run_id] = replace(port.runs[run_id], log_id=None, log_group_id=None)
+    await run_once(ctx)
+    cond = get_condition(ctx.status["conditions"], "Logging")
+    assert cond is not None
+    assert cond["reason"] == "LoggingNotConfigured"
+    assert port.calls["search_logs"] == 0
