@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from ads_operator.models.base import WireModel
 from ads_operator.models.common import (
@@ -122,7 +122,7 @@ class DataScienceJobInfrastructureSpec(WireModel):
         pattern=r"^[A-Za-z0-9._-]+$",
         description="Compute shape, e.g. VM.Standard.E4.Flex (required to create).",
     )
-    block_storage_size: int | None = Field(
+    block_storage_size: StrictInt | None = Field(
         default=None,
         ge=MIN_BLOCK_STORAGE_GB,
         le=MAX_BLOCK_STORAGE_GB,

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from ads_operator.models.base import WireModel
 from ads_operator.models.common import (
@@ -72,7 +72,7 @@ class DataScienceJobRunSpec(WireModel):
     defined_tags: DefinedTags | None = Field(
         default=None, description="Run defined tags, merged with the runtime's (runtime wins)."
     )
-    maximum_runtime_in_minutes: int | None = Field(
+    maximum_runtime_in_minutes: StrictInt | None = Field(
         default=None, ge=1, description="Stop the run after this many minutes."
     )
     image: str | None = Field(
@@ -95,7 +95,7 @@ class DataScienceJobRunSpec(WireModel):
         description="Container jobs: image signature OCID.",
     )
     region: Region | None = None
-    cancel: bool | None = Field(
+    cancel: StrictBool | None = Field(
         default=None, description="true cancels the run; the resource stays as a record."
     )
     deletion_policy: DeletionPolicy | None = Field(

@@ -19,7 +19,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, model_validator
 
 from ads_operator.models.base import WireModel
 from ads_operator.models.common import (
@@ -224,7 +224,7 @@ class RuntimeSpec(WireModel):
     exclude_tags: Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=64)] | (
         None
     ) = Field(default=None, description="Cells with any of these tags are skipped.")
-    skip_metadata_update: bool | None = Field(
+    skip_metadata_update: StrictBool | None = Field(
         default=None, description="Do not write repo/commit tags onto the job run (gitPython)."
     )
     image: str | None = Field(
@@ -248,7 +248,7 @@ class RuntimeSpec(WireModel):
         pattern=ocid_pattern("containerimagesignature"),
         description="OCID of the image signature to verify.",
     )
-    replicas: int | None = Field(
+    replicas: StrictInt | None = Field(
         default=None, ge=1, le=1024, description="Nodes; more than 1 makes a multi-node job."
     )
     git: GitSource | None = Field(default=None, description="Repository to clone (pyTorch).")
@@ -261,7 +261,7 @@ class RuntimeSpec(WireModel):
         max_length=4096,
         description="Launch command starting with torchrun, deepspeed or accelerate launch.",
     )
-    deepspeed: bool | None = Field(default=None, description="Set up DeepSpeed (pyTorch).")
+    deepspeed: StrictBool | None = Field(default=None, description="Set up DeepSpeed (pyTorch).")
     # -- common to every runtime ----------------------------------------------------------
     conda: Conda | None = Field(default=None, description="Conda environment to run in.")
     env: Annotated[list[EnvVar], Field(max_length=256)] | None = Field(
@@ -277,7 +277,7 @@ class RuntimeSpec(WireModel):
     ) = Field(default=None, description="Command-line arguments; each is shell-quoted.")
     freeform_tags: FreeformTags | None = Field(default=None, description="Job tags.")
     defined_tags: DefinedTags | None = Field(default=None, description="Job defined tags.")
-    maximum_runtime_in_minutes: int | None = Field(
+    maximum_runtime_in_minutes: StrictInt | None = Field(
         default=None, ge=1, description="Runs are stopped after this many minutes."
     )
 
@@ -338,6 +338,9 @@ def _present(spec: RuntimeSpec) -> set[str]:
 def runtime_problems(type_: RuntimeType, spec: RuntimeSpec) -> list[str]:
     """Every reason ``spec`` is not a valid runtime of ``type_`` (same words as the CEL)."""
     problems: list[str] = []
+    names = [v.name for v in spec.env or []]
+    if len(names) != len(set(names)):
+        problems.append("env names must be unique")
     allowed = RUNTIME_KEYS[type_]
     for key in sorted(_present(spec) - allowed):
         problems.append(key_not_allowed_message(key))
