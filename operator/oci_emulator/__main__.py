@@ -1,0 +1,129 @@
+"""``python -m oci_emulator``: serve the emulator until interrupted.
+
+``--port 0`` picks a free port; ``--ready-file PATH`` then receives the endpoint
+(``http://HOST:PORT``, the chosen port last) once the server accepts connections, so a
+parent process can wait for the file instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from oci_emulator.auth import KeyRegistry
+from oci_emulator.emulator import Emulator
+from oci_emulator.faults import Faults
+from oci_emulator.server import start_site
+from oci_emulator.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oci_emulator",
+        description="A local OCI (Data Science jobs, Logging, Object Storage) for the oci SDK.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
+    parser.add_argument("--db", default=":memory:", help="SQLite file, or :memory: (default)")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        default=[],
+        metavar="[TENANCY/USER=]PATH",
+        help="PEM API public key to accept (repeatable); optionally bound to one principal",
+    )
+    parser.add_argument("--no-auth", action="store_true", help="accept unsigned requests")
+    parser.add_argument("--ready-file", help="write http://HOST:PORT here once serving")
+    parser.add_argument("--work-root", help="directory for per-run work dirs (default: temp)")
+    parser.add_argument("--mode", choices=("execute", "simulate"), default="execute")
+    parser.add_argument("--accepted-seconds", type=float, default=Settings.accepted_seconds)
+    parser.add_argument("--log-visibility-delay", type=float, default=Settings.log_visibility_delay)
+    parser.add_argument("--work-request-seconds", type=float, default=Settings.work_request_seconds)
+    parser.add_argument("--namespace", default=Settings.namespace)
+    parser.add_argument("--faults", help="JSON file with a fault configuration (see docs)")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def load_keys(specs: list[str]) -> KeyRegistry:
+    keys = KeyRegistry()
+    for spec in specs:
+        principal, _, path = spec.rpartition("=")
+        tenancy, _, user = principal.partition("/")
+        keys.add_pem(Path(path).read_bytes(), tenancy=tenancy or None, user=user or None)
+    return keys
+
+
+def read_json(path: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(Path(path).read_text())
+    return data
+
+
+def write_ready_file(path: str, endpoint: str) -> None:
+    """Write the endpoint atomically, so a waiting reader never sees a partial file."""
+    tmp = Path(path + ".tmp")
+    tmp.write_text(f"{endpoint}\n")
+    os.replace(tmp, path)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    settings = Settings(
+        accepted_seconds=args.accepted_seconds,
+        log_visibility_delay=args.log_visibility_delay,
+        work_request_seconds=args.work_request_seconds,
+        mode=args.mode,
+        namespace=args.namespace,
+        work_root=args.work_root,
+    )
+    faults = Faults()
+    if args.faults:
+        faults.configure(read_json(args.faults))
+    emu = Emulator(
+        db_path=args.db,
+        settings=settings,
+        faults=faults,
+        keys=load_keys(args.public_key),
+        auth_enabled=not args.no_auth,
+    )
+    runner, port = await start_site(emu, args.host, args.port)
+    logging.getLogger("oci_emulator").info(
+        "oci_emulator serving on http://%s:%d (db %s, auth %s)",
+        args.host,
+        port,
+        args.db,
+        "off" if args.no_auth else "on",
+    )
+    if args.ready_file:
+        write_ready_file(args.ready_file, f"http://{args.host}:{port}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.no_auth is False and not args.public_key:
+        logging.getLogger("oci_emulator").warning(
+            "auth is on and no --public-key was given: register keys via POST /_emulator/keys"
+        )
+    asyncio.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

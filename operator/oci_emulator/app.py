@@ -1,0 +1,187 @@
+"""The HTTP layer: one aiohttp application serving every service on one port.
+
+The middleware does what every OCI endpoint does before and after an operation: echo or
+mint ``opc-request-id``, verify the signature, apply rate limits and injected faults,
+replay ``opc-retry-token`` duplicates, turn errors into ``{code, message}`` bodies and
+record the request. Route modules hold no business logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from oci_emulator import auth, ids
+from oci_emulator.emulator import Emulator
+from oci_emulator.errors import (
+    ApiError,
+    Conflict,
+    InternalServerError,
+    MethodNotAllowed,
+    RouteNotFound,
+    TooManyRequests,
+    error_body,
+)
+from oci_emulator.faults import family_of
+from oci_emulator.requestlog import Entry
+from oci_emulator.routes import admin, datascience, objectstorage
+from oci_emulator.routes import logging as logging_routes
+from oci_emulator.routes.common import CALLER_KEY, EMULATOR_KEY, json_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Creates that replay their first response for a repeated ``opc-retry-token``.
+IDEMPOTENT_OPERATIONS = frozenset(
+    {"CreateJob", "CreateJobRun", "CreateJobArtifact", "CreateLogGroup", "CreateLog"}
+)
+#: Raw uploads sign only ``date (request-target) host`` (oci-api.md §3.1).
+UPLOAD_OPERATIONS = datascience.UPLOAD_OPERATIONS | objectstorage.UPLOAD_OPERATIONS
+#: Largest accepted request body (artifacts and objects).
+MAX_BODY_BYTES = 512 * 1024 * 1024
+
+
+def operation_of(request: web.Request) -> str:
+    route = request.match_info.route
+    name = route.name or "Unknown"
+    return name.removesuffix("Slash")
+
+
+class InvalidatedRetryToken(Conflict):
+    code = "InvalidatedRetryToken"
+
+
+@web.middleware
+async def oci_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    emu = request.app[EMULATOR_KEY]
+    started = time.perf_counter()
+    request_id = request.headers.get("opc-request-id") or ids.new_request_id()
+    operation = operation_of(request)
+    tenancy: str | None = None
+    try:
+        response = await _serve(request, handler, emu, operation)
+        tenancy = getattr(request.get(CALLER_KEY), "tenancy", None)
+    except ApiError as error:
+        response = json_response(error_body(error), status=error.status, headers=error.headers)
+    except web.HTTPException as exc:
+        mapped = _http_error(exc, request)
+        response = json_response(error_body(mapped), status=mapped.status)
+    except Exception:
+        log.exception("unhandled error in %s", operation)
+        internal = InternalServerError("The emulator hit an unexpected error; see its log.")
+        response = json_response(error_body(internal), status=internal.status)
+    response.headers["opc-request-id"] = request_id
+    emu.request_log.record(
+        Entry(
+            time=ids.now_iso(),
+            operation=operation,
+            method=request.method,
+            path=request.path,
+            status=response.status,
+            requestId=request_id,
+            tenancy=tenancy,
+            durationMs=round((time.perf_counter() - started) * 1000, 3),
+        )
+    )
+    return response
+
+
+def _http_error(exc: web.HTTPException, request: web.Request) -> ApiError:
+    if exc.status == 405:
+        return MethodNotAllowed(f"{request.method} is not allowed on {request.path}.")
+    if exc.status == 413:
+        error = ApiError(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+        error.status, error.code = 413, "PayloadTooLarge"
+        return error
+    return RouteNotFound(f"No operation matches {request.method} {request.path}.")
+
+
+async def _serve(
+    request: web.Request, handler: Handler, emu: Emulator, operation: str
+) -> web.StreamResponse:
+    if operation.startswith("Admin.") or request.match_info.http_exception is not None:
+        return await handler(request)
+    body = await request.read()
+    if emu.auth_enabled:
+        caller = auth.verify_request(
+            emu.keys,
+            method=request.method,
+            target=request.raw_path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+            body_signed=request.method in ("POST", "PUT", "PATCH")
+            and operation not in UPLOAD_OPERATIONS,
+            max_skew_seconds=emu.settings.max_clock_skew,
+        )
+        request[CALLER_KEY] = caller
+    tenancy = getattr(request.get(CALLER_KEY), "tenancy", "anonymous")
+    wait = emu.faults.take_token(tenancy, family_of(request.method, operation))
+    if wait is not None:
+        raise TooManyRequests(
+            f"Rate limit exceeded for {operation} in tenancy {tenancy}.",
+            headers={"retry-after": str(max(1, round(wait)))},
+        )
+    latency = emu.faults.latency_seconds(operation)
+    if latency > 0:
+        await asyncio.sleep(latency)  # injected latency, by configuration
+    injected = emu.faults.injected_error(operation)
+    if injected is not None:
+        raise injected
+    token = request.headers.get("opc-retry-token")
+    if token and operation in IDEMPOTENT_OPERATIONS:
+        return await _idempotent(request, handler, emu, f"{tenancy}:{operation}", token, body)
+    return await handler(request)
+
+
+async def _idempotent(
+    request: web.Request, handler: Handler, emu: Emulator, scope: str, token: str, body: bytes
+) -> web.StreamResponse:
+    """Serve once per (scope, token); repeats get the first response replayed."""
+    body_hash = hashlib.sha256(body).hexdigest()
+    lock = emu.retry_locks.setdefault(f"{scope}:{token}", asyncio.Lock())
+    async with lock:
+        stored = emu.store.get_retry(scope, token)
+        if stored is not None:
+            first_hash, status, headers, payload = stored
+            if first_hash != body_hash:
+                raise InvalidatedRetryToken(
+                    "The opc-retry-token was already used for a different request."
+                )
+            return web.Response(status=status, headers=headers, body=payload)
+        response = await handler(request)
+        if isinstance(response, web.Response) and 200 <= response.status < 300:
+            kept = {
+                k: v
+                for k, v in response.headers.items()
+                if k.lower() in ("etag", "content-type", "opc-work-request-id", "location")
+            }
+            payload = response.body if isinstance(response.body, bytes) else b""
+            emu.store.put_retry(
+                scope, token, body_hash, response.status, kept, payload, ids.now_ms()
+            )
+        return response
+
+
+def create_app(emu: Emulator) -> web.Application:
+    app = web.Application(middlewares=[oci_middleware], client_max_size=MAX_BODY_BYTES)
+    app[EMULATOR_KEY] = emu
+    datascience.register(app)
+    logging_routes.register(app)
+    objectstorage.register(app)
+    admin.register(app)
+
+    async def on_startup(_: web.Application) -> None:
+        await emu.start()
+
+    async def on_cleanup(_: web.Application) -> None:
+        await emu.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app

@@ -1,0 +1,72 @@
+"""SearchLogs execution: resolve the query's streams to logs, then page through records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from oci_emulator import ids, logsearch
+from oci_emulator.backend.logmanagement import LOG, LOG_GROUP
+from oci_emulator.backend.store import Store
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    results: list[Doc]
+    next_page: str | None
+
+
+def resolve_logs(store: Store, streams: tuple[logsearch.Stream, ...]) -> list[str]:
+    """Log OCIDs named by the streams; groups and logs may be given by OCID or name."""
+    found: list[str] = []
+    for stream in streams:
+        groups = [
+            g
+            for g in store.query(LOG_GROUP, compartment=stream.compartment)
+            if stream.log_group is None or stream.log_group in (g["id"], g["displayName"])
+        ]
+        for group in groups:
+            for log in store.query(LOG, parent=group["id"]):
+                if stream.log is None or stream.log in (log["id"], log["displayName"]):
+                    found.append(log["id"])
+    return list(dict.fromkeys(found))
+
+
+def search(
+    store: Store,
+    *,
+    query_text: str,
+    time_start: int,
+    time_end: int,
+    limit: int,
+    page: str | None,
+    visibility_delay_seconds: float,
+) -> SearchPage:
+    logsearch.check_window(time_start, time_end)
+    query = logsearch.parse_query(query_text)
+    log_ids = resolve_logs(store, query.streams)
+    after = logsearch.decode_page(page) if page else None
+    visible_before = ids.now_ms() - int(visibility_delay_seconds * 1000)
+    results: list[Doc] = []
+    last_key: tuple[int, int] | None = None
+    more = False
+    for row in store.scan_log_records(
+        log_ids,
+        time_start=time_start,
+        time_end=time_end,
+        visible_before=visible_before,
+        descending=query.descending,
+        after=after,
+    ):
+        doc = logsearch.record_document(row)
+        if not logsearch.matches(query, doc):
+            continue
+        if len(results) == limit:
+            more = True
+            break
+        results.append(doc)
+        last_key = (row.time_ms, row.seq)
+    next_page = logsearch.encode_page(last_key) if more and last_key is not None else None
+    return SearchPage(results=results, next_page=next_page)

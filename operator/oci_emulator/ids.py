@@ -1,0 +1,54 @@
+"""OCIDs, ETags and timestamps in the forms the SDK and ADS expect."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime
+
+REGION = "us-ashburn-1"
+
+
+def new_ocid(resource_type: str, region: str = REGION) -> str:
+    """A fresh OCID of the real shape: ``ocid1.<type>.oc1.<region>.<unique>``."""
+    return f"ocid1.{resource_type}.oc1.{region}.amaaaaaa{secrets.token_hex(26)}"
+
+
+def new_etag() -> str:
+    return secrets.token_hex(16)
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(16).upper()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def format_time(epoch_ms: int) -> str:
+    """RFC 3339 UTC with milliseconds and ``Z``: the SDK's fast parse path."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def now_iso() -> str:
+    return format_time(now_ms())
+
+
+def parse_time(text: str) -> int:
+    """Parse an RFC 3339 timestamp into epoch milliseconds (``Z`` or an offset)."""
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
+
+
+def md5_base64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 (wire format)

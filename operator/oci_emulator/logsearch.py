@@ -1,0 +1,217 @@
+"""Logging Search (20190909): the query language subset ADS uses, and its evaluation.
+
+Supported (keywords case-insensitive, as in the service)::
+
+    search "<compartment>[/<logGroup>[/<log>]]" [, "<...>"]
+      [| where <field> (=|!=) '<value>' [(and|or) ...]]
+      [| sort by <field> [asc|desc]]
+
+``*`` in a value is a wildcard. Fields are resolved inside ``logContent`` first (``source``,
+``type``, ``data.message``, ``id``, ``subject``), then at the top of the record
+(``datetime``). Anything else is rejected with 400 InvalidParameter naming the part that
+was not understood, rather than being silently ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from oci_emulator import ids
+from oci_emulator.backend.store import LogRecordRow
+from oci_emulator.errors import InvalidParameter
+
+Doc = dict[str, Any]
+
+MAX_WINDOW_MS = 14 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Stream:
+    compartment: str
+    log_group: str | None
+    log: str | None
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    negate: bool
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Query:
+    streams: tuple[Stream, ...]
+    #: Disjunction of conjunctions: ``a and b or c`` is ``((a, b), (c,))``.
+    where: tuple[tuple[Condition, ...], ...]
+    descending: bool
+
+
+_SEARCH = re.compile(r"^\s*search\s+(.*)$", re.IGNORECASE | re.DOTALL)
+_STREAM = re.compile(r'\s*"([^"]*)"\s*(,)?')
+_COND = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(!=|=)\s*'((?:[^'\\]|\\.)*)'\s*", re.DOTALL)
+_SORT = re.compile(r"^sort\s+by\s+([\w.]+)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+
+
+def parse_query(text: str) -> Query:
+    """Parse a search query; raises InvalidParameter with the reason."""
+    head, *pipes = _split_pipes(text)
+    match = _SEARCH.match(head)
+    if not match:
+        raise InvalidParameter('The query must start with search "<compartment>/...".')
+    streams = _parse_streams(match.group(1))
+    where: tuple[tuple[Condition, ...], ...] = ()
+    descending = False
+    for pipe in pipes:
+        keyword = pipe.split(None, 1)[0].lower() if pipe.strip() else ""
+        if keyword == "where":
+            where = _parse_where(pipe.strip()[5:])
+        elif keyword == "sort":
+            sort = _SORT.match(pipe.strip())
+            if not sort:
+                raise InvalidParameter(f"Cannot parse the sort clause {pipe.strip()!r}.")
+            if sort.group(1) != "datetime":
+                raise InvalidParameter("The emulator only sorts by datetime.")
+            descending = (sort.group(2) or "asc").lower() == "desc"
+        else:
+            raise InvalidParameter(f"Unsupported query operator {pipe.strip()!r}.")
+    return Query(streams=streams, where=where, descending=descending)
+
+
+def _split_pipes(text: str) -> list[str]:
+    parts, current, quote = [], [], ""
+    for char in text:
+        if quote:
+            current.append(char)
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+            current.append(char)
+        elif char == "|":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if quote:
+        raise InvalidParameter("The query has an unterminated string.")
+    parts.append("".join(current))
+    return parts
+
+
+def _parse_streams(text: str) -> tuple[Stream, ...]:
+    streams = []
+    pos = 0
+    while True:
+        match = _STREAM.match(text, pos)
+        if not match:
+            raise InvalidParameter(f"Cannot parse the search streams {text.strip()!r}.")
+        parts = match.group(1).split("/")
+        if not parts[0] or len(parts) > 3:
+            raise InvalidParameter(f'Invalid stream "{match.group(1)}".')
+        streams.append(
+            Stream(
+                compartment=parts[0],
+                log_group=parts[1] if len(parts) > 1 else None,
+                log=parts[2] if len(parts) > 2 else None,
+            )
+        )
+        pos = match.end()
+        if not match.group(2):
+            break
+    if text[pos:].strip():
+        raise InvalidParameter(f"Unexpected text after the search streams: {text[pos:]!r}.")
+    return tuple(streams)
+
+
+def _parse_where(text: str) -> tuple[tuple[Condition, ...], ...]:
+    groups: list[list[Condition]] = [[]]
+    pos = 0
+    while True:
+        match = _COND.match(text, pos)
+        if not match:
+            raise InvalidParameter(f"Cannot parse the where clause near {text[pos:].strip()!r}.")
+        value = re.sub(r"\\(.)", r"\1", match.group(3))
+        groups[-1].append(Condition(match.group(1), match.group(2) == "!=", value))
+        pos = match.end()
+        rest = text[pos:]
+        if not rest.strip():
+            break
+        joiner = re.match(r"(and|or)\s+", rest, re.IGNORECASE)
+        if not joiner:
+            raise InvalidParameter(f"Expected AND or OR in the where clause near {rest.strip()!r}.")
+        if joiner.group(1).lower() == "or":
+            groups.append([])
+        pos += joiner.end()
+    return tuple(tuple(g) for g in groups)
+
+
+def record_document(row: LogRecordRow) -> Doc:
+    """``results[].data`` of one record, in the service's top-level logging format."""
+    return {
+        "datetime": row.time_ms,
+        "logContent": {
+            "data": {"message": row.message},
+            "id": row.record_id,
+            "oracle": {
+                "compartmentid": row.compartment,
+                "ingestedtime": ids.format_time(row.ingested_ms),
+                "loggroupid": row.log_group_id,
+                "logid": row.log_id,
+                "tenantid": row.tenancy,
+            },
+            "source": row.source,
+            "specversion": "1.0",
+            "subject": "",
+            "time": ids.format_time(row.time_ms),
+            "type": row.type,
+        },
+    }
+
+
+def _field_value(doc: Doc, field: str) -> Any:
+    for root in (doc["logContent"], doc):
+        value: Any = root
+        for part in field.split("."):
+            if not isinstance(value, dict) or part not in value:
+                value = None
+                break
+            value = value[part]
+        if value is not None:
+            return value
+    return None
+
+
+def matches(query: Query, doc: Doc) -> bool:
+    if not query.where:
+        return True
+    return any(all(_holds(cond, doc) for cond in group) for group in query.where)
+
+
+def _holds(cond: Condition, doc: Doc) -> bool:
+    value = _field_value(doc, cond.field)
+    hit = value is not None and fnmatch.fnmatchcase(str(value), cond.pattern)
+    return hit != cond.negate
+
+
+def encode_page(key: tuple[int, int]) -> str:
+    return base64.urlsafe_b64encode(f"{key[0]}:{key[1]}".encode()).decode()
+
+
+def decode_page(token: str) -> tuple[int, int]:
+    try:
+        time_ms, seq = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+        return int(time_ms), int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParameter(f"The page token {token!r} is not valid.") from None
+
+
+def check_window(time_start: int, time_end: int) -> None:
+    if time_end - time_start < 1:
+        raise InvalidParameter("timeEnd must be at least 1 ms after timeStart.")
+    if time_end - time_start > MAX_WINDOW_MS:
+        raise InvalidParameter("The search window may not exceed 14 days.")

@@ -1,0 +1,88 @@
+"""``/_emulator/...``: control of the emulator itself, outside every OCI path.
+
+Unauthenticated by design (it binds to loopback); tests and benchmarks use it to inject
+faults, change timing, register API keys and read the request log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from oci_emulator.errors import InvalidParameter
+from oci_emulator.routes.common import emulator, json_body, json_response
+
+ADMIN_PREFIX = "/_emulator"
+
+
+async def health(request: web.Request) -> web.Response:
+    emu = emulator(request)
+    return json_response({"status": "ok", "db": emu.store.path, "auth": emu.auth_enabled})
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    return json_response(emulator(request).settings.to_wire())
+
+
+async def put_settings(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    try:
+        emulator(request).settings.update(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidParameter(f"Unknown or invalid setting: {exc}") from None
+    return json_response(emulator(request).settings.to_wire())
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    return json_response(emulator(request).faults.to_wire())
+
+
+async def put_faults(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    try:
+        emulator(request).faults.configure(body)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidParameter(f"Invalid fault configuration: {exc}") from None
+    return json_response(emulator(request).faults.to_wire())
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    limit = int(request.query.get("limit", "1000"))
+    return json_response(emulator(request).request_log.snapshot(limit=limit))
+
+
+async def reset_requests(request: web.Request) -> web.Response:
+    emulator(request).request_log.reset()
+    return web.Response(status=204)
+
+
+async def add_key(request: web.Request) -> web.Response:
+    body: dict[str, Any] = await json_body(request)
+    pem = body.get("publicKeyPem")
+    if not isinstance(pem, str):
+        raise InvalidParameter("publicKeyPem (a PEM string) is required.")
+    try:
+        fingerprint = emulator(request).keys.add_pem(
+            pem.encode(), tenancy=body.get("tenancy"), user=body.get("user")
+        )
+    except ValueError as exc:
+        raise InvalidParameter(f"Not a usable RSA public key: {exc}") from None
+    return json_response({"fingerprint": fingerprint})
+
+
+async def list_keys(request: web.Request) -> web.Response:
+    return json_response({"fingerprints": emulator(request).keys.fingerprints()})
+
+
+def register(app: web.Application) -> None:
+    add = app.router.add_route
+    add("GET", ADMIN_PREFIX + "/health", health, name="Admin.Health")
+    add("GET", ADMIN_PREFIX + "/settings", get_settings, name="Admin.GetSettings")
+    add("PUT", ADMIN_PREFIX + "/settings", put_settings, name="Admin.PutSettings")
+    add("GET", ADMIN_PREFIX + "/faults", get_faults, name="Admin.GetFaults")
+    add("PUT", ADMIN_PREFIX + "/faults", put_faults, name="Admin.PutFaults")
+    add("GET", ADMIN_PREFIX + "/requests", get_requests, name="Admin.GetRequests")
+    add("DELETE", ADMIN_PREFIX + "/requests", reset_requests, name="Admin.ResetRequests")
+    add("GET", ADMIN_PREFIX + "/keys", list_keys, name="Admin.ListKeys")
+    add("POST", ADMIN_PREFIX + "/keys", add_key, name="Admin.AddKey")

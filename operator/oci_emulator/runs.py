@@ -1,0 +1,272 @@
+"""The run driver: moves each job run through its lifecycle in a background task.
+
+Time drives the ACCEPTED phase (``accepted_seconds`` spread over the service's four
+provisioning texts), not GET calls, so a run progresses whether or not anyone polls. Then
+the run executes (or follows its simulate script), its output lines are stored as log
+records when logging is on, and it ends SUCCEEDED, FAILED or CANCELED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from oci_emulator import ids, lifecycle
+from oci_emulator.executor import BootstrapError, Outcome, plan_launch, run_process
+from oci_emulator.faults import Faults
+from oci_emulator.settings import Settings
+from oci_emulator.simulate import script_for, simulate
+
+if TYPE_CHECKING:
+    from oci_emulator.backend.datascience import DataScienceBackend
+    from oci_emulator.backend.logmanagement import LoggingBackend
+
+Doc = dict[str, Any]
+log = logging.getLogger(__name__)
+
+#: How often buffered output lines are written to the log store while a run executes.
+FLUSH_INTERVAL_SECONDS = 0.1
+
+
+class LoopScheduler:
+    """Deferred callbacks on the emulator loop; a failing callback is logged, not fatal."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        def guarded() -> None:
+            try:
+                callback()
+            except Exception:
+                log.exception("scheduled emulator callback failed")
+
+        self._loop.call_soon_threadsafe(lambda: self._loop.call_later(delay, guarded))
+
+
+class _LineBuffer:
+    """Collects output lines with their capture time; flushed to the run's log in batches."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[int, str, str]] = []
+        self._last_ms = 0
+
+    def add(self, stream: str, text: str) -> None:
+        # Strictly increasing timestamps keep ``sort by datetime`` equal to output order.
+        stamp = max(ids.now_ms(), self._last_ms)
+        self._last_ms = stamp
+        self.lines.append((stamp, stream, text))
+
+    def take(self) -> list[tuple[int, str, str]]:
+        taken, self.lines = self.lines, []
+        return taken
+
+
+class RunDriver:
+    """Implements ``RunControl`` for the Data Science backend."""
+
+    def __init__(self, settings: Settings, faults: Faults, region: str) -> None:
+        self._settings = settings
+        self._faults = faults
+        self._region = region
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancels: dict[str, asyncio.Event] = {}
+        self._ds: DataScienceBackend | None = None
+        self._logging: LoggingBackend | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        #: Set on shutdown: processes are killed but runs keep their state, so the next
+        #: start settles them as lost (what a crash would leave) instead of as canceled.
+        self._stopping = False
+
+    def bind(
+        self,
+        ds: DataScienceBackend,
+        logging_backend: LoggingBackend,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._ds = ds
+        self._logging = logging_backend
+        self._loop = loop
+
+    @property
+    def ds(self) -> DataScienceBackend:
+        assert self._ds is not None, "RunDriver.bind() was not called"
+        return self._ds
+
+    def work_root(self) -> Path:
+        if self._settings.work_root:
+            return Path(self._settings.work_root)
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="oci-emulator-runs-")
+        return Path(self._tmp.name)
+
+    # -- RunControl -----------------------------------------------------------------------
+
+    def start(self, run_id: str) -> None:
+        assert self._loop is not None
+        self._cancels[run_id] = asyncio.Event()
+        self._tasks[run_id] = self._loop.create_task(self._drive(run_id))
+
+    def cancel(self, run_id: str) -> None:
+        event = self._cancels.get(run_id)
+        if event is not None:
+            event.set()
+        else:  # no live task (e.g. after a restart): nothing to kill
+            self._finish(run_id, lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Settle runs left active by a previous process (their processes died with it)."""
+        count = 0
+        for run in self.ds.active_runs():
+            if run["lifecycleState"] == lifecycle.RUN_CANCELING:
+                self._finish(run["id"], lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
+            else:
+                self._finish(run["id"], lifecycle.RUN_FAILED, lifecycle.RESTART_LOST_DETAILS)
+            count += 1
+        return count
+
+    async def shutdown(self) -> None:
+        self._stopping = True
+        for event in self._cancels.values():
+            event.set()
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    async def _drive(self, run_id: str) -> None:
+        cancel = self._cancels[run_id]
+        try:
+            await self._drive_phases(run_id, cancel)
+        except Exception as exc:
+            log.exception("run %s failed inside the emulator", run_id)
+            with contextlib.suppress(Exception):
+                self._finish(
+                    run_id, lifecycle.RUN_FAILED, lifecycle.bootstrap_failed_details(str(exc))
+                )
+        finally:
+            self._tasks.pop(run_id, None)
+            self._cancels.pop(run_id, None)
+
+    async def _drive_phases(self, run_id: str, cancel: asyncio.Event) -> None:
+        step = max(self._settings.accepted_seconds, 0.0) / len(lifecycle.ACCEPTED_DETAILS)
+        for details in lifecycle.ACCEPTED_DETAILS[1:]:
+            if await _cancelled_within(cancel, step):
+                self._finish(run_id, lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
+                return
+            self.ds.set_run_state(run_id, lifecycle.RUN_ACCEPTED, details)
+        if await _cancelled_within(cancel, step):
+            self._finish(run_id, lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
+            return
+        if self._faults.roll_needs_attention():
+            self.ds.set_run_state(
+                run_id, lifecycle.RUN_NEEDS_ATTENTION, lifecycle.NEEDS_ATTENTION_DETAILS
+            )
+            await cancel.wait()
+            self._finish(run_id, lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
+            return
+        run = self.ds.set_run_state(
+            run_id,
+            lifecycle.RUN_IN_PROGRESS,
+            lifecycle.IN_PROGRESS_DETAILS,
+            timeStarted=ids.now_iso(),
+        )
+        outcome = await self._execute(run, cancel)
+        if outcome is None:
+            return
+        if outcome.canceled:
+            self._finish(run_id, lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
+        elif outcome.timed_out:
+            minutes = int(run["jobConfigurationOverrideDetails"].get("maximumRuntimeInMinutes", 0))
+            self._finish(run_id, lifecycle.RUN_FAILED, lifecycle.timed_out_details(minutes))
+        elif outcome.exit_code == 0:
+            self._finish(run_id, lifecycle.RUN_SUCCEEDED, lifecycle.SUCCEEDED_DETAILS)
+        else:
+            self._finish(run_id, lifecycle.RUN_FAILED, lifecycle.failed_details(outcome.exit_code))
+
+    async def _execute(self, run: Doc, cancel: asyncio.Event) -> Outcome | None:
+        config = run.get("jobConfigurationOverrideDetails") or {}
+        minutes = config.get("maximumRuntimeInMinutes")
+        timeout = None if minutes is None else minutes * self._settings.runtime_minute_seconds
+        buffer = _LineBuffer()
+        log_doc = self.ds.log_for_run(run)
+        flusher = asyncio.create_task(self._flush_loop(run, log_doc, buffer))
+        try:
+            if self._settings.mode == "simulate":
+                script = script_for(
+                    dict(config.get("environmentVariables") or {}), self._settings.simulate
+                )
+                return await simulate(script, buffer.add, cancel=cancel, timeout_seconds=timeout)
+            job = self.ds.get_job(run["jobId"])
+            work_dir = self.work_root() / run["id"].rsplit(".", 1)[-1][-24:]
+            work_dir.mkdir(parents=True, exist_ok=True)
+            name, path = self._artifact_file(run["jobId"], work_dir)
+            try:
+                plan = plan_launch(
+                    run,
+                    job,
+                    artifact_name=name,
+                    artifact_path=path,
+                    work_dir=work_dir,
+                    region=self._region,
+                )
+            except BootstrapError as exc:
+                buffer.add("stderr", f"oci_emulator: {exc}")
+                self._finish(
+                    run["id"], lifecycle.RUN_FAILED, lifecycle.bootstrap_failed_details(str(exc))
+                )
+                return None
+            for line in plan.preamble:
+                buffer.add("stdout", line)
+            return await run_process(plan, buffer.add, cancel=cancel, timeout_seconds=timeout)
+        finally:
+            flusher.cancel()
+            self._flush(run, log_doc, buffer)
+
+    def _artifact_file(self, job_id: str, work_dir: Path) -> tuple[str | None, Path | None]:
+        try:
+            blob = self.ds.get_artifact(job_id)
+        except Exception:
+            return None, None
+        path = work_dir / ".artifact"
+        path.write_bytes(blob.data)
+        return blob.name, path
+
+    async def _flush_loop(self, run: Doc, log_doc: Doc | None, buffer: _LineBuffer) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_SECONDS)  # batching period, not a wait-for
+            self._flush(run, log_doc, buffer)
+
+    def _flush(self, run: Doc, log_doc: Doc | None, buffer: _LineBuffer) -> None:
+        lines = buffer.take()
+        if lines and log_doc is not None and self._logging is not None:
+            self._logging.append_lines(log_doc, source=run["id"], lines=lines)
+
+    def _finish(self, run_id: str, state: str, details: str) -> None:
+        if self._stopping:
+            return
+        run = self.ds.get_job_run(run_id)
+        if run["lifecycleState"] not in lifecycle.RUN_ACTIVE:
+            return
+        if run["lifecycleState"] == lifecycle.RUN_CANCELING:
+            # A cancel request wins over an exit that raced with it.
+            state, details = lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS
+        if state == lifecycle.RUN_CANCELED and run["lifecycleState"] != lifecycle.RUN_CANCELING:
+            self.ds.set_run_state(run_id, lifecycle.RUN_CANCELING, lifecycle.CANCELING_DETAILS)
+        self.ds.set_run_state(run_id, state, details, timeFinished=ids.now_iso())
+
+
+async def _cancelled_within(cancel: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for a cancel request; True if one came."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(cancel.wait(), timeout=seconds)
+    return cancel.is_set()

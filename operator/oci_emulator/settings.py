@@ -1,0 +1,69 @@
+"""Runtime settings of one emulator instance; the admin endpoint may change them live."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class SimulateScript:
+    """The scripted timeline a run follows in ``simulate`` mode instead of executing.
+
+    Per-run overrides come from the run's environment variables
+    ``EMULATOR_SIM_SECONDS``, ``EMULATOR_SIM_EXIT_CODE`` and ``EMULATOR_SIM_LINES_PER_SECOND``,
+    so one scale test can mix outcomes without touching global settings.
+    """
+
+    #: How long the run stays IN_PROGRESS.
+    run_seconds: float = 1.0
+    #: Exit code the simulated process "returns"; non-zero makes the run FAILED.
+    exit_code: int = 0
+    #: Synthetic log lines written per second while IN_PROGRESS.
+    lines_per_second: float = 2.0
+
+
+@dataclass
+class Settings:
+    """Knobs that shape timing and behaviour; defaults keep tests fast but realistic."""
+
+    #: Total seconds a run spends ACCEPTED, spread over the four provisioning details.
+    #: The service takes minutes; ~1 s keeps the phase observable without slowing tests.
+    accepted_seconds: float = 1.0
+    #: Seconds before a log record becomes visible to SearchLogs (the service ingests late).
+    log_visibility_delay: float = 2.0
+    #: Seconds a work request (DeleteJob, CreateLog, CreateLogGroup) takes to finish.
+    work_request_seconds: float = 0.3
+    #: ``execute`` runs artifacts on the host; ``simulate`` follows :class:`SimulateScript`.
+    mode: str = "execute"
+    simulate: SimulateScript = field(default_factory=SimulateScript)
+    #: Object Storage namespace returned by GetNamespace.
+    namespace: str = "emulatorns"
+    #: Where per-run work directories are created (``None``: a temp dir per instance).
+    work_root: str | None = None
+    #: Seconds that one minute of ``maximumRuntimeInMinutes`` lasts; tests shrink it so a
+    #: runtime limit can be exercised without waiting a real minute.
+    runtime_minute_seconds: float = 60.0
+    #: Reject requests whose ``date`` is further than this from the server clock (seconds).
+    max_clock_skew: float = 300.0
+
+    def to_wire(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update from the admin endpoint; unknown keys raise KeyError."""
+        known = {f.name for f in fields(self)}
+        for key, value in changes.items():
+            if key not in known:
+                raise KeyError(key)
+            if key == "simulate":
+                script = self.simulate
+                script_known = {f.name for f in fields(script)}
+                for skey, svalue in dict(value).items():
+                    if skey not in script_known:
+                        raise KeyError(f"simulate.{skey}")
+                    setattr(script, skey, type(getattr(script, skey))(svalue))
+            elif key == "work_root":
+                self.work_root = None if value is None else str(value)
+            else:
+                setattr(self, key, type(getattr(self, key))(value))
