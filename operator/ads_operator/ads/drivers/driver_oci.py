@@ -64,7 +64,9 @@ def clone(url: str, branch: str | None, commit: str | None, into: str, key: str 
 
 def _record_metadata(tags: dict[str, str]) -> None:
     run_id = os.environ.get("JOB_RUN_OCID")
-    if not run_id or not os.environ.get("OCI_RESOURCE_PRINCIPAL_VERSION"):
+    # Only with a real resource principal token: anywhere else (a laptop, an emulator)
+    # there is nobody to ask, and trying would only slow the run down.
+    if not run_id or not os.environ.get("OCI_RESOURCE_PRINCIPAL_RPST"):
         return
     try:
         import oci

@@ -1,0 +1,436 @@
+"""Artifacts and the project's drivers, run for real on this host.
+
+Each test builds the artifact exactly as the operator would (from an in-memory
+SourceReader), unpacks it the way the Jobs service does, sets the environment the
+translation writes into the job, and runs the driver with this interpreter. Only the
+Object Storage upload is exercised against a recording client here; the upload through
+a real Object Storage API belongs to the emulator tier.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ads_operator.ads import artifacts, translate
+from ads_operator.ads.artifacts import Artifact, SourceFiles
+from ads_operator.ads.drivers import driver_utils
+from ads_operator.ads.sources import Source
+from ads_operator.models import DataScienceJobSpec
+
+C = "ocid1.compartment.oc1..aaaaaaaaexample"
+P = "ocid1.datascienceproject.oc1.iad.aaaaaaaaexample"
+CONDA = {"type": "service", "slug": "generalml_p311_cpu_x86_64_v1"}
+
+
+class MemorySources:
+    """A SourceReader over fixed contents, keyed by URI."""
+
+    def __init__(self, by_uri: Mapping[str, SourceFiles]) -> None:
+        self.by_uri = dict(by_uri)
+        self.read_uris: list[str] = []
+
+    async def read(self, source: Source) -> SourceFiles:
+        self.read_uris.append(source.uri)
+        return self.by_uri[source.uri]
+
+
+def job(runtime_type: str, runtime: dict[str, Any]) -> DataScienceJobSpec:
+    return DataScienceJobSpec.model_validate(
+        {
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {"compartmentId": C, "projectId": P, "shapeName": "VM.Standard2.1"},
+            },
+            "runtime": {"kind": "runtime", "type": runtime_type, "spec": runtime},
+        }
+    )
+
+
+def folder(name: str, files: Mapping[str, str]) -> SourceFiles:
+    return SourceFiles(name, {k: v.encode() for k, v in files.items()}, is_folder=True)
+
+
+def single(name: str, text: str) -> SourceFiles:
+    return SourceFiles(name, {name: text.encode()}, is_folder=False)
+
+
+async def build(spec: DataScienceJobSpec, sources: Mapping[str, SourceFiles]) -> Artifact:
+    artifact = await artifacts.build_artifact(spec, MemorySources(sources))
+    assert artifact is not None
+    return artifact
+
+
+def unpack(artifact: Artifact, into: Path) -> Path:
+    """What the service does: a zip is extracted, anything else is placed as is."""
+    into.mkdir(parents=True, exist_ok=True)
+    if artifact.file_name.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(artifact.content)) as archive:
+            archive.extractall(into)  # noqa: S202 - our own artifact, as the service does
+    else:
+        (into / artifact.file_name).write_bytes(artifact.content)
+    return into
+
+
+def run(
+    directory: Path, entry: str, env: Mapping[str, str], args: list[str], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "PYTHONUNBUFFERED": "1",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, str(directory / entry), *args],
+        cwd=directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def job_env(spec: DataScienceJobSpec) -> dict[str, str]:
+    return translate.runtime_env(spec.runtime)
+
+
+# -- python ------------------------------------------------------------------------------
+
+
+async def test_python_driver_with_working_dir_python_path_and_entry_function(
+    tmp_path: Path,
+) -> None:
+    sources = {
+        "oci://bucket@ns/proj/": folder(
+            "proj",
+            {
+                "src/train.py": (
+                    "import os\nfrom helpers import shout\nfrom extra import EXTRA\n"
+                    "def train(first, epochs='1', verbose=None):\n"
+                    "    print(shout(f'{first} epochs={epochs} verbose={verbose} {EXTRA}'))\n"
+                    "    print('cwd', os.path.basename(os.getcwd()))\n"
+                ),
+                "src/helpers.py": "def shout(text):\n    return text.upper()\n",
+                "lib/extra.py": "EXTRA = 'from-lib'\n",
+            },
+        )
+    }
+    spec = job(
+        "python",
+        {
+            "scriptPathURI": "oci://bucket@ns/proj/",
+            "workingDir": "proj/src",
+            "entrypoint": "train.py",
+            "entryFunction": "train",
+            "pythonPath": ["../lib"],
+            "args": ["go", "--epochs", "3", "--verbose"],
+        },
+    )
+    artifact = await build(spec, sources)
+    assert artifact.file_name == "proj.zip"
+    assert not artifact.warnings
+    directory = unpack(artifact, tmp_path / "artifact")
+    env = job_env(spec)
+    result = run(
+        directory, env["JOB_RUN_ENTRYPOINT"], env, ["go", "--epochs", "3", "--verbose"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "GO EPOCHS=3 VERBOSE=NONE FROM-LIB" in result.stdout
+    assert "cwd src" in result.stdout
+
+
+async def test_python_driver_runs_a_script_with_argv_and_keeps_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    sources = {
+        "configmap://code/main.py": single(
+            "main.py", "import sys\nprint('args', sys.argv[1:])\nsys.exit(int(sys.argv[1]))\n"
+        )
+    }
+    spec = job("python", {"scriptPathURI": "configmap://code/main.py"})
+    artifact = await build(spec, sources)
+    assert artifact.file_name == "main.zip"
+    names = set(zipfile.ZipFile(io.BytesIO(artifact.content)).namelist())
+    assert names == {"driver_utils.py", "driver_python.py", "driver_notebook.py", "code/main.py"}
+    directory = unpack(artifact, tmp_path / "a")
+    env = job_env(spec)
+    result = run(directory, "driver_python.py", env, ["3", "x y"], tmp_path)
+    assert result.returncode == 3
+    assert "args ['3', 'x y']" in result.stdout
+
+
+async def test_python_archive_source_is_unpacked_into_code(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = b"print('from the archive')\n"
+        info = tarfile.TarInfo("pkg/run.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    sources = {
+        "https://example.com/dl/pkg.tar.gz": SourceFiles(
+            "pkg.tar.gz", {"pkg.tar.gz": buffer.getvalue()}, is_folder=False
+        )
+    }
+    spec = job(
+        "python", {"scriptPathURI": "https://example.com/dl/pkg.tar.gz", "entrypoint": "pkg/run.py"}
+    )
+    artifact = await build(spec, sources)
+    assert artifact.file_name == "pkg.zip"
+    directory = unpack(artifact, tmp_path / "a")
+    result = run(directory, "driver_python.py", job_env(spec), [], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "from the archive" in result.stdout
+
+
+async def test_missing_entrypoint_is_a_warning_with_a_hint() -> None:
+    sources = {"configmap://code": folder("code", {"main.py": "print(1)\n"})}
+    spec = job("python", {"scriptPathURI": "configmap://code", "entrypoint": "main.py"})
+    artifact = await build(spec, sources)
+    assert artifact.warnings == (
+        "entrypoint 'main.py' is not in the code (looked for code/main.py); "
+        "did you mean code/main.py?",
+    )
+
+
+# -- script ------------------------------------------------------------------------------
+
+
+async def test_script_single_file_is_uploaded_as_is(tmp_path: Path) -> None:
+    text = "print('hello')\n"
+    spec = job("script", {"scriptPathURI": "configmap://hello/hello.py"})
+    artifact = await build(spec, {"configmap://hello/hello.py": single("hello.py", text)})
+    assert (artifact.file_name, artifact.content) == ("hello.py", text.encode())
+    result = run(unpack(artifact, tmp_path / "a"), "hello.py", job_env(spec), [], tmp_path)
+    assert result.stdout == "hello\n"
+
+
+async def test_script_folder_is_zipped_under_its_name(tmp_path: Path) -> None:
+    spec = job("script", {"scriptPathURI": "configmap://tools", "entrypoint": "tools/run.sh"})
+    artifact = await build(
+        spec, {"configmap://tools": folder("tools", {"run.sh": 'echo from-sh "$@"\n'})}
+    )
+    assert artifact.file_name == "tools.zip"
+    info = zipfile.ZipFile(io.BytesIO(artifact.content)).getinfo("tools/run.sh")
+    assert info.date_time == artifacts.ZIP_EPOCH
+    assert (info.external_attr >> 16) & 0o777 == 0o755
+    assert job_env(spec)["JOB_RUN_ENTRYPOINT"] == "tools/run.sh"
+
+
+async def test_container_without_artifact_needs_no_source() -> None:
+    spec = job("container", {"image": "x:1"})
+    reader = MemorySources({})
+    assert await artifacts.build_artifact(spec, reader) is None
+    assert reader.read_uris == []
+
+
+async def test_artifacts_are_deterministic() -> None:
+    sources = {"configmap://code": folder("code", {"b.py": "b", "a.py": "a"})}
+    spec = job("python", {"scriptPathURI": "configmap://code", "entrypoint": "code/a.py"})
+    first, second = await build(spec, sources), await build(spec, sources)
+    assert first.sha256 == second.sha256
+    assert first.size == len(first.content)
+    changed = {"configmap://code": folder("code", {"b.py": "b", "a.py": "A"})}
+    assert (await build(spec, changed)).sha256 != first.sha256
+
+
+def test_archives_may_not_climb_out() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../evil.py", "x")
+    with pytest.raises(artifacts.ArtifactError, match="outside"):
+        artifacts.unpack_archive("x.zip", buffer.getvalue())
+
+
+# -- notebook ----------------------------------------------------------------------------
+
+
+def notebook(*cells: tuple[str, list[str]]) -> str:
+    return json.dumps(
+        {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {"tags": tags},
+                    "source": source,
+                    "outputs": [],
+                    "execution_count": None,
+                }
+                for source, tags in cells
+            ]
+            + [{"cell_type": "markdown", "metadata": {}, "source": "# note"}],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
+
+
+async def test_notebook_driver_runs_cells_and_skips_excluded_tags(tmp_path: Path) -> None:
+    text = notebook(
+        ("x = 6 * 7\nprint('answer', x)", []),
+        ("raise RuntimeError('skipped')", ["skip"]),
+        ("%matplotlib inline\n!echo shell-escape\nprint('done', x)", []),
+    )
+    spec = job("notebook", {"notebookPathURI": "configmap://nb/a.ipynb", "excludeTags": ["skip"]})
+    artifact = await build(spec, {"configmap://nb/a.ipynb": single("a.ipynb", text)})
+    directory = unpack(artifact, tmp_path / "a")
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "code",
+        "driver_notebook.py",
+        "driver_utils.py",
+    ]
+    env = job_env(spec)
+    result = run(directory, env["JOB_RUN_ENTRYPOINT"], env, [], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "answer 42" in result.stdout
+    assert "shell-escape" in result.stdout
+    assert "done 42" in result.stdout
+    assert "skipped" not in result.stdout + result.stderr
+
+
+async def test_notebook_in_a_folder_and_a_failing_cell(tmp_path: Path) -> None:
+    text = notebook(("print('before')", []), ("1 / 0", []), ("print('after')", []))
+    spec = job("notebook", {"source": "configmap://work", "entrypoint": "sub.ipynb"})
+    artifact = await build(spec, {"configmap://work": folder("work", {"sub.ipynb": text})})
+    env = job_env(spec)
+    assert env["JOB_RUN_NOTEBOOK"] == "work/sub.ipynb"
+    result = run(unpack(artifact, tmp_path / "a"), "driver_notebook.py", env, [], tmp_path)
+    assert result.returncode == 1
+    assert "before" in result.stdout
+    assert "ZeroDivisionError" in result.stderr
+    assert "after" not in result.stdout
+
+
+async def test_notebook_missing_from_its_source_is_an_error() -> None:
+    spec = job("notebook", {"source": "configmap://work", "entrypoint": "nope.ipynb"})
+    with pytest.raises(artifacts.ArtifactError, match="not in"):
+        await build(spec, {"configmap://work": folder("work", {"a.ipynb": "{}"})})
+
+
+# -- gitPython ---------------------------------------------------------------------------
+
+
+def git(*args: str, cwd: Path) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> tuple[Path, str]:
+    """A repo whose ``feature`` branch has two commits; returns (path, first commit)."""
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    git("init", "--quiet", "-b", "main", str(repo), cwd=tmp_path)
+    (repo / "app" / "run.py").write_text("print('main branch')\n")
+    git("add", ".", cwd=repo)
+    git("commit", "--quiet", "-m", "main", cwd=repo)
+    git("checkout", "--quiet", "-b", "feature", cwd=repo)
+    (repo / "app" / "run.py").write_text("import sys\nprint('feature v1', sys.argv[1:])\n")
+    git("commit", "--quiet", "-am", "v1", cwd=repo)
+    first = git("rev-parse", "HEAD", cwd=repo)
+    (repo / "app" / "run.py").write_text("print('feature v2')\n")
+    git("commit", "--quiet", "-am", "v2", cwd=repo)
+    git("checkout", "--quiet", "main", cwd=repo)
+    return repo, first
+
+
+@pytest.mark.parametrize(("use_commit", "expected"), [(True, "feature v1"), (False, "feature v2")])
+async def test_git_driver_clones_branch_and_commit(
+    tmp_path: Path, repository: tuple[Path, str], use_commit: bool, expected: str
+) -> None:
+    repo, first = repository
+    runtime: dict[str, Any] = {
+        "url": f"file://{repo}",
+        "branch": "feature",
+        "entrypoint": "app/run.py",
+        "conda": CONDA,
+    }
+    if use_commit:
+        runtime["commit"] = first
+    spec = job("gitPython", runtime)
+    artifact = await build(spec, {})
+    assert artifact.file_name == "ads_driver.zip"
+    env = {**job_env(spec), "CODE_DIR": str(tmp_path / "code")}
+    result = run(
+        unpack(artifact, tmp_path / "a"), env["JOB_RUN_ENTRYPOINT"], env, ["arg"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+    assert "checked out" in result.stderr
+
+
+# -- pyTorchDistributed --------------------------------------------------------------------
+
+
+async def test_pytorch_driver_runs_the_launch_command(tmp_path: Path) -> None:
+    command = (
+        f'{sys.executable} -c \'import os, sys; print("node", os.environ["NODE_RANK"],'
+        ' "of", os.environ["NODE_COUNT"], sys.argv[1:])\''
+    )
+    spec = job(
+        "pyTorchDistributed",
+        {"scriptPathURI": "configmap://ddp", "command": command, "conda": CONDA},
+    )
+    artifact = await build(spec, {"configmap://ddp": folder("ddp", {"train.py": "pass\n"})})
+    directory = unpack(artifact, tmp_path / "a")
+    assert (directory / "code" / "ddp" / "train.py").is_file()
+    env = job_env(spec)
+    result = run(directory, env["JOB_RUN_ENTRYPOINT"], env, ["--lr", "1"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "node 0 of 1 ['--lr', '1']" in result.stdout
+
+
+# -- outputs -------------------------------------------------------------------------------
+
+
+class RecordingObjectStorage:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str, str], bytes] = {}
+
+    def put_object(self, namespace: str, bucket: str, name: str, body: Any) -> None:
+        self.objects[(namespace, bucket, name)] = body.read()
+
+
+def test_outputs_are_copied_under_the_prefix_with_variables_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "model.bin").write_bytes(b"\x00\x01")
+    (out / "sub" / "metrics.json").write_text("{}")
+    monkeypatch.setenv("JOB_RUN_OCID", "ocid1.datasciencejobrun.oc1.iad.run1")
+    client = RecordingObjectStorage()
+    count = driver_utils.upload_directory(str(out), "oci://results@ns/runs/$JOB_RUN_OCID/", client)
+    assert count == 2
+    assert client.objects == {
+        ("ns", "results", "runs/ocid1.datasciencejobrun.oc1.iad.run1/model.bin"): b"\x00\x01",
+        ("ns", "results", "runs/ocid1.datasciencejobrun.oc1.iad.run1/sub/metrics.json"): b"{}",
+    }
+
+
+def test_arguments_split_like_ads_builds_them() -> None:
+    assert driver_utils.split_arguments(["a", "--k", "v", "--flag", "--x-y", "1"]) == (
+        ["a"],
+        {"k": "v", "flag": None, "x_y": "1"},
+    )
+    with pytest.raises(ValueError, match="bucket@namespace"):
+        driver_utils.parse_oci_uri("oci://bucket/prefix")
