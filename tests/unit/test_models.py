@@ -216,4 +216,4 @@ def test_status_models_round_trip_through_the_wire_form() -> None:
 
 def test_condition_status_is_a_kubernetes_word() -> None:
     with pytest.raises(ValidationError):
-        Condition(type="Ready", status="yes")  # type: ignore[arg-type]
+        Condition.model_validate({"type": "Ready", "status": "yes"})

@@ -563,7 +563,7 @@ def test_arguments_are_shell_quoted() -> None:
 @given(
     st.lists(
         st.text(
-            alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+            alphabet=st.characters(codec="utf-8", exclude_characters="\x00"),
             max_size=12,
         ),
         min_size=1,
