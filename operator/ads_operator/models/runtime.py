@@ -209,8 +209,14 @@ class RuntimeSpec(WireModel):
     python_path: Annotated[list[RelativePath], Field(max_length=64)] | None = Field(
         default=None, description="Extra relative paths for sys.path."
     )
-    output_dir: RelativePath | None = Field(
-        default=None, description="Directory whose files are copied to outputUri at the end."
+    output_dir: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_STRING,
+        description=(
+            "Directory (relative to the working directory, or absolute) copied to outputUri "
+            "when the run ends."
+        ),
     )
     output_uri: str | None = Field(
         default=None,
