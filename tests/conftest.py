@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.cluster",
     "tests.fixtures.emulator",
+    "tests.fixtures.operator",
 ]

@@ -55,17 +55,14 @@ async def patch_status(plural: str, namespace: str, name: str, status: dict[str,
     api = kubernetes.client.CustomObjectsApi(_client())
 
     def call() -> None:
-        api.api_client.call_api(
-            f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}/{name}/status",
-            "PATCH",
-            header_params={
-                "Content-Type": "application/merge-patch+json",
-                "Accept": "application/json",
-            },
-            body={"status": status},
-            auth_settings=["BearerToken"],
-            response_type="object",
-            _return_http_data_only=True,
+        api.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            {"status": status},
+            _content_type="application/merge-patch+json",
         )
 
     try:

@@ -1,0 +1,151 @@
+"""The operator end to end: real kube-apiserver + etcd, the OCI emulator executing the
+scripts, ``ads-operator run`` as a process; driven with kubectl as a user would."""
+
+from __future__ import annotations
+
+from oci_emulator.testing import EmulatorHandle
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.operator import (
+    OperatorProcess,
+    apply,
+    events_of,
+    job_run,
+    log_lines,
+    script_configmap,
+    script_job,
+    status_of,
+)
+from tests.fixtures.waiting import wait_for
+
+# The script runs ~2 s so the 0.5 s poll sees IN_PROGRESS (the run's own duration, not a
+# test waiting for something).
+HELLO = """import os, sys, time
+time.sleep(2)
+print("Hello, " + (sys.argv[1] if len(sys.argv) > 1 else "world") + "!")
+for i in range(5):
+    print(f"{os.environ['GREETING']} line {i}")
+"""
+
+
+def test_hello_world_succeeds_with_transition_and_log_events(
+    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+) -> None:
+    apply(
+        cluster,
+        namespace,
+        script_configmap("hello", {"hello.py": HELLO}),
+        script_job("hello", script="hello.py", log_group=log_group, env={"GREETING": "Howdy"}),
+        job_run("hello-run", "hello", args="Kubernetes"),
+    )
+    waited = cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Succeeded",
+        "dsjobrun/hello-run",
+        "--timeout=120s",
+        check=False,
+        timeout=150,
+    )
+    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
+    status = status_of(cluster, namespace, "dsjobrun", "hello-run")
+    assert status["phase"] == "Succeeded"
+    assert status["lifecycleState"] == "SUCCEEDED"
+    assert status["exitCode"] == 0
+    assert str(status["ocid"]).startswith("ocid1.datasciencejobrun.")
+    expected = ["Hello, Kubernetes!", *[f"Howdy line {i}" for i in range(5)]]
+
+    def all_lines_mirrored() -> list[str] | None:
+        lines = log_lines(events_of(cluster, namespace, "hello-run"))
+        return lines if len(lines) >= len(expected) else None
+
+    lines = wait_for(all_lines_mirrored, timeout=30, what="the script's lines as Events")
+    assert [line for line in lines if line in expected] == expected
+    assert len(lines) == len(set(lines)), f"a line was mirrored twice: {lines}"
+    reasons = [e["reason"] for e in events_of(cluster, namespace, "hello-run")]
+    transitions = [r for r in reasons if r in ("ACCEPTED", "IN_PROGRESS", "SUCCEEDED")]
+    assert transitions[0] == "ACCEPTED"
+    assert transitions[-1] == "SUCCEEDED"
+    assert "IN_PROGRESS" in transitions
+    tail = [x["message"] for x in status["logTail"]]  # type: ignore[attr-defined]
+    assert [line for line in tail if line in expected] == expected
+    described = cluster.kubectl("describe", "dsjobrun", "hello-run", "-n", namespace).stdout
+    shown = described.split("\nEvents:", 1)[1]
+    for line in expected:
+        assert shown.count(line) == 1, shown
+    positions = [shown.index(line) for line in expected]
+    assert positions == sorted(positions), shown
+    job = status_of(cluster, namespace, "dsjob", "hello")
+    assert job["lifecycleState"] == "ACTIVE"
+    assert job["artifact"]["fileName"] == "hello.py"  # type: ignore[index]
+
+
+def test_exit_code_3_fails_with_the_code_in_status_and_reason(
+    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+) -> None:
+    apply(
+        cluster,
+        namespace,
+        script_configmap("fail", {"fail.py": "import sys\nprint('bad input')\nsys.exit(3)\n"}),
+        script_job("fail", script="fail.py", log_group=log_group),
+        job_run("fail-run", "fail"),
+    )
+    waited = cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Failed",
+        "dsjobrun/fail-run",
+        "--timeout=120s",
+        check=False,
+        timeout=150,
+    )
+    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
+    status = status_of(cluster, namespace, "dsjobrun", "fail-run")
+    assert status["phase"] == "Failed"
+    assert status["exitCode"] == 3
+    failed = next(c for c in status["conditions"] if c["type"] == "Failed")  # type: ignore[attr-defined]
+    assert failed["reason"] == "ExitCode3"
+    assert "exit code 3" in failed["message"]
+
+
+def test_cancel_ends_canceled(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    emulator: EmulatorHandle,
+) -> None:
+    script = "import time\nprint('started', flush=True)\ntime.sleep(120)\n"
+    apply(
+        cluster,
+        namespace,
+        script_configmap("slow", {"slow.py": script}),
+        script_job("slow", script="slow.py", log_group=log_group),
+        job_run("slow-run", "slow"),
+    )
+    wait_for(
+        lambda: status_of(cluster, namespace, "dsjobrun", "slow-run").get("phase") == "Running",
+        timeout=90,
+        what="the run to be Running",
+    )
+    cluster.kubectl(
+        "patch",
+        "dsjobrun",
+        "slow-run",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"cancel":true}}',
+    )
+    wait_for(
+        lambda: status_of(cluster, namespace, "dsjobrun", "slow-run").get("phase") == "Canceled",
+        timeout=90,
+        what="the run to be Canceled",
+    )
+    status = status_of(cluster, namespace, "dsjobrun", "slow-run")
+    assert status["lifecycleState"] == "CANCELED"
+    reasons = [e["reason"] for e in events_of(cluster, namespace, "slow-run")]
+    assert "CancelRequested" in reasons
+    assert "CANCELED" in reasons
