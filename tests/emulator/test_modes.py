@@ -1,0 +1,137 @@
+"""Simulate mode, and the emulator as a separate process (``python -m oci_emulator``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import oci
+import pytest
+
+from oci_emulator.testing import (
+    ApiKey,
+    EmulatorHandle,
+    start_emulator,
+    start_emulator_process,
+    write_api_key,
+)
+from tests.emulator.conftest import infra, job_config, models, search_all
+from tests.fixtures.emulator import OciClients, make_clients
+from tests.fixtures.waiting import wait_for
+
+
+@pytest.fixture
+def simulating(emulator_api_key: ApiKey) -> Iterator[EmulatorHandle]:
+    handle = start_emulator(
+        keys=[emulator_api_key],
+        settings={
+            "mode": "simulate",
+            "simulate": {"run_seconds": 0.5, "exit_code": 0, "lines_per_second": 20},
+        },
+    )
+    yield handle
+    handle.stop()
+
+
+def _job(clients: OciClients, compartment: str, project: str, group: str | None) -> Any:
+    log_config = (
+        models.JobLogConfigurationDetails(
+            enable_logging=True, enable_auto_log_creation=True, log_group_id=group
+        )
+        if group
+        else None
+    )
+    job = clients.data_science.create_job(
+        models.CreateJobDetails(
+            project_id=project,
+            compartment_id=compartment,
+            job_configuration_details=job_config(),
+            job_infrastructure_configuration_details=infra(),
+            job_log_configuration_details=log_config,
+        )
+    ).data
+    clients.data_science.create_job_artifact(
+        job.id, b"raise SystemExit(99)\n", content_disposition="attachment; filename=never.py"
+    )
+    return job
+
+
+def _wait(clients: OciClients, run_id: str) -> Any:
+    return wait_for(
+        lambda: (
+            (r := clients.data_science.get_job_run(run_id).data).lifecycle_state
+            in ("SUCCEEDED", "FAILED", "CANCELED")
+            and r
+        ),
+        timeout=60,
+        what="simulated run to finish",
+    )
+
+
+def test_simulate_mode_follows_the_script(
+    simulating: EmulatorHandle, emulator_api_key: ApiKey, compartment: str, project: str
+) -> None:
+    clients = make_clients(emulator_api_key.config, simulating.endpoint)
+    response = clients.logging.create_log_group(
+        oci.logging.models.CreateLogGroupDetails(compartment_id=compartment, display_name="sim")
+    )
+    wr_id = response.headers["opc-work-request-id"]
+    group = (
+        wait_for(
+            lambda: (w := clients.logging.get_work_request(wr_id).data).status == "SUCCEEDED" and w,
+            timeout=30,
+            what="log group",
+        )
+        .resources[0]
+        .identifier
+    )
+    job = _job(clients, compartment, project, group)
+
+    def start(env: dict[str, str] | None = None) -> Any:
+        return clients.data_science.create_job_run(
+            models.CreateJobRunDetails(
+                project_id=project,
+                compartment_id=compartment,
+                job_id=job.id,
+                job_configuration_override_details=job_config(environment_variables=env),
+            )
+        ).data
+
+    ok = _wait(clients, start().id)
+    assert ok.lifecycle_state == "SUCCEEDED"  # the artifact (exit 99) was not executed
+    lines = search_all(clients, f"search \"{compartment}\" | where source = '*{ok.id}'")
+    assert lines
+    assert all(r["logContent"]["data"]["message"].startswith("simulated line") for r in lines)
+    failed = _wait(clients, start({"EMULATOR_SIM_EXIT_CODE": "21"}).id)
+    assert failed.lifecycle_state == "FAILED"
+    assert "exit code 21" in failed.lifecycle_details
+    slow = start({"EMULATOR_SIM_SECONDS": "60"})
+    wait_for(
+        lambda: clients.data_science.get_job_run(slow.id).data.lifecycle_state == "IN_PROGRESS",
+        timeout=30,
+        what="simulated run in progress",
+    )
+    clients.data_science.cancel_job_run(slow.id)
+    assert _wait(clients, slow.id).lifecycle_state == "CANCELED"
+
+
+def test_emulator_as_a_subprocess(tmp_path: Path, compartment: str, project: str) -> None:
+    key = write_api_key(tmp_path / "oci")
+    assert write_api_key(tmp_path / "oci").fingerprint == key.fingerprint  # reused, not new
+    process = start_emulator_process(
+        keys=[key],
+        db_path=str(tmp_path / "emu.sqlite"),
+        extra_args=["--accepted-seconds", "0.2", "--log-visibility-delay", "0"],
+        log_file=tmp_path / "emulator.log",
+    )
+    try:
+        config = oci.config.from_file(str(key.config_file))
+        clients = make_clients(config, process.endpoint)
+        job = _job(clients, compartment, project, None)
+        assert job.lifecycle_state == "CREATING"
+        assert clients.data_science.get_job(job.id).data.lifecycle_state == "ACTIVE"
+        assert process.requests()["counters"]["CreateJobArtifact"]["total"] == 1
+    finally:
+        process.stop()
+    assert process.process is None
