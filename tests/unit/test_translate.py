@@ -689,8 +689,8 @@ def test_run_of_a_job_by_ocid_without_a_spec() -> None:
     }
 
 
-def test_container_run_override_carries_the_job_image() -> None:
-    spec = job("container", {"image": "iad.ocir.io/t/app:1"})
+def test_container_run_override_carries_the_jobs_other_values() -> None:
+    spec = job("container", {"image": "iad.ocir.io/t/app:1", "entrypoint": "/bin/sh,-c"})
     run = DataScienceJobRunSpec.model_validate({"jobRef": {"name": "j"}, "cmd": ["b"]})
     details = translate.run_details(
         spec, run, job_id=JOB_ID, project_id=PROJECT, compartment_id=COMPARTMENT
@@ -700,6 +700,7 @@ def test_container_run_override_carries_the_job_image() -> None:
         "cmd": ["b"],
         "jobEnvironmentType": "OCIR_CONTAINER",
         "image": "iad.ocir.io/t/app:1",
+        "entrypoint": ["/bin/sh", "-c"],
     }
     assert_known(override, MODELS.OcirContainerJobEnvironmentConfigurationDetails)
 

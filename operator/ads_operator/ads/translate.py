@@ -10,7 +10,8 @@ Deliberate differences from ADS, each because ADS's behaviour needs a notebook s
 or is a bug: no defaults from a notebook session; a job without a name gets a
 deterministic one (see :func:`default_job_name`); the multi-node run override uses the
 camelCase keys OCI reads (ADS capitalises them); a container run override that changes
-only ``cmd``/``entrypoint`` carries the job's image, which OCI requires.
+only some of its fields carries the job's values for the others (OCI requires the
+image, and does not document a field-by-field merge).
 """
 
 from __future__ import annotations
@@ -361,8 +362,13 @@ def run_details(
             environment[key] = value
     if environment:
         environment["jobEnvironmentType"] = OCIR_CONTAINER
-        if "image" not in environment and job_spec is not None and job_spec.runtime.spec.image:
-            environment["image"] = job_spec.runtime.spec.image
+        if job_spec is not None:
+            # OCI requires the image in an override, and whether it merges an override
+            # with the job's environment field by field is not documented: send the
+            # job's values for whatever the run does not change.
+            job_environment = environment_details(job_spec.runtime) or {}
+            for key, value in job_environment.items():
+                environment.setdefault(key, value)
     if job_spec is not None and is_multi_node(job_spec):
         if config or environment:
             group: dict[str, Any] = {"name": NODE_GROUP_NAME}
