@@ -1,0 +1,186 @@
+"""Deletion, replacement and a crash: what must never happen is a duplicate or a leftover
+OCI job or run, or a lost or doubled log line. Checked in the emulator through the SDK."""
+
+from __future__ import annotations
+
+from oci_emulator.testing import EmulatorHandle
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.emulator import OciClients
+from tests.fixtures.operator import (
+    COMPARTMENT,
+    OperatorProcess,
+    apply,
+    events_of,
+    job_run,
+    log_lines,
+    script_configmap,
+    script_job,
+    status_of,
+)
+from tests.fixtures.waiting import wait_for
+
+SLOW = "import time\nprint('started', flush=True)\ntime.sleep(120)\n"
+
+
+def _phase(cluster: Cluster, namespace: str, run: str) -> object:
+    return status_of(cluster, namespace, "dsjobrun", run).get("phase")
+
+
+def test_deleting_a_job_cancels_its_active_run_and_leaves_nothing_in_oci(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    oci_clients: OciClients,
+) -> None:
+    apply(
+        cluster,
+        namespace,
+        script_configmap("slow", {"slow.py": SLOW}),
+        script_job("slow", script="slow.py", log_group=log_group),
+        job_run("slow-run", "slow"),
+    )
+    wait_for(
+        lambda: _phase(cluster, namespace, "slow-run") == "Running",
+        timeout=90,
+        what="the run to be Running",
+    )
+    job_ocid = str(status_of(cluster, namespace, "dsjob", "slow")["ocid"])
+    run_ocid = str(status_of(cluster, namespace, "dsjobrun", "slow-run")["ocid"])
+    cluster.kubectl("delete", "dsjob", "slow", "-n", namespace, "--wait=false")
+    wait_for(
+        lambda: (
+            cluster.kubectl("get", "dsjob", "slow", "-n", namespace, check=False).returncode != 0
+        ),
+        timeout=90,
+        what=f"the DataScienceJob to be deleted\n{operator.log[-2000:]}",
+    )
+    ds = oci_clients.data_science
+    assert ds.get_job(job_ocid).data.lifecycle_state == "DELETED"
+    assert ds.get_job_run(run_ocid).data.lifecycle_state == "DELETED"
+    assert all(
+        r.lifecycle_state == "DELETED" for r in ds.list_job_runs(COMPARTMENT, job_id=job_ocid).data
+    )
+    wait_for(
+        lambda: _phase(cluster, namespace, "slow-run") == "Canceled",
+        timeout=30,
+        what="the run resource to record the cancellation",
+    )
+
+
+def test_sigkill_right_after_create_job_run_gives_one_run_and_every_line_once(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    emulator: EmulatorHandle,
+    oci_clients: OciClients,
+) -> None:
+    script = "import time\ntime.sleep(2)\nfor i in range(20):\n    print(f'line {i}', flush=True)\n"
+    apply(
+        cluster,
+        namespace,
+        script_configmap("crash", {"crash.py": script}),
+        script_job("crash", script="crash.py", log_group=log_group),
+    )
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/crash", "--timeout=60s"
+    )
+    job_ocid = str(status_of(cluster, namespace, "dsjob", "crash")["ocid"])
+
+    def creates() -> int:
+        counters = emulator.requests(limit=0)["counters"]
+        return int(counters.get("CreateJobRun", {}).get("total", 0))
+
+    before = creates()
+    apply(cluster, namespace, job_run("crash-run", "crash"))
+    wait_for(
+        lambda: creates() > before,
+        timeout=60,
+        interval=0.01,
+        what="CreateJobRun to reach the emulator",
+    )
+    operator.kill()
+    operator.start()
+    waited = cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Succeeded",
+        "dsjobrun/crash-run",
+        "--timeout=120s",
+        check=False,
+        timeout=150,
+    )
+    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
+    runs = oci_clients.data_science.list_job_runs(COMPARTMENT, job_id=job_ocid).data
+    assert len(runs) == 1, [r.id for r in runs]
+    expected = [f"line {i}" for i in range(20)]
+
+    def mirrored() -> list[str] | None:
+        lines = log_lines(events_of(cluster, namespace, "crash-run"))
+        return lines if len(lines) >= len(expected) else None
+
+    lines = wait_for(mirrored, timeout=30, what="all 20 lines as Events")
+    assert lines == expected
+    tail = status_of(cluster, namespace, "dsjobrun", "crash-run")["logTail"]
+    assert [x["message"] for x in tail] == expected  # type: ignore[attr-defined]
+
+
+def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_after_its_run(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    oci_clients: OciClients,
+) -> None:
+    script = "import os, time\ntime.sleep(float(os.environ['NAP']))\nprint('done')\n"
+    apply(
+        cluster,
+        namespace,
+        script_configmap("edit", {"edit.py": script}),
+        script_job("edit", script="edit.py", log_group=log_group, env={"NAP": "4"}),
+        job_run("edit-run-1", "edit"),
+    )
+    wait_for(
+        lambda: _phase(cluster, namespace, "edit-run-1") == "Running",
+        timeout=90,
+        what="the first run to be Running",
+    )
+    old = str(status_of(cluster, namespace, "dsjob", "edit")["ocid"])
+    apply(
+        cluster,
+        namespace,
+        script_job("edit", script="edit.py", log_group=log_group, env={"NAP": "0"}),
+    )
+
+    def replaced() -> str | None:
+        status = status_of(cluster, namespace, "dsjob", "edit")
+        return str(status["ocid"]) if status.get("ocid") not in (None, old) else None
+
+    new = wait_for(replaced, timeout=60, what="a new OCI job for the edited runtime")
+    ds = oci_clients.data_science
+    assert ds.get_job(old).data.lifecycle_state == "ACTIVE"  # its run is still going
+    assert old in status_of(cluster, namespace, "dsjob", "edit")["retiredOcids"]  # type: ignore[operator]
+    wait_for(
+        lambda: _phase(cluster, namespace, "edit-run-1") == "Succeeded",
+        timeout=90,
+        what="the first run to finish",
+    )
+    wait_for(
+        lambda: ds.get_job(old).data.lifecycle_state == "DELETED",
+        timeout=60,
+        what="the retired job to be deleted once its run finished",
+    )
+    assert ds.get_job(new).data.lifecycle_state == "ACTIVE"
+    apply(cluster, namespace, job_run("edit-run-2", "edit"))
+    cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Succeeded",
+        "dsjobrun/edit-run-2",
+        "--timeout=90s",
+        timeout=120,
+    )
+    assert status_of(cluster, namespace, "dsjobrun", "edit-run-2")["jobOcid"] == new
