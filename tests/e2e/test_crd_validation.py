@@ -83,3 +83,36 @@ def test_short_names_and_categories(crds_installed: Cluster, namespace: str) -> 
     for resource in ("dsjob", "dsjobrun", "oci", "datascience"):
         result = crds_installed.kubectl("get", resource, "-n", namespace, check=False)
         assert result.returncode == 0, result.stderr
+
+
+def test_cancel_and_operator_settings_of_a_run_may_change(
+    crds_installed: Cluster, namespace: str
+) -> None:
+    run_spec: dict[str, object] = {"jobRef": {"name": "hello-world"}, "args": "one"}
+    run = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJobRun",
+        "metadata": {"name": "mutable"},
+        "spec": run_spec,
+    }
+    crds_installed.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(run))
+    changes: dict[str, object] = {
+        "cancel": True,
+        "deletionPolicy": "Orphan",
+        "authSecretRef": {"name": "oci-creds"},
+    }
+    patch = {"spec": changes}
+    result = crds_installed.kubectl(
+        "patch",
+        "-n",
+        namespace,
+        "dsjobrun",
+        "mutable",
+        "--type=merge",
+        "-p",
+        json.dumps(patch),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    spec = crds_installed.get("dsjobrun", "mutable", namespace)["spec"]
+    assert spec == {**run_spec, **changes}
