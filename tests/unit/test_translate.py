@@ -8,6 +8,7 @@ the ADS edge cases: argument quoting, comma-split container commands, tag preced
 
 from __future__ import annotations
 
+import configparser
 import shlex
 from datetime import UTC, datetime
 from typing import Any
@@ -743,3 +744,44 @@ def test_strip_name_timestamp() -> None:
 def test_contract_constants_are_the_ads_names() -> None:
     assert envcontract.DRIVER_GIT == "driver_oci.py"
     assert envcontract.NODE_COUNT == "NODE_COUNT"
+
+
+def _configparser_oracle(env: dict[str, str]) -> dict[str, str]:
+    """The standard library's ExtendedInterpolation, which ADS's parser extends: on
+    values with only ``$$`` and resolvable ``${NAME}`` references the two agree."""
+    parser = configparser.ConfigParser(interpolation=configparser.ExtendedInterpolation())
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser["envs"] = env
+    return {name: parser["envs"][name] for name in env}
+
+
+@st.composite
+def resolvable_envs(draw: st.DrawFn) -> dict[str, str]:
+    names = draw(
+        st.lists(
+            st.from_regex(r"[A-Z][A-Z0-9_]{0,5}", fullmatch=True),
+            min_size=1,
+            max_size=5,
+            unique=True,
+        )
+    )
+    env: dict[str, str] = {}
+    for index, name in enumerate(names):
+        earlier = names[:index]  # references only point backwards: no cycles
+        pieces = draw(
+            st.lists(
+                st.one_of(
+                    st.text(alphabet="abc xyz-/:=.", max_size=4),
+                    st.just("$$"),
+                    *([st.sampled_from([f"${{{n}}}" for n in earlier])] if earlier else []),
+                ),
+                max_size=5,
+            )
+        )
+        env[name] = "".join(pieces)
+    return env
+
+
+@given(resolvable_envs())
+def test_substitution_agrees_with_configparser(env: dict[str, str]) -> None:
+    assert substitute(env) == _configparser_oracle(env)
