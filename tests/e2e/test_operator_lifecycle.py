@@ -3,6 +3,9 @@ scripts, ``ads-operator run`` as a process; driven with kubectl as a user would.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
@@ -149,3 +152,41 @@ def test_cancel_ends_canceled(
     reasons = [e["reason"] for e in events_of(cluster, namespace, "slow-run")]
     assert "CancelRequested" in reasons
     assert "CANCELED" in reasons
+
+
+def test_logs_command_prints_the_runs_lines_in_order(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    operator_env: dict[str, str],
+) -> None:
+    script = "for i in range(12):\n    print(f'row {i}')\n"
+    apply(
+        cluster,
+        namespace,
+        script_configmap("rows", {"rows.py": script}),
+        script_job("rows", script="rows.py", log_group=log_group),
+        job_run("rows-run", "rows"),
+    )
+    cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Succeeded",
+        "dsjobrun/rows-run",
+        "--timeout=120s",
+        timeout=150,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ads_operator.cli", "logs", "rows-run", "-n", namespace, "-f"],
+        env=operator_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = [line.split(" - ", 1)[1] for line in result.stdout.splitlines()]
+    assert [p for p in printed if p.startswith("row ")] == [f"row {i}" for i in range(12)]
+    assert printed[0].startswith("Job Run SUCCEEDED")

@@ -1,0 +1,43 @@
+"""``ads-operator logs``: the streaming core against the in-memory port."""
+
+from __future__ import annotations
+
+import io
+
+from ads_operator.commands.logs import stream
+from ads_operator.settings import Settings
+from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
+
+
+async def _run(port: FakePort) -> str:
+    run = await port.create_job_run(
+        details={"jobId": "j", "compartmentId": COMPARTMENT, "projectId": PROJECT},
+        retry_token="t",
+    )
+    return run.id
+
+
+async def test_prints_the_lines_so_far_in_order() -> None:
+    port = FakePort()
+    run_id = await _run(port)
+    port.emit(run_id, ("b", at(2)), ("a", at(1)))
+    out = io.StringIO()
+    printed = await stream(
+        port, run_id, follow=False, settings=Settings(), out=out, now=lambda: at(10)
+    )
+    assert printed == 2
+    assert out.getvalue().splitlines() == ["2026-11-26 09:00:01 - a", "2026-11-26 09:00:02 - b"]
+
+
+async def test_follow_prints_states_and_stops_after_the_grace_period() -> None:
+    port = FakePort()
+    run_id = await _run(port)
+    port.emit(run_id, ("only line", at(1)))
+    port.move(run_id, "SUCCEEDED", "Job run artifact execution succeeded.", time_finished=at(2))
+    out = io.StringIO()
+    settings = Settings(log_grace=5, poll_interval=0.01)
+    await stream(port, run_id, follow=True, settings=settings, out=out, now=lambda: at(60))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("Job Run SUCCEEDED, Job run artifact execution succeeded.")
+    assert lines[1] == "2026-11-26 09:00:01 - only line"
+    assert len(lines) == 2
