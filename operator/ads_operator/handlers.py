@@ -171,9 +171,9 @@ async def _report(
 # --- DataScienceJob -----------------------------------------------------------------------
 
 
-@kopf.on.resume(GROUP, VERSION, JOB_PLURAL)
-@kopf.on.create(GROUP, VERSION, JOB_PLURAL)
-@kopf.on.update(GROUP, VERSION, JOB_PLURAL, field="spec")
+@kopf.on.resume(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
+@kopf.on.create(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
+@kopf.on.update(GROUP, VERSION, JOB_PLURAL, field="spec", backoff=10.0)
 async def reconcile_job(
     body: kopf.Body,
     spec: kopf.Spec,
@@ -323,7 +323,17 @@ async def resync_job(
             kept, notes = await retire_jobs(port, status["retiredOcids"], job.compartment_id)
             patch["retiredOcids"] = kept or None
         patch["runs"] = await _run_summary(namespace, name)
-        await kube.patch_status(JOB_PLURAL, namespace, name, patch)
+        if job.lifecycle_state != status.get("lifecycleState"):
+            patch["conditions"] = set_condition(
+                status.get("conditions"),
+                type="Ready",
+                status=job.lifecycle_state == "ACTIVE",
+                reason=job.lifecycle_state,
+                message=job.lifecycle_details or f"OCI job {job.lifecycle_state}",
+                now=_now(),
+            )
+        if any(status.get(k) != v for k, v in patch.items()):  # no write when nothing moved
+            await kube.patch_status(JOB_PLURAL, namespace, name, patch)
     except OciError as exc:
         log.warning("resync of %s/%s: %s", namespace, name, exc.summary())
         return
@@ -348,7 +358,7 @@ async def _run_summary(namespace: str, job_name: str) -> dict[str, Any]:
     }
 
 
-@kopf.on.delete(GROUP, VERSION, JOB_PLURAL)
+@kopf.on.delete(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
 async def delete_job(
     body: kopf.Body, spec: kopf.Spec, namespace: Any, retry: int, memo: Any, **_: Any
 ) -> None:
@@ -382,7 +392,7 @@ async def delete_job(
 # --- DataScienceJobRun --------------------------------------------------------------------
 
 
-@kopf.daemon(GROUP, VERSION, RUN_PLURAL, cancellation_timeout=10.0)
+@kopf.daemon(GROUP, VERSION, RUN_PLURAL, cancellation_timeout=10.0, backoff=5.0)
 async def watch_run(
     body: kopf.Body,
     meta: kopf.Meta,
@@ -600,7 +610,7 @@ async def _resolve_job(
     )
 
 
-@kopf.on.delete(GROUP, VERSION, RUN_PLURAL)
+@kopf.on.delete(GROUP, VERSION, RUN_PLURAL, backoff=10.0)
 async def delete_run(
     body: kopf.Body, spec: kopf.Spec, namespace: Any, retry: int, memo: Any, **_: Any
 ) -> None:
