@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--accepted-seconds", type=float, default=Settings.accepted_seconds)
     parser.add_argument("--log-visibility-delay", type=float, default=Settings.log_visibility_delay)
     parser.add_argument("--work-request-seconds", type=float, default=Settings.work_request_seconds)
+    parser.add_argument(
+        "--runtime-minute-seconds",
+        type=float,
+        default=Settings.runtime_minute_seconds,
+        help="seconds one minute of maximumRuntimeInMinutes lasts (default 60)",
+    )
     parser.add_argument("--namespace", default=Settings.namespace)
     parser.add_argument("--faults", help="JSON file with a fault configuration (see docs)")
     parser.add_argument("--log-level", default="INFO")
@@ -82,6 +88,7 @@ async def serve(args: argparse.Namespace) -> None:
         mode=args.mode,
         namespace=args.namespace,
         work_root=args.work_root,
+        runtime_minute_seconds=args.runtime_minute_seconds,
     )
     faults = Faults()
     if args.faults:

@@ -75,6 +75,7 @@ def plan_launch(
     artifact_path: Path | None,
     work_dir: Path,
     region: str,
+    extra_env: dict[str, str] | None = None,
 ) -> LaunchPlan:
     """Decide what to execute for ``run``; raises :class:`BootstrapError` if it cannot run."""
     config = run.get("jobConfigurationOverrideDetails") or {}
@@ -84,6 +85,7 @@ def plan_launch(
     env.update(HOME=str(work_dir), PYTHONUNBUFFERED="1")
     env.update(user_env)
     env.update(service_variables(run, job, region))
+    env.update(extra_env or {})
     preamble: list[str] = []
     container = run.get("jobEnvironmentConfigurationOverrideDetails")
     if container:
@@ -130,6 +132,93 @@ def plan_launch(
         env=env,
         preamble=tuple(preamble),
     )
+
+
+@dataclass(frozen=True)
+class NodeLaunch:
+    """One replica of one node group of a multi-node run."""
+
+    group: str
+    rank: int
+    plan: LaunchPlan
+
+
+def merge_node_configuration(job_nodes: Doc, override: Doc | None) -> Doc:
+    """The job's node groups with the run's per-group overrides applied (matched by name)."""
+    merged = {**job_nodes, "jobNodeGroupConfigurationDetailsList": []}
+    overrides = {
+        g["name"]: g for g in (override or {}).get("jobNodeGroupConfigurationDetailsList", [])
+    }
+    for group in job_nodes.get("jobNodeGroupConfigurationDetailsList", []):
+        item = dict(group)
+        extra = overrides.get(group["name"], {})
+        if "jobConfigurationDetails" in extra:
+            base = dict(item.get("jobConfigurationDetails") or {"jobType": "DEFAULT"})
+            env = dict(base.get("environmentVariables") or {})
+            env.update(extra["jobConfigurationDetails"].get("environmentVariables") or {})
+            base.update(extra["jobConfigurationDetails"])
+            if env:
+                base["environmentVariables"] = env
+            item["jobConfigurationDetails"] = base
+        if "jobEnvironmentConfigurationDetails" in extra:
+            item["jobEnvironmentConfigurationDetails"] = {
+                **(item.get("jobEnvironmentConfigurationDetails") or {}),
+                **extra["jobEnvironmentConfigurationDetails"],
+            }
+        merged["jobNodeGroupConfigurationDetailsList"].append(item)
+    if override and override.get("maximumRuntimeInMinutes"):
+        merged["maximumRuntimeInMinutes"] = override["maximumRuntimeInMinutes"]
+    return merged
+
+
+def plan_nodes(
+    run: Doc,
+    job: Doc,
+    nodes: Doc,
+    *,
+    artifact_name: str | None,
+    artifact_path: Path | None,
+    work_dir: Path,
+    region: str,
+) -> list[NodeLaunch]:
+    """Every replica of every node group, each a host process in its own work directory.
+
+    Replicas get ``NODE_RANK`` (0-based across all groups), ``NODE_COUNT``,
+    ``NODE_GROUP_NAME`` and ``MAIN_JOB_RUN_OCID`` (this run), the emulator's stand-ins for
+    the service's cluster wiring.
+    """
+    groups = nodes.get("jobNodeGroupConfigurationDetailsList", [])
+    total = sum(int(g.get("replicas") or 1) for g in groups)
+    launches: list[NodeLaunch] = []
+    rank = 0
+    for group in groups:
+        for replica in range(int(group.get("replicas") or 1)):
+            node_run = dict(run)
+            node_run["jobConfigurationOverrideDetails"] = group.get("jobConfigurationDetails") or {}
+            node_run.pop("jobEnvironmentConfigurationOverrideDetails", None)
+            if group.get("jobEnvironmentConfigurationDetails"):
+                node_run["jobEnvironmentConfigurationOverrideDetails"] = group[
+                    "jobEnvironmentConfigurationDetails"
+                ]
+            plan = plan_launch(
+                node_run,
+                job,
+                artifact_name=artifact_name,
+                artifact_path=artifact_path,
+                work_dir=work_dir / f"{group['name']}-{replica}",
+                region=region,
+                extra_env={
+                    "NODE_RANK": str(rank),
+                    "NODE_COUNT": str(total),
+                    "NODE_GROUP_NAME": group["name"],
+                    "MAIN_JOB_RUN_OCID": run["id"],
+                },
+            )
+            launches.append(NodeLaunch(group=group["name"], rank=rank, plan=plan))
+            rank += 1
+    if not launches:
+        raise BootstrapError("the multi-node job has no node groups.")
+    return launches
 
 
 def _conda_description(env: dict[str, str]) -> str | None:

@@ -8,11 +8,13 @@ import time
 from datetime import UTC, datetime
 
 REGION = "us-ashburn-1"
+#: The short region key regional OCIDs carry (``iad`` for us-ashburn-1).
+REGION_KEY = "iad"
 
 
-def new_ocid(resource_type: str, region: str = REGION) -> str:
-    """A fresh OCID of the real shape: ``ocid1.<type>.oc1.<region>.<unique>``."""
-    return f"ocid1.{resource_type}.oc1.{region}.amaaaaaa{secrets.token_hex(26)}"
+def new_ocid(resource_type: str, region_key: str = REGION_KEY) -> str:
+    """A fresh OCID of the real shape: ``ocid1.<type>.oc1.<region key>.<unique>``."""
+    return f"ocid1.{resource_type}.oc1.{region_key}.amaaaaaa{secrets.token_hex(26)}"
 
 
 def new_etag() -> str:

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oci_emulator import ids, lifecycle
-from oci_emulator.executor import BootstrapError, Outcome, plan_launch, run_process
+from oci_emulator.executor import (
+    BootstrapError,
+    NodeLaunch,
+    Outcome,
+    plan_launch,
+    plan_nodes,
+    run_process,
+)
 from oci_emulator.faults import Faults
 from oci_emulator.settings import Settings
 from oci_emulator.simulate import script_for, simulate
@@ -186,7 +193,8 @@ class RunDriver:
         if outcome.canceled:
             self._finish(run_id, lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
         elif outcome.timed_out:
-            minutes = int(run["jobConfigurationOverrideDetails"].get("maximumRuntimeInMinutes", 0))
+            limits = run.get("_nodeConfig") or run["jobConfigurationOverrideDetails"]
+            minutes = int(limits.get("maximumRuntimeInMinutes", 0))
             self._finish(run_id, lifecycle.RUN_FAILED, lifecycle.timed_out_details(minutes))
         elif outcome.exit_code == 0:
             self._finish(run_id, lifecycle.RUN_SUCCEEDED, lifecycle.SUCCEEDED_DETAILS)
@@ -210,6 +218,8 @@ class RunDriver:
             work_dir = self.work_root() / run["id"].rsplit(".", 1)[-1][-24:]
             work_dir.mkdir(parents=True, exist_ok=True)
             name, path = self._artifact_file(run["jobId"], work_dir)
+            if "_nodeConfig" in run:
+                return await self._execute_nodes(run, job, (name, path), work_dir, buffer, cancel)
             try:
                 plan = plan_launch(
                     run,
@@ -231,6 +241,98 @@ class RunDriver:
         finally:
             flusher.cancel()
             self._flush(run, log_doc, buffer)
+
+    async def _execute_nodes(
+        self,
+        run: Doc,
+        job: Doc,
+        artifact: tuple[str | None, Path | None],
+        work_dir: Path,
+        buffer: _LineBuffer,
+        cancel: asyncio.Event,
+    ) -> Outcome | None:
+        """Run every replica of every node group at once; a group succeeds when at least
+        ``minimumSuccessReplicas`` (default: all) of its replicas exit 0."""
+        nodes = run["_nodeConfig"]
+        groups = nodes["jobNodeGroupConfigurationDetailsList"]
+        try:
+            launches = plan_nodes(
+                run,
+                job,
+                nodes,
+                artifact_name=artifact[0],
+                artifact_path=artifact[1],
+                work_dir=work_dir,
+                region=self._region,
+            )
+        except BootstrapError as exc:
+            buffer.add("stderr", f"oci_emulator: {exc}")
+            self._set_groups(run["id"], groups, "FAILED", str(exc))
+            self._finish(
+                run["id"], lifecycle.RUN_FAILED, lifecycle.bootstrap_failed_details(str(exc))
+            )
+            return None
+        self._set_groups(run["id"], groups, "ACTIVE", "Node group running.")
+        minutes = nodes.get("maximumRuntimeInMinutes")
+        timeout = None if minutes is None else minutes * self._settings.runtime_minute_seconds
+        for line in dict.fromkeys(line for launch in launches for line in launch.plan.preamble):
+            buffer.add("stdout", line)
+        outcomes = await asyncio.gather(
+            *(
+                run_process(launch.plan, buffer.add, cancel=cancel, timeout_seconds=timeout)
+                for launch in launches
+            )
+        )
+        return self._combine_nodes(run["id"], groups, launches, outcomes)
+
+    def _combine_nodes(
+        self,
+        run_id: str,
+        groups: list[Doc],
+        launches: list[NodeLaunch],
+        outcomes: list[Outcome],
+    ) -> Outcome:
+        details = []
+        failed_code = 0
+        for group in groups:
+            mine = [
+                o
+                for launch, o in zip(launches, outcomes, strict=True)
+                if launch.group == group["name"]
+            ]
+            ok = sum(1 for o in mine if o.exit_code == 0 and not o.canceled and not o.timed_out)
+            needed = int(group.get("minimumSuccessReplicas") or len(mine))
+            good = ok >= needed
+            if not good:
+                failed_code = failed_code or next((o.exit_code for o in mine if o.exit_code), 1)
+            details.append(
+                {
+                    "name": group["name"],
+                    "lifecycleState": "DELETED" if good else "FAILED",
+                    "lifecycleDetails": f"{ok} of {len(mine)} replicas succeeded "
+                    f"({needed} needed).",
+                }
+            )
+        if not self._stopping:
+            run = self.ds.get_job_run(run_id)
+            self.ds.set_run_state(run_id, run["lifecycleState"], None, nodeGroupDetailsList=details)
+        return Outcome(
+            exit_code=failed_code,
+            canceled=any(o.canceled for o in outcomes),
+            timed_out=any(o.timed_out for o in outcomes),
+        )
+
+    def _set_groups(self, run_id: str, groups: list[Doc], state: str, details: str) -> None:
+        run = self.ds.get_job_run(run_id)
+        self.ds.set_run_state(
+            run_id,
+            run["lifecycleState"],
+            None,
+            nodeGroupDetailsList=[
+                {"name": g["name"], "lifecycleState": state, "lifecycleDetails": details}
+                for g in groups
+            ],
+        )
 
     def _artifact_file(self, job_id: str, work_dir: Path) -> tuple[str | None, Path | None]:
         try:

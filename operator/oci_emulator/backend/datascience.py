@@ -28,6 +28,7 @@ from oci_emulator.errors import (
     NotAuthorizedOrNotFound,
     RelatedResourceNotAuthorizedOrNotFound,
 )
+from oci_emulator.executor import merge_node_configuration
 from oci_emulator.settings import Settings
 
 Doc = dict[str, Any]
@@ -62,6 +63,15 @@ RUN_SUMMARY_FIELDS = (
     "freeformTags",
     "definedTags",
 )
+
+
+def _has_container(job: Doc) -> bool:
+    """Whether every part of the job runs a container image (then no artifact is needed)."""
+    if "jobEnvironmentConfigurationDetails" in job:
+        return True
+    nodes: Doc = job.get("jobNodeConfigurationDetails") or {}
+    groups: list[Doc] = nodes.get("jobNodeGroupConfigurationDetailsList") or []
+    return bool(groups) and all("jobEnvironmentConfigurationDetails" in g for g in groups)
 
 
 def check_etag(doc: Doc, if_match: str | None) -> None:
@@ -138,7 +148,7 @@ class DataScienceBackend:
             job["jobStorageMountConfigurationDetailsList"] = validation.storage_mounts(
                 mounts, "jobStorageMountConfigurationDetailsList"
             )
-        needs_artifact = env is None and node is None
+        needs_artifact = not _has_container(job)
         job["lifecycleState"] = lifecycle.JOB_CREATING if needs_artifact else lifecycle.JOB_ACTIVE
         if needs_artifact:
             job["lifecycleDetails"] = "Waiting for the job artifact to be uploaded."
@@ -282,10 +292,7 @@ class DataScienceBackend:
                 f"Job {job_id} is {job['lifecycleState']}; runs can only start from an ACTIVE job"
                 + (" (upload its artifact first)." if job["lifecycleState"] == "CREATING" else ".")
             )
-        is_container = "jobEnvironmentConfigurationDetails" in job or (
-            "jobNodeConfigurationDetails" in job
-        )
-        if not is_container and self._store.get_artifact(job_id) is None:
+        if not _has_container(job) and self._store.get_artifact(job_id) is None:
             raise IncorrectState(f"Job {job_id} has no artifact; upload one before starting runs.")
         run: Doc = {
             "id": ids.new_ocid("datasciencejobrun"),
@@ -301,6 +308,14 @@ class DataScienceBackend:
             "lifecycleDetails": lifecycle.ACCEPTED_DETAILS[0],
         }
         run.update(self._effective_run_config(job, body))
+        if "jobNodeConfigurationDetails" in job:
+            run["_nodeConfig"] = merge_node_configuration(
+                job["jobNodeConfigurationDetails"], run.get("jobNodeConfigurationOverrideDetails")
+            )
+            run["nodeGroupDetailsList"] = [
+                {"name": g["name"], "lifecycleState": "CREATING"}
+                for g in run["_nodeConfig"]["jobNodeGroupConfigurationDetailsList"]
+            ]
         log_config = run.get("jobLogConfigurationOverrideDetails")
         if log_config and log_config.get("enableLogging"):
             run["logDetails"] = self._run_log_details(caller, log_config, run)
@@ -421,7 +436,7 @@ class DataScienceBackend:
             )
         self._set_run_state(run, lifecycle.RUN_DELETED)
 
-    def set_run_state(self, run_id: str, state: str, details: str | None, **times: str) -> Doc:
+    def set_run_state(self, run_id: str, state: str, details: str | None, **fields: Any) -> Doc:
         """Move a run along its state machine (used by the run driver)."""
         run = self.get_job_run(run_id)
         if state != run["lifecycleState"]:
@@ -431,7 +446,7 @@ class DataScienceBackend:
         run["lifecycleState"] = state
         if details is not None:
             run["lifecycleDetails"] = details
-        run.update(times)
+        run.update(fields)
         run["_etag"] = ids.new_etag()
         return self._store.save(run)
 
