@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds one minute of maximumRuntimeInMinutes lasts (default 60)",
     )
     parser.add_argument("--namespace", default=Settings.namespace)
+    parser.add_argument(
+        "--run-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment variable for every run (repeatable), e.g. an endpoint",
+    )
     parser.add_argument("--faults", help="JSON file with a fault configuration (see docs)")
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -89,6 +96,7 @@ async def serve(args: argparse.Namespace) -> None:
         namespace=args.namespace,
         work_root=args.work_root,
         runtime_minute_seconds=args.runtime_minute_seconds,
+        run_env={key: value for key, _, value in (i.partition("=") for i in args.run_env)},
     )
     faults = Faults()
     if args.faults:

@@ -137,7 +137,9 @@ async def _serve(
         raise injected
     token = request.headers.get("opc-retry-token")
     if token and operation in IDEMPOTENT_OPERATIONS:
-        return await _idempotent(request, handler, emu, f"{tenancy}:{operation}", token, body)
+        # The path is part of the scope: one token may be reused for artifacts of two jobs.
+        scope = f"{tenancy}:{operation}:{request.path}"
+        return await _idempotent(request, handler, emu, scope, token, body)
     return await handler(request)
 
 

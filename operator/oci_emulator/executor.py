@@ -76,6 +76,7 @@ def plan_launch(
     work_dir: Path,
     region: str,
     extra_env: dict[str, str] | None = None,
+    host_env: dict[str, str] | None = None,
 ) -> LaunchPlan:
     """Decide what to execute for ``run``; raises :class:`BootstrapError` if it cannot run."""
     config = run.get("jobConfigurationOverrideDetails") or {}
@@ -84,6 +85,7 @@ def plan_launch(
     env = {k: os.environ[k] for k in PASSTHROUGH_ENV if k in os.environ}
     env.update(HOME=str(work_dir), PYTHONUNBUFFERED="1")
     env.update(user_env)
+    env.update(host_env or {})
     env.update(service_variables(run, job, region))
     env.update(extra_env or {})
     preamble: list[str] = []
@@ -180,6 +182,7 @@ def plan_nodes(
     artifact_path: Path | None,
     work_dir: Path,
     region: str,
+    host_env: dict[str, str] | None = None,
 ) -> list[NodeLaunch]:
     """Every replica of every node group, each a host process in its own work directory.
 
@@ -207,6 +210,7 @@ def plan_nodes(
                 artifact_path=artifact_path,
                 work_dir=work_dir / f"{group['name']}-{replica}",
                 region=region,
+                host_env=host_env,
                 extra_env={
                     "NODE_RANK": str(rank),
                     "NODE_COUNT": str(total),

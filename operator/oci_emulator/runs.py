@@ -228,6 +228,7 @@ class RunDriver:
                     artifact_path=path,
                     work_dir=work_dir,
                     region=self._region,
+                    host_env=self._settings.run_env,
                 )
             except BootstrapError as exc:
                 buffer.add("stderr", f"oci_emulator: {exc}")
@@ -264,6 +265,7 @@ class RunDriver:
                 artifact_path=artifact[1],
                 work_dir=work_dir,
                 region=self._region,
+                host_env=self._settings.run_env,
             )
         except BootstrapError as exc:
             buffer.add("stderr", f"oci_emulator: {exc}")

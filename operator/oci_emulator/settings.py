@@ -41,6 +41,10 @@ class Settings:
     namespace: str = "emulatorns"
     #: Where per-run work directories are created (``None``: a temp dir per instance).
     work_root: str | None = None
+    #: Extra environment variables every run gets (after the job's and the run's, before
+    #: the service's). The service sets nothing like this; it lets code inside runs reach
+    #: the emulator, e.g. ``OCI_OBJECT_STORAGE_ENDPOINT`` for output uploads.
+    run_env: dict[str, str] = field(default_factory=dict)
     #: Seconds that one minute of ``maximumRuntimeInMinutes`` lasts; tests shrink it so a
     #: runtime limit can be exercised without waiting a real minute.
     runtime_minute_seconds: float = 60.0
@@ -63,7 +67,13 @@ class Settings:
                     if skey not in script_known:
                         raise KeyError(f"simulate.{skey}")
                     setattr(script, skey, type(getattr(script, skey))(svalue))
+            elif key == "run_env":
+                self.run_env = {str(k): str(v) for k, v in dict(value).items()}
             elif key == "work_root":
                 self.work_root = None if value is None else str(value)
+            elif key == "mode":
+                if value not in ("execute", "simulate"):
+                    raise ValueError(f"mode must be execute or simulate, not {value!r}")
+                self.mode = str(value)
             else:
                 setattr(self, key, type(getattr(self, key))(value))
