@@ -105,6 +105,8 @@ async def test_every_port_method_against_the_emulator(port: OciPort, log_group: 
     assert done.time_finished is not None
     compartment = await port.get_log_compartment(log_group_id=log_group, log_id=done.log_id)
     query = search_query(compartment, log_group, done.log_id, run.id)
+    accepted = done.time_accepted
+    assert accepted is not None
 
     async def all_lines() -> list[str] | None:
         lines: list[str] = []
