@@ -107,6 +107,7 @@ async def test_every_port_method_against_the_emulator(port: OciPort, log_group: 
     query = search_query(compartment, log_group, done.log_id, run.id)
     accepted = done.time_accepted
     assert accepted is not None
+    since = accepted - timedelta(minutes=1)
 
     async def all_lines() -> list[str] | None:
         lines: list[str] = []
