@@ -146,7 +146,7 @@ def test_crds_are_the_generated_files_plus_labels_and_keep_policy() -> None:
     )
 
 
-def test_namespaced_mode_grants_nothing_cluster_wide_but_crd_discovery() -> None:
+def test_namespaced_mode_grants_nothing_cluster_wide_but_discovery() -> None:
     docs = objects(render(*VARIANTS["namespaced-peering"]))
     (cluster_role,) = of_kind(docs, "ClusterRole")
     assert cluster_role["rules"] == [
@@ -154,7 +154,8 @@ def test_namespaced_mode_grants_nothing_cluster_wide_but_crd_discovery() -> None
             "apiGroups": ["apiextensions.k8s.io"],
             "resources": ["customresourcedefinitions"],
             "verbs": ["list", "watch"],
-        }
+        },
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
     ]
     roles = of_kind(docs, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
