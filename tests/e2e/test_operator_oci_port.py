@@ -115,7 +115,7 @@ async def test_every_port_method_against_the_emulator(port: OciPort, log_group: 
         while True:  # pages of 3: the adapter must hand back the page token
             result = await port.search_logs(
                 query=query,
-                time_start=done.time_accepted - timedelta(minutes=1),
+                time_start=since,
                 time_end=datetime.now(UTC) + timedelta(seconds=1),
                 limit=3,
                 page=page,
