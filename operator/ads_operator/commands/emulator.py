@@ -13,7 +13,9 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("emulator_args", nargs=argparse.REMAINDER, help="see --help of the emulator")
+    parser.add_argument(
+        "emulator_args", nargs=argparse.REMAINDER, help="options of `python -m oci_emulator`"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
