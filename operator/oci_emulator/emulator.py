@@ -68,6 +68,8 @@ class Emulator:
             self.store, scheduler, self.settings, self._logging, self._driver
         )
         self._driver.bind(self._ds, self._logging, loop)
+        self._ds.work_requests.resume()
+        self._logging.work_requests.resume()
         settled = self._driver.recover()
         if settled:
             log.warning("settled %d job run(s) left active by a previous emulator process", settled)

@@ -118,3 +118,40 @@ def test_restart_keeps_everything(
     assert replay.id == finished.id
     listed = ds.list_job_runs(compartment_id=compartment, job_id=job.id).data
     assert {r.id for r in listed} == {finished.id, running.id}
+
+
+def test_pending_work_requests_finish_after_restart(
+    tmp_path: Path,
+    emulator_api_key: ApiKey,
+    handles: list[EmulatorHandle],
+    compartment: str,
+    project: str,
+) -> None:
+    db = str(tmp_path / "emulator.sqlite")
+    first = start_emulator(
+        keys=[emulator_api_key], db_path=db, settings={"work_request_seconds": 3600}
+    )
+    handles.append(first)
+    ds = make_clients(emulator_api_key.config, first.endpoint).data_science
+    job = ds.create_job(
+        models.CreateJobDetails(
+            project_id=project,
+            compartment_id=compartment,
+            job_configuration_details=job_config(),
+            job_infrastructure_configuration_details=infra(),
+        )
+    ).data
+    wr_id = ds.delete_job(job.id).headers["opc-work-request-id"]
+    assert ds.get_work_request(wr_id).data.status == "ACCEPTED"
+    first.stop()
+
+    second = start_emulator(keys=[emulator_api_key], db_path=db)
+    handles.append(second)
+    ds = make_clients(emulator_api_key.config, second.endpoint).data_science
+    done = wait_for(
+        lambda: (w := ds.get_work_request(wr_id).data).status == "SUCCEEDED" and w,
+        timeout=30,
+        what="the resumed JOB_DELETE work request",
+    )
+    assert done.resources[0].identifier == job.id
+    assert ds.get_job(job.id).data.lifecycle_state == "DELETED"

@@ -96,6 +96,7 @@ class DataScienceBackend:
         self._logging = logging
         self.runs = runs
         self.work_requests = WorkRequests(store, scheduler, settings, "ds")
+        self.work_requests.actions["JOB_DELETE"] = self._finish_delete
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -223,12 +224,12 @@ class DataScienceBackend:
             compartment_id=job["compartmentId"],
             affected=Affected("job", job_id, f"/jobs/{job_id}"),
             action_type="DELETED",
-            action=lambda: self._finish_delete(job_id, delete_runs),
+            args={"deleteRelatedJobRuns": delete_runs},
         )
 
-    def _finish_delete(self, job_id: str, delete_runs: bool) -> None:
+    def _finish_delete(self, job_id: str, args: Doc) -> None:
         job = self.get_job(job_id)
-        if delete_runs:
+        if args.get("deleteRelatedJobRuns"):
             for run in self._runs_of(job_id):
                 if run["lifecycleState"] in lifecycle.RUN_FINISHED:
                     self._set_run_state(run, lifecycle.RUN_DELETED)

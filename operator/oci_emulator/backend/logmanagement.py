@@ -62,6 +62,12 @@ class LoggingBackend:
         self._store = store
         self._settings = settings
         self.work_requests = WorkRequests(store, scheduler, settings, "logging")
+        self.work_requests.actions.update(
+            CREATE_LOG_GROUP=lambda oid, _: self._set_state(LOG_GROUP, oid, "ACTIVE"),
+            DELETE_LOG_GROUP=lambda oid, _: self._set_state(LOG_GROUP, oid, "DELETED"),
+            CREATE_LOG=lambda oid, _: self._set_state(LOG, oid, "ACTIVE"),
+            DELETE_LOG=lambda oid, _: self._set_state(LOG, oid, "DELETED"),
+        )
 
     # -- log groups -----------------------------------------------------------------------
 
@@ -91,7 +97,6 @@ class LoggingBackend:
             compartment_id=compartment,
             affected=Affected("loggroup", doc["id"]),
             action_type="CREATED",
-            action=lambda: self._set_state(LOG_GROUP, doc["id"], "ACTIVE"),
         )
 
     def get_log_group(self, group_id: str) -> Doc:
@@ -115,7 +120,6 @@ class LoggingBackend:
             compartment_id=group["compartmentId"],
             affected=Affected("loggroup", group_id),
             action_type="DELETED",
-            action=lambda: self._set_state(LOG_GROUP, group_id, "DELETED"),
         )
 
     def _live_groups(self, compartment: str) -> list[Doc]:
@@ -134,7 +138,6 @@ class LoggingBackend:
             compartment_id=doc["compartmentId"],
             affected=Affected("log", doc["id"]),
             action_type="CREATED",
-            action=lambda: self._set_state(LOG, doc["id"], "ACTIVE"),
         )
 
     def create_log_now(self, caller: Caller, group_id: str, display_name: str) -> Doc:
@@ -214,7 +217,6 @@ class LoggingBackend:
             compartment_id=log["compartmentId"],
             affected=Affected("log", log_id),
             action_type="DELETED",
-            action=lambda: self._set_state(LOG, log_id, "DELETED"),
         )
 
     def all_groups(self) -> list[Doc]:

@@ -3,12 +3,15 @@
 A work request is ACCEPTED at once, IN_PROGRESS half-way and SUCCEEDED (or FAILED with the
 error recorded) after ``work_request_seconds``; the action itself runs at the end so callers
 that poll GetWorkRequest, as ADS and the SDK composites do, see the real progression.
+
+Actions are named by operation type and take only persisted arguments, so work requests a
+stopped emulator left pending are finished by the next one (:meth:`WorkRequests.resume`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from oci_emulator import ids, lifecycle
@@ -29,14 +32,22 @@ class Affected:
     entity_uri: str | None = None
 
 
-class WorkRequests:
-    """Work requests of one service (``kind`` keeps Data Science and Logging apart)."""
+Action = Callable[[str, Doc], None]
 
-    def __init__(self, store: Store, scheduler: Scheduler, settings: Settings, kind: str) -> None:
-        self._store = store
-        self._scheduler = scheduler
-        self._settings = settings
-        self._kind = kind
+
+@dataclass
+class WorkRequests:
+    """Work requests of one service (``kind`` keeps Data Science and Logging apart).
+
+    ``actions`` maps an operation type to what completes it, given the affected resource's
+    OCID and the arguments stored with the work request.
+    """
+
+    _store: Store
+    _scheduler: Scheduler
+    _settings: Settings
+    _kind: str
+    actions: dict[str, Action] = field(default_factory=dict)
 
     def submit(
         self,
@@ -45,7 +56,7 @@ class WorkRequests:
         compartment_id: str,
         affected: Affected,
         action_type: str,
-        action: Callable[[], None],
+        args: Doc | None = None,
     ) -> str:
         resource: Doc = {
             "entityType": affected.entity_type,
@@ -63,13 +74,28 @@ class WorkRequests:
             "resources": [resource],
             "timeAccepted": ids.now_iso(),
             "_finalAction": action_type,
+            "_args": args or {},
             "_errors": [],
         }
         self._store.insert(self._wr_kind, doc, compartment=compartment_id, parent=None)
-        delay = max(self._settings.work_request_seconds, 0.0)
-        self._scheduler.call_later(delay / 2, lambda: self._progress(doc["id"]))
-        self._scheduler.call_later(delay, lambda: self._finish(doc["id"], action))
+        self._schedule(str(doc["id"]))
         return str(doc["id"])
+
+    def _schedule(self, wr_id: str) -> None:
+        delay = max(self._settings.work_request_seconds, 0.0)
+        self._scheduler.call_later(delay / 2, lambda: self._progress(wr_id))
+        self._scheduler.call_later(delay, lambda: self._finish(wr_id))
+
+    def resume(self) -> int:
+        """Schedule the completion of work requests a previous process left pending."""
+        pending = [
+            doc["id"]
+            for doc in self._store.query(self._wr_kind)
+            if doc["status"] in (lifecycle.WR_ACCEPTED, lifecycle.WR_IN_PROGRESS)
+        ]
+        for wr_id in pending:
+            self._schedule(wr_id)
+        return len(pending)
 
     @property
     def _wr_kind(self) -> str:
@@ -91,11 +117,14 @@ class WorkRequests:
             doc["timeStarted"] = ids.now_iso()
             self._store.save(doc)
 
-    def _finish(self, wr_id: str, action: Callable[[], None]) -> None:
+    def _finish(self, wr_id: str) -> None:
         doc = self.get(wr_id)
+        if doc["status"] not in (lifecycle.WR_ACCEPTED, lifecycle.WR_IN_PROGRESS):
+            return
         doc.setdefault("timeStarted", ids.now_iso())
         try:
-            action()
+            action = self.actions[doc["operationType"]]
+            action(doc["resources"][0]["identifier"], doc.get("_args") or {})
         except ApiError as error:
             doc["status"] = lifecycle.WR_FAILED
             doc["_errors"] = [{"code": error.code, "message": error.message}]
