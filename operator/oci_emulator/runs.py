@@ -221,7 +221,9 @@ class RunDriver:
             if "_nodeConfig" in run:
                 return await self._execute_nodes(run, job, (name, path), work_dir, buffer, cancel)
             try:
-                plan = plan_launch(
+                # Extraction touches only the work dir: keep it off the event loop.
+                plan = await asyncio.to_thread(
+                    plan_launch,
                     run,
                     job,
                     artifact_name=name,
@@ -257,7 +259,8 @@ class RunDriver:
         nodes = run["_nodeConfig"]
         groups = nodes["jobNodeGroupConfigurationDetailsList"]
         try:
-            launches = plan_nodes(
+            launches = await asyncio.to_thread(
+                plan_nodes,
                 run,
                 job,
                 nodes,

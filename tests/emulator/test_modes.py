@@ -8,6 +8,7 @@ from typing import Any
 
 import oci
 import pytest
+import requests
 
 from oci_emulator.testing import (
     ApiKey,
@@ -135,3 +136,21 @@ def test_emulator_as_a_subprocess(tmp_path: Path, compartment: str, project: str
     finally:
         process.stop()
     assert process.process is None
+
+
+def test_subprocess_without_auth_and_with_a_faults_file(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.json"
+    faults.write_text('{"operations": {"GetNamespace": {"rate503": 1.0}}}')
+    process = start_emulator_process(
+        extra_args=["--no-auth", "--faults", str(faults), "--namespace", "otherns"],
+        log_file=tmp_path / "emulator.log",
+    )
+    try:
+        unsigned = requests.get(f"{process.endpoint}/n/otherns/b?compartmentId=c", timeout=10)
+        assert unsigned.status_code == 200
+        assert unsigned.json() == []
+        failing = requests.get(f"{process.endpoint}/n", timeout=10)
+        assert (failing.status_code, failing.json()["code"]) == (503, "ServiceUnavailable")
+        assert process.admin("GET", "faults")["operations"]["GetNamespace"]["rate503"] == 1.0
+    finally:
+        process.stop()
