@@ -127,7 +127,7 @@ def test_input_only_the_operator_can_judge_is_terminal_without_any_oci_call(
     # ADS lets projectId come from the notebook session's environment; the operator has no
     # such environment, so it must say what is missing instead of calling OCI.
     job = script_job("local", script="x.py", log_group=log_group)
-    del job["spec"]["infrastructure"]["spec"]["projectId"]  # type: ignore[index]
+    del job["spec"]["infrastructure"]["spec"]["projectId"]
     apply(cluster, namespace, job)
 
     def terminal() -> dict[str, str] | None:
@@ -148,7 +148,7 @@ def test_oci_validation_errors_are_terminal(
     emulator: EmulatorHandle,
 ) -> None:
     job = script_job("unknown-shape", script="x.py", log_group=log_group)
-    infra = job["spec"]["infrastructure"]["spec"]  # type: ignore[index]
+    infra = job["spec"]["infrastructure"]["spec"]
     infra["shapeName"] = "VM.Standard.NoSuchShape"
     del infra["shapeConfigDetails"]
     apply(cluster, namespace, script_configmap("unknown-shape", {"x.py": "print(1)\n"}), job)
@@ -237,7 +237,8 @@ def test_log_event_limits_say_so_once_and_keep_the_tail_complete(
 
         def tail_complete() -> list[str] | None:
             tail = status_of(cluster, namespace, "dsjobrun", "chatty-run").get("logTail") or []
-            lines = [x["message"] for x in tail]  # type: ignore[union-attr]
+            assert isinstance(tail, list)
+            lines = [x["message"] for x in tail]
             return lines if lines and lines[-1].startswith("chatty line 399") else None
 
         lines = wait_for(tail_complete, timeout=30, what="the last line in status.logTail")
