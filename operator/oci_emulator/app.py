@@ -77,6 +77,9 @@ async def oci_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         internal = InternalServerError("The emulator hit an unexpected error; see its log.")
         response = json_response(error_body(internal), status=internal.status)
     response.headers["opc-request-id"] = request_id
+    client_request_id = request.headers.get("opc-client-request-id")
+    if client_request_id:  # Object Storage echoes the caller's own id as well
+        response.headers["opc-client-request-id"] = client_request_id
     if operation.startswith("Admin."):
         return response  # the log describes OCI traffic only
     emu.request_log.record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
@@ -51,6 +52,4 @@ def parse_time(text: str) -> int:
 
 
 def md5_base64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 (wire format)

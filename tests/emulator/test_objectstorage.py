@@ -35,7 +35,8 @@ def test_put_get_head_roundtrip(oci_clients: OciClients, bucket: tuple[str, str]
         namespace, name, "dir/run me.sh", b"echo hi\n", opc_meta={"owner": "tests"}
     )
     assert put.headers["etag"]
-    got = client.get_object(namespace, name, "dir/run me.sh")
+    got = client.get_object(namespace, name, "dir/run me.sh", opc_client_request_id="mine-1")
+    assert got.headers["opc-client-request-id"] == "mine-1"
     assert got.data.content == b"echo hi\n"
     assert got.headers["etag"] == put.headers["etag"]
     head = client.head_object(namespace, name, "dir/run me.sh")

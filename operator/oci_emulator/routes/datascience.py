@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from email.utils import formatdate
 
 from aiohttp import web
 
@@ -138,8 +139,6 @@ def ranged_body(request: web.Request, data: bytes, headers: dict[str, str]) -> w
 
 
 def _http_date(epoch_ms: int) -> str:
-    from email.utils import formatdate
-
     return formatdate(epoch_ms / 1000, usegmt=True)
 
 
