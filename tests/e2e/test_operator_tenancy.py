@@ -3,6 +3,7 @@ per-resource credentials (authSecretRef) work."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from pathlib import Path
 
@@ -105,5 +106,10 @@ def test_a_namespace_cannot_use_another_namespaces_secret_or_job(
         assert other in cond["message"]
         runs = oci_clients.data_science.list_job_runs(COMPARTMENT, job_id=owned_ocid).data
         assert runs == []
+        # The operator ran with --verbose and read the Secret: no key material in its log.
+        pem = emulator_api_key.key_file.read_bytes()
+        logged = operator.log_file.read_text(errors="replace")
+        assert pem.decode().splitlines()[1] not in logged
+        assert base64.b64encode(pem).decode()[40:100] not in logged  # as in a Secret's JSON
     finally:
         operator.stop()

@@ -50,6 +50,10 @@ def main(args: argparse.Namespace) -> int:
     if not args.verbose:
         for noisy in ("oci", "urllib3", "kubernetes"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Never, not even with --verbose: these loggers print request and response bodies, and
+    # a Secret read for authSecretRef would put key material into the operator's log.
+    for body_logger in ("kubernetes.client.rest", "oci.base_client", "urllib3.connectionpool"):
+        logging.getLogger(body_logger).setLevel(logging.WARNING)
     from ads_operator.settings import SettingsError, from_env
 
     try:
