@@ -8,7 +8,10 @@ import sys
 
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.emulator import OciClients
 from tests.fixtures.operator import (
+    COMPARTMENT,
+    PROJECT,
     OperatorProcess,
     apply,
     events_of,
@@ -190,3 +193,83 @@ def test_logs_command_prints_the_runs_lines_in_order(
     printed = [line.split(" - ", 1)[1] for line in result.stdout.splitlines()]
     assert [p for p in printed if p.startswith("row ")] == [f"row {i}" for i in range(12)]
     assert printed[0].startswith("Job Run SUCCEEDED")
+
+
+def test_adopted_and_unmanaged_jobs_run_and_orphan_policy_keeps_oci(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    oci_clients: OciClients,
+) -> None:
+    ds = oci_clients.data_science
+    created = ds.create_job(
+        {
+            "projectId": PROJECT,
+            "compartmentId": COMPARTMENT,
+            "displayName": "made-outside",
+            "jobConfigurationDetails": {"jobType": "DEFAULT"},
+            "jobInfrastructureConfigurationDetails": {
+                "jobInfrastructureType": "ME_STANDALONE",
+                "shapeName": "VM.Standard.E4.Flex",
+                "jobShapeConfigDetails": {"ocpus": 1, "memoryInGBs": 16},
+                "blockStorageSizeInGBs": 50,
+            },
+        }
+    ).data
+    ds.create_job_artifact(
+        created.id, b"print('outside')\n", content_disposition="attachment; filename=outside.py"
+    )
+    wait_for(
+        lambda: ds.get_job(created.id).data.lifecycle_state == "ACTIVE",
+        timeout=30,
+        what="the outside job to be ACTIVE",
+    )
+    adopted = script_job(
+        "adopted",
+        script="outside.py",
+        log_group=None,
+        extra_spec={"id": created.id, "deletionPolicy": "Orphan"},
+    )
+    apply(
+        cluster,
+        namespace,
+        adopted,
+        job_run("via-ref", "adopted"),
+        {
+            "apiVersion": "ads.oci.dev/v1alpha1",
+            "kind": "DataScienceJobRun",
+            "metadata": {"name": "via-id"},
+            "spec": {"jobId": created.id},
+        },
+    )
+    for run in ("via-ref", "via-id"):
+        cluster.kubectl(
+            "wait",
+            "-n",
+            namespace,
+            "--for=condition=Succeeded",
+            f"dsjobrun/{run}",
+            "--timeout=120s",
+            timeout=150,
+        )
+        assert status_of(cluster, namespace, "dsjobrun", run)["jobOcid"] == created.id
+    assert status_of(cluster, namespace, "dsjob", "adopted")["ocid"] == created.id
+    # The job has no logging: the runs say so instead of showing nothing.
+    logging = next(
+        c
+        for c in status_of(cluster, namespace, "dsjobrun", "via-id")["conditions"]  # type: ignore[attr-defined]
+        if c["type"] == "Logging"
+    )
+    assert logging["reason"] == "LoggingNotConfigured"
+    # The job's run summary (the Runs printer column) counts the run that names it.
+    wait_for(
+        lambda: (
+            (status_of(cluster, namespace, "dsjob", "adopted").get("runs") or {}).get("succeeded")
+            == 1
+        ),
+        timeout=30,
+        what="the job's run summary",
+    )
+    cluster.kubectl("delete", "dsjob", "adopted", "-n", namespace, "--timeout=60s", timeout=90)
+    assert ds.get_job(created.id).data.lifecycle_state == "ACTIVE"
