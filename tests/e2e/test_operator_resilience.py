@@ -184,3 +184,36 @@ def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_after_its_run(
         timeout=120,
     )
     assert status_of(cluster, namespace, "dsjobrun", "edit-run-2")["jobOcid"] == new
+
+
+def test_renaming_a_job_updates_it_in_place(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    oci_clients: OciClients,
+) -> None:
+    apply(
+        cluster,
+        namespace,
+        script_configmap("named", {"n.py": "print(1)\n"}),
+        script_job("named", script="n.py", log_group=log_group),
+    )
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/named", "--timeout=60s", timeout=90
+    )
+    ocid = str(status_of(cluster, namespace, "dsjob", "named")["ocid"])
+    renamed = script_job("named", script="n.py", log_group=log_group)
+    renamed["spec"]["name"] = "named-v2"
+    renamed["spec"]["infrastructure"]["spec"]["shapeConfigDetails"]["memoryInGBs"] = 32
+    apply(cluster, namespace, renamed)
+    ds = oci_clients.data_science
+    wait_for(
+        lambda: ds.get_job(ocid).data.display_name == "named-v2",
+        timeout=60,
+        what=f"UpdateJob to rename the OCI job\n{operator.log[-3000:]}",
+    )
+    job = ds.get_job(ocid).data
+    assert job.job_infrastructure_configuration_details.job_shape_config_details.memory_in_gbs == 32
+    assert status_of(cluster, namespace, "dsjob", "named")["ocid"] == ocid
+    assert not status_of(cluster, namespace, "dsjob", "named").get("retiredOcids")
