@@ -123,6 +123,7 @@ async def _serve(
             body_signed=request.method in ("POST", "PUT", "PATCH")
             and operation not in UPLOAD_OPERATIONS,
             max_skew_seconds=emu.settings.max_clock_skew,
+            tokens=emu.tokens,
         )
         request[CALLER_KEY] = caller
     tenancy = getattr(request.get(CALLER_KEY), "tenancy", "anonymous")

@@ -4,7 +4,9 @@ The SDK signs ``date (request-target) host`` on every request, plus ``content-le
 content-type x-content-sha256`` on POST/PUT with a JSON body (oci-api.md §3). Keys are
 registered as public keys; a request's ``keyId`` is ``tenancy/user/fingerprint``, and the
 fingerprint (MD5 of the DER SubjectPublicKeyInfo) selects the key. A key registered with a
-tenancy and user only accepts that principal.
+tenancy and user only accepts that principal. Code inside job runs signs with the resource
+principal session token the emulator gave the run (keyId ``ST$<token>``, see
+:mod:`oci_emulator.principals`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from oci_emulator.backend.context import Caller
 from oci_emulator.errors import NotAuthenticated
+from oci_emulator.principals import TokenAuthority
 
 GENERIC_HEADERS = ("date", "(request-target)", "host")
 BODY_HEADERS = ("content-length", "content-type", "x-content-sha256")
@@ -97,6 +100,7 @@ def verify_request(
     body: bytes,
     body_signed: bool,
     max_skew_seconds: float,
+    tokens: TokenAuthority | None = None,
     now: datetime | None = None,
 ) -> Caller:
     """Check one request's signature and return the caller it proves; 401 otherwise.
@@ -108,20 +112,7 @@ def verify_request(
     if not auth:
         raise NotAuthenticated("The request is not signed: the Authorization header is missing.")
     params = parse_authorization(auth)
-    key_id = params["keyId"]
-    if key_id.startswith("ST$"):
-        raise NotAuthenticated(
-            "Security-token signers (ST$ key ids) are not supported; sign with an API key."
-        )
-    parts = key_id.split("/")
-    if len(parts) != 3:
-        raise NotAuthenticated(f"keyId {key_id!r} is not of the form tenancy/user/fingerprint.")
-    tenancy, user, fingerprint = parts
-    key = registry.find(fingerprint)
-    if key is None:
-        raise NotAuthenticated(f"No API key with fingerprint {fingerprint} is registered.")
-    if (key.tenancy and key.tenancy != tenancy) or (key.user and key.user != user):
-        raise NotAuthenticated(f"The API key {fingerprint} does not belong to {tenancy}/{user}.")
+    public_key, caller = _principal(registry, tokens, params["keyId"])
     signed = params["headers"].lower().split()
     required = GENERIC_HEADERS + (BODY_HEADERS if body_signed else ())
     missing = [h for h in required if h not in signed]
@@ -138,9 +129,7 @@ def verify_request(
         lines.append(f"{name}: {value}")
     try:
         signature = base64.b64decode(params["signature"], validate=True)
-        key.public_key.verify(
-            signature, "\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256()
-        )
+        public_key.verify(signature, "\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, ValueError):
         raise NotAuthenticated(
             "The request signature is invalid for the signed headers and key."
@@ -152,7 +141,28 @@ def verify_request(
             raise NotAuthenticated("x-content-sha256 does not match the request body.")
     if "content-length" in signed and headers.get("content-length") != str(len(body)):
         raise NotAuthenticated("content-length does not match the request body.")
-    return Caller(tenancy=tenancy, user=user)
+    return caller
+
+
+def _principal(
+    registry: KeyRegistry, tokens: TokenAuthority | None, key_id: str
+) -> tuple[rsa.RSAPublicKey, Caller]:
+    """The public key that must have signed, and who the request is from."""
+    if key_id.startswith("ST$"):
+        if tokens is None:
+            raise NotAuthenticated("Security tokens (ST$ key ids) are not accepted here.")
+        principal = tokens.verify(key_id[3:])
+        return principal.public_key, Caller(tenancy=principal.tenancy, user=principal.resource_id)
+    parts = key_id.split("/")
+    if len(parts) != 3:
+        raise NotAuthenticated(f"keyId {key_id!r} is not of the form tenancy/user/fingerprint.")
+    tenancy, user, fingerprint = parts
+    key = registry.find(fingerprint)
+    if key is None:
+        raise NotAuthenticated(f"No API key with fingerprint {fingerprint} is registered.")
+    if (key.tenancy and key.tenancy != tenancy) or (key.user and key.user != user):
+        raise NotAuthenticated(f"The API key {fingerprint} does not belong to {tenancy}/{user}.")
+    return key.public_key, Caller(tenancy=tenancy, user=user)
 
 
 def _check_date(value: str, max_skew_seconds: float, now: datetime | None) -> None:

@@ -12,6 +12,7 @@ from oci_emulator.backend.logmanagement import LoggingBackend
 from oci_emulator.backend.objectstorage import ObjectStorageBackend
 from oci_emulator.backend.store import Store
 from oci_emulator.faults import Faults
+from oci_emulator.principals import TokenAuthority
 from oci_emulator.requestlog import RequestLog
 from oci_emulator.runs import LoopScheduler, RunDriver
 from oci_emulator.settings import Settings
@@ -41,6 +42,9 @@ class Emulator:
         self.auth_enabled = auth_enabled
         self.region = region
         self.request_log = RequestLog()
+        self.tokens = TokenAuthority()
+        #: ``http://host:port`` once serving (set by the server).
+        self.endpoint = ""
         self.store = Store(db_path)
         self.retry_locks: dict[str, asyncio.Lock] = {}
         self._driver: RunDriver | None = None
@@ -62,7 +66,9 @@ class Emulator:
         """Bind the backends to the running loop and settle runs a previous process left."""
         loop = asyncio.get_running_loop()
         scheduler = LoopScheduler(loop)
-        self._driver = RunDriver(self.settings, self.faults, self.region)
+        self._driver = RunDriver(
+            self.settings, self.faults, self.region, self.tokens, lambda: self.endpoint
+        )
         self._logging = LoggingBackend(self.store, scheduler, self.settings)
         self._ds = DataScienceBackend(
             self.store, scheduler, self.settings, self._logging, self._driver

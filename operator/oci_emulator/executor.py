@@ -183,6 +183,7 @@ def plan_nodes(
     work_dir: Path,
     region: str,
     host_env: dict[str, str] | None = None,
+    service_env: dict[str, str] | None = None,
 ) -> list[NodeLaunch]:
     """Every replica of every node group, each a host process in its own work directory.
 
@@ -212,6 +213,7 @@ def plan_nodes(
                 region=region,
                 host_env=host_env,
                 extra_env={
+                    **(service_env or {}),
                     "NODE_RANK": str(rank),
                     "NODE_COUNT": str(total),
                     "NODE_GROUP_NAME": group["name"],

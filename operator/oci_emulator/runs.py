@@ -26,6 +26,7 @@ from oci_emulator.executor import (
     run_process,
 )
 from oci_emulator.faults import Faults
+from oci_emulator.principals import TokenAuthority
 from oci_emulator.settings import Settings
 from oci_emulator.simulate import script_for, simulate
 
@@ -77,10 +78,19 @@ class _LineBuffer:
 class RunDriver:
     """Implements ``RunControl`` for the Data Science backend."""
 
-    def __init__(self, settings: Settings, faults: Faults, region: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        faults: Faults,
+        region: str,
+        tokens: TokenAuthority,
+        endpoint: Callable[[], str],
+    ) -> None:
         self._settings = settings
         self._faults = faults
         self._region = region
+        self._tokens = tokens
+        self._endpoint = endpoint
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancels: dict[str, asyncio.Event] = {}
         self._ds: DataScienceBackend | None = None
@@ -218,8 +228,14 @@ class RunDriver:
             work_dir = self.work_root() / run["id"].rsplit(".", 1)[-1][-24:]
             work_dir.mkdir(parents=True, exist_ok=True)
             name, path = self._artifact_file(run["jobId"], work_dir)
+            credentials = await asyncio.to_thread(
+                self._tokens.issue_for_run, run, str(run.get("_tenancy", "")), work_dir / ".oci"
+            )
+            service_env = credentials.environment(self._region)
             if "_nodeConfig" in run:
-                return await self._execute_nodes(run, job, (name, path), work_dir, buffer, cancel)
+                return await self._execute_nodes(
+                    run, job, (name, path), work_dir, buffer, cancel, service_env
+                )
             try:
                 # Extraction touches only the work dir: keep it off the event loop.
                 plan = await asyncio.to_thread(
@@ -230,7 +246,8 @@ class RunDriver:
                     artifact_path=path,
                     work_dir=work_dir,
                     region=self._region,
-                    host_env=self._settings.run_env,
+                    host_env=self._host_env(),
+                    extra_env=service_env,
                 )
             except BootstrapError as exc:
                 buffer.add("stderr", f"oci_emulator: {exc}")
@@ -253,6 +270,7 @@ class RunDriver:
         work_dir: Path,
         buffer: _LineBuffer,
         cancel: asyncio.Event,
+        service_env: dict[str, str],
     ) -> Outcome | None:
         """Run every replica of every node group at once; a group succeeds when at least
         ``minimumSuccessReplicas`` (default: all) of its replicas exit 0."""
@@ -268,7 +286,8 @@ class RunDriver:
                 artifact_path=artifact[1],
                 work_dir=work_dir,
                 region=self._region,
-                host_env=self._settings.run_env,
+                host_env=self._host_env(),
+                service_env=service_env,
             )
         except BootstrapError as exc:
             buffer.add("stderr", f"oci_emulator: {exc}")
@@ -338,6 +357,11 @@ class RunDriver:
                 for g in groups
             ],
         )
+
+    def _host_env(self) -> dict[str, str]:
+        """``run_env`` with ``{endpoint}`` replaced by this emulator's own endpoint."""
+        endpoint = self._endpoint()
+        return {k: v.replace("{endpoint}", endpoint) for k, v in self._settings.run_env.items()}
 
     def _artifact_file(self, job_id: str, work_dir: Path) -> tuple[str | None, Path | None]:
         try:

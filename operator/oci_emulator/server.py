@@ -19,8 +19,9 @@ async def start_site(emu: Emulator, host: str, port: int) -> tuple[web.AppRunner
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    bound = runner.addresses[0][1]
-    return runner, int(bound)
+    bound = int(runner.addresses[0][1])
+    emu.endpoint = f"http://{host}:{bound}"
+    return runner, bound
 
 
 class ServerThread:
