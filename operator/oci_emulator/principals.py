@@ -77,6 +77,14 @@ class TokenAuthority:
     def __init__(self) -> None:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = secrets.token_hex(8)
+        self._session: rsa.RSAPrivateKey | None = None
+
+    def _session_key(self) -> rsa.RSAPrivateKey:
+        """One session key for all runs of this instance: RSA key generation costs more
+        than a whole run in simulate mode, and each run still gets its own token."""
+        if self._session is None:
+            self._session = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return self._session
 
     def mint(self, claims: dict[str, Any], session_key: rsa.RSAPublicKey) -> str:
         numbers = session_key.public_numbers()
@@ -130,7 +138,7 @@ class TokenAuthority:
     def issue_for_run(self, run: dict[str, Any], tenancy: str, directory: Path) -> RunCredentials:
         """Write a session key and token for ``run`` into ``directory`` (mode 0700)."""
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        session = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        session = self._session_key()
         key_file = directory / "rp_session_key.pem"
         key_file.write_bytes(
             session.private_bytes(
