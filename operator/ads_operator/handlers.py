@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -83,6 +84,11 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 660
     settings.networking.request_timeout = 120
+    # The SDK and the kubernetes client block; their calls run in the loop's default
+    # executor, whose stock size (CPUs + 4) would queue OCI calls behind each other.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=SETTINGS.worker_threads, thread_name_prefix="ads-io")
+    )
     await asyncio.to_thread(kube.configure)
     memo.ads = Operator(
         SETTINGS,
@@ -559,6 +565,7 @@ async def _run_context(
         post_lines=post_lines,
         resolve_job=resolve_job,
         now=_now,
+        region=region or op.settings.region,
     )
 
 

@@ -72,6 +72,8 @@ class Settings:
     log_event_max_bytes: int = 1024
     #: OCI calls per second for the whole operator (a token bucket), below OCI's limits.
     oci_requests_per_second: float = 10.0
+    #: Threads for blocking calls (OCI SDK, Kubernetes client); bounds concurrent OCI calls.
+    worker_threads: int = 32
     #: Connect and read timeouts of OCI calls.
     oci_connect_timeout: float = 10.0
     oci_read_timeout: float = 60.0
@@ -97,7 +99,12 @@ class Settings:
             raise SettingsError(f"{PREFIX}LOG_TAIL_LINES must be in 0..{LOG_TAIL_LINES}")
         if not 0 < self.log_event_max_bytes <= 1024:
             raise SettingsError(f"{PREFIX}LOG_EVENT_MAX_BYTES must be in 1..1024")
-        for name in ("poll_interval", "job_resync_interval", "oci_requests_per_second"):
+        for name in (
+            "poll_interval",
+            "job_resync_interval",
+            "oci_requests_per_second",
+            "worker_threads",
+        ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
 

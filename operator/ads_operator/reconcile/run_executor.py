@@ -73,6 +73,7 @@ class RunContext:
     post_lines: Callable[[Sequence[str]], Awaitable[None]]
     resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
     now: Callable[[], datetime]
+    region: str = ""
     log_compartment: str | None = field(default=None)
 
     async def save(self, patch: dict[str, Any]) -> None:
@@ -203,7 +204,7 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
     fields = run_state_fields(
         run,
         previous_phase=Phase(previous_phase) if previous_phase else None,
-        console=console_url("job-runs", run.id, ""),
+        console=console_url("job-runs", run.id, ctx.region),
         now=now,
     )
     change = transition(ctx.status, run)
