@@ -1,0 +1,91 @@
+"""The chart README's quick start, run exactly as written.
+
+The block between the ``quickstart:begin`` and ``quickstart:end`` markers of
+charts/ads-operator/README.md is executed with bash (``-euo pipefail``) from the
+repository root. It gets a control plane of its own, started here, because it installs
+the chart with its CRDs (the shared session cluster has them from kubectl already, and a
+Helm release cannot adopt them) and uses fixed namespace names. That makes this test the
+proof that a plain ``helm install`` works, CRD templates included, that the operator then
+runs with nothing but the chart's ServiceAccount token, and that the README is right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hack import buildtools, localcluster
+
+from tests.fixtures.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "charts" / "ads-operator" / "README.md"
+
+
+def quickstart_script() -> str:
+    text = README.read_text()
+    match = re.search(
+        r"<!-- quickstart:begin[^>]*-->\s*```sh\n(.*?)```\s*<!-- quickstart:end -->", text, re.S
+    )
+    assert match, "the quick start markers are missing from the chart README"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    directory = tmp_path_factory.mktemp("quickstart-controlplane")
+    try:
+        instance = localcluster.up(directory)
+    except localcluster.ControlPlaneError as exc:
+        localcluster.down(directory)
+        pytest.fail(f"could not start a control plane for the quick start: {exc}")
+    try:
+        yield Cluster(instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()))
+    finally:
+        localcluster.down(directory)
+
+
+def _stop_leftovers(directory: Path) -> None:
+    """Processes the script started and did not stop (it failed half way): by PID only."""
+    for pid_file in directory.glob("*/*.pid"):
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+def test_the_readme_quick_start_works_as_written(own_cluster: Cluster, tmp_path: Path) -> None:
+    venv_bin = Path(sys.executable).parent
+    env = own_cluster.env(
+        {
+            "TMPDIR": str(tmp_path),  # where the script's `mktemp -d` puts its files
+            "PATH": os.pathsep.join([str(venv_bin), own_cluster.env()["PATH"]]),
+        }
+    )
+    try:
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", quickstart_script()],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=480,
+            check=False,
+        )
+    finally:
+        _stop_leftovers(tmp_path)
+    logs = "\n".join(
+        f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}"
+        for log in sorted(tmp_path.glob("*/*.log"))
+    )
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{logs}"
+    assert "condition met" in proc.stdout
+    assert "system:serviceaccount:ads-system:ads-operator" in proc.stdout  # auth whoami
+    assert "Forbidden" not in logs
+    crds = own_cluster.kubectl("get", "crd", "-o", "name").stdout
+    assert "datasciencejobs.ads.oci.dev" in crds, "helm uninstall keeps the CRDs"
