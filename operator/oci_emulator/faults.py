@@ -2,8 +2,9 @@
 
 Faults are per operation (the SDK operation name, e.g. ``GetJobRun``; ``*`` applies to every
 operation without its own rule): probabilities of 429 (with ``retry-after``), 500 and 503,
-and an added latency. ``runNeedsAttention`` is the probability that a run goes to
-NEEDS_ATTENTION instead of IN_PROGRESS.
+an added latency, and ``failNext`` (fail the next N calls, then serve).
+``runNeedsAttention`` is the probability that a run goes to NEEDS_ATTENTION instead of
+IN_PROGRESS.
 
 Rate limits are token buckets per (tenancy, operation family). Defaults (requests/second,
 burst): read 100/200, write 20/40, search 20/40, upload 10/20. They are far above what one
@@ -38,6 +39,10 @@ class FaultRule:
     rate503: float = 0.0
     latencyMs: float = 0.0  # noqa: N815 (wire name)
     retryAfter: int = 1  # noqa: N815 (wire name)
+    #: Fail exactly this many upcoming calls with ``failStatus``, then serve normally:
+    #: deterministic retries for tests, where probabilities would make them flaky.
+    failNext: int = 0  # noqa: N815 (wire name)
+    failStatus: int = 503  # noqa: N815 (wire name)
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> FaultRule:
@@ -49,6 +54,8 @@ class FaultRule:
         for key in ("rate429", "rate500", "rate503"):
             if not 0.0 <= getattr(rule, key) <= 1.0:
                 raise InvalidParameter(f"{key} must be a probability between 0 and 1")
+        if rule.failStatus not in (429, 500, 503):
+            raise InvalidParameter("failStatus must be 429, 500 or 503")
         return rule
 
 
@@ -122,17 +129,19 @@ class Faults:
             return None
         with self._lock:
             roll = self._random.random()
+            forced = rule.failNext > 0
+            if forced:
+                rule.failNext -= 1
+        if forced:
+            return _error(rule.failStatus, operation, rule.retryAfter)
         if roll < rule.rate429:
-            return TooManyRequests(
-                f"Too many requests for {operation} (injected fault).",
-                headers={"retry-after": str(rule.retryAfter)},
-            )
+            return _error(429, operation, rule.retryAfter)
         roll -= rule.rate429
         if roll < rule.rate500:
-            return InternalServerError(f"Internal error in {operation} (injected fault).")
+            return _error(500, operation, rule.retryAfter)
         roll -= rule.rate500
         if roll < rule.rate503:
-            return ServiceUnavailable(f"{operation} is temporarily unavailable (injected fault).")
+            return _error(503, operation, rule.retryAfter)
         return None
 
     def latency_seconds(self, operation: str) -> float:
@@ -157,6 +166,17 @@ class Faults:
                 bucket.tokens -= 1.0
                 return None
             return (1.0 - bucket.tokens) / limit.rate
+
+
+def _error(status: int, operation: str, retry_after: int) -> ApiError:
+    if status == 429:
+        return TooManyRequests(
+            f"Too many requests for {operation} (injected fault).",
+            headers={"retry-after": str(retry_after)},
+        )
+    if status == 500:
+        return InternalServerError(f"Internal error in {operation} (injected fault).")
+    return ServiceUnavailable(f"{operation} is temporarily unavailable (injected fault).")
 
 
 def family_of(method: str, operation: str) -> str:
