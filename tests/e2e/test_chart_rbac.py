@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -32,7 +33,7 @@ import pytest
 
 from oci_emulator.testing import ApiKey, EmulatorHandle
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import _free_port, apply, job_run, script_configmap, script_job
+from tests.fixtures.operator import apply, job_run, script_configmap, script_job
 from tests.fixtures.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,12 @@ FAST_SETTINGS = {
 }
 
 HELLO = "print('hello from the chart rbac test')\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _new_namespace(cluster: Cluster) -> str:
