@@ -63,6 +63,9 @@ class _LineBuffer:
     def __init__(self) -> None:
         self.lines: list[tuple[int, str, str]] = []
         self._last_ms = 0
+        #: Also append every line here (the run's ``output.log``), logging on or not, so
+        #: a failing run can be diagnosed from its work directory.
+        self.mirror: Path | None = None
 
     def add(self, stream: str, text: str) -> None:
         # Strictly increasing timestamps keep ``sort by datetime`` equal to output order.
@@ -197,6 +200,7 @@ class RunDriver:
             lifecycle.IN_PROGRESS_DETAILS,
             timeStarted=ids.now_iso(),
         )
+        log.info("job run %s IN_PROGRESS", run_id)
         outcome = await self._execute(run, cancel)
         if outcome is None:
             return
@@ -227,6 +231,7 @@ class RunDriver:
             job = self.ds.get_job(run["jobId"])
             work_dir = self.work_root() / run["id"].rsplit(".", 1)[-1][-24:]
             work_dir.mkdir(parents=True, exist_ok=True)
+            buffer.mirror = work_dir / "output.log"
             name, path = self._artifact_file(run["jobId"], work_dir)
             credentials = await asyncio.to_thread(
                 self._tokens.issue_for_run, run, str(run.get("_tenancy", "")), work_dir / ".oci"
@@ -379,6 +384,9 @@ class RunDriver:
 
     def _flush(self, run: Doc, log_doc: Doc | None, buffer: _LineBuffer) -> None:
         lines = buffer.take()
+        if lines and buffer.mirror is not None:
+            with buffer.mirror.open("a", encoding="utf-8") as out:
+                out.writelines(f"{stream}: {text}\n" for _, stream, text in lines)
         if lines and log_doc is not None and self._logging is not None:
             self._logging.append_lines(log_doc, source=run["id"], lines=lines)
 
@@ -394,6 +402,7 @@ class RunDriver:
         if state == lifecycle.RUN_CANCELED and run["lifecycleState"] != lifecycle.RUN_CANCELING:
             self.ds.set_run_state(run_id, lifecycle.RUN_CANCELING, lifecycle.CANCELING_DETAILS)
         self.ds.set_run_state(run_id, state, details, timeFinished=ids.now_iso())
+        log.info("job run %s %s: %s", run_id, state, details)
 
 
 async def _cancelled_within(cancel: asyncio.Event, seconds: float) -> bool:

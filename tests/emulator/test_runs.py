@@ -349,3 +349,18 @@ def test_delete_active_run_is_incorrect_state(
         oci_clients.data_science.delete_job_run(run.id)
     assert (caught.value.status, caught.value.code) == (409, "IncorrectState")
     oci_clients.data_science.cancel_job_run(run.id)
+
+
+def test_output_is_kept_in_the_work_directory(
+    emulator: Any, make_job: JobFactory, start_run: Any, wait_run: Any, tmp_path: Path
+) -> None:
+    emulator.settings(work_root=str(tmp_path))
+    try:
+        job = make_job(artifact=("say.sh", b"echo out-line\necho err-line >&2\n"))
+        run = wait_run(start_run(job).id)
+    finally:
+        emulator.settings(work_root=None)
+    assert run.lifecycle_state == "SUCCEEDED"
+    [output] = list(tmp_path.glob("*/output.log"))
+    assert sorted(output.read_text().splitlines()) == ["stderr: err-line", "stdout: out-line"]
+    assert (output.parent / "decompressed_artifact" / "say.sh").is_file()
