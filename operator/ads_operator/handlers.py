@@ -36,6 +36,7 @@ from ads_operator.models import (
 )
 from ads_operator.oci.errors import NotAuthorizedError, NotFoundError, OciError
 from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.conditions import is_true, set_condition
@@ -65,6 +66,7 @@ class Operator:
     settings: Settings
     factory: PortFactory
     limiter: events.LogEventLimiter
+    reader: RunStateReader
 
 
 def _op(memo: Any) -> Operator:
@@ -96,6 +98,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
         events.LogEventLimiter(
             SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute
         ),
+        RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window),
     )
 
 
@@ -566,6 +569,7 @@ async def _run_context(
         resolve_job=resolve_job,
         now=_now,
         region=region or op.settings.region,
+        reader=op.reader,
     )
 
 

@@ -53,6 +53,10 @@ class Settings:
     cluster_id: str = "default"
     #: How often a run's state is read while it is not terminal (ADS's ``watch`` uses 3 s).
     poll_interval: float = 3.0
+    #: Batch state polls into one ListJobRuns per compartment when at least this many runs
+    #: are polled within ``run_batch_window`` seconds (1 turns batching off).
+    run_batch_min: int = 5
+    run_batch_window: float = 0.2
     #: How often a job's OCI state, retired jobs and run summary are refreshed.
     job_resync_interval: float = 30.0
     #: Keep reading logs this long after a run finished; OCI Logging delivers late

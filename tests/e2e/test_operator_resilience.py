@@ -3,6 +3,8 @@ OCI job or run, or a lost or doubled log line. Checked in the emulator through t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
@@ -217,3 +219,67 @@ def test_renaming_a_job_updates_it_in_place(
     assert job.job_infrastructure_configuration_details.job_shape_config_details.memory_in_gbs == 32
     assert status_of(cluster, namespace, "dsjob", "named")["ocid"] == ocid
     assert not status_of(cluster, namespace, "dsjob", "named").get("retiredOcids")
+
+
+def test_concurrent_runs_are_polled_in_batches_and_all_complete(
+    cluster: Cluster,
+    namespace: str,
+    operator_crds: None,
+    operator_env: dict[str, str],
+    log_group: str,
+    emulator: EmulatorHandle,
+    tmp_path: Path,
+) -> None:
+    env = {**operator_env, "ADS_OPERATOR_RUN_BATCH_MIN": "2"}
+    operator = OperatorProcess((namespace,), env, tmp_path / "op.log")
+    operator.start()
+    try:
+        script = "import sys, time\ntime.sleep(3)\nprint('batch ' + sys.argv[1])\n"
+        apply(
+            cluster,
+            namespace,
+            script_configmap("many", {"many.py": script}),
+            script_job("many", script="many.py", log_group=log_group),
+        )
+        cluster.kubectl(
+            "wait",
+            "-n",
+            namespace,
+            "--for=condition=Ready",
+            "dsjob/many",
+            "--timeout=60s",
+            timeout=90,
+        )
+
+        def lists() -> int:
+            counters = emulator.requests(limit=0)["counters"]
+            return int(counters.get("ListJobRuns", {}).get("total", 0))
+
+        before = lists()
+        apply(cluster, namespace, *(job_run(f"many-{i}", "many", args=str(i)) for i in range(4)))
+        for i in range(4):
+            cluster.kubectl(
+                "wait",
+                "-n",
+                namespace,
+                "--for=condition=Succeeded",
+                f"dsjobrun/many-{i}",
+                "--timeout=120s",
+                timeout=150,
+            )
+
+        def mirrored(i: int) -> list[str] | None:
+            lines = log_lines(events_of(cluster, namespace, f"many-{i}"))
+            return lines or None
+
+        for i in range(4):
+            assert wait_for(
+                lambda i=i: mirrored(i),
+                timeout=30,  # type: ignore[misc]
+                what=f"run {i}'s line",
+            ) == [f"batch {i}"]
+        # Four runs created ListJobRuns calls of their own (the tag lookup); batching adds
+        # list calls in place of GetJobRun polls.
+        assert lists() > before + 4, operator.log[-2000:]
+    finally:
+        operator.stop()

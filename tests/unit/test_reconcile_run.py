@@ -197,3 +197,29 @@ async def test_a_run_without_logging_says_so() -> None:
     assert cond is not None
     assert cond["reason"] == "LoggingNotConfigured"
     assert port.calls["search_logs"] == 0
+
+
+async def test_runs_sharing_a_reader_are_polled_with_one_list_call() -> None:
+    import asyncio
+
+    from ads_operator.oci.poller import RunStateReader
+
+    port, clock = FakePort(), Clock()
+    reader = RunStateReader(min_batch=3, window=0.01)
+    contexts = []
+    for i in range(3):
+        ctx = make(port, Recorder(), clock)
+        ctx.uid = f"uid-{i}"
+        ctx.reader = reader
+        contexts.append(ctx)
+        await run_once(ctx)  # creates the run (a full read follows)
+    for run_id in port.runs:
+        port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    clock.seconds = 2
+    await asyncio.gather(*(run_once(c) for c in contexts))  # learns compartments
+    before = port.calls["get_job_run"]
+    await asyncio.gather(*(run_once(c) for c in contexts))
+    assert port.calls["get_job_run"] == before
+    assert port.calls["list_recent_job_runs"] == 1
+    assert all(c.status["phase"] == "Running" for c in contexts)
+    assert all(c.status["logId"] == "ocid1.log.oc1..l" for c in contexts)

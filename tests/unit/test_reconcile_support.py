@@ -123,6 +123,16 @@ class FakePort:
         self._check("list_job_runs")
         return [r for r in self.runs.values() if r.job_id == job_id]
 
+    async def list_recent_job_runs(
+        self, *, compartment_id: str, page: str | None, limit: int
+    ) -> tuple[list[OciJobRun], str | None]:
+        self._check("list_recent_job_runs")
+        runs = [r for r in reversed(self.runs.values()) if r.compartment_id == compartment_id]
+        summaries = [replace(r, log_group_id=None, log_id=None) for r in runs]
+        offset = int(page or 0)
+        more = offset + limit < len(summaries)
+        return summaries[offset : offset + limit], str(offset + limit) if more else None
+
     async def cancel_job_run(self, *, run_id: str) -> None:
         self._check("cancel_job_run")
         self.runs[run_id] = replace(self.runs[run_id], lifecycle_state="CANCELING")

@@ -213,6 +213,17 @@ class SdkOciPort:
             if not page:
                 return runs
 
+    async def list_recent_job_runs(
+        self, *, compartment_id: str, page: str | None, limit: int
+    ) -> tuple[list[OciJobRun], str | None]:
+        kwargs: dict[str, Any] = {"limit": limit, "sort_by": "timeCreated", "sort_order": "DESC"}
+        if page:
+            kwargs["page"] = page
+        resp = await self._call(
+            "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
+        )
+        return [_summary_run(item) for item in resp.data], resp.next_page
+
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
 

@@ -17,6 +17,7 @@ from ads_operator.ads.translate import run_details
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase
 from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import logs
 from ads_operator.reconcile.conditions import set_condition
@@ -74,7 +75,11 @@ class RunContext:
     resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
     now: Callable[[], datetime]
     region: str = ""
+    #: Shared reader that batches state polls per compartment (None: one GetJobRun each).
+    reader: RunStateReader | None = None
     log_compartment: str | None = field(default=None)
+    #: The run's compartment, learnt from the first full read.
+    compartment_id: str | None = field(default=None)
 
     async def save(self, patch: dict[str, Any]) -> None:
         self.status.update(patch)
@@ -182,7 +187,7 @@ async def run_once(ctx: RunContext) -> float | None:
             return None  # canceled before creation: never create it afterwards
         return await _not_started(ctx)
     try:
-        run = await ctx.port.get_job_run(run_id=ocid)
+        run = await _read(ctx, ocid)
     except NotFoundError:
         conds = set_condition(
             ctx.status.get("conditions"),
@@ -196,6 +201,24 @@ async def run_once(ctx: RunContext) -> float | None:
         await ctx.save({"conditions": conds})
         return None
     return await _observe(ctx, run)
+
+
+async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
+    """The run as OCI reports it; batched with other runs once its log ids are known."""
+    log_id = ctx.status.get("logId")
+    if ctx.reader is None or ctx.compartment_id is None or not log_id:
+        run = await ctx.port.get_job_run(run_id=ocid)
+    else:
+        run = await ctx.reader.read(
+            ctx.port,
+            run_id=ocid,
+            compartment_id=ctx.compartment_id,
+            batchable=True,
+            log_group_id=ctx.status.get("logGroupId"),
+            log_id=log_id,
+        )
+    ctx.compartment_id = run.compartment_id
+    return run
 
 
 async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:

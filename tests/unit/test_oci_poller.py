@@ -1,0 +1,98 @@
+"""Batched run-state reads: one ListJobRuns answers many polls; singles where needed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ads_operator.oci import poller
+from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.poller import RunStateReader
+from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort
+
+
+async def _runs(port: FakePort, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        run = await port.create_job_run(
+            details={"jobId": "j", "compartmentId": COMPARTMENT, "projectId": PROJECT},
+            retry_token=f"t{i}",
+        )
+        ids.append(run.id)
+    return ids
+
+
+async def _no_wait(_: float) -> None:
+    return None
+
+
+async def test_concurrent_polls_share_one_list_call() -> None:
+    port = FakePort()
+    ids = await _runs(port, 6)
+    port.move(ids[2], "IN_PROGRESS", "running")
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    runs = await asyncio.gather(
+        *(
+            reader.read(
+                port,
+                run_id=i,
+                compartment_id=COMPARTMENT,
+                batchable=True,
+                log_group_id="lg",
+                log_id="l",
+            )
+            for i in ids
+        )
+    )
+    assert [r.id for r in runs] == ids
+    assert runs[2].lifecycle_state == "IN_PROGRESS"
+    assert all(r.log_id == "l" for r in runs)  # filled in: summaries have no logDetails
+    assert port.calls["list_recent_job_runs"] == 1
+    assert port.calls["get_job_run"] == 0
+
+
+async def test_few_polls_read_singly_and_unreached_runs_fall_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = FakePort()
+    ids = await _runs(port, 5)
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids[:2])
+    )
+    assert port.calls["list_recent_job_runs"] == 0
+    assert port.calls["get_job_run"] == 2
+    monkeypatch.setattr(poller, "PAGE_SIZE", 1)
+    monkeypatch.setattr(poller, "MAX_PAGES", 2)
+    # Newest first, two pages of one: the two oldest runs are read one by one.
+    runs = await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
+    )
+    assert [r.id for r in runs] == ids
+    assert port.calls["list_recent_job_runs"] == 2
+    assert port.calls["get_job_run"] == 2 + 3
+
+
+async def test_one_missing_run_fails_only_its_own_read() -> None:
+    port = FakePort()
+    ids = await _runs(port, 3)
+    reader = RunStateReader(min_batch=2, window=0.0, sleep=_no_wait)
+    results = await asyncio.gather(
+        *(
+            reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True)
+            for i in [*ids, "ocid1.datasciencejobrun.oc1..gone"]
+        ),
+        return_exceptions=True,
+    )
+    assert [getattr(r, "id", None) for r in results[:3]] == ids
+    assert isinstance(results[3], NotFoundError)
+
+
+async def test_unbatchable_reads_go_straight_to_get_job_run() -> None:
+    port = FakePort()
+    (run_id,) = await _runs(port, 1)
+    reader = RunStateReader(min_batch=1, window=10.0)
+    run = await reader.read(port, run_id=run_id, compartment_id=COMPARTMENT, batchable=True)
+    assert run.id == run_id
+    assert port.calls["get_job_run"] == 1
