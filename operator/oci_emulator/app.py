@@ -151,29 +151,40 @@ async def _idempotent(
     request: web.Request, handler: Handler, emu: Emulator, scope: str, token: str, body: bytes
 ) -> web.StreamResponse:
     """Serve once per (scope, token); repeats get the first response replayed."""
+    key = f"{scope}:{token}"
+    lock = emu.retry_locks.setdefault(key, asyncio.Lock())
+    try:
+        async with lock:
+            return await _serve_once(request, handler, emu, scope, token, body)
+    finally:
+        # The stored response, not the lock, is what dedupes later repeats: drop idle locks.
+        if not lock.locked() and emu.retry_locks.get(key) is lock:
+            del emu.retry_locks[key]
+
+
+async def _serve_once(
+    request: web.Request, handler: Handler, emu: Emulator, scope: str, token: str, body: bytes
+) -> web.StreamResponse:
+    """The first response for a token, or its replay (409 if the body differs)."""
     body_hash = hashlib.sha256(body).hexdigest()
-    lock = emu.retry_locks.setdefault(f"{scope}:{token}", asyncio.Lock())
-    async with lock:
-        stored = emu.store.get_retry(scope, token)
-        if stored is not None:
-            first_hash, status, headers, payload = stored
-            if first_hash != body_hash:
-                raise InvalidatedRetryToken(
-                    "The opc-retry-token was already used for a different request."
-                )
-            return web.Response(status=status, headers=headers, body=payload)
-        response = await handler(request)
-        if isinstance(response, web.Response) and 200 <= response.status < 300:
-            kept = {
-                k: v
-                for k, v in response.headers.items()
-                if k.lower() in ("etag", "content-type", "opc-work-request-id", "location")
-            }
-            payload = response.body if isinstance(response.body, bytes) else b""
-            emu.store.put_retry(
-                scope, token, body_hash, response.status, kept, payload, ids.now_ms()
+    stored = emu.store.get_retry(scope, token)
+    if stored is not None:
+        first_hash, status, headers, payload = stored
+        if first_hash != body_hash:
+            raise InvalidatedRetryToken(
+                "The opc-retry-token was already used for a different request."
             )
-        return response
+        return web.Response(status=status, headers=headers, body=payload)
+    response = await handler(request)
+    if isinstance(response, web.Response) and 200 <= response.status < 300:
+        kept = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() in ("etag", "content-type", "opc-work-request-id", "location")
+        }
+        payload = response.body if isinstance(response.body, bytes) else b""
+        emu.store.put_retry(scope, token, body_hash, response.status, kept, payload, ids.now_ms())
+    return response
 
 
 def create_app(emu: Emulator) -> web.Application:

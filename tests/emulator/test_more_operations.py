@@ -129,3 +129,31 @@ def test_concurrent_creates_are_all_served(
         oci_clients.data_science.list_job_runs, compartment_id=compartment, job_id=job.id
     ).data
     assert {r.id for r in listed} == set(ids)
+
+
+def test_retry_token_reused_for_another_request_is_rejected(
+    oci_clients: OciClients, make_job: JobFactory, compartment: str, project: str
+) -> None:
+    job = make_job(artifact=("x.py", b"pass\n"))
+
+    def details(name: str) -> Any:
+        return models.CreateJobRunDetails(
+            project_id=project, compartment_id=compartment, job_id=job.id, display_name=name
+        )
+
+    token = f"tok-{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(6) as pool:
+        ids = set(
+            pool.map(
+                lambda _: (
+                    oci_clients.data_science.create_job_run(
+                        details("a"), opc_retry_token=token
+                    ).data.id
+                ),
+                range(6),
+            )
+        )
+    assert len(ids) == 1
+    with pytest.raises(oci.exceptions.ServiceError) as caught:
+        oci_clients.data_science.create_job_run(details("b"), opc_retry_token=token)
+    assert (caught.value.status, caught.value.code) == (409, "InvalidatedRetryToken")
