@@ -15,6 +15,7 @@ small interface (:class:`EmulatorControl`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,15 @@ class EmulatorControl:
         """Change settings (e.g. ``log_visibility_delay=0``); returns all settings."""
         result: dict[str, Any] = self.admin("PUT", "settings", changes)
         return result
+
+    @contextlib.contextmanager
+    def overridden(self, **changes: Any) -> Iterator[dict[str, Any]]:
+        """Change settings for a ``with`` block, then restore the previous values."""
+        before = self.admin("GET", "settings")
+        try:
+            yield self.settings(**changes)
+        finally:
+            self.settings(**{key: before[key] for key in changes})
 
     def faults(self, config: dict[str, Any]) -> dict[str, Any]:
         """Set faults, e.g. ``{"operations": {"GetJob": {"rate500": 1.0}}}``."""

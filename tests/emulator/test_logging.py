@@ -199,8 +199,7 @@ def test_records_become_visible_after_the_delay(
     start_run: Any,
     wait_run: Any,
 ) -> None:
-    emulator.settings(log_visibility_delay=3.0)
-    try:
+    with emulator.overridden(log_visibility_delay=3.0):
         job = _lines_job(make_job, make_log_group(), 3)
         run = wait_run(start_run(job).id)
         query = f"search \"{compartment}\" | where source = '*{run.id}'"
@@ -209,8 +208,6 @@ def test_records_become_visible_after_the_delay(
         became_visible = wait_for(
             lambda: len(search_all(oci_clients, query)) == 3, timeout=30, what="3 records"
         )
-    finally:
-        emulator.settings(log_visibility_delay=0.0)
     assert became_visible
     # Lines were written < 3 s before ``finished``; the first search can see none of them
     # unless that search itself ran 3 s later (a very slow machine), which we then accept.

@@ -100,15 +100,12 @@ def test_run_env_setting_reaches_runs(
     wait_run: Any,
     compartment: str,
 ) -> None:
-    emulator.settings(run_env={"OCI_OBJECT_STORAGE_ENDPOINT": emulator.endpoint})
-    try:
+    with emulator.overridden(run_env={"OCI_OBJECT_STORAGE_ENDPOINT": emulator.endpoint}):
         job = make_job(
             artifact=("e.py", b"import os\nprint(os.environ['OCI_OBJECT_STORAGE_ENDPOINT'])\n"),
             log_group=make_log_group(),
         )
         run = wait_run(start_run(job).id)
-    finally:
-        emulator.settings(run_env={})
     lines = search_all(oci_clients, f"search \"{compartment}\" | where source = '*{run.id}'")
     assert [r["logContent"]["data"]["message"] for r in lines] == [emulator.endpoint]
 

@@ -42,12 +42,9 @@ def test_run_uploads_with_its_resource_principal(
         namespace,
         oci.object_storage.models.CreateBucketDetails(name=bucket, compartment_id=compartment),
     )
-    emulator.settings(run_env={"OCI_OBJECT_STORAGE_ENDPOINT": "{endpoint}"})
-    try:
+    with emulator.overridden(run_env={"OCI_OBJECT_STORAGE_ENDPOINT": "{endpoint}"}):
         job = make_job(artifact=("upload.py", UPLOAD), env={"BUCKET": bucket})
         run = wait_run(start_run(job).id)
-    finally:
-        emulator.settings(run_env={})
     assert run.lifecycle_state == "SUCCEEDED", run.lifecycle_details
     uploaded = oci_clients.object_storage.get_object(namespace, bucket, f"out/{run.id}.txt")
     assert uploaded.data.content == b"written by the run"

@@ -269,12 +269,9 @@ def test_cancel_finished_run_is_incorrect_state(
 def test_maximum_runtime_is_enforced(
     oci_clients: OciClients, emulator: Any, make_job: JobFactory, start_run: Any, wait_run: Any
 ) -> None:
-    emulator.settings(runtime_minute_seconds=1.0)
-    try:
+    with emulator.overridden(runtime_minute_seconds=1.0):
         job = make_job(artifact=("forever.py", b"import time\ntime.sleep(300)\n"), max_minutes=1)
         done = wait_run(start_run(job).id)
-    finally:
-        emulator.settings(runtime_minute_seconds=60.0)
     assert done.lifecycle_state == "FAILED"
     assert "maximum runtime of 1 minutes" in done.lifecycle_details
 
@@ -354,12 +351,9 @@ def test_delete_active_run_is_incorrect_state(
 def test_output_is_kept_in_the_work_directory(
     emulator: Any, make_job: JobFactory, start_run: Any, wait_run: Any, tmp_path: Path
 ) -> None:
-    emulator.settings(work_root=str(tmp_path))
-    try:
+    with emulator.overridden(work_root=str(tmp_path)):
         job = make_job(artifact=("say.sh", b"echo out-line\necho err-line >&2\n"))
         run = wait_run(start_run(job).id)
-    finally:
-        emulator.settings(work_root=None)
     assert run.lifecycle_state == "SUCCEEDED"
     [output] = list(tmp_path.glob("*/output.log"))
     assert sorted(output.read_text().splitlines()) == ["stderr: err-line", "stdout: out-line"]
