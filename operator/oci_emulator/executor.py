@@ -274,8 +274,13 @@ async def run_process(
     *,
     cancel: asyncio.Event,
     timeout_seconds: float | None,
+    on_start: Callable[[int], None] | None = None,
 ) -> Outcome:
-    """Run ``plan`` to completion, cancellation or timeout; every output line goes to sink."""
+    """Run ``plan`` to completion, cancellation or timeout; every output line goes to sink.
+
+    ``on_start`` receives the process id (= its process group id) once it runs, so the
+    caller can record it and a later emulator can kill what a crashed one left behind.
+    """
     try:
         process = await asyncio.create_subprocess_exec(
             *plan.argv,
@@ -292,6 +297,8 @@ async def run_process(
         return Outcome(exit_code=127)
     assert process.stdout is not None
     assert process.stderr is not None
+    if on_start is not None:
+        on_start(process.pid)
     readers = [
         asyncio.create_task(_pump(process.stdout, "stdout", sink)),
         asyncio.create_task(_pump(process.stderr, "stderr", sink)),
@@ -334,6 +341,22 @@ async def _terminate_group(process: asyncio.subprocess.Process) -> None:
         await asyncio.wait_for(process.wait(), timeout=KILL_GRACE_SECONDS)
     except TimeoutError:
         _kill_group(process.pid, signal.SIGKILL)
+
+
+def kill_leftover_group(pgid: int, run_id: str) -> bool:
+    """SIGKILL process group ``pgid`` if its leader is still this run's process.
+
+    The leader's environment must hold ``JOB_RUN_OCID=<run_id>``, so a recycled pid of an
+    unrelated process is never touched. True if a group was killed.
+    """
+    try:
+        environ = Path(f"/proc/{pgid}/environ").read_bytes()
+    except OSError:
+        return False
+    if f"JOB_RUN_OCID={run_id}".encode() not in environ.split(b"\0"):
+        return False
+    _kill_group(pgid, signal.SIGKILL)
+    return True
 
 
 def _kill_group(pgid: int, sig: signal.Signals) -> None:

@@ -21,6 +21,7 @@ from oci_emulator.executor import (
     BootstrapError,
     NodeLaunch,
     Outcome,
+    kill_leftover_group,
     plan_launch,
     plan_nodes,
     run_process,
@@ -146,6 +147,9 @@ class RunDriver:
         """Settle runs left active by a previous process (their processes died with it)."""
         count = 0
         for run in self.ds.active_runs():
+            for pid in run.get("_pids", []):
+                if kill_leftover_group(int(pid), run["id"]):
+                    log.warning("killed process group %d left by run %s", pid, run["id"])
             if run["lifecycleState"] == lifecycle.RUN_CANCELING:
                 self._finish(run["id"], lifecycle.RUN_CANCELED, lifecycle.CANCELED_DETAILS)
             else:
@@ -262,7 +266,13 @@ class RunDriver:
                 return None
             for line in plan.preamble:
                 buffer.add("stdout", line)
-            return await run_process(plan, buffer.add, cancel=cancel, timeout_seconds=timeout)
+            return await run_process(
+                plan,
+                buffer.add,
+                cancel=cancel,
+                timeout_seconds=timeout,
+                on_start=lambda pid: self._record_pid(run["id"], pid),
+            )
         finally:
             flusher.cancel()
             self._flush(run, log_doc, buffer)
@@ -308,7 +318,13 @@ class RunDriver:
             buffer.add("stdout", line)
         outcomes = await asyncio.gather(
             *(
-                run_process(launch.plan, buffer.add, cancel=cancel, timeout_seconds=timeout)
+                run_process(
+                    launch.plan,
+                    buffer.add,
+                    cancel=cancel,
+                    timeout_seconds=timeout,
+                    on_start=lambda pid: self._record_pid(run["id"], pid),
+                )
                 for launch in launches
             )
         )
@@ -362,6 +378,9 @@ class RunDriver:
                 for g in groups
             ],
         )
+
+    def _record_pid(self, run_id: str, pid: int) -> None:
+        self.ds.remember(run_id, pid=pid)
 
     def _host_env(self) -> dict[str, str]:
         """``run_env`` with ``{endpoint}`` replaced by this emulator's own endpoint."""

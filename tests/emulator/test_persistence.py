@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,7 @@ from typing import Any
 import oci
 import pytest
 
-from oci_emulator.testing import ApiKey, EmulatorHandle, start_emulator
+from oci_emulator.testing import ApiKey, EmulatorHandle, start_emulator, start_emulator_process
 from tests.emulator.conftest import infra, job_config, models, search_all
 from tests.fixtures.emulator import make_clients
 from tests.fixtures.waiting import wait_for
@@ -155,3 +157,59 @@ def test_pending_work_requests_finish_after_restart(
     )
     assert done.resources[0].identifier == job.id
     assert ds.get_job(job.id).data.lifecycle_state == "DELETED"
+
+
+def test_crash_leaves_no_run_process_behind(
+    tmp_path: Path, emulator_api_key: ApiKey, compartment: str, project: str
+) -> None:
+    """SIGKILL the emulator mid-run: the next one kills the orphaned run and fails it."""
+    db = str(tmp_path / "emulator.sqlite")
+    pid_file = tmp_path / "run.pid"
+    script = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+    script += "time.sleep(300)\n"
+    first = start_emulator_process(keys=[emulator_api_key], db_path=db)
+    try:
+        ds = make_clients(emulator_api_key.config, first.endpoint).data_science
+        job = ds.create_job(
+            models.CreateJobDetails(
+                project_id=project,
+                compartment_id=compartment,
+                job_configuration_details=job_config(),
+                job_infrastructure_configuration_details=infra(),
+            )
+        ).data
+        ds.create_job_artifact(
+            job.id, script.encode(), content_disposition="attachment; filename=sleep.py"
+        )
+        run = ds.create_job_run(
+            models.CreateJobRunDetails(
+                project_id=project, compartment_id=compartment, job_id=job.id
+            )
+        ).data
+        orphan = int(
+            wait_for(lambda: pid_file.exists() and pid_file.read_text(), timeout=60, what="pid")
+        )
+        assert first.process is not None
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait(30)
+        os.kill(orphan, 0)  # still alive: nothing killed it yet
+    finally:
+        first.stop()
+    second = start_emulator_process(keys=[emulator_api_key], db_path=db)
+    try:
+        ds = make_clients(emulator_api_key.config, second.endpoint).data_science
+        lost = ds.get_job_run(run.id).data
+        assert lost.lifecycle_state == "FAILED"
+        assert "emulator restarted" in lost.lifecycle_details
+        wait_for(lambda: _gone(orphan), timeout=30, what="the orphaned run process to die")
+    finally:
+        second.stop()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" in status.read_text()

@@ -451,6 +451,12 @@ class DataScienceBackend:
         run["_etag"] = ids.new_etag()
         return self._store.save(run)
 
+    def remember(self, run_id: str, *, pid: int) -> None:
+        """Record a process of the run (private; the ETag does not change)."""
+        run = self.get_job_run(run_id)
+        run["_pids"] = [*run.get("_pids", []), pid]
+        self._store.save(run)
+
     def _set_run_state(self, run: Doc, state: str) -> None:
         self.set_run_state(run["id"], state, None)
 
