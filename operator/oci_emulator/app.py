@@ -20,9 +20,10 @@ from oci_emulator import auth, ids
 from oci_emulator.emulator import Emulator
 from oci_emulator.errors import (
     ApiError,
-    Conflict,
     InternalServerError,
+    InvalidatedRetryToken,
     MethodNotAllowed,
+    PayloadTooLarge,
     RouteNotFound,
     TooManyRequests,
     error_body,
@@ -51,10 +52,6 @@ def operation_of(request: web.Request) -> str:
     route = request.match_info.route
     name = route.name or "Unknown"
     return name.removesuffix("Slash")
-
-
-class InvalidatedRetryToken(Conflict):
-    code = "InvalidatedRetryToken"
 
 
 @web.middleware
@@ -101,9 +98,7 @@ def _http_error(exc: web.HTTPException, request: web.Request) -> ApiError:
     if exc.status == 405:
         return MethodNotAllowed(f"{request.method} is not allowed on {request.path}.")
     if exc.status == 413:
-        error = ApiError(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
-        error.status, error.code = 413, "PayloadTooLarge"
-        return error
+        return PayloadTooLarge(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
     return RouteNotFound(f"No operation matches {request.method} {request.path}.")
 
 

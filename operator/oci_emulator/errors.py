@@ -75,6 +75,10 @@ class Conflict(ApiError):
     status, code = 409, "Conflict"
 
 
+class InvalidatedRetryToken(ApiError):
+    status, code = 409, "InvalidatedRetryToken"
+
+
 class BucketAlreadyExists(ApiError):
     status, code = 409, "BucketAlreadyExists"
 
