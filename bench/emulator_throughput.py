@@ -117,7 +117,7 @@ def runs_per_second(clients: dict[str, Any], count: int, threads: int) -> float:
             compartment_id=COMPARTMENT,
             job_id=job.id,
             lifecycle_state="SUCCEEDED",
-            limit=1000,
+            limit=100,
         ).data
         return len(done) == len(run_ids)
 

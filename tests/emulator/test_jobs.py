@@ -206,6 +206,9 @@ def test_list_jobs_pages_filters_and_sorts(
     last = oci_clients.data_science.list_jobs(compartment_id=compartment, limit=10)
     assert last.next_page is None
     assert "opc-next-page" not in last.headers
+    with pytest.raises(oci.exceptions.ServiceError) as too_many:
+        oci_clients.data_science.list_jobs(compartment_id=compartment, limit=101)
+    assert (too_many.value.status, too_many.value.code) == (400, "InvalidParameter")
     only = oci_clients.data_science.list_jobs(compartment_id=compartment, display_name="job-3")
     assert [j.display_name for j in only.data] == ["job-3"]
     assert isinstance(only.data[0], models.JobSummary)

@@ -72,6 +72,7 @@ def list_response(
     sort_fields: Sequence[str] | None = ("timeCreated", "displayName"),
     time_field: str = "timeCreated",
     default_limit: int = 100,
+    max_limit: int = 1000,
 ) -> web.Response:
     """Sort, page and project a list as a bare JSON array with ``opc-next-page``."""
     query = request.query
@@ -85,7 +86,7 @@ def list_response(
         )
     chunk, next_page = paginate(
         docs,
-        limit=parse_limit(query.get("limit"), default=default_limit),
+        limit=parse_limit(query.get("limit"), default=default_limit, maximum=max_limit),
         page=parse_page(query.get("page")),
     )
     headers = {"opc-next-page": next_page} if next_page else {}

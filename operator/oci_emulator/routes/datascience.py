@@ -39,6 +39,8 @@ WORK_REQUEST_FIELDS = (
     "timeFinished",
 )
 UPLOAD_OPERATIONS = frozenset({"CreateJobArtifact"})
+#: Data Science list operations take 1..100 per page (the SDK documents the maximum).
+DS_MAX_LIMIT = 100
 
 
 async def create_job(request: web.Request) -> web.Response:
@@ -59,7 +61,7 @@ async def list_jobs(request: web.Request) -> web.Response:
             "createdBy": request.query.get("createdBy"),
         },
     )
-    return list_response(request, docs, fields=JOB_SUMMARY_FIELDS)
+    return list_response(request, docs, fields=JOB_SUMMARY_FIELDS, max_limit=DS_MAX_LIMIT)
 
 
 async def get_job(request: web.Request) -> web.Response:
@@ -160,7 +162,13 @@ async def list_job_runs(request: web.Request) -> web.Response:
             "lifecycleState": state,
         },
     )
-    return list_response(request, docs, fields=RUN_SUMMARY_FIELDS, time_field="timeAccepted")
+    return list_response(
+        request,
+        docs,
+        fields=RUN_SUMMARY_FIELDS,
+        time_field="timeAccepted",
+        max_limit=DS_MAX_LIMIT,
+    )
 
 
 async def get_job_run(request: web.Request) -> web.Response:
@@ -196,6 +204,7 @@ async def list_job_shapes(request: web.Request) -> web.Response:
         list(JOB_SHAPES),
         fields=("name", "coreCount", "memoryInGBs", "shapeSeries"),
         sort_fields=None,
+        max_limit=DS_MAX_LIMIT,
     )
 
 
@@ -213,6 +222,7 @@ async def list_fast_launch_job_configs(request: web.Request) -> web.Response:
             "managedEgressSupport",
         ),
         sort_fields=None,
+        max_limit=DS_MAX_LIMIT,
     )
 
 
@@ -243,6 +253,7 @@ async def list_work_requests(request: web.Request) -> web.Response:
         fields=WORK_REQUEST_FIELDS,
         sort_fields=("timeAccepted", "operationType", "status"),
         time_field="timeAccepted",
+        max_limit=DS_MAX_LIMIT,
     )
 
 
