@@ -5,8 +5,9 @@ the chart, reads the Deployment the chart created (its flags and environment), t
 token for the chart's ServiceAccount (TokenRequest, as the kubelet would) and runs
 ``ads-operator run`` with those flags and a kubeconfig holding only that token. A job run
 must then reach Succeeded: any verb the chart forgot shows up as a 403 and the run never
-gets there. With ``watchNamespaces`` the operator must also leave a namespace it does not
-serve untouched, and have no rights there at all.
+gets there. The all-namespaces release also turns kopf peering on, so the keep-alives go
+through the chart's peering object and rights. With ``watchNamespaces`` the operator must
+also leave a namespace it does not serve untouched, and have no rights there at all.
 
 CRDs are installed by the session's ``operator_crds`` fixture (kubectl), as the other e2e
 tests expect, so the releases here use ``crds.install=false``; the chart's own CRD
@@ -91,7 +92,12 @@ def _write_secret_files(key: ApiKey, directory: Path, key_dir: str) -> None:
 
 
 def install(
-    cluster: Cluster, emulator: EmulatorHandle, key: ApiKey, tmp: Path, watched: tuple[str, ...]
+    cluster: Cluster,
+    emulator: EmulatorHandle,
+    key: ApiKey,
+    tmp: Path,
+    watched: tuple[str, ...],
+    extra: tuple[str, ...] = (),
 ) -> Release:
     namespace = _new_namespace(cluster)
     name = f"rbac-{uuid.uuid4().hex[:6]}"
@@ -112,7 +118,7 @@ def install(
     for key_name, value in FAST_SETTINGS.items():
         flag = "--set-string" if key_name == "clusterId" else "--set"
         values += [flag, f"settings.{key_name}={value}"]
-    cluster.helm("install", name, str(CHART), "--namespace", namespace, *values)
+    cluster.helm("install", name, str(CHART), "--namespace", namespace, *values, *extra)
     deployment = cluster.get("deployment", f"{name}-ads-operator", namespace)
     pod = deployment["spec"]["template"]["spec"]  # type: ignore[index]
     return Release(name, namespace, str(pod["serviceAccountName"]), watched, deployment)
@@ -275,7 +281,7 @@ def uninstall(cluster: Cluster) -> Iterator[list[Release]]:
         cluster.helm("uninstall", release.name, "-n", release.namespace, check=False)
 
 
-def test_all_namespaces_the_chart_rights_take_a_run_to_succeeded(
+def test_all_namespaces_with_peering_the_chart_rights_take_a_run_to_succeeded(
     cluster: Cluster,
     operator_crds: None,
     emulator: EmulatorHandle,
@@ -285,7 +291,8 @@ def test_all_namespaces_the_chart_rights_take_a_run_to_succeeded(
     tmp_path: Path,
     uninstall: list[Release],
 ) -> None:
-    release = install(cluster, emulator, emulator_api_key, tmp_path, watched=())
+    peering = ("--set", "peering.enabled=true")
+    release = install(cluster, emulator, emulator_api_key, tmp_path, watched=(), extra=peering)
     uninstall.append(release)
     assert can_i(cluster, release, "list", "datasciencejobruns.ads.oci.dev", "--all-namespaces")
     assert not can_i(cluster, release, "list", "secrets", "--all-namespaces")
@@ -295,11 +302,15 @@ def test_all_namespaces_the_chart_rights_take_a_run_to_succeeded(
     kubeconfig = token_kubeconfig(cluster, release, tmp_path / "operator.kubeconfig")
     operator = ChartOperator(release, kubeconfig, secret_dir, tmp_path / "operator.log")
     assert "--all-namespaces" in operator.args
+    assert f"--peering={release.name}-ads-operator" in operator.args
     workload = _new_namespace(cluster)
     operator.start()
     try:
         hello(cluster, workload, log_group)
         run_to_success(cluster, workload, operator)
+        # The keep-alive kopf writes with the chart's rights, under the pod's name.
+        peering = cluster.get("clusterkopfpeering", f"{release.name}-ads-operator")
+        assert f"{release.name}-pod" in (peering.get("status") or {}), peering
         delete_while_running(cluster, workload, operator)
     finally:
         operator.stop()
