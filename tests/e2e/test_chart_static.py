@@ -277,3 +277,28 @@ def test_the_bundle_applies(cluster: Cluster, namespace: str, tmp_path: Path) ->
     proc = cluster.kubectl("apply", "--dry-run=server", "-f", str(output))
     assert f"namespace/{namespace} configured (server dry run)" in proc.stdout  # new labels
     assert "deployment.apps/ads-operator created (server dry run)" in proc.stdout
+
+
+def test_the_pod_meets_the_restricted_pod_security_standard(cluster: Cluster) -> None:
+    """The API server's own PodSecurity admission judges the Deployment's pod template."""
+    namespace = f"t-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", namespace)
+    cluster.kubectl(
+        "label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted"
+    )
+    (deployment,) = of_kind(objects(render(*REGION, namespace=namespace)), "Deployment")
+    pod: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "operator", "namespace": namespace},
+        "spec": deployment["spec"]["template"]["spec"],
+    }
+    accepted = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod))
+    assert "pod/operator created (server dry run)" in accepted.stdout
+    # The control: the same pod, weakened, is refused, so the check above is live.
+    pod["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    refused = cluster.kubectl(
+        "apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(pod), check=False
+    )
+    assert refused.returncode != 0
+    assert "violates PodSecurity" in refused.stderr
