@@ -7,7 +7,9 @@ dropped as the SDK drops unset attributes). Recording needs ADS and its dependen
 (about 1 GB), so they are data here and the test needs only our code: if the translation
 drifts from ADS, this fails.
 
-Differences we keep on purpose are listed in ``KNOWN_DIFFERENCES`` with the reason.
+Runs were recorded the same way from ``job.run(**ads_call)`` after ``job.create()``
+(``create_job_run`` captured). Differences we keep on purpose are listed in
+``KNOWN_DIFFERENCES`` / ``KNOWN_RUN_DIFFERENCES`` with the reason.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, Final
 import pytest
 
 from ads_operator.ads import translate
-from ads_operator.models import DataScienceJobSpec
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
 
 #: (case, dotted path) -> (ADS's value, our value, why we differ)
 KNOWN_DIFFERENCES: Final[dict[tuple[str, str], tuple[Any, Any, str]]] = {
@@ -749,3 +751,183 @@ def test_job_details_match_what_ads_sends(case: str) -> None:
 
 def test_every_known_difference_belongs_to_a_case() -> None:
     assert {name for name, _ in KNOWN_DIFFERENCES} <= set(GOLDEN)
+    assert {name for name, _ in KNOWN_RUN_DIFFERENCES} <= set(GOLDEN_RUNS)
+
+
+_JOB_ID = "ocid1.datasciencejob.oc1.iad.aaaaaaaaexamplejob"
+_GROUP = "jobNodeConfigurationOverrideDetails.jobNodeGroupConfigurationDetailsList.0."
+
+#: (case, dotted path) -> (ADS's value, our value, why we differ)
+KNOWN_RUN_DIFFERENCES: Final[dict[tuple[str, str], tuple[Any, Any, str]]] = {
+    ("container-override", "jobEnvironmentConfigurationOverrideDetails.entrypoint"): (
+        None,
+        ["/bin/sh", "-c"],
+        "an override carries the job's other container fields: OCI does not document a "
+        "field-by-field merge",
+    ),
+    ("multinode-override", _GROUP + "jobConfigurationDetails"): (
+        None,
+        {"environmentVariables": {"E": "1"}, "jobType": "DEFAULT"},
+        "ADS writes JobConfigurationDetails (capitalised), which the SDK drops: its "
+        "multi-node run overrides never reach OCI",
+    ),
+    ("multinode-override", _GROUP + "jobEnvironmentConfigurationDetails"): (
+        None,
+        {"image": "iad.ocir.io/t/i:3", "jobEnvironmentType": "OCIR_CONTAINER"},
+        "same ADS bug as above, for the container override",
+    ),
+}
+
+GOLDEN_RUNS: Final[dict[str, dict[str, Any]]] = {
+    "container-override": {
+        "job": {
+            "name": "c",
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {
+                    "compartmentId": "ocid1.compartment.oc1..aaaa",
+                    "projectId": "ocid1.datascienceproject.oc1.iad.aaaa",
+                    "shapeName": "VM.Standard2.1",
+                },
+            },
+            "runtime": {
+                "kind": "runtime",
+                "type": "container",
+                "spec": {
+                    "image": "iad.ocir.io/t/i:1",
+                    "entrypoint": ["/bin/sh", "-c"],
+                    "cmd": ["echo hi"],
+                },
+            },
+        },
+        "run": {
+            "jobRef": {"name": "c"},
+            "name": "c-run",
+            "image": "iad.ocir.io/t/i:2",
+            "cmd": ["echo", "bye"],
+        },
+        "ads_call": {"name": "c-run", "image": "iad.ocir.io/t/i:2", "cmd": "echo, bye"},
+        "ads": {
+            "projectId": "ocid1.datascienceproject.oc1.iad.aaaa",
+            "compartmentId": "ocid1.compartment.oc1..aaaa",
+            "displayName": "c-run",
+            "jobId": "ocid1.datasciencejob.oc1.iad.aaaaaaaaexamplejob",
+            "jobEnvironmentConfigurationOverrideDetails": {
+                "jobEnvironmentType": "OCIR_CONTAINER",
+                "image": "iad.ocir.io/t/i:2",
+                "cmd": ["echo", "bye"],
+            },
+        },
+    },
+    "multinode-override": {
+        "job": {
+            "name": "m",
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {
+                    "compartmentId": "ocid1.compartment.oc1..aaaa",
+                    "projectId": "ocid1.datascienceproject.oc1.iad.aaaa",
+                    "shapeName": "VM.Standard2.1",
+                },
+            },
+            "runtime": {
+                "kind": "runtime",
+                "type": "container",
+                "spec": {"image": "iad.ocir.io/t/i:1", "replicas": 2},
+            },
+        },
+        "run": {
+            "jobRef": {"name": "m"},
+            "name": "m-run",
+            "envVars": {"E": "1"},
+            "image": "iad.ocir.io/t/i:3",
+        },
+        "ads_call": {"name": "m-run", "env_var": {"E": "1"}, "image": "iad.ocir.io/t/i:3"},
+        "ads": {
+            "projectId": "ocid1.datascienceproject.oc1.iad.aaaa",
+            "compartmentId": "ocid1.compartment.oc1..aaaa",
+            "displayName": "m-run",
+            "jobId": "ocid1.datasciencejob.oc1.iad.aaaaaaaaexamplejob",
+            "jobNodeConfigurationOverrideDetails": {
+                "jobNodeType": "MULTI_NODE",
+                "jobNodeGroupConfigurationDetailsList": [{"name": "node-group"}],
+            },
+        },
+    },
+    "script-run": {
+        "job": {
+            "name": "j",
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {
+                    "compartmentId": "ocid1.compartment.oc1..aaaa",
+                    "projectId": "ocid1.datascienceproject.oc1.iad.aaaa",
+                    "shapeName": "VM.Standard2.1",
+                    "freeformTags": {"infra": "never"},
+                },
+            },
+            "runtime": {
+                "kind": "runtime",
+                "type": "container",
+                "spec": {
+                    "image": "iad.ocir.io/t/i:1",
+                    "env": [{"name": "A", "value": "job"}],
+                    "freeformTags": {"t": "rt", "only": "rt"},
+                    "definedTags": {"NS": {"k": "rt"}},
+                },
+            },
+        },
+        "run": {
+            "jobRef": {"name": "j"},
+            "name": "r-$A-$B",
+            "args": "--x 1 'y z'",
+            "envVars": {"B": "run"},
+            "freeformTags": {"t": "run", "r": "run"},
+            "definedTags": {"NS": {"k": "run"}, "N2": {"q": "run"}},
+            "maximumRuntimeInMinutes": 7,
+        },
+        "ads_call": {
+            "name": "r-$A-$B",
+            "args": "--x 1 'y z'",
+            "env_var": {"B": "run"},
+            "freeform_tags": {"t": "run", "r": "run"},
+            "defined_tags": {"NS": {"k": "run"}, "N2": {"q": "run"}},
+            "maximum_runtime_in_minutes": 7,
+        },
+        "ads": {
+            "projectId": "ocid1.datascienceproject.oc1.iad.aaaa",
+            "compartmentId": "ocid1.compartment.oc1..aaaa",
+            "displayName": "r-job-run",
+            "jobId": "ocid1.datasciencejob.oc1.iad.aaaaaaaaexamplejob",
+            "jobConfigurationOverrideDetails": {
+                "jobType": "DEFAULT",
+                "environmentVariables": {"B": "run"},
+                "commandLineArguments": "--x 1 'y z'",
+                "maximumRuntimeInMinutes": 7,
+            },
+            "freeformTags": {"t": "rt", "r": "run", "only": "rt"},
+            "definedTags": {"NS": {"k": "rt"}, "N2": {"q": "run"}},
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN_RUNS))
+def test_run_details_match_what_ads_sends(case: str) -> None:
+    job_spec = DataScienceJobSpec.model_validate(GOLDEN_RUNS[case]["job"])
+    run_spec = DataScienceJobRunSpec.model_validate(GOLDEN_RUNS[case]["run"])
+    expected = copy.deepcopy(GOLDEN_RUNS[case]["ads"])
+    for (name, path), (ads_value, our_value, _) in KNOWN_RUN_DIFFERENCES.items():
+        if name == case:
+            assert _set(expected, path, our_value) == ads_value
+    details = translate.run_details(
+        job_spec,
+        run_spec,
+        job_id=_JOB_ID,
+        project_id=job_spec.infrastructure.spec.project_id or "",
+        compartment_id=job_spec.infrastructure.spec.compartment_id or "",
+    )
+    assert details == expected
