@@ -33,7 +33,7 @@ def expected_field(path: Path) -> str:
 @pytest.fixture(scope="module")
 def crds_installed(cluster: Cluster) -> Cluster:
     for crd in CRD_FILES:
-        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+        cluster.kubectl("apply", "-f", str(crd))  # as the operator fixture does: same manager
     for crd in CRD_FILES:
         name = yaml.safe_load(crd.read_text().split("---", 1)[1])["metadata"]["name"]
         cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
