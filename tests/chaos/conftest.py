@@ -1,0 +1,153 @@
+"""The chaos tier: the operator crashed, OCI failing, the control plane restarted, bad
+input and leaked secrets. Every test here is marked ``chaos``.
+
+Each test gets its own emulator process (simulate mode: runs are timelines, not host
+processes, so dozens of them are cheap) on a fixed port with a file database, so it can
+be crashed and restarted under a running operator. The operator authenticates with one
+API key; the test reads the emulator's truth with a key of another tenancy, so the
+emulator's request log tells the operator's calls from the test's.
+
+Randomness comes from one seed: ``CHAOS_SEED`` (default :data:`DEFAULT_SEED`). A failure
+report prints it; rerun with the same value to get the same kill points and fault dice.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import oci
+import pytest
+from hack.localcluster import free_port
+
+from oci_emulator.testing import ApiKey, generate_api_key
+from tests.chaos.emulator_process import ChaosEmulator
+from tests.chaos.workload import OciView, new_compartment
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.emulator import make_clients
+from tests.fixtures.operator import FAST_OPERATOR_SETTINGS, REPO, OperatorProcess
+from tests.fixtures.waiting import wait_for
+
+DEFAULT_SEED = 20261126
+OBSERVER_TENANCY = "ocid1.tenancy.oc1..aaaaaaaachaosobservertenancy"
+OBSERVER_USER = "ocid1.user.oc1..aaaaaaaachaosobserveruser"
+#: Simulate mode (runs are timelines, not processes) with the short test timings.
+EMULATOR_ARGS = (
+    *("--mode", "simulate"),
+    *("--accepted-seconds", "0.4"),
+    *("--log-visibility-delay", "0"),
+    *("--work-request-seconds", "0.2"),
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/chaos/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.chaos)
+
+
+@pytest.fixture(scope="session")
+def chaos_seed() -> int:
+    return int(os.environ.get("CHAOS_SEED", DEFAULT_SEED))
+
+
+@pytest.fixture
+def rng(chaos_seed: int, request: pytest.FixtureRequest) -> random.Random:
+    """A generator per test, seeded from the tier's seed and the test's name."""
+    return random.Random(f"{chaos_seed}:{request.node.name}")
+
+
+@pytest.fixture(scope="session")
+def observer_key(tmp_path_factory: pytest.TempPathFactory) -> ApiKey:
+    return generate_api_key(
+        tmp_path_factory.mktemp("observer-key"), tenancy=OBSERVER_TENANCY, user=OBSERVER_USER
+    )
+
+
+@pytest.fixture
+def chaos_emulator(
+    tmp_path: Path, emulator_api_key: ApiKey, observer_key: ApiKey
+) -> Iterator[ChaosEmulator]:
+    """A fresh emulator process in simulate mode; the test may ``restart()`` it."""
+    handle = ChaosEmulator(
+        port=free_port(),
+        db_path=tmp_path / "oci.sqlite",
+        keys=(emulator_api_key, observer_key),
+        log_file=tmp_path / "emulator.log",
+        extra_args=EMULATOR_ARGS,
+    )
+    handle.start()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def compartment() -> str:
+    return new_compartment()
+
+
+@pytest.fixture
+def oci_view(chaos_emulator: ChaosEmulator, observer_key: ApiKey, compartment: str) -> OciView:
+    return OciView(make_clients(observer_key.config, chaos_emulator.endpoint), compartment)
+
+
+@pytest.fixture
+def chaos_log_group(oci_view: OciView) -> str:
+    """An ACTIVE log group in the test's compartment (jobs log into it)."""
+    client = oci_view.clients.logging
+    client.create_log_group(
+        oci.logging.models.CreateLogGroupDetails(
+            compartment_id=oci_view.compartment, display_name="chaos"
+        )
+    )
+
+    def active() -> str | None:
+        groups = client.list_log_groups(oci_view.compartment).data
+        return groups[0].id if groups and groups[0].lifecycle_state == "ACTIVE" else None
+
+    return wait_for(active, timeout=30, what="the chaos log group to become ACTIVE")
+
+
+OperatorFactory = Callable[..., OperatorProcess]
+
+
+@pytest.fixture
+def start_operator(
+    cluster: Cluster,
+    operator_crds: None,
+    chaos_emulator: ChaosEmulator,
+    emulator_api_key: ApiKey,
+    tmp_path: Path,
+) -> Iterator[OperatorFactory]:
+    """``start_operator(namespace, **settings)``: the operator against the chaos emulator.
+
+    Settings are ``ADS_OPERATOR_*`` names without the prefix, e.g. ``POLL_INTERVAL="1"``.
+    Every operator started is stopped after the test.
+    """
+    started: list[OperatorProcess] = []
+
+    def start(
+        *namespaces: str, cluster_: Cluster | None = None, **settings: str
+    ) -> OperatorProcess:
+        target = cluster_ or cluster
+        env = target.env(
+            {
+                **FAST_OPERATOR_SETTINGS,
+                "ADS_OPERATOR_OCI_ENDPOINT": chaos_emulator.endpoint,
+                "ADS_OPERATOR_OCI_CONFIG_FILE": str(emulator_api_key.config_file),
+                **{f"ADS_OPERATOR_{k}": v for k, v in settings.items()},
+            }
+        )
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO / "operator"), str(REPO)])
+        handle = OperatorProcess(tuple(namespaces), env, tmp_path / f"operator-{len(started)}.log")
+        handle.start()
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.stop()

@@ -1,0 +1,127 @@
+"""The operator SIGKILLed at seeded random points while it creates 10 jobs and 40 runs
+(50 creations), while the runs are active, and while everything is being deleted.
+
+Kill points are counts of OCI calls the emulator has seen (creating calls, then log
+searches, then deleting calls), so the same seed crashes the operator at the same place
+in the work, not at the same wall-clock time. After each kill the operator is started
+again at once.
+
+What must hold afterwards: one OCI job per DataScienceJob and one OCI run per
+DataScienceJobRun; every run's status shows the state its simulated exit code means; no
+line of the OCI log is missing from the run's Events; after the resources are deleted no
+OCI job or run is left undeleted. That each line appears *only* once is the subject of
+``test_crash_log_lines.py``, which kills the operator right after it posted log Events.
+"""
+
+from __future__ import annotations
+
+import random
+
+from tests.chaos.conftest import OperatorFactory
+from tests.chaos.emulator_process import CREATING_OPERATIONS, ChaosEmulator
+from tests.chaos.workload import (
+    OciView,
+    apply_all,
+    assert_exactly_once,
+    assert_no_line_lost,
+    code_configmap,
+    delete_all_and_assert_nothing_left,
+    job_manifest,
+    log_events,
+    oci_log_lines,
+    run_manifest,
+    wait_settled,
+)
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.waiting import wait_for
+
+JOBS = 10
+RUNS_PER_JOB = 4
+#: Exit codes drawn per run; 0 is SUCCEEDED, anything else FAILED with that code.
+EXIT_CODES = (0, 0, 0, 1, 3)
+SEARCH = frozenset({"SearchLogs"})
+
+
+def _operator_count(emulator: ChaosEmulator, operations: frozenset[str]) -> int:
+    counters = emulator.requests(limit=0)["counters"]
+    return sum(int(counters.get(op, {}).get("total", 0)) for op in operations)
+
+
+def _crash_when(
+    emulator: ChaosEmulator,
+    operator: OperatorProcess,
+    operations: frozenset[str],
+    threshold: int,
+) -> None:
+    """SIGKILL the operator as soon as the emulator has seen ``threshold`` such calls."""
+    wait_for(
+        lambda: _operator_count(emulator, operations) >= threshold,
+        timeout=90,
+        interval=0.02,
+        what=f"{threshold} calls of {sorted(operations)}\n{operator.log[-2000:]}",
+    )
+    operator.kill()
+    operator.start()
+
+
+def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(
+    cluster: Cluster,
+    namespace: str,
+    chaos_emulator: ChaosEmulator,
+    oci_view: OciView,
+    chaos_log_group: str,
+    start_operator: OperatorFactory,
+    rng: random.Random,
+    chaos_seed: int,
+) -> None:
+    operator = start_operator(namespace, POLL_INTERVAL="1")
+    docs: list[dict[str, object]] = [code_configmap()]
+    expected_exit: dict[str, int] = {}
+    for j in range(JOBS):
+        job = f"job-{j}"
+        docs.append(job_manifest(job, compartment=oci_view.compartment, log_group=chaos_log_group))
+        for r in range(RUNS_PER_JOB):
+            run = f"{job}-run-{r}"
+            expected_exit[run] = rng.choice(EXIT_CODES)
+            seconds = round(rng.uniform(1.0, 3.0), 2)
+            docs.append(run_manifest(run, job, seconds=seconds, exit_code=expected_exit[run]))
+    creations = JOBS + JOBS * RUNS_PER_JOB
+    creating_calls = JOBS * 2 + JOBS * RUNS_PER_JOB
+    create_kills = sorted(rng.sample(range(1, creating_calls - 5), 3))
+    active_kill_steps = [rng.randint(5, 40) for _ in range(2)]
+    delete_kill = rng.randint(1, 10)
+    print(
+        f"seed {chaos_seed}: kills at creating calls {create_kills}, then after"
+        f" {active_kill_steps} more log searches, then at delete call {delete_kill}"
+    )
+    crashes = 0
+
+    apply_all(cluster, namespace, docs)
+    for threshold in create_kills:
+        _crash_when(chaos_emulator, operator, CREATING_OPERATIONS, threshold)
+        crashes += 1
+    for step in active_kill_steps:
+        searches = _operator_count(chaos_emulator, SEARCH)
+        _crash_when(chaos_emulator, operator, SEARCH, searches + step)
+        crashes += 1
+
+    runs = wait_settled(
+        cluster, namespace, expected_exit, timeout=180, log=lambda: operator.log[-3000:]
+    )
+    assert_exactly_once(cluster, namespace, oci_view, runs, expected_exit)
+    assert len(runs) + JOBS == creations
+    lines = assert_no_line_lost(log_events(cluster, namespace), oci_log_lines(oci_view, runs))
+
+    deleting = frozenset({"CancelJobRun", "DeleteJobRun", "DeleteJob"})
+    already = _operator_count(chaos_emulator, deleting)
+    cluster.kubectl("delete", "dsjobrun,dsjob", "--all", "-n", namespace, "--wait=false")
+    _crash_when(chaos_emulator, operator, deleting, already + delete_kill)
+    crashes += 1
+    delete_all_and_assert_nothing_left(
+        cluster, namespace, oci_view, timeout=120, log=lambda: operator.log[-3000:]
+    )
+    print(
+        f"crash tier: {creations} creations, {crashes} SIGKILLs survived,"
+        f" {lines} log lines all mirrored, 0 duplicate OCI objects, 0 orphans"
+    )
