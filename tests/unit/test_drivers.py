@@ -434,3 +434,91 @@ def test_arguments_split_like_ads_builds_them() -> None:
     )
     with pytest.raises(ValueError, match="bucket@namespace"):
         driver_utils.parse_oci_uri("oci://bucket/prefix")
+
+
+# -- pyTorchDistributed on several nodes ---------------------------------------------------
+
+DRIVERS_DIR = Path(driver_utils.__file__).parent
+
+
+@pytest.fixture
+def driver_pytorch(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The driver imported the way it runs: as a top-level module next to its siblings."""
+    monkeypatch.syspath_prepend(str(DRIVERS_DIR))
+    import importlib
+
+    return importlib.import_module("driver_pytorch")
+
+
+def test_launch_command_adds_only_missing_cluster_arguments(driver_pytorch: Any) -> None:
+    launch = driver_pytorch.launch_command
+    assert launch("torchrun train.py --lr 1", 1, 2, "10.0.0.5", 4) == (
+        "torchrun --nnodes=2 --nproc-per-node=4 --rdzv-backend=c10d "
+        "--rdzv-endpoint=10.0.0.5:29400 train.py --lr 1"
+    )
+    assert launch("torchrun --nnodes=$NODE_COUNT --nproc_per_node 8 t.py", 0, 2, "h", 1) == (
+        "torchrun --rdzv-backend=c10d --rdzv-endpoint=h:29400 --nnodes=$NODE_COUNT "
+        "--nproc_per_node 8 t.py"
+    )
+    assert launch("accelerate launch --num_machines 2 t.py", 1, 2, "h", 1) == (
+        "accelerate launch --machine_rank=1 --main_process_ip=h --main_process_port=29400 "
+        "--num_machines 2 t.py"
+    )
+    assert launch("python t.py", 0, 1, "h", 1) == "python t.py"
+
+
+def test_cluster_layout_finds_this_nodes_rank_from_the_metadata(
+    driver_pytorch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    metadata = tmp_path / "nodes.json"
+    # 192.0.2.0/24 is TEST-NET-1: never a local address, and nothing is sent to it.
+    metadata.write_text(
+        json.dumps([{"Rank": 1, "IPAddress": "127.0.0.1"}, {"Rank": 0, "IPAddress": "192.0.2.10"}])
+    )
+    monkeypatch.setenv("CLUSTER_NODES_METADATA_FILE", str(metadata))
+    monkeypatch.setenv("INITIAL_CLUSTER_SIZE", "2")
+    assert driver_pytorch.cluster_layout() == (1, 2, "192.0.2.10")
+
+
+def test_cluster_layout_gives_up_when_nodes_never_appear(
+    driver_pytorch: Any, tmp_path: Path
+) -> None:
+    metadata = tmp_path / "nodes.json"
+    metadata.write_text("[]")
+    with pytest.raises(RuntimeError, match="0 of 2 nodes"):
+        driver_pytorch.read_cluster(str(metadata), 2, timeout=0)
+
+
+async def test_pytorch_driver_passes_the_cluster_to_torchrun(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "torchrun"
+    fake.write_text('#!/bin/sh\necho "torchrun $* rank=$NODE_RANK master=$MASTER_ADDR"\n')
+    fake.chmod(0o755)
+    metadata = tmp_path / "nodes.json"
+    metadata.write_text(
+        json.dumps([{"Rank": 0, "IPAddress": "192.0.2.10"}, {"Rank": 1, "IPAddress": "127.0.0.1"}])
+    )
+    spec = job(
+        "pyTorchDistributed",
+        {
+            "scriptPathURI": "configmap://ddp",
+            "replicas": 2,
+            "command": "torchrun ddp/train.py",
+            "conda": CONDA,
+        },
+    )
+    artifact = await build(spec, {"configmap://ddp": folder("ddp", {"train.py": "pass\n"})})
+    env = {
+        **job_env(spec),
+        "CLUSTER_NODES_METADATA_FILE": str(metadata),
+        "INITIAL_CLUSTER_SIZE": "2",
+    }
+    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    directory = unpack(artifact, tmp_path / "a")
+    result = run(directory, "driver_pytorch.py", env, [], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "torchrun --nnodes=2 --nproc-per-node=1 --rdzv-backend=c10d "
+        "--rdzv-endpoint=192.0.2.10:29400 ddp/train.py rank=1 master=192.0.2.10"
+    )

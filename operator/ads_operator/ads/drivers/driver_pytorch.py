@@ -7,23 +7,29 @@ Prepares the node the way ADS's contract describes, then launches training:
 2. ``OCI__INPUT_MAPPINGS`` (JSON: ``oci://`` source -> destination relative to the
    working directory) downloaded through Object Storage;
 3. ``OCI__PIP_REQUIREMENTS`` / ``OCI__PIP_PKG`` installed with pip;
-4. ``OCI__LAUNCH_CMD`` (``torchrun ...``, ``deepspeed ...``, ``accelerate launch ...``)
-   run through the shell with ``NODE_COUNT`` and the node's rank in the environment
-   (``NODE_RANK``, default 0); without a command, ``CODE_ENTRYPOINT`` runs like the
-   python runtime.
-
-Multi-node rendezvous (which host is rank 0) is the launcher's business: the service
-gives every node the same job run environment, so the launch command should use
-``--rdzv-backend`` settings that work on OCI; see docs/model.md.
+4. the cluster layout: on a multi-node job the service writes the nodes (``Rank``,
+   ``IPAddress``) to the JSON file named by ``CLUSTER_NODES_METADATA_FILE`` and the size to
+   ``INITIAL_CLUSTER_SIZE``; this node's rank is the entry whose address is local, the
+   rendezvous host is rank 0. ``NODE_RANK``, ``NODE_COUNT``, ``MASTER_ADDR`` and
+   ``MASTER_PORT`` are exported;
+5. ``OCI__LAUNCH_CMD`` runs through the shell. For ``torchrun`` the driver adds
+   ``--nnodes``, ``--nproc-per-node`` and a c10d rendezvous on the host, and for
+   ``accelerate launch`` the machine count, rank and main process address, each only when
+   the command does not give it already. Without a command, ``CODE_ENTRYPOINT`` runs like
+   the python runtime. (``deepspeed`` multi-node launches need SSH between nodes, which
+   this driver does not set up.)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import socket
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -72,6 +78,99 @@ def _pip_install(working: str) -> None:
         )
 
 
+#: The c10d rendezvous port on the host node.
+RENDEZVOUS_PORT = 29400
+
+
+def _is_local_address(address: str) -> bool:
+    """Whether this machine owns ``address`` (binding succeeds only for local ones)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((address, 0))
+    except OSError:
+        return False
+    return True
+
+
+def read_cluster(path: str, node_count: int, timeout: float) -> dict[int, str]:
+    """Rank -> IP address from the service's metadata file, once every node is listed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        nodes: list[dict[str, object]] = []
+        if os.path.exists(path):
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    nodes = json.load(handle)
+            except ValueError:
+                nodes = []  # being written: read again
+        if len(nodes) >= node_count:
+            return {int(str(node["Rank"])): str(node["IPAddress"]) for node in nodes}
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path} lists {len(nodes)} of {node_count} nodes")
+        time.sleep(2)
+
+
+def cluster_layout() -> tuple[int, int, str]:
+    """(this node's rank, node count, rendezvous host) for this job run."""
+    count = int(os.environ.get("INITIAL_CLUSTER_SIZE") or os.environ.get("NODE_COUNT") or 1)
+    metadata = os.environ.get("CLUSTER_NODES_METADATA_FILE")
+    if count <= 1 or not metadata:
+        return int(os.environ.get("NODE_RANK") or 0), count, "127.0.0.1"
+    timeout = float(os.environ.get("OCI__RDZV_TIMEOUT") or 600)
+    nodes = read_cluster(metadata, count, timeout)
+    mine = [rank for rank, address in nodes.items() if _is_local_address(address)]
+    if not mine:
+        raise RuntimeError(f"none of the node addresses in {metadata} is local: {nodes}")
+    return mine[0], count, nodes[min(nodes)]
+
+
+def _missing(command: str, *flags: str) -> bool:
+    return not any(re.search(rf"(^|\s){re.escape(flag)}(=|\s|$)", command) for flag in flags)
+
+
+def launch_command(command: str, rank: int, count: int, host: str, nproc: int) -> str:
+    """The launch command with the cluster arguments it does not already give."""
+    torchrun = re.search(r"\btorchrun\b", command)
+    if torchrun:
+        extra = []
+        if _missing(command, "--nnodes", "--nnode"):
+            extra.append(f"--nnodes={count}")
+        if _missing(command, "--nproc-per-node", "--nproc_per_node"):
+            extra.append(f"--nproc-per-node={nproc}")
+        if _missing(command, "--rdzv-backend", "--rdzv_backend"):
+            extra += ["--rdzv-backend=c10d", f"--rdzv-endpoint={host}:{RENDEZVOUS_PORT}"]
+        return _insert(command, torchrun.end(), extra)
+    accelerate = re.search(r"\baccelerate\s+launch\b", command)
+    if accelerate:
+        extra = []
+        if _missing(command, "--num_machines"):
+            extra.append(f"--num_machines={count}")
+        if _missing(command, "--machine_rank"):
+            extra.append(f"--machine_rank={rank}")
+        if _missing(command, "--main_process_ip"):
+            extra.append(f"--main_process_ip={host}")
+        if _missing(command, "--main_process_port"):
+            extra.append(f"--main_process_port={RENDEZVOUS_PORT}")
+        return _insert(command, accelerate.end(), extra)
+    return command
+
+
+def _insert(command: str, at: int, extra: list[str]) -> str:
+    if not extra:
+        return command
+    return f"{command[:at]} {' '.join(extra)}{command[at:]}"
+
+
+def _gpu_count() -> int:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--list-gpus"], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:
+        return 0
+    return len([line for line in out.splitlines() if line.strip()])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root = driver_utils.code_dir()
@@ -85,8 +184,13 @@ def main(argv: list[str] | None = None) -> int:
             into,
             None,
         )
-    os.environ.setdefault("NODE_RANK", "0")
-    os.environ.setdefault("NODE_COUNT", "1")
+    rank, count, host = cluster_layout()
+    os.environ.update(
+        NODE_RANK=str(rank),
+        NODE_COUNT=str(count),
+        MASTER_ADDR=host,
+        MASTER_PORT=str(RENDEZVOUS_PORT),
+    )
     working = driver_utils.enter_working_dir(root)
     if os.environ.get("OCI__INPUT_MAPPINGS"):
         _download_inputs(os.environ["OCI__INPUT_MAPPINGS"], working)
@@ -98,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             driver_utils.log("neither OCI__LAUNCH_CMD nor CODE_ENTRYPOINT is set")
             return 2
         return driver_utils.run_python_code(root, entrypoint, argv)
-    driver_utils.log(f"node {os.environ['NODE_RANK']} of {os.environ['NODE_COUNT']}: {command}")
+    command = launch_command(command, rank, count, host, max(_gpu_count(), 1))
+    driver_utils.log(f"node {rank} of {count} (rendezvous on {host}): {command}")
     try:
         code = subprocess.call(" ".join([command, *map(shlex.quote, argv)]), shell=True)  # noqa: S602
     finally:
