@@ -145,7 +145,7 @@ def assemble_artifact(runtime: Runtime, fetched: SourceFiles | None) -> Artifact
     files.update({f"code/{path}": data for path, data in code.items()})
     warnings: list[str] = []
     if kind is RuntimeType.NOTEBOOK:
-        notebook = _notebook_path(runtime, fetched)
+        notebook = ec.ads_variables(runtime)[ec.JOB_RUN_NOTEBOOK]
         if f"code/{notebook}" not in files:
             raise ArtifactError(
                 f"notebook {runtime.spec.entrypoint!r} is not in {runtime.spec.source!r}; "
@@ -173,11 +173,6 @@ def _code_tree(fetched: SourceFiles) -> dict[str, bytes]:
     if fetched.name.endswith(_ARCHIVE_SUFFIXES):
         return unpack_archive(fetched.name, data)
     return {fetched.name: data}
-
-
-def _notebook_path(runtime: Runtime, fetched: SourceFiles | None) -> str:
-    env = ec.ads_variables(runtime)
-    return env[ec.JOB_RUN_NOTEBOOK]
 
 
 def _entrypoint_warnings(
