@@ -314,6 +314,13 @@ async def test_notebook_in_a_folder_and_a_failing_cell(tmp_path: Path) -> None:
     assert "after" not in result.stdout
 
 
+async def test_notebook_with_a_published_conda_pack_builds_without_a_region() -> None:
+    conda = {"type": "published", "uri": "oci://packs@ns/pack_v1"}
+    spec = job("notebook", {"notebookPathURI": "configmap://nb/a.ipynb", "conda": conda})
+    artifact = await build(spec, {"configmap://nb/a.ipynb": single("a.ipynb", "{}")})
+    assert artifact.file_name == "a.zip"
+
+
 async def test_notebook_missing_from_its_source_is_an_error() -> None:
     spec = job("notebook", {"source": "configmap://work", "entrypoint": "nope.ipynb"})
     with pytest.raises(artifacts.ArtifactError, match="not in"):

@@ -145,7 +145,7 @@ def assemble_artifact(runtime: Runtime, fetched: SourceFiles | None) -> Artifact
     files.update({f"code/{path}": data for path, data in code.items()})
     warnings: list[str] = []
     if kind is RuntimeType.NOTEBOOK:
-        notebook = ec.ads_variables(runtime)[ec.JOB_RUN_NOTEBOOK]
+        notebook = ec.notebook_path(runtime.spec)
         if f"code/{notebook}" not in files:
             raise ArtifactError(
                 f"notebook {runtime.spec.entrypoint!r} is not in {runtime.spec.source!r}; "

@@ -89,6 +89,14 @@ def conda_env(spec: RuntimeSpec, region: str | None) -> dict[str, str]:
     }
 
 
+def notebook_path(spec: RuntimeSpec) -> str:
+    """``JOB_RUN_NOTEBOOK``: ``<source folder>/<entrypoint>``, or the notebook's file name."""
+    if spec.source and spec.entrypoint:
+        folder = posixpath.basename(spec.source.rstrip("/"))
+        return posixpath.join(folder, str(spec.entrypoint))
+    return posixpath.basename(spec.notebook_path_uri or "")
+
+
 def _python_keys(spec: RuntimeSpec) -> dict[str, str]:
     """ADS's python SPEC_MAPPINGS: only truthy values, lists joined with ':'."""
     pairs = (
@@ -126,11 +134,7 @@ def ads_variables(runtime: Runtime, region: str | None = None) -> dict[str, str]
         if kind is RuntimeType.PYTORCH_DISTRIBUTED:
             env.update(_pytorch_variables(spec))
     elif kind is RuntimeType.NOTEBOOK:
-        if spec.source and spec.entrypoint:
-            folder = posixpath.basename(spec.source.rstrip("/"))
-            env[JOB_RUN_NOTEBOOK] = posixpath.join(folder, str(spec.entrypoint))
-        else:
-            env[JOB_RUN_NOTEBOOK] = posixpath.basename(spec.notebook_path_uri or "")
+        env[JOB_RUN_NOTEBOOK] = notebook_path(spec)
         env[JOB_RUN_ENTRYPOINT] = DRIVER_NOTEBOOK
         if spec.notebook_encoding:
             env[NOTEBOOK_ENCODING] = spec.notebook_encoding
