@@ -15,7 +15,7 @@ from typing import Any
 
 import oci
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ads_operator.ads import envcontract, translate
@@ -561,6 +561,7 @@ def test_arguments_are_shell_quoted() -> None:
     assert shlex.split(line or "") == args
 
 
+@settings(deadline=None)  # timing is not what these tests are about
 @given(
     st.lists(
         st.text(
@@ -782,6 +783,7 @@ def resolvable_envs(draw: st.DrawFn) -> dict[str, str]:
     return env
 
 
+@settings(deadline=None)  # timing is not what these tests are about
 @given(resolvable_envs())
 def test_substitution_agrees_with_configparser(env: dict[str, str]) -> None:
     assert substitute(env) == _configparser_oracle(env)
