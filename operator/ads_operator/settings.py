@@ -88,6 +88,12 @@ class Settings:
     backoff_max: float = 300.0
     #: kopf's finalizer on our resources.
     finalizer: str = "ads.oci.dev/finalizer"
+    #: Serve Prometheus metrics on this port at ``/metrics`` (0: off). The chart sets it
+    #: from ``metrics.port`` when ``metrics.enabled``.
+    metrics_port: int = 0
+    #: Address the metrics endpoint binds; every interface by default, so a scraper in
+    #: another pod reaches it (tests bind 127.0.0.1).
+    metrics_address: str = "0.0.0.0"  # noqa: S104
 
     def __post_init__(self) -> None:
         if self.oci_endpoint and not self.allow_remote_endpoint:
@@ -101,6 +107,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}LOG_CURSOR_MAX_IDS must be in 1..{LOG_CURSOR_IDS}")
         if not 0 <= self.log_tail_lines <= LOG_TAIL_LINES:
             raise SettingsError(f"{PREFIX}LOG_TAIL_LINES must be in 0..{LOG_TAIL_LINES}")
+        if not 0 <= self.metrics_port <= 65535:
+            raise SettingsError(f"{PREFIX}METRICS_PORT must be in 0..65535")
         if not 0 < self.log_event_max_bytes <= 1024:
             raise SettingsError(f"{PREFIX}LOG_EVENT_MAX_BYTES must be in 1..1024")
         for name in (
