@@ -1,0 +1,203 @@
+"""An OCI fault storm: for a window, ~30% of the operator's calls answer 429 (with
+``retry-after``), 500 or 503, and every call is slowed by 1 s.
+
+The issue asks for a 2-minute window; the chaos tier has ~6 minutes in all on a 2-core
+machine, so the window is :data:`STORM_SECONDS` (the runs are sized to stay active for
+most of it, so creation, polling and log reading all happen under the storm). What must
+hold:
+
+* every run still reaches the state its exit code means, once, with all its lines;
+* the operator never exceeds its configured rate: in any window of ``W`` seconds the
+  emulator sees at most ``burst + rate * (W + JITTER)`` of its calls, where ``JITTER``
+  allows for the time between taking a token and the request arriving (signing, a
+  worker thread);
+* no hot loop: the operator's CPU seconds over the storm stay below half its wall time
+  (a spinning loop pins a core);
+* while the storm lasts some resource shows ``Synced=False`` with reason ``Throttled``
+  or ``OciUnavailable``, and afterwards every resource is ``Synced=True`` again.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+
+from tests.chaos.conftest import OBSERVER_TENANCY, OperatorFactory
+from tests.chaos.emulator_process import ChaosEmulator, not_of_tenancy
+from tests.chaos.workload import (
+    OciView,
+    apply_all,
+    assert_each_line_once,
+    assert_exactly_once,
+    code_configmap,
+    condition,
+    items,
+    job_manifest,
+    log_events,
+    oci_log_lines,
+    run_manifest,
+    wait_settled,
+)
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.waiting import wait_for
+
+STORM_SECONDS = 40.0
+RATE = 10.0  # ADS_OPERATOR_OCI_REQUESTS_PER_SECOND; the bucket's burst equals the rate
+WINDOW = 5.0
+JITTER = 1.0
+RUNS = 6
+DEGRADED_REASONS = frozenset({"Throttled", "OciUnavailable"})
+INJECTED_STATUSES = frozenset({429, 500, 503})
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from ``/proc/<pid>/stat``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def arrivals(entries: Sequence[dict[str, Any]]) -> list[float]:
+    """When each request reached the emulator (logged at the response, minus its duration)."""
+    return sorted(
+        datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp()
+        - float(e["durationMs"]) / 1000
+        for e in entries
+    )
+
+
+def busiest_window(times: Sequence[float], width: float) -> int:
+    """The most requests that arrived within any ``width`` seconds."""
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= width:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+class DegradedSampler(threading.Thread):
+    """Lists the resources every half second; remembers every degraded Synced it saw."""
+
+    def __init__(self, cluster: Cluster, namespace: str) -> None:
+        super().__init__(daemon=True)
+        client = kubernetes.config.new_client_from_config(config_file=str(cluster.kubeconfig))
+        self.api = kubernetes.client.CustomObjectsApi(client)
+        self.namespace = namespace
+        self.stop_event = threading.Event()
+        self.seen: set[tuple[str, str, str]] = set()
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            for plural in ("datasciencejobs", "datasciencejobruns"):
+                try:
+                    listed = self.api.list_namespaced_custom_object(
+                        "ads.oci.dev", "v1alpha1", self.namespace, plural
+                    )
+                except Exception as exc:  # recorded, judged by the test
+                    self.errors.append(repr(exc))
+                    continue
+                for item in listed["items"]:
+                    synced = condition(item, "Synced")
+                    if synced.get("status") == "False":
+                        self.seen.add(
+                            (item["metadata"]["name"], synced["reason"], synced.get("message", ""))
+                        )
+            self.stop_event.wait(0.5)  # the sampling period, not a wait for a condition
+
+
+def test_runs_complete_through_a_fault_storm_within_the_rate_and_without_a_hot_loop(
+    cluster: Cluster,
+    namespace: str,
+    chaos_emulator: ChaosEmulator,
+    oci_view: OciView,
+    chaos_log_group: str,
+    start_operator: OperatorFactory,
+    rng: random.Random,
+    chaos_seed: int,
+) -> None:
+    operator = start_operator(
+        namespace, OCI_REQUESTS_PER_SECOND=str(RATE), POLL_INTERVAL="0.5", BACKOFF_INITIAL="1"
+    )
+    assert operator.process is not None
+    chaos_emulator.reset_requests()
+    storm = {"rate429": 0.1, "rate500": 0.1, "rate503": 0.1, "latencyMs": 1000, "retryAfter": 1}
+    chaos_emulator.faults({"operations": {"*": storm}, "seed": chaos_seed})
+    print(f"seed {chaos_seed}: storm {storm} for {STORM_SECONDS:.0f} s")
+    sampler = DegradedSampler(cluster, namespace)
+    sampler.start()
+    cpu_before, wall_before = cpu_seconds(operator.process.pid), time.monotonic()
+    storm_ends = wall_before + STORM_SECONDS
+
+    expected = {f"storm-{i}": rng.choice((0, 0, 2)) for i in range(RUNS)}
+    docs: list[dict[str, object]] = [
+        code_configmap(),
+        job_manifest("storm", compartment=oci_view.compartment, log_group=chaos_log_group),
+    ]
+    docs += [
+        run_manifest(
+            name,
+            "storm",
+            seconds=round(rng.uniform(0.5, 0.75) * STORM_SECONDS, 1),
+            exit_code=code,
+            lines_per_second=1.0,
+        )
+        for name, code in expected.items()
+    ]
+    apply_all(cluster, namespace, docs)
+    wait_for(
+        lambda: time.monotonic() >= storm_ends,
+        timeout=STORM_SECONDS + 5,
+        interval=0.5,
+        what="the end of the storm window",
+    )
+    cpu = cpu_seconds(operator.process.pid) - cpu_before
+    wall = time.monotonic() - wall_before
+    chaos_emulator.clear_faults()
+    sampler.stop_event.set()
+    sampler.join(10)
+
+    observer = OBSERVER_TENANCY
+    storm_calls = not_of_tenancy(chaos_emulator.entries(), observer)
+    injected = sum(1 for e in storm_calls if e["status"] in INJECTED_STATUSES)
+    assert injected > 0, "the storm injected nothing: the test would prove nothing"
+    degraded = {name for name, reason, _ in sampler.seen if reason in DEGRADED_REASONS}
+    assert degraded, (
+        f"no resource showed Synced=False (Throttled/OciUnavailable) during the storm;"
+        f" saw {sorted(sampler.seen)[:5]}, errors {sampler.errors[:3]}"
+    )
+
+    runs = wait_settled(cluster, namespace, expected, timeout=120, log=lambda: operator.log)
+    assert_exactly_once(cluster, namespace, oci_view, runs, expected)
+    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(oci_view, runs))
+
+    def all_synced() -> bool:
+        resources = {**items(cluster, namespace, "dsjob"), **items(cluster, namespace, "dsjobrun")}
+        stale = {n: condition(r, "Synced") for n, r in resources.items()}
+        stale = {n: c for n, c in stale.items() if c.get("status") != "True"}
+        if stale:
+            raise AssertionError(f"not Synced again: {stale}")
+        return True
+
+    wait_for(all_synced, timeout=60, what="every resource to be Synced after the storm")
+
+    calls = not_of_tenancy(chaos_emulator.entries(), observer)
+    busiest = busiest_window(arrivals(calls), WINDOW)
+    allowed = RATE + RATE * (WINDOW + JITTER)
+    assert busiest <= allowed, f"{busiest} calls within {WINDOW} s; the rate allows {allowed}"
+    assert cpu < 0.5 * wall, f"operator used {cpu:.1f} CPU s in {wall:.1f} s: a hot loop?"
+    print(
+        f"storm: {len(storm_calls)} operator calls, {injected} faults injected,"
+        f" busiest {WINDOW:.0f} s window {busiest} calls (allowed {allowed:.0f}),"
+        f" operator CPU {cpu:.1f} s over {wall:.1f} s, degraded conditions seen"
+        f" on {len(degraded)} resources"
+    )
