@@ -278,6 +278,8 @@ def run_crd() -> dict[str, Any]:
         _column("Duration", "string", ".status.duration", "How long the run has run"),
         _column("Job", "string", ".spec.jobRef.name", "The DataScienceJob it runs"),
         _column("Age", "date", ".metadata.creationTimestamp", "Time since creation"),
+        _column("Progress", "string", ".status.progress", "Latest ADS_PROGRESS marker"),
+        _column("Attempt", "integer", ".status.attempt", "Current attempt", priority=1),
         _column("OCID", "string", ".status.ocid", "OCID of the OCI job run", priority=1),
     ]
     return _crd(RUN_KIND, RUN_PLURAL, RUN_SHORT_NAME, run_schema(), columns)

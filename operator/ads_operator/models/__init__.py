@@ -26,6 +26,7 @@ from ads_operator.models.job import (
     DataScienceJobStatus,
     RunSummary,
 )
+from ads_operator.models.policy import Attempt, RunPolicy
 from ads_operator.models.run import (
     DataScienceJobRunSpec,
     DataScienceJobRunStatus,
@@ -66,6 +67,7 @@ __all__ = [
     "RUN_SHORT_NAME",
     "VERSION",
     "ArtifactStatus",
+    "Attempt",
     "Conda",
     "Condition",
     "ConditionType",
@@ -85,6 +87,7 @@ __all__ = [
     "LogCursor",
     "LogLine",
     "Phase",
+    "RunPolicy",
     "RunSummary",
     "Runtime",
     "RuntimeSpec",

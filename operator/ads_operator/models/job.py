@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Final
 
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from ads_operator.models.base import WireModel
 from ads_operator.models.common import (
@@ -23,12 +23,20 @@ from ads_operator.models.common import (
 )
 from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.infrastructure import Infrastructure
+from ads_operator.models.policy import RunPolicy
 from ads_operator.models.runtime import Runtime
 
 #: The ADS keys of a job spec; everything else in ``spec`` belongs to the operator.
 ADS_JOB_KEYS: Final = ("name", "id", "infrastructure", "runtime")
 #: Operator-only keys of ``DataScienceJob.spec``.
-OPERATOR_JOB_KEYS: Final = ("deletionPolicy", "authSecretRef", "region")
+OPERATOR_JOB_KEYS: Final = (
+    "deletionPolicy",
+    "authSecretRef",
+    "region",
+    "runPolicy",
+    "successfulRunsHistoryLimit",
+    "failedRunsHistoryLimit",
+)
 
 
 class DataScienceJobSpec(WireModel):
@@ -52,6 +60,15 @@ class DataScienceJobSpec(WireModel):
         default=None, description="OCI credentials for this job; default: the operator's own."
     )
     region: Region | None = None
+    run_policy: RunPolicy | None = Field(
+        default=None, description="Defaults for the runPolicy of this job's runs."
+    )
+    successful_runs_history_limit: StrictInt | None = Field(
+        default=None, ge=0, description="Keep at most this many succeeded runs (default: all)."
+    )
+    failed_runs_history_limit: StrictInt | None = Field(
+        default=None, ge=0, description="Keep at most this many failed or canceled runs."
+    )
 
     @property
     def effective_deletion_policy(self) -> DeletionPolicy:

@@ -29,6 +29,7 @@ from ads_operator.models.common import (
     ocid_pattern,
 )
 from ads_operator.models.conditions import MAX_CONDITIONS, Condition
+from ads_operator.models.policy import Attempts, RunPolicy
 
 #: At most this many log lines are kept in ``status.logTail``.
 LOG_TAIL_LINES: Final = 50
@@ -104,6 +105,9 @@ class DataScienceJobRunSpec(WireModel):
     )
     auth_secret_ref: SecretRef | None = Field(
         default=None, description="OCI credentials; default: the job's, else the operator's."
+    )
+    run_policy: RunPolicy | None = Field(
+        default=None, description="Retries, deadline and TTL; unset fields come from the job's."
     )
 
     @model_validator(mode="after")
@@ -203,6 +207,18 @@ class DataScienceJobRunStatus(WireModel):
     )
     log_cursor: LogCursor | None = Field(default=None, description="Log mirroring position.")
     console_url: str | None = Field(default=None, max_length=2048, description="OCI console.")
+    progress: str | None = Field(
+        default=None, max_length=32, description="Latest ADS_PROGRESS marker: 42/100 or 37.5%."
+    )
+    progress_percent: int | None = Field(
+        default=None, ge=0, le=100, description="The same as a whole percentage."
+    )
+    attempt: int | None = Field(
+        default=None, ge=1, description="Number of the current attempt (runPolicy.backoffLimit)."
+    )
+    attempts: Attempts | None = Field(
+        default=None, description="Earlier attempts, each its own OCI run, oldest first."
+    )
     observed_generation: int | None = Field(
         default=None, ge=0, description="metadata.generation last acted on."
     )

@@ -10,6 +10,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from ads_operator import metrics
+
 
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up; ``acquire`` waits for one."""
@@ -42,6 +44,8 @@ class TokenBucket:
     async def acquire(self) -> None:
         async with self._lock:
             wait = self.try_take()
+            if wait > 0:
+                metrics.rate_limit_wait(wait)
             while wait > 0:
                 await asyncio.sleep(wait)  # pacing: the token exists only after this time
                 wait = self.try_take()

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from ads_operator import metrics
 from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
@@ -120,9 +121,13 @@ class SdkOciPort:
     async def _call(self, operation: str, fn: Callable[[], T]) -> T:
         await self._limiter.acquire()
         try:
-            return await asyncio.to_thread(fn)
+            result = await asyncio.to_thread(fn)
         except Exception as exc:
-            raise from_exception(exc, operation=operation) from None
+            error = from_exception(exc, operation=operation)
+            metrics.oci_call(operation, status=error.status, code=error.code, ok=False)
+            raise error from None
+        metrics.oci_call(operation, status=getattr(result, "status", None), code=None, ok=True)
+        return result
 
     async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob:
         resp = await self._call(

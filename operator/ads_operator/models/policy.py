@@ -1,0 +1,69 @@
+"""Run policies: retries, a deadline and a time to live, per run or as a job's defaults.
+
+The names and meanings are Kubernetes Job's (``backoffLimit``, ``activeDeadlineSeconds``,
+``ttlSecondsAfterFinished``), because that is what users already know; what differs is
+said in the field descriptions and in ``docs/guide/run-policy.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from pydantic import Field, StrictInt
+
+from ads_operator.models.base import WireModel
+
+#: At most this many retries; each is a new OCI run, listed in ``status.attempts``.
+MAX_BACKOFF_LIMIT: Final = 20
+#: Default first wait before a retry (doubled per retry, at most ``MAX_BACKOFF_SECONDS``).
+DEFAULT_BACKOFF_SECONDS: Final = 10
+MAX_BACKOFF_SECONDS: Final = 3600
+
+
+class RunPolicy(WireModel):
+    """How the operator treats a run beyond creating it once (every field optional)."""
+
+    backoff_limit: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_BACKOFF_LIMIT,
+        description="Retries after a failed attempt, each a new OCI run (default 0).",
+    )
+    backoff_seconds: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_BACKOFF_SECONDS,
+        description="Wait before the first retry, doubled for each next (default 10).",
+    )
+    active_deadline_seconds: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        description="Cancel the run (all attempts) after this many seconds in total.",
+    )
+    ttl_seconds_after_finished: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        description="Delete this resource this long after it finished (deletionPolicy applies).",
+    )
+
+    def merged_over(self, defaults: RunPolicy | None) -> RunPolicy:
+        """This policy with unset fields taken from ``defaults`` (a job's ``runPolicy``)."""
+        if defaults is None:
+            return self
+        mine = self.model_dump(exclude_none=True)
+        return RunPolicy.model_validate({**defaults.model_dump(exclude_none=True), **mine})
+
+
+class Attempt(WireModel):
+    """One earlier attempt of a run (the current one is the top-level status)."""
+
+    attempt: int = Field(ge=1, description="Attempt number, from 1.")
+    ocid: str | None = Field(default=None, max_length=255, description="Its OCI run.")
+    lifecycle_state: str | None = Field(default=None, max_length=64, description="Final state.")
+    exit_code: int | None = Field(default=None, description="Its exit code.")
+    time_started: str | None = Field(default=None, max_length=64, description="Started.")
+    time_finished: str | None = Field(default=None, max_length=64, description="Finished.")
+    message: str | None = Field(default=None, max_length=1024, description="OCI's details.")
+
+
+Attempts = Annotated[list[Attempt], Field(max_length=MAX_BACKOFF_LIMIT + 1)]
