@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from hack import localcluster
@@ -42,6 +43,10 @@ def _etcd_healthy(port: int) -> bool:
         return False
 
 
+def _exited(process: localcluster.Process) -> Callable[[], bool]:
+    return lambda: not process.alive()
+
+
 def crash_and_restart(directory: Path) -> localcluster.Instance:
     """SIGKILL kube-apiserver and etcd, then start both again as they were."""
     instance = localcluster.Instance.load(directory)
@@ -51,8 +56,7 @@ def crash_and_restart(directory: Path) -> localcluster.Instance:
     for name in ("kube-apiserver", "etcd"):
         os.kill(by_name[name].pid, signal.SIGKILL)
     for name in ("kube-apiserver", "etcd"):
-        process = by_name[name]
-        wait_for(lambda p=process: not p.alive(), timeout=30, what=f"{name} to exit")
+        wait_for(_exited(by_name[name]), timeout=30, what=f"{name} to exit")
     etcd = localcluster.spawn("etcd", argvs["etcd"], directory / "etcd.log")
     port = _etcd_port(argvs["etcd"])
     wait_for(
