@@ -328,10 +328,20 @@ async def resync_job(
             "lifecycleState": job.lifecycle_state,
             "lifecycleDetails": job.lifecycle_details or None,
         }
+        runs = await kube.list_resources(RUN_PLURAL, namespace)
         if status.get("retiredOcids"):
-            kept, notes = await retire_jobs(port, status["retiredOcids"], job.compartment_id)
+            # A run resource still watching a retired job keeps it: deleting the job would
+            # delete the run in OCI before its final state and late log lines were read.
+            watched = {
+                str((r.get("status") or {}).get("jobOcid"))
+                for r in runs
+                if not _finished(r.get("status") or {})
+            }
+            kept, notes = await retire_jobs(
+                port, status["retiredOcids"], job.compartment_id, in_use=watched
+            )
             patch["retiredOcids"] = kept or None
-        patch["runs"] = await _run_summary(namespace, name)
+        patch["runs"] = _run_summary(runs, name)
         if job.lifecycle_state != status.get("lifecycleState"):
             patch["conditions"] = set_condition(
                 status.get("conditions"),
@@ -350,12 +360,8 @@ async def resync_job(
         await events.post(events.reference(body), reason=reason, message=message)
 
 
-async def _run_summary(namespace: str, job_name: str) -> dict[str, Any]:
-    items = [
-        r
-        for r in await kube.list_resources(RUN_PLURAL, namespace)
-        if (r.get("spec", {}).get("jobRef") or {}).get("name") == job_name
-    ]
+def _run_summary(runs: list[dict[str, Any]], job_name: str) -> dict[str, Any]:
+    items = [r for r in runs if (r.get("spec", {}).get("jobRef") or {}).get("name") == job_name]
     phases = [str((r.get("status") or {}).get("phase") or "Pending") for r in items]
     latest = max(items, key=lambda r: r["metadata"]["creationTimestamp"], default=None)
     return {
@@ -434,6 +440,14 @@ async def watch_run(
             ctx.spec = spec
             ctx.generation = meta.get("generation")
             delay = await run_once(ctx)
+            log.debug(
+                "run %s/%s: %s %s, next pass in %s s",
+                namespace,
+                name,
+                ctx.status.get("lifecycleState"),
+                ctx.status.get("phase"),
+                delay,
+            )
             attempt = 0
         except OciError as exc:
             disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)

@@ -8,7 +8,7 @@ create is the second line of defence.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -189,12 +189,23 @@ async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
 
 
 async def retire_jobs(
-    port: OciPort, retired: list[str], compartment_id: str
+    port: OciPort,
+    retired: list[str],
+    compartment_id: str,
+    *,
+    in_use: Collection[str] = (),
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Delete retired OCI jobs that no longer have an active run; returns those kept."""
+    """Delete retired OCI jobs without an active run; returns those kept.
+
+    ``in_use`` are jobs that run resources still follow (not yet finished reading): a run
+    that just ended in OCI is not "inactive" until its resource has recorded the outcome.
+    """
     kept: list[str] = []
     notes: list[tuple[str, str]] = []
     for ocid in retired:
+        if ocid in in_use:
+            kept.append(ocid)
+            continue
         try:
             runs = await port.list_job_runs(compartment_id=compartment_id, job_id=ocid)
             if any(r.lifecycle_state in RUN_ACTIVE for r in runs):
