@@ -200,3 +200,13 @@ def test_plan_waits_while_creating_and_reports_failed_jobs() -> None:
     assert plan_job(observed=failed, artifact_uploaded=True, **kw) is JobStep.FAILED
     gone = OciJob("j", "DELETED", COMPARTMENT, PROJECT)
     assert plan_job(observed=gone, artifact_uploaded=True, **kw) is JobStep.CREATE
+
+
+async def test_a_retired_job_followed_by_a_run_resource_is_kept() -> None:
+    port = FakePort()
+    job = await port.create_job(
+        details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token="x"
+    )
+    kept, _ = await retire_jobs(port, [job.id], COMPARTMENT, in_use={job.id})
+    assert kept == [job.id]
+    assert port.calls["delete_job"] == 0
