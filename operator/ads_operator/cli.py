@@ -2,7 +2,8 @@
 
 Each subcommand lives in its own module and is imported only when it runs, so that
 ``ads-operator --help`` stays fast and a subcommand's dependencies never load for another.
-The table below is the whole dispatch; a module exposes ``add_arguments(parser)`` and
+The table below is the whole dispatch (the demo is ``make demo`` in a checkout: it needs
+the locally built control plane, which an installed package does not have); a module exposes ``add_arguments(parser)`` and
 ``main(args) -> int``.
 """
 
@@ -23,8 +24,11 @@ SUBCOMMANDS: Final[dict[str, tuple[str, str]]] = {
     "crds": ("ads_operator.commands.crds", "generate the CRDs from the models"),
     "convert": ("ads_operator.commands.convert", "convert ADS job YAML <-> DataScienceJob"),
     "logs": ("ads_operator.commands.logs", "print a run's log lines, optionally following"),
-    "demo": ("ads_operator.commands.demo", "local cluster + emulator + operator + example"),
 }
+
+
+#: Subcommands that hand their options to another program's parser.
+PASSTHROUGH: Final = frozenset({"emulator"})
 
 
 class _Command(Protocol):
@@ -63,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(selected if selected in SUBCOMMANDS else None)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command in PASSTHROUGH:
+        # Options of another program (e.g. the emulator's --port) go through untouched.
+        args.passthrough = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2

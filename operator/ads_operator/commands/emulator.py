@@ -13,12 +13,10 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "emulator_args", nargs=argparse.REMAINDER, help="options of `python -m oci_emulator`"
-    )
+    parser.epilog = "All options go to the emulator: see `python -m oci_emulator --help`."
 
 
 def main(args: argparse.Namespace) -> int:
-    sys.argv = ["oci_emulator", *args.emulator_args]
+    sys.argv = ["oci_emulator", *getattr(args, "passthrough", [])]
     runpy.run_module("oci_emulator", run_name="__main__", alter_sys=True)
     return 0

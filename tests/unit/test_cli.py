@@ -1,0 +1,54 @@
+"""The `ads-operator` dispatcher: subcommands load lazily, options reach the right parser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from ads_operator import cli
+
+
+def test_every_subcommand_has_its_module() -> None:
+    for name in cli.SUBCOMMANDS:
+        assert cli._load(name) is not None, name
+
+
+def test_emulator_options_pass_through_untouched(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    fake = SimpleNamespace(
+        add_arguments=lambda parser: None,
+        main=lambda args: seen.append(args.passthrough) or 0,
+    )
+    monkeypatch.setattr(cli, "_load", lambda name: fake)
+    assert cli.main(["emulator", "--port", "0", "--no-auth"]) == 0
+    assert seen == [["--port", "0", "--no-auth"]]
+
+
+def test_unknown_options_of_other_commands_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["crds", "--bogus"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_emulator_command_forwards_to_the_emulators_own_entry_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ads_operator.commands import emulator
+
+    ran: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(
+        emulator.runpy,
+        "run_module",
+        lambda module, **kwargs: ran.append((module, list(sys.argv))),
+    )
+    assert emulator.main(argparse.Namespace(passthrough=["--port", "0"])) == 0
+    assert ran == [("oci_emulator", ["oci_emulator", "--port", "0"])]
