@@ -3,8 +3,8 @@
 Each subcommand lives in its own module and is imported only when it runs, so that
 ``ads-operator --help`` stays fast and a subcommand's dependencies never load for another.
 The table below is the whole dispatch (the demo is ``make demo`` in a checkout: it needs
-the locally built control plane, which an installed package does not have); a module exposes ``add_arguments(parser)`` and
-``main(args) -> int``.
+the locally built control plane, which an installed package does not have); a module
+exposes ``add_arguments(parser)`` and ``main(args) -> int``.
 """
 
 from __future__ import annotations
