@@ -66,6 +66,25 @@ def _create(
     return result
 
 
+def _apply_dry(
+    api: kubernetes.client.CustomObjectsApi, namespace: str, doc: dict[str, Any], update: bool
+) -> None:
+    """What ``kubectl apply --dry-run=server`` sends: a create, or for an update a replace."""
+    if not update:
+        _create(api, namespace, doc, dry=True)
+        return
+    api.replace_namespaced_custom_object(
+        "ads.oci.dev",
+        "v1alpha1",
+        namespace,
+        PLURALS[doc["kind"]],
+        doc["metadata"]["name"],
+        doc,
+        dry_run="All",
+        field_validation="Strict",
+    )
+
+
 def _renamed(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return {**doc, "metadata": {**doc.get("metadata", {}), "name": name}}
 
@@ -76,22 +95,11 @@ def test_bad_manifest_is_refused_naming_the_field(
 ) -> None:
     name = f"c-{uuid.uuid4().hex[:10]}"
     *before, last = (_renamed(d, name) for d in case.documents)
+    if before:
+        created = _create(api, refusal_namespace, before[0], dry=False)
+        last["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
     with pytest.raises(kubernetes.client.ApiException) as refused:
-        if before:
-            created = _create(api, refusal_namespace, before[0], dry=False)
-            last["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"]
-            api.replace_namespaced_custom_object(
-                "ads.oci.dev",
-                "v1alpha1",
-                refusal_namespace,
-                PLURALS[last["kind"]],
-                name,
-                last,
-                dry_run="All",
-                field_validation="Strict",
-            )
-        else:
-            _create(api, refusal_namespace, last, dry=True)
+        _apply_dry(api, refusal_namespace, last, update=bool(before))
     error = refused.value
     assert error.status in (400, 422), (error.status, error.body)
     message = json.loads(error.body).get("message", "")
