@@ -1,0 +1,247 @@
+"""DataScienceJob handling behind the kopf handlers: create/adopt/update, resync
+(state, retired jobs, run summary) and deletion, over :mod:`ads_operator.reconcile`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from ads_operator import events, kube
+from ads_operator.ads.artifacts import ArtifactError
+from ads_operator.ads.sources import SourceError
+from ads_operator.ads.translate import TranslationError
+from ads_operator.models import (
+    JOB_PLURAL,
+    RUN_PLURAL,
+    DataScienceJobSpec,
+    DeletionPolicy,
+)
+from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.reconcile import outcomes
+from ads_operator.reconcile.conditions import is_true, set_condition
+from ads_operator.reconcile.job_executor import (
+    JobContext,
+    JobOutcome,
+    adopt_job,
+    delete_jobs,
+    desired_for,
+    ensure_job,
+    retire_jobs,
+)
+from ads_operator.sources import ClusterSourceReader, MissingSourceError
+from ads_operator.wiring import (
+    Operator,
+    created,
+    persister,
+    port_for,
+    raw_secret,
+    report,
+    run_finished,
+    run_summary,
+    secret_of,
+    utcnow,
+    validation_text,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def reconcile(
+    *,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    namespace: Any,
+    name: str,
+    uid: str,
+    retry: int,
+    op: Operator,
+    **_: Any,
+) -> None:
+    status = dict(body.get("status") or {})
+    generation = meta.get("generation")
+    try:
+        model = DataScienceJobSpec.model_validate(dict(spec))
+    except ValidationError as exc:
+        await report(
+            JOB_PLURAL,
+            body,
+            status,
+            outcomes.Terminal("InvalidSpec", validation_text(exc)),
+            generation,
+        )
+        return
+    try:
+        port = await port_for(op, namespace, secret_of(model), model.region)
+        ctx = JobContext(
+            namespace=namespace,
+            name=name,
+            uid=uid,
+            spec=model,
+            status=status,
+            settings=op.settings,
+            port=port,
+            sources=ClusterSourceReader(namespace=namespace, port=port),
+            persist=persister(JOB_PLURAL, namespace, name),
+            created=created(meta),
+            region=model.region or op.settings.region,
+        )
+        if model.id:
+            outcome = await adopt_job(ctx)
+        else:
+            outcome = await ensure_job(ctx, await desired_for(ctx))
+    except MissingSourceError as exc:
+        await report(
+            JOB_PLURAL,
+            body,
+            status,
+            outcomes.Retry(op.settings.poll_interval * 5, "SourceNotFound", str(exc)),
+            generation,
+        )
+        return
+    except (TranslationError, ArtifactError, SourceError) as exc:
+        await report(
+            JOB_PLURAL, body, status, outcomes.Terminal("InvalidSpec", str(exc)), generation
+        )
+        return
+    except OciError as exc:
+        await report(
+            JOB_PLURAL,
+            body,
+            status,
+            outcomes.disposition(exc, attempt=retry, settings=op.settings),
+            generation,
+        )
+        return
+    for reason, message in ctx.events:
+        await events.post(events.reference(body), reason=reason, message=message)
+    now = utcnow()
+    ready = outcome is JobOutcome.READY
+    state = str(ctx.status.get("lifecycleState") or "")
+    conds = set_condition(
+        ctx.status.get("conditions"),
+        type="Ready",
+        status=ready,
+        reason=state or str(outcome),
+        message=str(ctx.status.get("lifecycleDetails") or f"OCI job {state}"),
+        generation=generation,
+        now=now,
+    )
+    conds = set_condition(
+        conds,
+        type="Synced",
+        status=True,
+        reason="Synced",
+        message="The OCI job matches the spec",
+        generation=generation,
+        now=now,
+    )
+    conds = set_condition(
+        conds, type="Terminal", status=False, reason="Valid", generation=generation, now=now
+    )
+    was_ready = is_true(status.get("conditions"), "Ready")
+    await ctx.save(
+        {
+            "conditions": conds,
+            "observedGeneration": generation,
+            "region": ctx.region or None,
+            "lastSynced": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    if ready and not was_ready:
+        await events.post(
+            events.reference(body),
+            reason="Ready",
+            message=f"OCI job {ctx.status.get('ocid')} is ACTIVE",
+        )
+    if outcome is JobOutcome.PENDING:
+        raise kopf.TemporaryError("the OCI job is being created", delay=op.settings.poll_interval)
+    if outcome is JobOutcome.FAILED:
+        raise kopf.PermanentError(f"the OCI job is {state}")
+
+
+async def resync(
+    *,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    namespace: Any,
+    name: str,
+    uid: str,
+    op: Operator,
+    **_: Any,
+) -> None:
+    """Refresh OCI state, delete retired jobs once their runs finished, count runs."""
+    status = dict(body.get("status") or {})
+    if not status.get("ocid"):
+        return
+    raw = dict(spec)
+    notes: list[tuple[str, str]] = []
+    try:
+        port = await port_for(op, namespace, raw_secret(raw), raw.get("region"))
+        job = await port.get_job(job_id=status["ocid"])
+        patch: dict[str, Any] = {
+            "lifecycleState": job.lifecycle_state,
+            "lifecycleDetails": job.lifecycle_details or None,
+        }
+        runs = await kube.list_resources(RUN_PLURAL, namespace)
+        if status.get("retiredOcids"):
+            # A run resource still watching a retired job keeps it: deleting the job would
+            # delete the run in OCI before its final state and late log lines were read.
+            watched = {
+                str((r.get("status") or {}).get("jobOcid"))
+                for r in runs
+                if not run_finished(r.get("status") or {})
+            }
+            kept, notes = await retire_jobs(
+                port, status["retiredOcids"], job.compartment_id, in_use=watched
+            )
+            patch["retiredOcids"] = kept or None
+        patch["runs"] = run_summary(runs, name)
+        if job.lifecycle_state != status.get("lifecycleState"):
+            patch["conditions"] = set_condition(
+                status.get("conditions"),
+                type="Ready",
+                status=job.lifecycle_state == "ACTIVE",
+                reason=job.lifecycle_state,
+                message=job.lifecycle_details or f"OCI job {job.lifecycle_state}",
+                now=utcnow(),
+            )
+        if any(status.get(k) != v for k, v in patch.items()):  # no write when nothing moved
+            await kube.patch_status(JOB_PLURAL, namespace, name, patch)
+    except OciError as exc:
+        log.warning("resync of %s/%s: %s", namespace, name, exc.summary())
+        return
+    for reason, message in notes:
+        await events.post(events.reference(body), reason=reason, message=message)
+
+
+async def delete(
+    *, body: kopf.Body, spec: kopf.Spec, namespace: Any, retry: int, op: Operator, **_: Any
+) -> None:
+    raw = dict(spec)
+    status = dict(body.get("status") or {})
+    if raw.get("deletionPolicy") == DeletionPolicy.ORPHAN:
+        return
+    ocids = [o for o in [status.get("ocid"), *(status.get("retiredOcids") or [])] if o]
+    if not ocids:
+        return
+    compartment = ((raw.get("infrastructure") or {}).get("spec") or {}).get("compartmentId")
+    try:
+        port = await port_for(op, namespace, raw_secret(raw), raw.get("region"))
+        if not compartment:
+            compartment = (await port.get_job(job_id=ocids[0])).compartment_id
+        done, notes = await delete_jobs(port, ocids, compartment)
+    except NotFoundError:
+        return
+    except OciError as exc:
+        d = outcomes.disposition(exc, attempt=retry, settings=op.settings)
+        raise kopf.TemporaryError(d.message, delay=getattr(d, "delay", 60)) from None
+    for reason, message in notes:
+        await events.post(events.reference(body), reason=reason, message=message)
+    if not done:
+        raise kopf.TemporaryError(
+            "waiting for OCI to cancel runs and delete the job", delay=op.settings.poll_interval
+        )

@@ -1,0 +1,241 @@
+"""DataScienceJobRun handling behind the kopf handlers: the per-run watch loop (wired to
+Kubernetes here, decided in :mod:`ads_operator.reconcile.run_executor`) and deletion."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from ads_operator import events, kube
+from ads_operator.models import (
+    JOB_PLURAL,
+    RUN_PLURAL,
+    DataScienceJobRunSpec,
+    DataScienceJobSpec,
+    DeletionPolicy,
+)
+from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.oci.port import OciPort
+from ads_operator.reconcile import outcomes
+from ads_operator.reconcile.conditions import is_true
+from ads_operator.reconcile.identity import foreign_owner
+from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
+from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting, run_once
+from ads_operator.wiring import (
+    Operator,
+    port_for,
+    raw_secret,
+    report_run,
+    run_finished,
+    utcnow,
+    validation_text,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def watch(
+    *,
+    body: kopf.Body,
+    meta: kopf.Meta,
+    namespace: Any,
+    name: str,
+    uid: str,
+    stopped: kopf.DaemonStopped,
+    op: Operator,
+    **_: Any,
+) -> None:
+    """Create the OCI run once, then mirror its lifecycle and logs until there is no more."""
+    status = dict(body.get("status") or {})
+    if run_finished(status):
+        return
+    involved = events.reference(body)
+    attempt = 0
+    ctx: RunContext | None = None
+    while not stopped:
+        try:
+            spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
+        except ValidationError as exc:
+            await report_run(
+                body, status, outcomes.Terminal("InvalidSpec", validation_text(exc)), meta
+            )
+            return
+        try:
+            if ctx is None:
+                ctx = await run_context(op, body, spec, status, namespace, name, uid, involved)
+            ctx.spec = spec
+            ctx.generation = meta.get("generation")
+            delay = await run_once(ctx)
+            log.debug(
+                "run %s/%s: %s %s, next pass in %s s",
+                namespace,
+                name,
+                ctx.status.get("lifecycleState"),
+                ctx.status.get("phase"),
+                delay,
+            )
+            attempt = 0
+        except OciError as exc:
+            disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
+            attempt += 1
+            await report_run(body, status, disposition, meta)
+            if isinstance(disposition, outcomes.Terminal):
+                return
+            delay = disposition.delay
+        if delay is None:
+            op.limiter.forget(uid)
+            return
+        await stopped.wait(delay)
+
+
+async def run_context(
+    op: Operator,
+    body: Any,
+    spec: DataScienceJobRunSpec,
+    status: dict[str, Any],
+    namespace: str,
+    name: str,
+    uid: str,
+    involved: dict[str, Any],
+) -> RunContext:
+    job_body = None
+    if spec.job_ref is not None:
+        job_body = await kube.get_resource(JOB_PLURAL, namespace, spec.job_ref.name)
+    job_spec = dict((job_body or {}).get("spec") or {})
+    secret = spec.auth_secret_ref.name if spec.auth_secret_ref else raw_secret(job_spec)
+    region = spec.region or job_spec.get("region")
+    port = await port_for(op, namespace, secret, region)
+
+    async def post(reason: str, message: str, warning: bool) -> None:
+        await events.post(involved, reason=reason, message=message, warning=warning)
+
+    async def post_lines(lines: Sequence[str]) -> None:
+        plan = events.plan_log_events(
+            lines, run_uid=uid, limiter=op.limiter, max_bytes=op.settings.log_event_max_bytes
+        )
+        for message in plan.messages:
+            await events.post(involved, reason=events.LOG_REASON, message=message)
+        if plan.announce_limit:
+            await events.post(
+                involved,
+                reason=events.LIMIT_REASON,
+                message=events.limit_message(plan.dropped_lines, op.settings),
+                warning=True,
+            )
+
+    async def resolve() -> JobInfo | Waiting:
+        return await resolve_job(op, port, spec, namespace)
+
+    async def persist(patch: dict[str, Any]) -> None:
+        await kube.patch_status(
+            RUN_PLURAL, namespace, name, {k: v for k, v in patch.items() if not k.startswith("_")}
+        )
+
+    return RunContext(
+        namespace=namespace,
+        name=name,
+        uid=uid,
+        generation=body["metadata"].get("generation"),
+        spec=spec,
+        status=status,
+        settings=op.settings,
+        port=port,
+        persist=persist,
+        post=post,
+        post_lines=post_lines,
+        resolve_job=resolve,
+        now=utcnow,
+        region=region or op.settings.region,
+        reader=op.reader,
+    )
+
+
+async def resolve_job(
+    op: Operator, port: OciPort, spec: DataScienceJobRunSpec, namespace: str
+) -> JobInfo | Waiting:
+    """The job to run: a DataScienceJob of this namespace that is Ready, or an OCI job by
+    OCID that no other namespace of this cluster owns."""
+    if spec.job_ref is not None:
+        ref = spec.job_ref.name
+        job = await kube.get_resource(JOB_PLURAL, namespace, ref)
+        if job is None:
+            return Waiting("JobNotFound", f"DataScienceJob {ref!r} not found in {namespace!r}")
+        jstatus = job.get("status") or {}
+        if not jstatus.get("ocid") or not is_true(jstatus.get("conditions"), "Ready"):
+            return Waiting("WaitingForJob", f"DataScienceJob {ref!r} is not Ready yet")
+        try:
+            job_spec = DataScienceJobSpec.model_validate(job.get("spec") or {})
+        except ValidationError:
+            return Waiting("WaitingForJob", f"DataScienceJob {ref!r} has an invalid spec")
+        infra = job_spec.infrastructure.spec
+        oci_job = await port.get_job(job_id=jstatus["ocid"])
+        return JobInfo(
+            ocid=oci_job.id,
+            compartment_id=infra.compartment_id or oci_job.compartment_id,
+            project_id=infra.project_id or oci_job.project_id,
+            spec=job_spec,
+            display_name=oci_job.display_name or None,
+        )
+    assert spec.job_id is not None
+    oci_job = await port.get_job(job_id=spec.job_id)
+    owner = foreign_owner(
+        oci_job.freeform_tags, namespace=namespace, cluster_id=op.settings.cluster_id
+    )
+    if owner is not None:
+        return Waiting(
+            "JobOfOtherNamespace",
+            f"OCI job {spec.job_id} belongs to a DataScienceJob in namespace {owner!r};"
+            " a run may only use jobs of its own namespace",
+            terminal=True,
+        )
+    if oci_job.lifecycle_state != "ACTIVE":
+        return Waiting("WaitingForJob", f"OCI job {spec.job_id} is {oci_job.lifecycle_state}")
+    return JobInfo(
+        ocid=oci_job.id,
+        compartment_id=oci_job.compartment_id,
+        project_id=oci_job.project_id,
+        display_name=oci_job.display_name or None,
+    )
+
+
+async def delete(
+    *, body: kopf.Body, spec: kopf.Spec, namespace: Any, retry: int, op: Operator, **_: Any
+) -> None:
+    """Cancel the OCI run if it is active, then delete it (unless the policy orphans it)."""
+    raw = dict(spec)
+    status = dict(body.get("status") or {})
+    ocid = status.get("ocid")
+    if not ocid or raw.get("deletionPolicy") == DeletionPolicy.ORPHAN:
+        return
+    job_spec: dict[str, Any] = {}
+    ref = (raw.get("jobRef") or {}).get("name")
+    if ref:
+        job_spec = dict(
+            ((await kube.get_resource(JOB_PLURAL, namespace, ref)) or {}).get("spec") or {}
+        )
+    secret = raw_secret(raw) or raw_secret(job_spec)
+    try:
+        port = await port_for(op, namespace, secret, raw.get("region") or job_spec.get("region"))
+        run = await port.get_job_run(run_id=ocid)
+        if run.lifecycle_state in RUN_ACTIVE:
+            if run.lifecycle_state not in RUN_CANCELING:
+                await port.cancel_job_run(run_id=ocid)
+                await events.post(
+                    events.reference(body),
+                    reason="CancelRequested",
+                    message=f"Deleting: canceling OCI job run {ocid}",
+                )
+            raise kopf.TemporaryError(
+                "waiting for the run to be canceled", delay=op.settings.poll_interval
+            )
+        if run.lifecycle_state not in RUN_DELETED:
+            await port.delete_job_run(run_id=ocid)
+    except NotFoundError:
+        return
+    except OciError as exc:
+        d = outcomes.disposition(exc, attempt=retry, settings=op.settings)
+        raise kopf.TemporaryError(d.message, delay=getattr(d, "delay", 60)) from None

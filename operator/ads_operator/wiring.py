@@ -1,0 +1,223 @@
+"""What the kopf handlers share: the operator state in kopf's memo, OCI ports per
+resource, direct status writes, and failure reports (conditions + Event + kopf's retry
+semantics). Kept apart from :mod:`ads_operator.handlers` so that module stays a list of
+decorators, each a few lines long.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from ads_operator import events, kube
+from ads_operator.models import (
+    RUN_PLURAL,
+    DataScienceJobSpec,
+)
+from ads_operator.oci.errors import NotAuthorizedError, OciError
+from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.poller import RunStateReader
+from ads_operator.oci.port import OciPort
+from ads_operator.reconcile import outcomes
+from ads_operator.reconcile.conditions import is_true, set_condition
+from ads_operator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Operator:
+    """What every handler shares (kept in kopf's memo)."""
+
+    settings: Settings
+    factory: PortFactory
+    limiter: events.LogEventLimiter
+    reader: RunStateReader
+
+
+def operator_of(memo: Any) -> Operator:
+    op = getattr(memo, "ads", None)
+    if not isinstance(op, Operator):
+        raise kopf.TemporaryError("operator state not initialised yet", delay=1)
+    return op
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def port_for(
+    op: Operator, namespace: str, secret_name: str | None, region: str | None
+) -> OciPort:
+    """The port for a resource: its own Secret (same namespace only) or the default."""
+    secret = None
+    if secret_name:
+        secret = await kube.read_secret(namespace, secret_name)
+        if secret is None:
+            raise NotAuthorizedError(f"Secret {secret_name!r} not found in namespace {namespace!r}")
+    try:
+        return op.factory.port(secret=secret, secret_name=secret_name, region=region)
+    except OciError:
+        raise
+    except Exception as exc:  # the SDK refusing the config (never echo its values)
+        raise NotAuthorizedError(f"unusable OCI credentials: {type(exc).__name__}") from None
+
+
+def persister(plural: str, namespace: str, name: str) -> Any:
+    async def persist(patch: dict[str, Any]) -> None:
+        await kube.patch_status(plural, namespace, name, patch)
+
+    return persist
+
+
+async def report(
+    plural: str,
+    body: Any,
+    status: Mapping[str, Any],
+    disposition: outcomes.Disposition,
+    generation: int | None,
+) -> None:
+    """Write the failure into conditions and an Event; raise kopf's retry semantics."""
+    meta = body["metadata"]
+    now = utcnow()
+    conds = set_condition(
+        status.get("conditions"),
+        type="Synced",
+        status=False,
+        reason=disposition.reason,
+        message=disposition.message,
+        generation=generation,
+        now=now,
+    )
+    if isinstance(disposition, outcomes.Terminal):
+        conds = set_condition(
+            conds,
+            type="Ready",
+            status=False,
+            reason=disposition.reason,
+            message=disposition.message,
+            generation=generation,
+            now=now,
+        )
+        conds = set_condition(
+            conds,
+            type="Terminal",
+            status=True,
+            reason=disposition.reason,
+            message=disposition.message,
+            generation=generation,
+            now=now,
+        )
+    await kube.patch_status(plural, meta["namespace"], meta["name"], {"conditions": conds})
+    await events.post(
+        events.reference(body), reason=disposition.reason, message=disposition.message, warning=True
+    )
+    if isinstance(disposition, outcomes.Terminal):
+        raise kopf.PermanentError(disposition.message)
+    raise kopf.TemporaryError(disposition.message, delay=disposition.delay)
+
+
+def run_summary(runs: list[dict[str, Any]], job_name: str) -> dict[str, Any]:
+    items = [r for r in runs if (r.get("spec", {}).get("jobRef") or {}).get("name") == job_name]
+    phases = [str((r.get("status") or {}).get("phase") or "Pending") for r in items]
+    latest = max(items, key=lambda r: r["metadata"]["creationTimestamp"], default=None)
+    return {
+        "total": len(items),
+        "active": sum(p in ("Pending", "Running") for p in phases),
+        "succeeded": phases.count("Succeeded"),
+        "failed": phases.count("Failed") + phases.count("Canceled"),
+        "lastRun": latest["metadata"]["name"] if latest else None,
+    }
+
+
+def run_finished(status: Mapping[str, Any]) -> bool:
+    """Terminal and nothing more to read: no need to start watching again."""
+    conds = status.get("conditions") or []
+    logging_done = any(
+        c.get("type") == "Logging" and c.get("reason") in ("Complete", "LoggingNotConfigured")
+        for c in conds
+    )
+    terminal = status.get("phase") in ("Succeeded", "Failed", "Canceled")
+    return (terminal and (logging_done or not status.get("ocid"))) or is_true(conds, "Terminal")
+
+
+async def report_run(
+    body: Any, status: dict[str, Any], disposition: outcomes.Disposition, meta: Any
+) -> None:
+    now = utcnow()
+    generation = meta.get("generation")
+    conds = set_condition(
+        status.get("conditions"),
+        type="Synced",
+        status=False,
+        reason=disposition.reason,
+        message=disposition.message,
+        generation=generation,
+        now=now,
+    )
+    if isinstance(disposition, outcomes.Terminal):
+        conds = set_condition(
+            conds,
+            type="Terminal",
+            status=True,
+            reason=disposition.reason,
+            message=disposition.message,
+            generation=generation,
+            now=now,
+        )
+        if not status.get("ocid"):
+            conds = set_condition(
+                conds,
+                type="Ready",
+                status=False,
+                reason=disposition.reason,
+                message=disposition.message,
+                generation=generation,
+                now=now,
+            )
+    status["conditions"] = conds
+    meta_ = body["metadata"]
+    try:
+        await kube.patch_status(
+            RUN_PLURAL, meta_["namespace"], meta_["name"], {"conditions": conds}
+        )
+    except Exception as exc:
+        log.warning("could not patch status of %s: %s", meta_["name"], exc)
+    if status.get("_last_reason") != disposition.reason:
+        await events.post(
+            events.reference(body),
+            reason=disposition.reason,
+            message=disposition.message,
+            warning=True,
+        )
+    status["_last_reason"] = disposition.reason
+
+
+def secret_of(spec: DataScienceJobSpec) -> str | None:
+    return spec.auth_secret_ref.name if spec.auth_secret_ref else None
+
+
+def raw_secret(spec: Mapping[str, Any]) -> str | None:
+    ref = spec.get("authSecretRef") or {}
+    return str(ref["name"]) if ref.get("name") else None
+
+
+def created(meta: Mapping[str, Any]) -> datetime:
+    raw = meta.get("creationTimestamp")
+    if raw:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    return utcnow()
+
+
+def validation_text(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"spec.{where}: {err.get('msg')}" if where else str(err.get("msg")))
+    return "; ".join(parts)
