@@ -61,6 +61,7 @@ class Attempt(WireModel):
     ocid: str | None = Field(default=None, max_length=255, description="Its OCI run.")
     lifecycle_state: str | None = Field(default=None, max_length=64, description="Final state.")
     exit_code: int | None = Field(default=None, description="Its exit code.")
+    time_accepted: str | None = Field(default=None, max_length=64, description="Accepted.")
     time_started: str | None = Field(default=None, max_length=64, description="Started.")
     time_finished: str | None = Field(default=None, max_length=64, description="Finished.")
     message: str | None = Field(default=None, max_length=1024, description="OCI's details.")

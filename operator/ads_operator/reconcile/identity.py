@@ -18,6 +18,8 @@ TAG_UID: Final = "k8s-uid"
 TAG_CLUSTER: Final = "k8s-cluster"
 #: The replace-hash of the spec an OCI job was created from (a replacement is a new job).
 TAG_SPEC: Final = "ads-operator-spec"
+#: The attempt number of a retried run (runPolicy.backoffLimit); absent on attempt 1.
+TAG_ATTEMPT: Final = "ads-operator-attempt"
 
 
 def provenance(*, namespace: str, name: str, uid: str, cluster_id: str) -> dict[str, str]:

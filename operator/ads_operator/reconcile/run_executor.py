@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ads_operator import progress
 from ads_operator.ads.translate import run_details
-from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase, RunPolicy
 from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import NotFoundError
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
-from ads_operator.reconcile import logs
+from ads_operator.reconcile import logs, policy
 from ads_operator.reconcile.conditions import set_condition
-from ads_operator.reconcile.identity import owned_by, provenance, retry_token
+from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token
 from ads_operator.reconcile.job_executor import console_url
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, is_terminal_phase
 from ads_operator.reconcile.run import (
@@ -80,6 +81,12 @@ class RunContext:
     log_compartment: str | None = field(default=None)
     #: The run's compartment, learnt from the first full read.
     compartment_id: str | None = field(default=None)
+    #: The effective runPolicy (the run's over its job's); None: no policy.
+    run_policy: RunPolicy | None = field(default=None)
+
+    @property
+    def attempt(self) -> int:
+        return policy.attempt_of(self.status)
 
     async def save(self, patch: dict[str, Any]) -> None:
         self.status.update(patch)
@@ -93,7 +100,13 @@ def _cursor(status: dict[str, Any]) -> logs.Cursor:
 
 async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
     runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
-    mine = [r for r in runs if owned_by(r.freeform_tags, uid=ctx.uid)]
+    attempt = ctx.attempt
+    mine = [
+        r
+        for r in runs
+        if owned_by(r.freeform_tags, uid=ctx.uid)
+        and r.freeform_tags.get(TAG_ATTEMPT, "1") == str(attempt)
+    ]
     if mine:
         return await ctx.port.get_job_run(run_id=mine[0].id)
     details = run_details(
@@ -114,7 +127,14 @@ async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
             cluster_id=ctx.settings.cluster_id,
         ),
     }
-    return await ctx.port.create_job_run(details=details, retry_token=retry_token("run", ctx.uid))
+    # Attempt 1 keeps the token and tags runs always had; a retry is a new OCI run with
+    # its own token, so it can never be answered with the failed attempt's run.
+    token = (
+        retry_token("run", ctx.uid) if attempt == 1 else retry_token("run", ctx.uid, str(attempt))
+    )
+    if attempt > 1:
+        details["freeformTags"][TAG_ATTEMPT] = str(attempt)
+    return await ctx.port.create_job_run(details=details, retry_token=token)
 
 
 async def _not_started(ctx: RunContext) -> float | None:
@@ -270,6 +290,15 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         keep_reading = False
     patch["conditions"] = conds
     patch["observedGeneration"] = ctx.generation
+    if ctx.run_policy is not None:
+        patch = policy.apply_to_observation(
+            ctx.run_policy,
+            patch,
+            ctx.status,
+            canceling=bool(ctx.spec.cancel),
+            generation=ctx.generation,
+            now=now,
+        )
     await ctx.save(patch)
     if terminal and not keep_reading:
         return None
@@ -315,7 +344,11 @@ async def _mirror_logs(ctx: RunContext, run: OciJobRun, now: datetime) -> dict[s
         for x in ctx.status.get("logTail") or []
     ]
     tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
-    return {
+    patch: dict[str, Any] = {
         "logCursor": {"lastTime": iso(merged.cursor.last_time), "ids": merged.cursor.to_ids()},
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
     }
+    reported = progress.latest(r.message for r in merged.new)
+    if reported is not None:
+        patch.update(reported.as_status())
+    return patch
