@@ -17,7 +17,7 @@ from typing import Any
 
 import kopf
 
-from ads_operator import events, job_handling, kube, run_handling
+from ads_operator import events, job_handling, kube, metrics, run_handling
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.poller import RunStateReader
@@ -44,6 +44,8 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
         ThreadPoolExecutor(max_workers=SETTINGS.worker_threads, thread_name_prefix="ads-io")
     )
     await asyncio.to_thread(kube.configure)
+    if SETTINGS.metrics_port:
+        metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     memo.ads = Operator(
         SETTINGS,
         PortFactory(SETTINGS),

@@ -97,6 +97,30 @@ async def list_resources(plural: str, namespace: str) -> list[dict[str, Any]]:
     return list(result.get("items", []))
 
 
+async def delete_resource(plural: str, namespace: str, name: str, uid: str) -> bool:
+    """Delete one of our resources, only if it is still the object with ``uid`` (a new
+    resource of the same name is never deleted by mistake). False: it was gone already."""
+    import kubernetes
+
+    api = kubernetes.client.CustomObjectsApi(_client())
+    options = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+    try:
+        await asyncio.to_thread(
+            api.delete_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            body=options,
+        )
+    except kubernetes.client.ApiException as exc:
+        if _not_found(exc) or exc.status == 409:  # 409: the uid precondition failed
+            return False
+        raise
+    return True
+
+
 async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
     """A Secret's data, decoded; None when it does not exist."""
     import kubernetes

@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from ads_operator import events, kube
+from ads_operator import events, kube, metrics
 from ads_operator.models import (
     RUN_PLURAL,
     DataScienceJobSpec,
@@ -85,6 +85,7 @@ async def report(
 ) -> None:
     """Write the failure into conditions and an Event; raise kopf's retry semantics."""
     meta = body["metadata"]
+    metrics.reconcile_error(str(body.get("kind") or plural), disposition.reason)
     now = utcnow()
     conds = set_condition(
         status.get("conditions"),
@@ -152,6 +153,7 @@ async def report_run(
 ) -> None:
     now = utcnow()
     generation = meta.get("generation")
+    metrics.reconcile_error(str(body.get("kind") or RUN_PLURAL), disposition.reason)
     conds = set_condition(
         status.get("conditions"),
         type="Synced",
