@@ -60,10 +60,8 @@ async def oci_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     started = time.perf_counter()
     request_id = request.headers.get("opc-request-id") or ids.new_request_id()
     operation = operation_of(request)
-    tenancy: str | None = None
     try:
         response = await _serve(request, handler, emu, operation)
-        tenancy = getattr(request.get(CALLER_KEY), "tenancy", None)
     except ApiError as error:
         response = json_response(error_body(error), status=error.status, headers=error.headers)
     except web.HTTPException as exc:
@@ -79,6 +77,8 @@ async def oci_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         response.headers["opc-client-request-id"] = client_request_id
     if operation.startswith("Admin."):
         return response  # the log describes OCI traffic only
+    # Known once the signature was verified, also when the call then failed (faults, 4xx).
+    tenancy: str | None = getattr(request.get(CALLER_KEY), "tenancy", None)
     emu.request_log.record(
         Entry(
             time=ids.now_iso(),

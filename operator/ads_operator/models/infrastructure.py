@@ -87,7 +87,7 @@ class StorageMount(WireModel):
     dest: str = Field(
         min_length=1,
         max_length=MAX_STRING,
-        pattern=r"^[^\s]+$",
+        pattern=r"^[^\s\x00-\x1f\x7f]+$",  # no blanks, no control characters (NUL, ...)
         description="Mount point: a bare name mounts under /mnt/<name>; a path is used as is.",
     )
 
