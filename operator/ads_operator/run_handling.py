@@ -3,6 +3,7 @@ Kubernetes here, decided in :mod:`ads_operator.reconcile.run_executor`) and dele
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -10,21 +11,23 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from ads_operator import events, kube
+from ads_operator import events, kube, metrics
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
     DataScienceJobRunSpec,
     DataScienceJobSpec,
     DeletionPolicy,
+    RunPolicy,
 )
 from ads_operator.oci.errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
-from ads_operator.reconcile import outcomes
+from ads_operator.reconcile import outcomes, policy
+from ads_operator.reconcile.attempts import run_with_policy
 from ads_operator.reconcile.conditions import is_true
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
-from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting, run_once
+from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting
 from ads_operator.wiring import (
     Operator,
     port_for,
@@ -51,11 +54,15 @@ async def watch(
 ) -> None:
     """Create the OCI run once, then mirror its lifecycle and logs until there is no more."""
     status = dict(body.get("status") or {})
+    metrics.record_run(uid, namespace, status)
     if run_finished(status):
+        await expire(op, body, status, namespace, name, uid, stopped)
         return
     involved = events.reference(body)
     attempt = 0
     ctx: RunContext | None = None
+    rules: RunPolicy | None = None
+    rules_for: tuple[RunPolicy | None] | None = None
     while not stopped:
         try:
             spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
@@ -71,7 +78,10 @@ async def watch(
                 ctx = await run_context(op, body, spec, status, namespace, name, uid, involved)
             ctx.spec = spec
             ctx.generation = meta.get("generation")
-            delay = await run_once(ctx)
+            if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon
+                rules, rules_for = await run_policy_of(spec, namespace), (spec.run_policy,)
+            ctx.run_policy = rules
+            delay = await run_with_policy(ctx)
             log.debug(
                 "run %s/%s: %s %s, next pass in %s s",
                 namespace,
@@ -90,8 +100,59 @@ async def watch(
             delay = disposition.delay
         if delay is None:
             op.limiter.forget(uid)
+            await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
             return
         await stopped.wait(delay)
+
+
+async def run_policy_of(spec: DataScienceJobRunSpec, namespace: str) -> RunPolicy | None:
+    """The run's runPolicy over its job's defaults; None when neither sets one."""
+    defaults: RunPolicy | None = None
+    if spec.job_ref is not None:
+        job = await kube.get_resource(JOB_PLURAL, namespace, spec.job_ref.name)
+        raw = ((job or {}).get("spec") or {}).get("runPolicy")
+        if raw:
+            try:
+                defaults = RunPolicy.model_validate(raw)
+            except ValidationError:
+                defaults = None  # the job reports its own invalid spec
+    if spec.run_policy is None and defaults is None:
+        return None
+    return policy.effective(spec.run_policy, defaults)
+
+
+async def expire(
+    op: Operator,
+    body: Any,
+    status: dict[str, Any],
+    namespace: str,
+    name: str,
+    uid: str,
+    stopped: kopf.DaemonStopped,
+) -> None:
+    """ttlSecondsAfterFinished: wait for the expiry, then delete the resource (its
+    deletionPolicy then decides about the OCI run, as for any delete)."""
+    try:
+        spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
+    except ValidationError:
+        return
+    rules = await run_policy_of(spec, namespace)
+    when = policy.expires_at(rules, status) if rules is not None else None
+    if rules is None or when is None:
+        return
+    wait = (when - utcnow()).total_seconds()
+    if wait > 0:
+        await stopped.wait(wait)
+        if stopped:
+            return
+    if await kube.delete_resource(RUN_PLURAL, namespace, name, uid):
+        log.info("run %s/%s: ttlSecondsAfterFinished passed, deleted", namespace, name)
+        await events.post(
+            events.reference(body),
+            reason="Expired",
+            message=f"runPolicy.ttlSecondsAfterFinished ({rules.ttl_seconds_after_finished}s)"
+            " passed since the run finished: deleting this resource",
+        )
 
 
 async def run_context(
@@ -119,6 +180,7 @@ async def run_context(
         plan = events.plan_log_events(
             lines, run_uid=uid, limiter=op.limiter, max_bytes=op.settings.log_event_max_bytes
         )
+        metrics.log_lines(mirrored=metrics.lines_in(plan.messages), dropped=plan.dropped_lines)
         for message in plan.messages:
             await events.post(involved, reason=events.LOG_REASON, message=message)
         if plan.announce_limit:
@@ -136,6 +198,7 @@ async def run_context(
         await kube.patch_status(
             RUN_PLURAL, namespace, name, {k: v for k, v in patch.items() if not k.startswith("_")}
         )
+        metrics.record_run(uid, namespace, patch)
 
     return RunContext(
         namespace=namespace,
@@ -210,8 +273,10 @@ async def delete(
     """Cancel the OCI run if it is active, then delete it (unless the policy orphans it)."""
     raw = dict(spec)
     status = dict(body.get("status") or {})
+    metrics.forget_run(str(body["metadata"].get("uid")))
     ocid = status.get("ocid")
-    if not ocid or raw.get("deletionPolicy") == DeletionPolicy.ORPHAN:
+    earlier = [str(a["ocid"]) for a in status.get("attempts") or [] if a.get("ocid")]
+    if raw.get("deletionPolicy") == DeletionPolicy.ORPHAN or not (ocid or earlier):
         return
     job_spec: dict[str, Any] = {}
     ref = (raw.get("jobRef") or {}).get("name")
@@ -222,6 +287,12 @@ async def delete(
     secret = raw_secret(raw) or raw_secret(job_spec)
     try:
         port = await port_for(op, namespace, secret, raw.get("region") or job_spec.get("region"))
+        for done in earlier:  # earlier attempts are finished: delete, never cancel
+            with contextlib.suppress(NotFoundError):
+                if (await port.get_job_run(run_id=done)).lifecycle_state not in RUN_DELETED:
+                    await port.delete_job_run(run_id=done)
+        if not ocid:
+            return
         run = await port.get_job_run(run_id=ocid)
         if run.lifecycle_state in RUN_ACTIVE:
             if run.lifecycle_state not in RUN_CANCELING:
