@@ -1,8 +1,8 @@
 """The operator SIGKILLed at seeded random points while it creates 10 jobs and 40 runs
 (50 creations), while the runs are active, and while everything is being deleted.
 
-Kill points are counts of OCI calls the emulator has seen (creating calls, then log
-searches, then deleting calls), so the same seed crashes the operator at the same place
+Kill points are progress counts: creating OCI calls the emulator has seen, then runs
+settled, then deleting OCI calls; so the same seed crashes the operator at the same place
 in the work, not at the same wall-clock time. After each kill the operator is started
 again at once.
 
@@ -16,6 +16,7 @@ OCI job or run is left undeleted. That each line appears *only* once is the subj
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from tests.chaos.conftest import OperatorFactory
 from tests.chaos.emulator_process import CREATING_OPERATIONS, ChaosEmulator
@@ -26,10 +27,12 @@ from tests.chaos.workload import (
     assert_no_line_lost,
     code_configmap,
     delete_all_and_assert_nothing_left,
+    items,
     job_manifest,
     log_events,
     oci_log_lines,
     run_manifest,
+    settled,
     wait_settled,
 )
 from tests.fixtures.cluster import Cluster
@@ -40,12 +43,19 @@ JOBS = 10
 RUNS_PER_JOB = 4
 #: Exit codes drawn per run; 0 is SUCCEEDED, anything else FAILED with that code.
 EXIT_CODES = (0, 0, 0, 1, 3)
-SEARCH = frozenset({"SearchLogs"})
 
 
 def _operator_count(emulator: ChaosEmulator, operations: frozenset[str]) -> int:
     counters = emulator.requests(limit=0)["counters"]
     return sum(int(counters.get(op, {}).get("total", 0)) for op in operations)
+
+
+def _settled_at_least(cluster: Cluster, namespace: str, count: int) -> Callable[[], bool]:
+    def probe() -> bool:
+        runs = items(cluster, namespace, "dsjobrun").values()
+        return sum(1 for run in runs if settled(run)) >= count
+
+    return probe
 
 
 def _crash_when(
@@ -89,11 +99,11 @@ def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(
     creations = JOBS + JOBS * RUNS_PER_JOB
     creating_calls = JOBS * 2 + JOBS * RUNS_PER_JOB
     create_kills = sorted(rng.sample(range(1, creating_calls - 5), 3))
-    active_kill_steps = [rng.randint(5, 40) for _ in range(2)]
+    active_kills = sorted(rng.sample(range(1, JOBS * RUNS_PER_JOB - 5), 2))
     delete_kill = rng.randint(1, 10)
     print(
-        f"seed {chaos_seed}: kills at creating calls {create_kills}, then after"
-        f" {active_kill_steps} more log searches, then at delete call {delete_kill}"
+        f"seed {chaos_seed}: kills at creating calls {create_kills}, then when"
+        f" {active_kills} runs have settled, then at delete call {delete_kill}"
     )
     crashes = 0
 
@@ -101,9 +111,14 @@ def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(
     for threshold in create_kills:
         _crash_when(chaos_emulator, operator, CREATING_OPERATIONS, threshold)
         crashes += 1
-    for step in active_kill_steps:
-        searches = _operator_count(chaos_emulator, SEARCH)
-        _crash_when(chaos_emulator, operator, SEARCH, searches + step)
+    for settled_count in active_kills:
+        wait_for(
+            _settled_at_least(cluster, namespace, settled_count),
+            timeout=120,
+            what=f"{settled_count} runs to settle\n{operator.log[-2000:]}",
+        )
+        operator.kill()
+        operator.start()
         crashes += 1
 
     runs = wait_settled(

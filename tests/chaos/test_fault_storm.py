@@ -49,7 +49,7 @@ from tests.chaos.workload import (
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.waiting import wait_for
 
-STORM_SECONDS = 40.0
+STORM_SECONDS = 30.0
 RATE = 10.0  # ADS_OPERATOR_OCI_REQUESTS_PER_SECOND; the bucket's burst equals the rate
 WINDOW = 5.0
 JITTER = 1.0
