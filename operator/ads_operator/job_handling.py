@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -20,7 +21,7 @@ from ads_operator.models import (
     DeletionPolicy,
 )
 from ads_operator.oci.errors import NotFoundError, OciError
-from ads_operator.reconcile import outcomes
+from ads_operator.reconcile import history, outcomes
 from ads_operator.reconcile.conditions import is_true, set_condition
 from ads_operator.reconcile.job_executor import (
     JobContext,
@@ -199,6 +200,8 @@ async def resync(
                 port, status["retiredOcids"], job.compartment_id, in_use=watched
             )
             patch["retiredOcids"] = kept or None
+        runs, pruned = await _prune_history(raw, runs, namespace, name)
+        notes.extend(pruned)
         patch["runs"] = run_summary(runs, name)
         if job.lifecycle_state != status.get("lifecycleState"):
             patch["conditions"] = set_condition(
@@ -216,6 +219,30 @@ async def resync(
         return
     for reason, message in notes:
         await events.post(events.reference(body), reason=reason, message=message)
+
+
+async def _prune_history(
+    raw: Mapping[str, Any], runs: list[dict[str, Any]], namespace: str, name: str
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Delete finished runs beyond the job's history limits; the runs left, and Events."""
+    victims = history.to_delete(
+        runs,
+        name,
+        successful_limit=raw.get("successfulRunsHistoryLimit"),
+        failed_limit=raw.get("failedRunsHistoryLimit"),
+    )
+    notes: list[tuple[str, str]] = []
+    gone: set[str] = set()
+    for victim in victims:
+        if await kube.delete_resource(RUN_PLURAL, namespace, victim.name, victim.uid):
+            notes.append(
+                (
+                    "HistoryLimit",
+                    f"Deleted {victim.phase} run {victim.name}: over the history limit",
+                )
+            )
+        gone.add(victim.uid)
+    return [r for r in runs if r["metadata"].get("uid") not in gone], notes
 
 
 async def delete(

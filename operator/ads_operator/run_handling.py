@@ -103,6 +103,7 @@ async def watch(
             await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
             return
         await stopped.wait(delay)
+    metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
 
 
 async def run_policy_of(spec: DataScienceJobRunSpec, namespace: str) -> RunPolicy | None:
