@@ -1,0 +1,146 @@
+"""Cron schedules: parsing, time zones and DST, and CronJob's missed-schedule rules,
+all with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ads_operator.reconcile import schedule
+from ads_operator.reconcile.schedule import CronError, decide, next_after, parse, zone
+
+UTC_ZONE = zone(None)
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expr", "after", "expected"),
+    [
+        ("*/15 * * * *", "2026-11-26T10:07:00", "2026-11-26T10:15:00"),
+        ("0 9 * * mon-fri", "2026-11-27T09:00:00", "2026-11-30T09:00:00"),  # Fri -> Mon
+        ("30 2 1 * *", "2026-11-26T00:00:00", "2026-12-01T02:30:00"),
+        ("0 0 * * 7", "2026-11-26T00:00:00", "2026-11-29T00:00:00"),  # 7 is Sunday
+        ("@hourly", "2026-11-26T10:00:00", "2026-11-26T11:00:00"),
+        ("@yearly", "2026-11-26T10:00:00", "2027-01-01T00:00:00"),
+        ("0 0 29 feb *", "2026-03-01T00:00:00", "2028-02-29T00:00:00"),
+        ("5-10/5 1,3 * JAN-mar *", "2026-11-26T00:00:00", "2027-01-01T01:05:00"),
+        # both day fields restricted: either matches (the 13th, or any Friday)
+        ("0 12 13 * fri", "2026-11-26T00:00:00", "2026-11-27T12:00:00"),
+    ],
+)
+def test_next_time(expr: str, after: str, expected: str) -> None:
+    assert next_after(parse(expr), t(after), UTC_ZONE) == t(expected)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "* * * *",
+        "60 * * * *",
+        "* 24 * * *",
+        "*/0 * * * *",
+        "5-1 * * * *",
+        "x * * * *",
+        "1,,2 * * * *",
+    ],
+)
+def test_bad_expressions_say_what_is_wrong(expr: str) -> None:
+    with pytest.raises(CronError):
+        parse(expr)
+
+
+def test_impossible_dates_never_fire() -> None:
+    assert next_after(parse("0 0 30 feb *"), t("2026-01-01T00:00:00"), UTC_ZONE) is None
+
+
+def test_time_zones_match_the_wall_clock() -> None:
+    berlin = zone("Europe/Berlin")
+    # 09:00 in Berlin is 08:00 UTC in winter
+    assert next_after(parse("0 9 * * *"), t("2026-11-26T00:00:00"), berlin) == t(
+        "2026-11-26T08:00:00"
+    )
+    with pytest.raises(CronError):
+        zone("Mars/Olympus_Mons")
+
+
+def test_dst_gap_is_skipped_and_the_repeated_hour_fires_once() -> None:
+    berlin = zone("Europe/Berlin")
+    # 2026-03-29 02:30 does not exist in Berlin: the next 02:30 is the day after
+    assert next_after(parse("30 2 * * *"), t("2026-03-28T12:00:00"), berlin) == t(
+        "2026-03-30T00:30:00"
+    )
+    # 2026-10-25 02:30 happens twice in Berlin: once, at the first (CEST, 00:30 UTC)
+    first = next_after(parse("30 2 * * *"), t("2026-10-24T12:00:00"), berlin)
+    assert first == t("2026-10-25T00:30:00")
+    assert next_after(parse("30 2 * * *"), first, berlin) == t("2026-10-26T01:30:00")
+
+
+def _decide(
+    now: str, *, created: str, last: str | None = None, deadline: int | None = None
+) -> schedule.Decision:
+    return decide(
+        parse("*/5 * * * *"),
+        UTC_ZONE,
+        now=t(now),
+        created=t(created),
+        last_scheduled=t(last) if last else None,
+        starting_deadline_seconds=deadline,
+    )
+
+
+def test_nothing_is_due_before_the_first_time() -> None:
+    d = _decide("2026-11-26T10:03:00", created="2026-11-26T10:01:00")
+    assert (d.run_at, d.next_at, d.missed) == (None, t("2026-11-26T10:05:00"), 0)
+
+
+def test_a_due_time_starts_once_and_then_the_next_is_awaited() -> None:
+    d = _decide("2026-11-26T10:05:02", created="2026-11-26T10:01:00")
+    assert (d.run_at, d.missed, d.skipped) == (t("2026-11-26T10:05:00"), 1, None)
+    again = _decide(
+        "2026-11-26T10:06:00", created="2026-11-26T10:01:00", last="2026-11-26T10:05:00"
+    )
+    assert again.run_at is None
+    assert again.next_at == t("2026-11-26T10:10:00")
+
+
+def test_only_the_most_recent_missed_time_starts() -> None:
+    d = _decide("2026-11-26T10:31:00", created="2026-11-26T10:01:00")
+    assert (d.run_at, d.missed) == (t("2026-11-26T10:30:00"), 6)
+
+
+def test_starting_deadline_limits_what_counts_and_reports_a_missed_start() -> None:
+    # the operator was down from 10:04 to 10:13: 10:05 and 10:10 were missed
+    late = _decide("2026-11-26T10:13:00", created="2026-11-26T10:01:00", deadline=60)
+    assert (late.run_at, late.skipped) == (None, t("2026-11-26T10:10:00"))
+    within = _decide("2026-11-26T10:13:00", created="2026-11-26T10:01:00", deadline=200)
+    assert (within.run_at, within.skipped, within.missed) == (t("2026-11-26T10:10:00"), None, 1)
+    # reported once: with the skipped time recorded as the last one, nothing more
+    after = _decide(
+        "2026-11-26T10:14:00",
+        created="2026-11-26T10:01:00",
+        last="2026-11-26T10:10:00",
+        deadline=60,
+    )
+    assert (after.run_at, after.skipped) == (None, None)
+
+
+def test_more_than_a_hundred_missed_times_are_reported_and_the_latest_still_starts() -> None:
+    d = _decide("2026-11-27T10:02:00", created="2026-11-26T10:01:00")
+    assert d.too_many_missed
+    assert d.run_at == t("2026-11-27T10:00:00")
+    bounded = _decide("2026-11-27T10:02:00", created="2026-11-26T10:01:00", deadline=600)
+    assert not bounded.too_many_missed
+    assert bounded.run_at == t("2026-11-27T10:00:00")
+
+
+def test_run_names_are_stable_per_time_and_short_enough() -> None:
+    moment = t("2026-11-26T10:05:00")
+    assert schedule.run_name("nightly", moment) == schedule.run_name("nightly", moment)
+    assert schedule.run_name("nightly", moment) != schedule.run_name(
+        "nightly", moment + timedelta(minutes=5)
+    )
+    assert len(schedule.run_name("x" * 253, moment)) <= 63
