@@ -14,26 +14,25 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from ads_operator import kube
+from ads_operator.oci.domain import LogRecord
+from ads_operator.reconcile import log_batches
+from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
 
 COMPONENT: Final = "ads.oci.dev/ads-operator"
-LOG_REASON: Final = "LogLines"
-LIMIT_REASON: Final = "LogEventsLimited"
-_ELLIPSIS: Final = "…"
+LOG_REASON: Final = log_batches.LOG_REASON
+LIMIT_REASON: Final = log_batches.LIMIT_REASON
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _fit(line: str, max_bytes: int) -> str:
-    """``line`` cut (on a character boundary) so its UTF-8 form fits ``max_bytes``."""
-    data = line.encode()
-    if len(data) <= max_bytes:
-        return line
-    room = max_bytes - len(_ELLIPSIS.encode())
-    return data[:room].decode("utf-8", errors="ignore") + _ELLIPSIS
+    return log_batches.fit(line, max_bytes)
 
 
 def batch_lines(lines: Sequence[str], max_bytes: int) -> list[str]:
@@ -42,21 +41,8 @@ def batch_lines(lines: Sequence[str], max_bytes: int) -> list[str]:
     A line too long for one message on its own is cut with an ellipsis; the full line is in
     the OCI log and ``ads-operator logs``.
     """
-    messages: list[str] = []
-    current: list[str] = []
-    size = 0
-    for raw in lines:
-        line = _fit(raw.rstrip("\n"), max_bytes)
-        cost = len(line.encode()) + (1 if current else 0)
-        if current and size + cost > max_bytes:
-            messages.append("\n".join(current))
-            current, size = [], 0
-            cost = len(line.encode())
-        current.append(line)
-        size += cost
-    if current:
-        messages.append("\n".join(current))
-    return messages
+    records = [LogRecord(id="", time=_EPOCH, message=line) for line in lines]
+    return [message for _, message in log_batches.batch_records(records, max_bytes)]
 
 
 @dataclass
@@ -135,6 +121,38 @@ def plan_log_events(
     return Plan(tuple(posted), dropped, announce)
 
 
+def plan_named_events(
+    records: Sequence[LogRecord],
+    *,
+    run_name: str,
+    run_uid: str,
+    limiter: LogEventLimiter,
+    settings: Settings,
+) -> tuple[list[PendingEvent], int]:
+    """The Events (with idempotent names) for newly read records after the rate limits,
+    and how many lines got none. At most :data:`log_batches.MAX_PENDING` Events per pass
+    (the rest count as limited), so the write-ahead status stays small."""
+    posted: list[PendingEvent] = []
+    dropped = 0
+    room = log_batches.MAX_PENDING - 1  # one left for the "limit bit" Event
+    for ids, message in log_batches.batch_records(records, settings.log_event_max_bytes):
+        if len(posted) < room and limiter.allow(run_uid):
+            name = log_batches.event_name(run_name, run_uid, ids)
+            posted.append(PendingEvent(name, LOG_REASON, message))
+        else:
+            dropped += len(ids)
+    if dropped and limiter.first_refusal(run_uid):
+        posted.append(
+            PendingEvent(
+                log_batches.limit_event_name(run_name, run_uid),
+                LIMIT_REASON,
+                _fit(limit_message(dropped, settings), 1024),
+                warning=True,
+            )
+        )
+    return posted, dropped
+
+
 def limit_message(dropped: int, settings: Settings) -> str:
     return (
         f"Log-line Events are rate limited ({settings.log_events_per_minute_per_run}/min per run,"
@@ -170,3 +188,23 @@ async def post(
         )
     except Exception as exc:
         log.warning("could not post Event %s for %s: %s", reason, involved.get("name"), exc)
+
+
+async def post_named(involved: dict[str, Any], event: PendingEvent) -> bool:
+    """Create ``event`` under its fixed name; True when it exists afterwards (created now
+    or, 409 AlreadyExists, by an earlier incarnation). Failures are logged, never raised."""
+    try:
+        await kube.post_event(
+            involved,
+            type="Warning" if event.warning else "Normal",
+            reason=event.reason,
+            message=_fit(event.message, 1024),
+            component=COMPONENT,
+            name=event.name,
+        )
+        return True
+    except Exception as exc:
+        if getattr(exc, "status", None) == 409:
+            return True
+        log.warning("could not post Event %s for %s: %s", event.name, involved.get("name"), exc)
+        return False

@@ -152,16 +152,23 @@ async def read_configmap(namespace: str, name: str) -> dict[str, bytes] | None:
 
 
 async def post_event(
-    involved: dict[str, Any], *, type: str, reason: str, message: str, component: str
+    involved: dict[str, Any],
+    *,
+    type: str,
+    reason: str,
+    message: str,
+    component: str,
+    name: str | None = None,
 ) -> None:
     """Post a core v1 Event about ``involved`` (a ``{apiVersion, kind, name, namespace,
-    uid}`` reference). Failures are logged by the caller and never fatal."""
+    uid}`` reference). Failures are logged by the caller and never fatal. With ``name``,
+    creating the same Event twice fails with 409 (callers use it to post idempotently)."""
     import kubernetes
 
     api = kubernetes.client.CoreV1Api(_client())
     now = datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    name = f"{involved['name']}.{now.strftime('%Y%m%d%H%M%S%f')}.{next(_counter)}"
+    name = name or f"{involved['name']}.{now.strftime('%Y%m%d%H%M%S%f')}.{next(_counter)}"
     body = {
         "apiVersion": "v1",
         "kind": "Event",

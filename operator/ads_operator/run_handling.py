@@ -20,6 +20,7 @@ from ads_operator.models import (
     DeletionPolicy,
     RunPolicy,
 )
+from ads_operator.oci.domain import LogRecord
 from ads_operator.oci.errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes, policy
@@ -27,6 +28,7 @@ from ads_operator.reconcile.attempts import run_with_policy
 from ads_operator.reconcile.conditions import is_true
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
+from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting
 from ads_operator.wiring import (
     Operator,
@@ -177,20 +179,21 @@ async def run_context(
     async def post(reason: str, message: str, warning: bool) -> None:
         await events.post(involved, reason=reason, message=message, warning=warning)
 
-    async def post_lines(lines: Sequence[str]) -> None:
-        plan = events.plan_log_events(
-            lines, run_uid=uid, limiter=op.limiter, max_bytes=op.settings.log_event_max_bytes
+    def plan_lines(records: Sequence[LogRecord]) -> list[PendingEvent]:
+        planned, dropped = events.plan_named_events(
+            records, run_name=name, run_uid=uid, limiter=op.limiter, settings=op.settings
         )
-        metrics.log_lines(mirrored=metrics.lines_in(plan.messages), dropped=plan.dropped_lines)
-        for message in plan.messages:
-            await events.post(involved, reason=events.LOG_REASON, message=message)
-        if plan.announce_limit:
-            await events.post(
-                involved,
-                reason=events.LIMIT_REASON,
-                message=events.limit_message(plan.dropped_lines, op.settings),
-                warning=True,
-            )
+        metrics.log_lines(
+            mirrored=metrics.lines_in(
+                tuple(e.message for e in planned if e.reason == events.LOG_REASON)
+            ),
+            dropped=dropped,
+        )
+        return planned
+
+    async def post_events(pending: Sequence[PendingEvent]) -> None:
+        for event in pending:
+            await events.post_named(involved, event)
 
     async def resolve() -> JobInfo | Waiting:
         return await resolve_job(op, port, spec, namespace)
@@ -212,7 +215,8 @@ async def run_context(
         port=port,
         persist=persist,
         post=post,
-        post_lines=post_lines,
+        plan_lines=plan_lines,
+        post_events=post_events,
         resolve_job=resolve,
         now=utcnow,
         region=region or op.settings.region,

@@ -145,6 +145,8 @@ def run_finished(status: Mapping[str, Any]) -> bool:
         for c in conds
     )
     terminal = status.get("phase") in ("Succeeded", "Failed", "Canceled")
+    # Events still pending (a crash right after the write-ahead patch): watch once more.
+    logging_done = logging_done and not status.get("logPending")
     return (terminal and (logging_done or not status.get("ocid"))) or is_true(conds, "Terminal")
 
 

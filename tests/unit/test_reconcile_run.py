@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from ads_operator.models import DataScienceJobRunSpec
+from ads_operator.oci.domain import LogRecord
 from ads_operator.reconcile.conditions import get_condition
+from ads_operator.reconcile.log_batches import PendingEvent, batch_records, event_name
 from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting, run_once
 from ads_operator.settings import Settings
 from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
@@ -19,6 +21,7 @@ class Recorder:
         self.events: list[tuple[str, str]] = []
         self.lines: list[str] = []
         self.patches: list[dict[str, Any]] = []
+        self.posted: set[str] = set()
 
 
 class Clock:
@@ -43,9 +46,18 @@ def make(
     async def post(reason: str, message: str, warning: bool) -> None:
         rec.events.append((reason, message))
 
-    async def post_lines(lines: Sequence[str]) -> None:
-        rec.lines.extend(lines)
-        rec.events.append(("LogLines", "\n".join(lines)))
+    def plan_lines(records: Sequence[LogRecord]) -> list[PendingEvent]:
+        return [
+            PendingEvent(event_name("run-1", "run-uid", ids), "LogLines", message)
+            for ids, message in batch_records(records, 1024)
+        ]
+
+    async def post_events(pending: Sequence[PendingEvent]) -> None:
+        for event in pending:
+            if event.name not in rec.posted:
+                rec.posted.add(event.name)
+                rec.lines.extend(event.message.split("\n"))
+                rec.events.append((event.reason, event.message))
 
     async def resolve() -> JobInfo | Waiting:
         return job or JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT)
@@ -61,7 +73,8 @@ def make(
         port=port,
         persist=persist,
         post=post,
-        post_lines=post_lines,
+        plan_lines=plan_lines,
+        post_events=post_events,
         resolve_job=resolve,
         now=clock,
     )

@@ -35,6 +35,8 @@ from ads_operator.models.policy import Attempts, RunPolicy
 LOG_TAIL_LINES: Final = 50
 #: At most this many log record ids are remembered in the overlap window of the cursor.
 LOG_CURSOR_IDS: Final = 512
+#: At most this many Events are left pending per pass (reconcile.log_batches.MAX_PENDING).
+LOG_PENDING_EVENTS: Final = 64
 
 ExecList = Annotated[list[Annotated[str, Field(max_length=2048)]], Field(max_length=64)]
 
@@ -176,6 +178,16 @@ class LogCursor(WireModel):
     ) = Field(default=None, description="Record ids mirrored in the overlap window.")
 
 
+class PendingLogEvent(WireModel):
+    """A log-line Event persisted before it is created (write-ahead): after a crash the
+    operator creates it again under the same name, which is a no-op if it exists."""
+
+    name: str = Field(max_length=253, description="Event name (derived from the record ids).")
+    reason: str = Field(max_length=128, description="Event reason, e.g. LogLines.")
+    message: str = Field(max_length=4096, description="Event message (the log lines).")
+    warning: bool | None = Field(default=None, description="A Warning (not Normal) Event.")
+
+
 class DataScienceJobRunStatus(WireModel):
     """What the operator last observed of the run (OCI's words plus a normalised phase)."""
 
@@ -206,6 +218,9 @@ class DataScienceJobRunStatus(WireModel):
         default=None, description="The last log lines (the OCI log is the full record)."
     )
     log_cursor: LogCursor | None = Field(default=None, description="Log mirroring position.")
+    log_pending: Annotated[list[PendingLogEvent], Field(max_length=LOG_PENDING_EVENTS)] | None = (
+        Field(default=None, description="Log Events persisted but maybe not yet created.")
+    )
     console_url: str | None = Field(default=None, max_length=2048, description="OCI console.")
     progress: str | None = Field(
         default=None, max_length=32, description="Latest ADS_PROGRESS marker: 42/100 or 37.5%."

@@ -20,11 +20,12 @@ from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import NotFoundError
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
-from ads_operator.reconcile import logs, policy
+from ads_operator.reconcile import log_batches, logs, policy
 from ads_operator.reconcile.conditions import set_condition
 from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token
 from ads_operator.reconcile.job_executor import console_url
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, is_terminal_phase
+from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run import (
     iso,
     parse_time,
@@ -72,7 +73,10 @@ class RunContext:
     port: OciPort
     persist: Callable[[dict[str, Any]], Awaitable[None]]
     post: Callable[[str, str, bool], Awaitable[None]]
-    post_lines: Callable[[Sequence[str]], Awaitable[None]]
+    #: Log records → the Events for them (fixed names, rate limits applied).
+    plan_lines: Callable[[Sequence[LogRecord]], Sequence[PendingEvent]]
+    #: Create these Events; one that already exists counts as posted.
+    post_events: Callable[[Sequence[PendingEvent]], Awaitable[None]]
     resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
     now: Callable[[], datetime]
     region: str = ""
@@ -83,6 +87,8 @@ class RunContext:
     compartment_id: str | None = field(default=None)
     #: The effective runPolicy (the run's over its job's); None: no policy.
     run_policy: RunPolicy | None = field(default=None)
+    #: Whether the Events left pending in status by an earlier incarnation were re-posted.
+    pending_resumed: bool = field(default=False)
 
     @property
     def attempt(self) -> int:
@@ -265,9 +271,11 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         now=now,
         grace=timedelta(seconds=ctx.settings.log_grace),
     )
+    to_post: list[PendingEvent] = []
     if run.log_id and run.log_group_id:
         if run.time_started is not None or terminal:
-            patch.update(await _mirror_logs(ctx, run, now))
+            log_patch, to_post = await _mirror_logs(ctx, run, now)
+            patch.update(log_patch)
         conds = set_condition(
             conds,
             type="Logging",
@@ -299,8 +307,14 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
             generation=ctx.generation,
             now=now,
         )
+    # Write-ahead: the cursor and the Events it accounts for are persisted first, then
+    # the Events are created (idempotently, by name); see log_batches.
     await ctx.save(patch)
+    if to_post:
+        await ctx.post_events(to_post)
     if terminal and not keep_reading:
+        if ctx.status.get("logPending"):
+            await ctx.save({"logPending": None})  # posted: nothing left to resume
         return None
     return ctx.settings.poll_interval
 
@@ -330,15 +344,30 @@ async def _search_all(
             return records
 
 
-async def _mirror_logs(ctx: RunContext, run: OciJobRun, now: datetime) -> dict[str, Any]:
+async def _resume_pending(ctx: RunContext) -> None:
+    """Once per incarnation: create the Events an earlier one persisted as pending and may
+    have been killed before creating (those it did create answer 409 and count as done)."""
+    if ctx.pending_resumed:
+        return
+    pending = log_batches.from_wire(ctx.status.get("logPending"))
+    if pending:
+        await ctx.post_events(pending)
+    ctx.pending_resumed = True
+
+
+async def _mirror_logs(
+    ctx: RunContext, run: OciJobRun, now: datetime
+) -> tuple[dict[str, Any], list[PendingEvent]]:
+    """The status patch after reading new log lines, and the Events to create once that
+    patch is persisted."""
+    await _resume_pending(ctx)
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
     cursor = _cursor(ctx.status)
     start = logs.window_start(cursor, time_accepted=run.time_accepted, now=now, overlap=overlap)
     fetched = await _search_all(ctx, run, start, now)
     merged = logs.merge(cursor, fetched, overlap=overlap, max_ids=settings.log_cursor_max_ids)
-    if merged.new:
-        await ctx.post_lines([r.message for r in merged.new])
+    to_post = list(ctx.plan_lines(merged.new)) if merged.new else []
     previous_tail = [
         LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
         for x in ctx.status.get("logTail") or []
@@ -348,7 +377,9 @@ async def _mirror_logs(ctx: RunContext, run: OciJobRun, now: datetime) -> dict[s
         "logCursor": {"lastTime": iso(merged.cursor.last_time), "ids": merged.cursor.to_ids()},
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
     }
+    if to_post or ctx.status.get("logPending"):
+        patch["logPending"] = log_batches.to_wire(to_post)
     reported = progress.latest(r.message for r in merged.new)
     if reported is not None:
         patch.update(reported.as_status())
-    return patch
+    return patch, to_post
