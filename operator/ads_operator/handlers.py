@@ -17,7 +17,7 @@ from typing import Any
 
 import kopf
 
-from ads_operator import events, job_handling, kube, metrics, run_handling
+from ads_operator import events, job_handling, kube, metrics, run_handling, scheduling
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.poller import RunStateReader
@@ -75,6 +75,19 @@ async def reconcile_job(memo: Any, **kwargs: Any) -> None:
 async def resync_job(memo: Any, **kwargs: Any) -> None:
     """Refresh OCI state, delete retired jobs once nothing uses them, count runs."""
     await job_handling.resync(op=operator_of(memo), **kwargs)
+
+
+@kopf.daemon(
+    GROUP,
+    VERSION,
+    JOB_PLURAL,
+    when=scheduling.has_schedule,
+    cancellation_timeout=10.0,
+    backoff=5.0,
+)
+async def schedule_job(memo: Any, **kwargs: Any) -> None:
+    """spec.schedule: create DataScienceJobRuns at the cron times (as CronJob does)."""
+    await scheduling.watch(op=operator_of(memo), **kwargs)
 
 
 @kopf.on.delete(GROUP, VERSION, JOB_PLURAL, backoff=10.0)

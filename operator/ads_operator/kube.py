@@ -97,6 +97,23 @@ async def list_resources(plural: str, namespace: str) -> list[dict[str, Any]]:
     return list(result.get("items", []))
 
 
+async def create_resource(plural: str, namespace: str, body: dict[str, Any]) -> bool:
+    """Create one of our resources; False when one of that name exists already (callers
+    derive names so that a repeated create means "done before")."""
+    import kubernetes
+
+    api = kubernetes.client.CustomObjectsApi(_client())
+    try:
+        await asyncio.to_thread(
+            api.create_namespaced_custom_object, GROUP, VERSION, namespace, plural, body
+        )
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 409:
+            return False
+        raise
+    return True
+
+
 async def delete_resource(plural: str, namespace: str, name: str, uid: str) -> bool:
     """Delete one of our resources, only if it is still the object with ``uid`` (a new
     resource of the same name is never deleted by mistake). False: it was gone already."""

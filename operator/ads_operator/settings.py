@@ -94,6 +94,9 @@ class Settings:
     #: Address the metrics endpoint binds; every interface by default, so a scraper in
     #: another pod reaches it (tests bind 127.0.0.1).
     metrics_address: str = "0.0.0.0"  # noqa: S104
+    #: Testing only: read "now" for job schedules from this file (an ISO time) instead
+    #: of the wall clock, so tests can move time without waiting for it.
+    schedule_clock_file: str = ""
 
     def __post_init__(self) -> None:
         if self.oci_endpoint and not self.allow_remote_endpoint:

@@ -26,7 +26,7 @@ from ads_operator.models.job import (
     DataScienceJobStatus,
     RunSummary,
 )
-from ads_operator.models.policy import Attempt, RunPolicy
+from ads_operator.models.policy import Attempt, ConcurrencyPolicy, JobSchedule, RunPolicy
 from ads_operator.models.run import (
     DataScienceJobRunSpec,
     DataScienceJobRunStatus,
@@ -68,6 +68,7 @@ __all__ = [
     "VERSION",
     "ArtifactStatus",
     "Attempt",
+    "ConcurrencyPolicy",
     "Conda",
     "Condition",
     "ConditionType",
@@ -84,6 +85,7 @@ __all__ = [
     "Infrastructure",
     "JobInfrastructureType",
     "JobRef",
+    "JobSchedule",
     "LogCursor",
     "LogLine",
     "Phase",

@@ -23,7 +23,7 @@ from ads_operator.models.common import (
 )
 from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.infrastructure import Infrastructure
-from ads_operator.models.policy import RunPolicy
+from ads_operator.models.policy import JobSchedule, RunPolicy
 from ads_operator.models.runtime import Runtime
 
 #: The ADS keys of a job spec; everything else in ``spec`` belongs to the operator.
@@ -36,6 +36,7 @@ OPERATOR_JOB_KEYS: Final = (
     "runPolicy",
     "successfulRunsHistoryLimit",
     "failedRunsHistoryLimit",
+    "schedule",
 )
 
 
@@ -68,6 +69,9 @@ class DataScienceJobSpec(WireModel):
     )
     failed_runs_history_limit: StrictInt | None = Field(
         default=None, ge=0, description="Keep at most this many failed or canceled runs."
+    )
+    schedule: JobSchedule | None = Field(
+        default=None, description="Start runs on a cron schedule (like a CronJob)."
     )
 
     @property
@@ -116,6 +120,10 @@ class DataScienceJobStatus(WireModel):
     )
     console_url: str | None = Field(default=None, max_length=2048, description="OCI console.")
     runs: RunSummary | None = Field(default=None, description="Run counts.")
+    last_schedule_time: datetime | None = Field(
+        default=None, description="The schedule time of the last run started (or missed)."
+    )
+    next_schedule_time: datetime | None = Field(default=None, description="The next schedule time.")
     last_synced: datetime | None = Field(default=None, description="Last successful sync.")
     observed_generation: int | None = Field(
         default=None, ge=0, description="metadata.generation last acted on."

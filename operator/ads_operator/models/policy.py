@@ -7,9 +7,10 @@ said in the field descriptions and in ``docs/guide/run-policy.md``.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt
 
 from ads_operator.models.base import WireModel
 
@@ -68,3 +69,32 @@ class Attempt(WireModel):
 
 
 Attempts = Annotated[list[Attempt], Field(max_length=MAX_BACKOFF_LIMIT + 1)]
+
+
+class ConcurrencyPolicy(StrEnum):
+    """What a schedule does when the time comes and its previous run is still active."""
+
+    ALLOW = "Allow"
+    FORBID = "Forbid"
+    REPLACE = "Replace"
+
+
+class JobSchedule(WireModel):
+    """Start runs of the job on a cron schedule, the way a CronJob starts Jobs."""
+
+    cron: str = Field(
+        min_length=1,
+        max_length=128,
+        description="Five-field cron expression or @hourly/@daily/@weekly/@monthly/@yearly.",
+    )
+    time_zone: str | None = Field(
+        default=None, max_length=64, description="IANA time zone of the expression (default UTC)."
+    )
+    concurrency_policy: ConcurrencyPolicy | None = Field(
+        default=None,
+        description="Allow (default), Forbid (skip while one runs), Replace (cancel it).",
+    )
+    suspend: StrictBool | None = Field(default=None, description="true: start no new runs.")
+    starting_deadline_seconds: StrictInt | None = Field(
+        default=None, ge=0, description="A run not started this long after its time is missed."
+    )
