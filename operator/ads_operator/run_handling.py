@@ -3,6 +3,7 @@ Kubernetes here, decided in :mod:`ads_operator.reconcile.run_executor`) and dele
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from ads_operator.models import (
 from ads_operator.oci.domain import LogRecord
 from ads_operator.oci.errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
-from ads_operator.reconcile import outcomes, policy
+from ads_operator.reconcile import admission, outcomes, policy
 from ads_operator.reconcile.attempts import run_with_policy
 from ads_operator.reconcile.conditions import is_true
 from ads_operator.reconcile.identity import foreign_owner
@@ -41,6 +42,9 @@ from ads_operator.wiring import (
 )
 
 log = logging.getLogger(__name__)
+#: Runs admitted under MAX_ACTIVE_RUNS_PER_NAMESPACE by this process (one replica).
+_RESERVED = admission.Reservations()
+_ADMISSION_LOCK = asyncio.Lock()
 
 
 async def watch(
@@ -102,10 +106,12 @@ async def watch(
             delay = disposition.delay
         if delay is None:
             op.limiter.forget(uid)
+            _RESERVED.release(namespace, uid)
             await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
             return
         await stopped.wait(delay)
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
+    _RESERVED.release(namespace, uid)
 
 
 async def run_policy_of(spec: DataScienceJobRunSpec, namespace: str) -> RunPolicy | None:
@@ -198,6 +204,22 @@ async def run_context(
     async def resolve() -> JobInfo | Waiting:
         return await resolve_job(op, port, spec, namespace)
 
+    async def admit() -> Waiting | None:
+        cap = op.settings.max_active_runs_per_namespace
+        async with _ADMISSION_LOCK:  # one decision at a time: each sees the last one's slot
+            runs = await kube.list_resources(RUN_PLURAL, namespace)
+            ready = {
+                j["metadata"]["name"]
+                for j in await kube.list_resources(JOB_PLURAL, namespace)
+                if is_true((j.get("status") or {}).get("conditions"), "Ready")
+            }
+            booked = _RESERVED.of(namespace)
+            decision = admission.admit(runs, uid=uid, cap=cap, reserved=booked, ready_jobs=ready)
+            if decision.allowed:
+                booked.add(uid)
+                return None
+        return Waiting(admission.REASON, decision.message(cap))
+
     async def persist(patch: dict[str, Any]) -> None:
         await kube.patch_status(
             RUN_PLURAL, namespace, name, {k: v for k, v in patch.items() if not k.startswith("_")}
@@ -218,6 +240,7 @@ async def run_context(
         plan_lines=plan_lines,
         post_events=post_events,
         resolve_job=resolve,
+        admit=admit if op.settings.max_active_runs_per_namespace > 0 else None,
         now=utcnow,
         region=region or op.settings.region,
         reader=op.reader,

@@ -97,6 +97,9 @@ class Settings:
     #: Testing only: read "now" for job schedules from this file (an ISO time) instead
     #: of the wall clock, so tests can move time without waiting for it.
     schedule_clock_file: str = ""
+    #: At most this many runs per namespace have an active OCI run (0: no cap); the rest
+    #: wait in Pending (reason WaitingForCapacity) and start in creation order.
+    max_active_runs_per_namespace: int = 0
 
     def __post_init__(self) -> None:
         if self.oci_endpoint and not self.allow_remote_endpoint:
@@ -110,6 +113,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}LOG_CURSOR_MAX_IDS must be in 1..{LOG_CURSOR_IDS}")
         if not 0 <= self.log_tail_lines <= LOG_TAIL_LINES:
             raise SettingsError(f"{PREFIX}LOG_TAIL_LINES must be in 0..{LOG_TAIL_LINES}")
+        if self.max_active_runs_per_namespace < 0:
+            raise SettingsError(f"{PREFIX}MAX_ACTIVE_RUNS_PER_NAMESPACE must be 0 or more")
         if not 0 <= self.metrics_port <= 65535:
             raise SettingsError(f"{PREFIX}METRICS_PORT must be in 0..65535")
         if not 0 < self.log_event_max_bytes <= 1024:

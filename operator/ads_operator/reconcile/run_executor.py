@@ -83,6 +83,8 @@ class RunContext:
     #: Shared reader that batches state polls per compartment (None: one GetJobRun each).
     reader: RunStateReader | None = None
     log_compartment: str | None = field(default=None)
+    #: The namespace's active-run cap: None admits at once, else why the run must wait.
+    admit: Callable[[], Awaitable[Waiting | None]] | None = field(default=None)
     #: The run's compartment, learnt from the first full read.
     compartment_id: str | None = field(default=None)
     #: The effective runPolicy (the run's over its job's); None: no policy.
@@ -174,6 +176,8 @@ async def _not_started(ctx: RunContext) -> float | None:
         )
         return None
     job = await ctx.resolve_job()
+    if not isinstance(job, Waiting) and ctx.admit is not None:
+        job = await ctx.admit() or job
     if isinstance(job, Waiting):
         conds = set_condition(
             ctx.status.get("conditions"),
