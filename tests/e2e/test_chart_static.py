@@ -8,6 +8,7 @@ optional objects on and off.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import uuid
@@ -27,10 +28,23 @@ CHART = ROOT / "charts" / "ads-operator"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 REGION = ("--set", "oci.region=eu-frankfurt-1")
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+#: A value of the right type for every setting (the type comes from values.schema.json);
+#: strings go through --set-string so that helm does not turn "7" into a number.
+STRING_VALUES = {"clusterId": "prod-7", "metricsAddress": "127.0.0.7"}
+SETTING_TYPES = {
+    key: prop.get("type") or ()  # numbers are an anyOf without a top-level type
+    for key, prop in json.loads((CHART / "values.schema.json").read_text())["properties"][
+        "settings"
+    ]["properties"].items()
+}
 ALL_SETTINGS = tuple(
     arg
     for key in yaml.safe_load((CHART / "values.yaml").read_text())["settings"]
-    for arg in ("--set", f"settings.{key}={'prod-7' if key == 'clusterId' else 7}")
+    for arg in (
+        ("--set-string", f"settings.{key}={STRING_VALUES.get(key, 'value-7')}")
+        if "string" in SETTING_TYPES[key]
+        else ("--set", f"settings.{key}=7")
+    )
 )
 
 #: name -> extra helm arguments; every template branch is taken by at least one.
