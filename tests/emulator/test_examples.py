@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import oci
 import pytest
 import yaml
 
@@ -53,6 +54,25 @@ class ConfigMapReader:
 
 
 @pytest.fixture(scope="module")
+def log_group_id(oci_clients: OciClients) -> str:
+    """A log group in the emulator, standing in for the placeholder examples name."""
+    compartment = "ocid1.compartment.oc1..aaaaaaaaexamplecompartment"
+    oci_clients.logging.create_log_group(
+        oci.logging.models.CreateLogGroupDetails(compartment_id=compartment, display_name="ex")
+    )
+    group = wait_for(
+        lambda: [
+            g
+            for g in oci_clients.logging.list_log_groups(compartment, display_name="ex").data
+            if g.lifecycle_state == "ACTIVE"
+        ],
+        timeout=30,
+        what="the examples' log group",
+    )
+    return str(group[0].id)
+
+
+@pytest.fixture(scope="module")
 def git_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A local repository standing in for the gitPython example's remote (no network)."""
     repo = tmp_path_factory.mktemp("git") / "examples"
@@ -71,12 +91,14 @@ def _documents(path: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example_creates_a_job_and_runs(
-    example: Path, oci_clients: OciClients, git_repo: Path
+    example: Path, oci_clients: OciClients, git_repo: Path, log_group_id: str
 ) -> None:
     documents = _documents(example)
     job_doc = next(d for d in documents if d["kind"] == "DataScienceJob")
     run_doc = next(d for d in documents if d["kind"] == "DataScienceJobRun")
     spec = DataScienceJobSpec.model_validate(job_doc["spec"])
+    if spec.infrastructure.spec.log_group_id:
+        spec.infrastructure.spec.log_group_id = log_group_id
     if spec.runtime.type == "gitPython":
         spec.runtime.spec.url = f"file://{git_repo}"  # type: ignore[union-attr]
     ds = oci_clients.data_science
