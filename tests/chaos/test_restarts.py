@@ -87,7 +87,7 @@ def test_operator_recovers_its_watches_after_apiserver_and_etcd_restart(
         code_configmap(),
         job_manifest("survivor", compartment=oci_view.compartment, log_group=chaos_log_group),
     ]
-    docs += [run_manifest(n, "survivor", seconds=8.0, exit_code=c) for n, c in before.items()]
+    docs += [run_manifest(n, "survivor", seconds=12.0, exit_code=c) for n, c in before.items()]
     apply_all(cluster, namespace, docs)
     wait_for(
         lambda: _running(cluster, namespace, list(before)),
