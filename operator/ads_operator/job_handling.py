@@ -234,7 +234,14 @@ async def _prune_history(
     notes: list[tuple[str, str]] = []
     gone: set[str] = set()
     for victim in victims:
-        if await kube.delete_resource(RUN_PLURAL, namespace, victim.name, victim.uid):
+        try:
+            deleted = await kube.delete_resource(RUN_PLURAL, namespace, victim.name, victim.uid)
+        except Exception as exc:  # e.g. no delete right: the summary must still be written
+            log.warning(
+                "history limit: could not delete run %s/%s: %s", namespace, victim.name, exc
+            )
+            continue
+        if deleted:
             notes.append(
                 (
                     "HistoryLimit",

@@ -154,7 +154,21 @@ async def expire(
         await stopped.wait(wait)
         if stopped:
             return
-    if await kube.delete_resource(RUN_PLURAL, namespace, name, uid):
+    try:
+        deleted = await kube.delete_resource(RUN_PLURAL, namespace, name, uid)
+    except Exception as exc:  # e.g. the operator's role lacks delete: say so, once
+        why = f"{getattr(exc, 'status', '')} {getattr(exc, 'reason', '') or type(exc).__name__}"
+        await events.post(
+            events.reference(body),
+            reason="ExpiryFailed",
+            message=(
+                "runPolicy.ttlSecondsAfterFinished passed but the run could not be deleted"
+                f" ({why.strip()}); the operator needs the delete right on datasciencejobruns"
+            ),
+            warning=True,
+        )
+        return
+    if deleted:
         log.info("run %s/%s: ttlSecondsAfterFinished passed, deleted", namespace, name)
         await events.post(
             events.reference(body),
