@@ -71,7 +71,7 @@ class RunPhases(Collector):
             labels=["namespace", "phase"],
         )
         counts = self.counts()
-        namespaces = {ns for ns, _ in counts} or set()
+        namespaces = {ns for ns, _ in counts}
         for ns in sorted(namespaces):
             for phase in PHASES:
                 family.add_metric([ns, phase], counts.get((ns, phase), 0))
