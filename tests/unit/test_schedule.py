@@ -4,6 +4,7 @@ all with an injected clock."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,35 @@ def test_run_names_are_stable_per_time_and_short_enough() -> None:
         "nightly", moment + timedelta(minutes=5)
     )
     assert len(schedule.run_name("x" * 253, moment)) <= 63
+
+
+def test_the_test_clock_file_is_read_and_a_bad_one_stops_scheduling(tmp_path: Path) -> None:
+    from ads_operator.scheduling import clock
+    from ads_operator.settings import Settings
+
+    path = tmp_path / "clock"
+    path.write_text("2026-11-26T10:05:00+00:00\n")
+    assert clock(Settings(schedule_clock_file=str(path))) == t("2026-11-26T10:05:00")
+    path.write_text("not a time")
+    assert clock(Settings(schedule_clock_file=str(path))) is None
+    assert clock(Settings(schedule_clock_file=str(tmp_path / "missing"))) is None
+    assert clock(Settings()) is not None
+
+
+def test_only_unfinished_runs_of_this_schedule_are_active() -> None:
+    from ads_operator.scheduling import SCHEDULED_BY, active_runs
+
+    def run(name: str, job: str | None, phase: str | None, **meta: str) -> dict[str, object]:
+        labels = {SCHEDULED_BY: job} if job else {}
+        status = {"phase": phase} if phase else {}
+        return {"metadata": {"name": name, "labels": labels, **meta}, "status": status}
+
+    runs = [
+        run("new", "nightly", None),
+        run("running", "nightly", "Running"),
+        run("done", "nightly", "Succeeded"),
+        run("by-hand", None, "Running"),
+        run("other", "hourly", "Pending"),
+        run("leaving", "nightly", "Running", deletionTimestamp="x"),
+    ]
+    assert [r["metadata"]["name"] for r in active_runs(runs, "nightly")] == ["new", "running"]  # type: ignore[index]
