@@ -1,0 +1,1 @@
+"""Measurements (``make bench``), not part of ``make test``."""

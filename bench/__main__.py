@@ -1,0 +1,640 @@
+"""Scale benchmark (issue 7): the operator against a naive per-run poller, same workload.
+
+    .venv/bin/python -m bench [--runs 100] [--minutes 2] [--lines-per-second 5]
+                              [--finished 10000] [--grace 10] [--skip-naive] [--skip-operator]
+
+Everything is local: the OCI emulator in simulate mode (a child process, auth on, its rate
+limits off so the emulator is not what throttles) and the local control plane
+(``hack/localcluster.py``). Phases:
+
+1. *operator*: ``--runs`` DataScienceJobRuns of one job, each IN_PROGRESS for
+   ``--minutes`` writing ``--lines-per-second`` lines, followed by ``ads-operator run``;
+2. *naive*: the same number of OCI runs created directly and followed by
+   :mod:`bench.naive_poller` (GetJobRun every 3 s and one SearchLogs per run per poll);
+3. *restart*: ``--finished`` runs whose status says finished; the operator is started
+   twice over them and the second start timed until it is idle, counting its OCI calls.
+
+For both followers it prints OCI calls per run-minute, p50/p99 lag from an OCI state
+change (run started, run finished) to where the follower shows it, p99 lag from a log
+line (its OCI record time) to its Event, lines lost and doubled, RSS and CPU seconds.
+Log-line Event limits are raised for the benchmark so that a dropped line means lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import oci
+from bench import stats
+from bench.emulator_throughput import NO_LIMITS, PROJECT, _clients, _job, _log_group
+from hack import buildtools, localcluster
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.operator import OperatorProcess, job_run, script_configmap, script_job
+
+from oci_emulator.testing import EmulatorProcess, start_emulator_process, write_api_key
+
+REPO = Path(__file__).resolve().parents[1]
+COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaabenchmark"
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "DELETED", "NEEDS_ATTENTION"}
+GROUP, VERSION, RUNS = "ads.oci.dev", "v1alpha1", "datasciencejobruns"
+
+
+@dataclass
+class Result:
+    """One follower's figures."""
+
+    name: str
+    runs: int
+    minutes: float
+    calls: dict[str, int]
+    state_lags: list[float]
+    line_lags: list[float]
+    lines: stats.LineAccount
+    rss_mb: float
+    cpu_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def polling_calls(self) -> int:
+        """Calls spent following runs (creating jobs and runs is the same for both)."""
+        creating = ("Create", "Delete", "Cancel", "Put", "Head", "Update")
+        return sum(n for op, n in self.calls.items() if not op.startswith(creating))
+
+
+def until(probe: Callable[[], Any], timeout: float, what: str, every: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(every)  # polling interval, bounded by the deadline
+    raise TimeoutError(what)
+
+
+class Env:
+    """The emulator, the control plane and clients for both."""
+
+    def __init__(self, tmp: Path, args: argparse.Namespace) -> None:
+        self.tmp, self.args = tmp, args
+        self.key = write_api_key(tmp / "oci")
+        self.emulator: EmulatorProcess = start_emulator_process(
+            keys=[self.key],
+            db_path=str(tmp / "emulator.sqlite"),
+            extra_args=[
+                *("--mode", "simulate", "--accepted-seconds", str(args.accepted_seconds)),
+                *("--log-visibility-delay", "0", "--log-level", "WARNING"),
+                *("--work-root", str(tmp / "runs")),
+            ],
+            log_file=tmp / "emulator.log",
+        )
+        self.emulator.faults({"rateLimits": NO_LIMITS})
+        self.config = oci.config.from_file(str(self.key.config_file))
+        self.oci = _clients(self.config, self.emulator.endpoint)
+        self.log_group = _log_group(self.oci)
+        self.instance = localcluster.up(tmp / "controlplane")
+        self.cluster = Cluster(
+            self.instance.kubeconfig, self.instance.server, tuple(buildtools.bin_dirs())
+        )
+        self.cluster.kubectl("apply", "-f", str(REPO / "crds"))
+        for crd in ("datasciencejobs", "datasciencejobruns"):
+            self.cluster.kubectl(
+                "wait", "--for=condition=Established", f"crd/{crd}.{GROUP}", "--timeout=60s"
+            )
+        self.api = kubernetes.config.new_client_from_config(
+            config_file=str(self.instance.kubeconfig)
+        )
+        self.api.configuration.connection_pool_maxsize = 16
+
+    def close(self) -> None:
+        self.emulator.stop()
+        localcluster.down(self.tmp / "controlplane")
+
+    def operator(self, namespace: str, log_name: str) -> OperatorProcess:
+        env = self.cluster.env(
+            {
+                "ADS_OPERATOR_OCI_ENDPOINT": self.emulator.endpoint,
+                "ADS_OPERATOR_OCI_CONFIG_FILE": str(self.key.config_file),
+                "ADS_OPERATOR_LOG_GRACE": str(self.args.grace),
+                "ADS_OPERATOR_CLUSTER_ID": "bench",
+                "ADS_OPERATOR_LOG_EVENTS_PER_MINUTE": "1000000",
+                "ADS_OPERATOR_LOG_EVENTS_PER_MINUTE_PER_RUN": "10000",
+                "ADS_OPERATOR_OCI_REQUESTS_PER_SECOND": str(self.args.operator_rps),
+                "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)]),
+            }
+        )
+        return OperatorProcess((namespace,), env, self.tmp / log_name)
+
+    def namespace(self, name: str) -> str:
+        self.cluster.kubectl("create", "namespace", name)
+        return name
+
+    def apply(self, namespace: str, docs: list[dict[str, Any]]) -> None:
+        body = json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
+        self.cluster.kubectl("apply", "-n", namespace, "-f", "-", input=body, timeout=600)
+
+    def oci_truth(self, run_ids: list[str]) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+        """Each run as OCI has it, and its log records (read after the calls are counted)."""
+
+        def one(run_id: str) -> tuple[Any, list[Any]]:
+            run = self.oci["ds"].get_job_run(run_id).data
+            log = run.log_details
+            records: list[Any] = []
+            if log is not None and log.log_id:
+                query = (
+                    f'search "{run.compartment_id}/{log.log_group_id}/{log.log_id}"'
+                    f" | where source = '*{run_id}' | sort by datetime asc"
+                )
+                start = run.time_accepted - timedelta(minutes=5)
+                end = datetime.now(UTC) + timedelta(minutes=1)
+                page = None
+                while True:
+                    details = oci.loggingsearch.models.SearchLogsDetails(
+                        time_start=start, time_end=end, search_query=query
+                    )
+                    resp = self.oci["search"].search_logs(details, limit=1000, page=page)
+                    records += [r.data for r in resp.data.results]
+                    page = resp.next_page
+                    if not page:
+                        break
+            return run, records
+
+        with ThreadPoolExecutor(8) as pool:
+            pairs = list(pool.map(one, run_ids))
+        return (
+            {r.id: r for r, _ in pairs},
+            {r.id: recs for r, recs in pairs},
+        )
+
+
+def state_changes(run: Any) -> dict[str, float]:
+    """When OCI says the run started and finished (epoch seconds)."""
+    out = {}
+    if run.time_started is not None:
+        out["started"] = run.time_started.timestamp()
+    if run.time_finished is not None:
+        out["finished"] = run.time_finished.timestamp()
+    return out
+
+
+def first_seen(states: dict[str, float]) -> dict[str, float]:
+    """When a follower first showed the run started / finished, from state → first time."""
+    out: dict[str, float] = {}
+    started = [t for s, t in states.items() if s == "IN_PROGRESS" or s in TERMINAL]
+    finished = [t for s, t in states.items() if s in TERMINAL]
+    if started:
+        out["started"] = min(started)
+    if finished:
+        out["finished"] = min(finished)
+    return out
+
+
+def record_lines(records: list[Any]) -> list[tuple[str, float]]:
+    return [
+        (
+            str(((r.get("logContent") or {}).get("data") or {}).get("message", "")),
+            int(r["datetime"]) / 1000,
+        )
+        for r in records
+    ]
+
+
+def figures(
+    name: str,
+    args: argparse.Namespace,
+    calls: dict[str, int],
+    oci_runs: dict[str, Any],
+    oci_records: dict[str, list[Any]],
+    seen_states: dict[str, dict[str, float]],
+    seen_lines: dict[str, list[tuple[str, float]]],
+    rss_mb: float,
+    cpu: float,
+) -> Result:
+    state_lags: list[float] = []
+    line_lags: list[float] = []
+    truth: dict[str, list[str]] = {}
+    mirrored: dict[str, list[str]] = {}
+    for run_id, run in oci_runs.items():
+        state_lags += stats.lags(first_seen(seen_states.get(run_id, {})), state_changes(run))
+        lines = record_lines(oci_records[run_id])
+        truth[run_id] = [m for m, _ in lines]
+        got = seen_lines.get(run_id, [])
+        mirrored[run_id] = [m for m, _ in got]
+        when = dict(lines)
+        line_lags += stats.lags(dict(reversed(got)), when)
+    return Result(
+        name,
+        len(oci_runs),
+        args.minutes,
+        calls,
+        state_lags,
+        line_lags,
+        stats.account_lines(truth, mirrored),
+        rss_mb,
+        cpu,
+    )
+
+
+def counters(env: Env) -> dict[str, int]:
+    raw = env.emulator.requests(limit=1)["counters"]
+    return {op: int(c.get("total", 0)) for op, c in raw.items()}
+
+
+def sim_env(args: argparse.Namespace) -> dict[str, str]:
+    return {
+        "EMULATOR_SIM_SECONDS": str(args.minutes * 60),
+        "EMULATOR_SIM_EXIT_CODE": "0",
+        "EMULATOR_SIM_LINES_PER_SECOND": str(args.lines_per_second),
+    }
+
+
+class Watcher(threading.Thread):
+    """Records, with local time, when each run's status first showed a lifecycle state
+    and when each log line first appeared in an Event."""
+
+    def __init__(self, api: Any, namespace: str) -> None:
+        super().__init__(daemon=True)
+        self.api, self.namespace = api, namespace
+        self.states: dict[str, dict[str, float]] = {}  # run name → state → time
+        self.lines: dict[str, list[tuple[str, float]]] = {}  # run name → (line, time)
+        self.stop = threading.Event()
+        self._events = threading.Thread(
+            target=lambda: self._quietly(self._watch_events), daemon=True
+        )
+
+    def run(self) -> None:
+        self._events.start()
+        self._quietly(self._watch_runs)
+
+    def _quietly(self, body: Callable[[], None]) -> None:
+        """A watch broken by the control plane stopping ends the thread without noise."""
+        try:
+            body()
+        except Exception:
+            if not self.stop.is_set():
+                raise
+
+    def _watch_runs(self) -> None:
+        custom = kubernetes.client.CustomObjectsApi(self.api)
+        while not self.stop.is_set():
+            w = kubernetes.watch.Watch()
+            for change in w.stream(
+                custom.list_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                self.namespace,
+                RUNS,
+                timeout_seconds=30,
+            ):
+                obj = change["object"]
+                state = (obj.get("status") or {}).get("lifecycleState")
+                if state:
+                    self.states.setdefault(obj["metadata"]["name"], {}).setdefault(
+                        state, time.time()
+                    )
+                if self.stop.is_set():
+                    w.stop()
+
+    def _watch_events(self) -> None:
+        core = kubernetes.client.CoreV1Api(self.api)
+        seen: set[str] = set()
+        while not self.stop.is_set():
+            w = kubernetes.watch.Watch()
+            for change in w.stream(core.list_namespaced_event, self.namespace, timeout_seconds=30):
+                ev = change["object"]
+                if ev.reason != "LogLines" or ev.metadata.name in seen:
+                    continue
+                seen.add(ev.metadata.name)
+                now = time.time()
+                self.lines.setdefault(ev.involved_object.name, []).extend(
+                    (line, now) for line in (ev.message or "").split("\n")
+                )
+                if self.stop.is_set():
+                    w.stop()
+
+
+def all_events_lines(env: Env, namespace: str) -> dict[str, list[str]]:
+    """Every LogLines Event's lines by run name (a full list, not the watch)."""
+    core = kubernetes.client.CoreV1Api(env.api)
+    out: dict[str, list[str]] = {}
+    token = None
+    while True:
+        page = core.list_namespaced_event(namespace, limit=500, _continue=token)
+        for ev in page.items:
+            if ev.reason == "LogLines":
+                out.setdefault(ev.involved_object.name, []).extend((ev.message or "").split("\n"))
+        token = page.metadata._continue
+        if not token:
+            return out
+
+
+def list_runs(env: Env, namespace: str) -> list[dict[str, Any]]:
+    custom = kubernetes.client.CustomObjectsApi(env.api)
+    return list(custom.list_namespaced_custom_object(GROUP, VERSION, namespace, RUNS)["items"])
+
+
+def settled(run: dict[str, Any]) -> bool:
+    status = run.get("status") or {}
+    conds = {c.get("type"): c for c in status.get("conditions") or []}
+    return status.get("lifecycleState") in TERMINAL and (conds.get("Logging") or {}).get(
+        "reason"
+    ) in ("Complete", "LoggingNotConfigured")
+
+
+def bench_job(log_group: str) -> dict[str, Any]:
+    """The job of the operator phase, in the compartment of the log group."""
+    job = script_job("bench", script="bench.py", log_group=log_group)
+    job["spec"]["infrastructure"]["spec"]["compartmentId"] = COMPARTMENT
+    job["spec"]["infrastructure"]["spec"]["projectId"] = PROJECT
+    return job
+
+
+def operator_phase(env: Env, args: argparse.Namespace) -> Result:
+    ns = env.namespace("bench-operator")
+    operator = env.operator(ns, "operator.log")
+    operator.start()
+    try:
+        env.apply(
+            ns,
+            [
+                script_configmap("bench", {"bench.py": "print('bench')\n"}),
+                bench_job(env.log_group),
+            ],
+        )
+        custom = kubernetes.client.CustomObjectsApi(env.api)
+
+        def job_ready() -> bool:
+            job = custom.get_namespaced_custom_object(
+                GROUP, VERSION, ns, "datasciencejobs", "bench"
+            )
+            conds = (job.get("status") or {}).get("conditions") or []
+            return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+
+        try:
+            until(job_ready, 120, "the bench job to be Ready")
+        except TimeoutError:
+            text = operator.log_file.read_text(errors="replace").splitlines()
+            print("\n".join(x[:400] for x in text if " DEBUG " not in x)[-4000:], file=sys.stderr)
+            raise
+        watcher = Watcher(env.api, ns)
+        watcher.start()
+        env.emulator.reset_requests()
+        assert operator.process is not None
+        before = stats.sample_process(operator.process.pid)
+        names = [f"r-{i:05d}" for i in range(args.runs)]
+        env.apply(ns, [job_run(n, "bench", envVars=sim_env(args)) for n in names])
+        timeout = args.minutes * 60 + args.grace + 600
+        until(
+            lambda: sum(settled(r) for r in list_runs(env, ns)) == len(names),
+            timeout,
+            "every run to settle",
+            every=5,
+        )
+        calls = counters(env)
+        after = stats.sample_process(operator.process.pid)
+        watcher.stop.set()
+        by_name = {r["metadata"]["name"]: r for r in list_runs(env, ns)}
+        ocid = {n: str(by_name[n]["status"]["ocid"]) for n in names}
+        oci_runs, oci_records = env.oci_truth(list(ocid.values()))
+        listed = all_events_lines(env, ns)
+        first = {ocid[n]: dict(watcher.lines.get(n, [])[::-1]) for n in names}
+        seen_lines = {
+            ocid[n]: [(line, first[ocid[n]].get(line, time.time())) for line in listed.get(n, [])]
+            for n in names
+        }
+        seen_states = {ocid[n]: watcher.states.get(n, {}) for n in names}
+        return figures(
+            "operator",
+            args,
+            calls,
+            oci_runs,
+            oci_records,
+            seen_states,
+            seen_lines,
+            after.rss_peak_mb,
+            after.cpu_seconds - before.cpu_seconds,
+        )
+    finally:
+        operator.stop()
+
+
+def naive_phase(env: Env, args: argparse.Namespace) -> Result:
+    job = _job(env.oci, b"print('bench')\n", env.log_group)
+    details = oci.data_science.models.CreateJobRunDetails(
+        project_id=PROJECT,
+        compartment_id=job.compartment_id,
+        job_id=job.id,
+        job_configuration_override_details=oci.data_science.models.DefaultJobConfigurationDetails(
+            environment_variables=sim_env(args)
+        ),
+    )
+    with ThreadPoolExecutor(8) as pool:
+        run_ids = list(
+            pool.map(lambda _: str(env.oci["ds"].create_job_run(details).data.id), range(args.runs))
+        )
+    runs_file, out = env.tmp / "naive-runs.json", env.tmp / "naive-out.json"
+    runs_file.write_text(json.dumps(run_ids))
+    env.emulator.reset_requests()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.naive_poller",
+            *("--endpoint", env.emulator.endpoint, "--config", str(env.key.config_file)),
+            *("--runs-file", str(runs_file), "--out", str(out), "--grace", str(args.grace)),
+        ],
+        check=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)])},
+    )
+    calls = counters(env)
+    result = json.loads(out.read_text())
+    oci_runs, oci_records = env.oci_truth(run_ids)
+    seen_lines = {
+        r: [(m, t) for _, m, t in result["runs"].get(r, {}).get("lines", [])] for r in run_ids
+    }
+    seen_states = {r: result["runs"].get(r, {}).get("states", {}) for r in run_ids}
+    return figures(
+        "naive",
+        args,
+        calls,
+        oci_runs,
+        oci_records,
+        seen_states,
+        seen_lines,
+        float(result["rss_peak_mb"]),
+        float(result["cpu_seconds"]),
+    )
+
+
+def finished_status(i: int, now: str) -> dict[str, Any]:
+    cond = {"status": "True", "lastTransitionTime": now, "observedGeneration": 1}
+    return {
+        "ocid": f"ocid1.datasciencejobrun.oc1.iad.benchfinished{i:06d}",
+        "phase": "Succeeded",
+        "lifecycleState": "SUCCEEDED",
+        "observedGeneration": 1,
+        "conditions": [
+            {**cond, "type": "Ready", "reason": "Succeeded"},
+            {**cond, "type": "Succeeded", "reason": "Succeeded"},
+            {**cond, "type": "Logging", "reason": "Complete"},
+        ],
+    }
+
+
+def idle_after(pid: int, started: float, quiet: float = 3.0, timeout: float = 900) -> float:
+    """Seconds from ``started`` until the process's CPU time last grew before a ``quiet``
+    period with (almost) none."""
+    last_cpu, last_change = stats.sample_process(pid).cpu_seconds, time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)  # sampling interval, bounded by the deadline
+        cpu = stats.sample_process(pid).cpu_seconds
+        if cpu - last_cpu > 0.05:
+            last_cpu, last_change = cpu, time.monotonic()
+        elif time.monotonic() - last_change >= quiet:
+            return last_change - started
+    raise TimeoutError("the operator did not become idle")
+
+
+def restart_phase(env: Env, args: argparse.Namespace) -> dict[str, float]:
+    ns = env.namespace("bench-restart")
+    custom = kubernetes.client.CustomObjectsApi(env.api)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def make(i: int) -> None:
+        name = f"done-{i:05d}"
+        body = job_run(name, "bench")
+        custom.create_namespaced_custom_object(GROUP, VERSION, ns, RUNS, body)
+        custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, ns, RUNS, name, {"status": finished_status(i, now)}
+        )
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(make, range(args.finished)))
+    created = time.monotonic() - t0
+    out: dict[str, float] = {"finished": args.finished, "create_seconds": created}
+    for label in ("first_start", "restart"):
+        env.emulator.reset_requests()
+        operator = env.operator(ns, f"operator-{label}.log")
+        started = time.monotonic()
+        operator.start()
+        assert operator.process is not None
+        out[f"{label}_seconds"] = idle_after(operator.process.pid, started)
+        out[f"{label}_oci_calls"] = sum(counters(env).values())
+        out[f"{label}_rss_mb"] = stats.sample_process(operator.process.pid).rss_peak_mb
+        operator.stop()
+    return out
+
+
+def report(results: list[Result], restart: dict[str, float] | None) -> str:
+    base = next((r for r in results if r.name == "naive"), None)
+    rows: list[tuple[str, ...]] = [("figure", *(r.name for r in results), "naive/operator")]
+
+    def row(label: str, get: Callable[[Result], float | None], unit: str, better: str) -> None:
+        values = [get(r) for r in results]
+        ours = next((get(r) for r in results if r.name == "operator"), None)
+        baseline = get(base) if base else None
+        ratio = stats.ratio(baseline, ours) if better == "lower" else ""
+        rows.append((label, *(stats.fmt(v, unit, 2) for v in values), ratio))
+
+    row(
+        "OCI calls / run-minute (following)",
+        lambda r: stats.per_run_minute(r.polling_calls, r.runs, r.minutes),
+        "",
+        "lower",
+    )
+    row(
+        "OCI calls / run-minute (all)",
+        lambda r: stats.per_run_minute(sum(r.calls.values()), r.runs, r.minutes),
+        "",
+        "lower",
+    )
+    row("state lag p50", lambda r: stats.percentile(r.state_lags, 50), " s", "lower")
+    row("state lag p99", lambda r: stats.percentile(r.state_lags, 99), " s", "lower")
+    row("log line lag p99", lambda r: stats.percentile(r.line_lags, 99), " s", "lower")
+    row("lines expected", lambda r: float(r.lines.expected), "", "")
+    row("lines lost", lambda r: float(r.lines.lost), "", "")
+    row("lines doubled", lambda r: float(r.lines.doubled), "", "")
+    row("RSS peak", lambda r: r.rss_mb, " MB", "lower")
+    row("CPU seconds", lambda r: r.cpu_seconds, " s", "lower")
+    text = stats.table(rows)
+    for r in results:
+        text += f"\n{r.name} calls by operation: {json.dumps(dict(sorted(r.calls.items())))}"
+    if restart:
+        text += "\nrestart over finished runs: " + json.dumps(
+            {k: round(v, 2) for k, v in restart.items()}
+        )
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100, help="concurrent runs")
+    parser.add_argument("--minutes", type=float, default=2.0, help="IN_PROGRESS time of each")
+    parser.add_argument("--lines-per-second", type=float, default=5.0)
+    parser.add_argument("--finished", type=int, default=10000, help="runs for the restart")
+    parser.add_argument("--grace", type=float, default=10.0, help="log grace (ADS: 90 s)")
+    parser.add_argument("--accepted-seconds", type=float, default=3.0)
+    parser.add_argument("--operator-rps", type=float, default=10.0, help="its OCI call budget")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-operator", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="ads-bench-") as name:
+        env = Env(Path(name), args)
+        try:
+            results: list[Result] = []
+            if not args.skip_naive:
+                results.append(naive_phase(env, args))
+                print(report(results, None), flush=True)
+            if not args.skip_operator:
+                results.append(operator_phase(env, args))
+                print(report(results, None), flush=True)
+            restart = restart_phase(env, args) if args.finished else None
+            print(f"\n== {args.runs} runs x {args.minutes} min, {args.lines_per_second} lines/s")
+            print(report(results, restart))
+            if args.json:
+                args.json.write_text(
+                    json.dumps(
+                        {
+                            "args": {k: str(v) for k, v in vars(args).items()},
+                            "results": [
+                                {
+                                    "name": r.name,
+                                    "calls": r.calls,
+                                    "lines": r.lines.__dict__,
+                                    "state_lag_p50": stats.percentile(r.state_lags, 50),
+                                    "state_lag_p99": stats.percentile(r.state_lags, 99),
+                                    "line_lag_p99": stats.percentile(r.line_lags, 99),
+                                    "rss_mb": r.rss_mb,
+                                    "cpu_seconds": r.cpu_seconds,
+                                }
+                                for r in results
+                            ],
+                            "restart": restart,
+                        },
+                        indent=2,
+                    )
+                )
+        finally:
+            env.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
