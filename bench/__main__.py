@@ -39,12 +39,12 @@ from typing import Any
 
 import kubernetes
 import oci
-from bench import stats
-from bench.emulator_throughput import NO_LIMITS, PROJECT, _clients, _job, _log_group
 from hack import buildtools, localcluster
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import OperatorProcess, job_run, script_configmap, script_job
 
+from bench import stats
+from bench.emulator_throughput import NO_LIMITS, PROJECT, _clients, _job, _log_group
 from oci_emulator.testing import EmulatorProcess, start_emulator_process, write_api_key
 
 REPO = Path(__file__).resolve().parents[1]
