@@ -203,13 +203,13 @@ class Demo:
             if line != seen:
                 say(f"  run {run}: {line}")
                 seen = line
-            logging = next(
-                (c for c in status.get("conditions", []) if c.get("type") == "Logging"), {}
+            logging_reason = next(
+                (c.get("reason") for c in status.get("conditions", []) if c["type"] == "Logging"),
+                None,
             )
             # Finished, and the log reader has read the last lines (OCI Logging is late).
-            if status.get("phase") in {"Succeeded", "Failed", "Canceled"} and logging.get(
-                "reason"
-            ) in {"Complete", "LoggingNotConfigured"}:
+            finished = status.get("phase") in {"Succeeded", "Failed", "Canceled"}
+            if finished and logging_reason in {"Complete", "LoggingNotConfigured"}:
                 return str(status["phase"])
             time.sleep(1)  # polling the resource for the next state change, bounded above
         raise SystemExit(f"demo: the run did not finish within {RUN_TIMEOUT_SECONDS:.0f}s")

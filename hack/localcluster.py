@@ -199,9 +199,7 @@ def _etcd_healthy(port: int) -> bool:
         return False
 
 
-def spawn(
-    name: str, argv: list[str], log: Path, env: dict[str, str] | None = None
-) -> Process:
+def spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = None) -> Process:
     """Start a long-lived process in its own session, output appended to ``log``."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
