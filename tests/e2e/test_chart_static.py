@@ -218,7 +218,6 @@ def test_the_pod_is_hardened() -> None:
         (("--set", "settings.logEventMaxBytes=2048"), "at '/settings/logEventMaxBytes': maximum"),
         (("--set", "logLevel=trace"), "at '/logLevel'"),
         (("--set", "replicas=2"), "replicas > 1 needs peering.enabled=true"),
-        (("--set", "replicas=2", "--set", "peering.enabled=true"), "takes no --priority"),
         (("--set", "oci.auth=api_key"), "oci.auth=api_key needs oci.apiKey.secretName"),
         (("--set", "oci.region="), "oke_workload_identity needs oci.region"),
     ],

@@ -67,11 +67,8 @@ Included once, from the Deployment, so `helm install` stops before anything is c
 {{- if and (gt (int .Values.replicas) 1) (not .Values.peering.enabled) }}
 {{- fail "replicas > 1 needs peering.enabled=true: without kopf peering every replica would handle every resource" }}
 {{- end }}
-{{- /* NB: kopf pauses every peer of equal priority, and `ads-operator run` cannot give
-replicas distinct priorities yet (no --priority): two replicas would both stand still. */}}
-{{- if gt (int .Values.replicas) 1 }}
-{{- fail "replicas > 1 is not supported yet: kopf pauses peers of equal priority and `ads-operator run` takes no --priority, so every replica would pause; use replicas=1 (peering.enabled=true still makes rolling updates safe)" }}
-{{- end }}
+{{- /* With peering each replica of `ads-operator run` picks a random priority: the highest
+works, the others wait (kopf would pause every peer of equal priority). */}}
 {{- if and (eq .Values.oci.auth "api_key") (not .Values.oci.apiKey.secretName) }}
 {{- fail "oci.auth=api_key needs oci.apiKey.secretName: the Secret holding the OCI config file and the key it names" }}
 {{- end }}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import sys
 
 
@@ -29,6 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--oci-config", help="OCI config file (sets ADS_OPERATOR_OCI_CONFIG_FILE)")
     parser.add_argument("--peering", help="kopf peering name (default: run standalone)")
+    parser.add_argument(
+        "--priority",
+        type=int,
+        help="peering priority; the highest one works, the others wait (default with "
+        "--peering: a random one, so that replicas never tie: kopf pauses peers of equal "
+        "priority)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
 
@@ -65,11 +73,26 @@ def main(args: argparse.Namespace) -> int:
 
     import ads_operator.handlers  # noqa: F401  (registers the handlers)
 
+    priority = args.priority
+    if args.peering is not None and priority is None:
+        priority = peering_priority()
+        logging.getLogger(__name__).info("peering %r with priority %d", args.peering, priority)
     kopf.run(
         standalone=args.peering is None,
         peering_name=args.peering,
+        priority=priority or 0,
         clusterwide=bool(args.all_namespaces),
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,
     )
     return 0
+
+
+def peering_priority() -> int:
+    """A random peering priority for one replica.
+
+    kopf lets the peer with the highest priority work and pauses the rest, but pauses *all*
+    peers whose priorities are equal; replicas of one Deployment share their arguments, so
+    each picks its own number. 2**31 values make a tie practically impossible.
+    """
+    return 1 + secrets.randbelow(2**31 - 1)
