@@ -199,3 +199,39 @@ def test_history_limits_keep_the_newest_finished_runs(
     runs = wait_for(summarised, timeout=30, what="the run summary after cleanup")
     assert runs["lastRun"] == "quick-2"
     assert runs["succeeded"] == 1
+
+
+def test_a_crash_while_a_retry_waits_neither_loses_nor_doubles_an_attempt(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    oci_config: dict[str, str],
+) -> None:
+    apply(
+        cluster,
+        namespace,
+        script_configmap("flaky", {"flaky.py": FLAKY}),
+        script_job(
+            "flaky",
+            script="flaky.py",
+            log_group=log_group,
+            env={"MARKER": str(tmp_path / "attempted")},
+        ),
+        job_run("flaky-run", "flaky", runPolicy={"backoffLimit": 3, "backoffSeconds": 5}),
+    )
+
+    def retry_pending() -> bool:
+        status = status_of(cluster, namespace, "dsjobrun", "flaky-run")
+        return status.get("lifecycleState") == "FAILED" and status.get("phase") == "Pending"
+
+    wait_for(retry_pending, timeout=60, what=f"the first attempt to fail ({operator.log})")
+    operator.kill()  # SIGKILL while the retry waits for its backoff
+    operator.start()
+    wait_condition(cluster, namespace, "flaky-run", "Succeeded", operator)
+    status = status_of(cluster, namespace, "dsjobrun", "flaky-run")
+    assert status["attempt"] == 2
+    runs = oci_runs(oci_config, emulator, str(status["jobOcid"]))
+    assert sorted(r.lifecycle_state for r in runs) == ["FAILED", "SUCCEEDED"]
