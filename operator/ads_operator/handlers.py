@@ -20,6 +20,7 @@ import kopf
 from ads_operator import events, job_handling, kube, metrics, run_handling, scheduling
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.settings import Settings, from_env
 from ads_operator.wiring import Operator, operator_of
@@ -53,6 +54,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
             SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute
         ),
         RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window),
+        LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from ads_operator.models import (
 )
 from ads_operator.oci.domain import LogRecord
 from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.oci.poller import aligned_delay
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, outcomes, policy
 from ads_operator.reconcile.attempts import run_with_policy
@@ -109,6 +111,8 @@ async def watch(
             _RESERVED.release(namespace, uid)
             await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
             return
+        if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
+            delay = aligned_delay(delay, time.time(), jitter=op.settings.run_batch_window / 2)
         await stopped.wait(delay)
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
     _RESERVED.release(namespace, uid)
@@ -258,6 +262,7 @@ async def run_context(
         now=utcnow,
         region=region or op.settings.region,
         reader=op.reader,
+        log_reader=op.logs,
     )
 
 

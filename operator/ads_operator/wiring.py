@@ -22,6 +22,7 @@ from ads_operator.models import (
 )
 from ads_operator.oci.errors import NotAuthorizedError, OciError
 from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes
@@ -39,6 +40,8 @@ class Operator:
     factory: PortFactory
     limiter: events.LogEventLimiter
     reader: RunStateReader
+    #: Batches log searches of runs sharing a log group (None: one search per run).
+    logs: LogSearchBatcher | None = None
 
 
 def operator_of(memo: Any) -> Operator:

@@ -48,7 +48,7 @@ async def test_concurrent_polls_share_one_list_call() -> None:
     assert [r.id for r in runs] == ids
     assert runs[2].lifecycle_state == "IN_PROGRESS"
     assert all(r.log_id == "l" for r in runs)  # filled in: summaries have no logDetails
-    assert port.calls["list_recent_job_runs"] == 1
+    assert port.calls["list_recent_job_runs"] == 2  # the IN_PROGRESS and the ACCEPTED list
     assert port.calls["get_job_run"] == 0
 
 
@@ -65,12 +65,13 @@ async def test_few_polls_read_singly_and_unreached_runs_fall_back(
     assert port.calls["get_job_run"] == 2
     monkeypatch.setattr(poller, "PAGE_SIZE", 1)
     monkeypatch.setattr(poller, "MAX_PAGES", 2)
-    # Newest first, two pages of one: the two oldest runs are read one by one.
+    # No IN_PROGRESS run (one call), then ACCEPTED newest first, two pages of one: the
+    # three oldest runs are read one by one.
     runs = await asyncio.gather(
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
     assert [r.id for r in runs] == ids
-    assert port.calls["list_recent_job_runs"] == 2
+    assert port.calls["list_recent_job_runs"] == 1 + 2
     assert port.calls["get_job_run"] == 2 + 3
 
 

@@ -124,10 +124,20 @@ class FakePort:
         return [r for r in self.runs.values() if r.job_id == job_id]
 
     async def list_recent_job_runs(
-        self, *, compartment_id: str, page: str | None, limit: int
+        self,
+        *,
+        compartment_id: str,
+        page: str | None,
+        limit: int,
+        lifecycle_state: str | None = None,
     ) -> tuple[list[OciJobRun], str | None]:
         self._check("list_recent_job_runs")
-        runs = [r for r in reversed(self.runs.values()) if r.compartment_id == compartment_id]
+        runs = [
+            r
+            for r in reversed(self.runs.values())
+            if r.compartment_id == compartment_id
+            and lifecycle_state in (None, r.lifecycle_state)
+        ]
         summaries = [replace(r, log_group_id=None, log_id=None) for r in runs]
         offset = int(page or 0)
         more = offset + limit < len(summaries)

@@ -51,6 +51,8 @@ class LogRecord:
     id: str
     time: datetime
     message: str
+    #: ``logContent.source``: the run OCID for job-run logs (splits batched searches).
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ Every live run is polled every few seconds. One GetJobRun per run and poll is fi
 handful of runs, but a hundred runs would need ~33 calls a second, far above what an
 operator should spend of a tenancy's rate limit. So reads that arrive within a short
 window are collected per (credentials, compartment); when at least ``min_batch`` distinct
-runs wait, one ListJobRuns (newest first, paged only until every wanted run was seen)
-answers all of them. Runs the list does not reach are read one by one. Summaries carry no
+runs wait, ListJobRuns filtered by lifecycle state (IN_PROGRESS, then ACCEPTED; paged
+only until every wanted run was seen) answers all of them: finished runs, however many,
+never fill these pages. Runs on neither list have just left the live states and are read
+one by one (GetJobRun), which is also how a run's terminal state is read. Summaries carry no
 ``logDetails``: callers pass the log ids they already know, and read single runs
 (``batchable=False``) until they know them.
 """
@@ -13,6 +15,7 @@ answers all of them. Runs the list does not reach are read one by one. Summaries
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Final
@@ -20,9 +23,32 @@ from typing import Final
 from ads_operator.oci.domain import OciJobRun
 from ads_operator.oci.port import OciPort
 
-#: Page size for batched reads, and at most this many pages per batch.
+#: Page size for batched reads, and at most this many pages per state list and batch.
 PAGE_SIZE: Final = 100
-MAX_PAGES: Final = 5
+MAX_PAGES: Final = 20
+#: The lists read per batch, most populated first. A run on none of them has left the
+#: non-terminal states (or is CANCELING): it is read with GetJobRun, once, and the caller
+#: stops polling it when it is terminal.
+LIVE_STATES: Final = ("IN_PROGRESS", "ACCEPTED")
+
+
+def aligned_delay(
+    interval: float, now: float, *, jitter: float = 0.0, rand: Callable[[], float] = random.random
+) -> float:
+    """The wait until the next multiple of ``interval`` (wall clock) at least half an
+    interval away, plus up to ``jitter`` seconds.
+
+    Runs sleeping a plain ``interval`` after each pass drift apart, so their reads fall
+    into different batching windows; on common ticks every run of a compartment is read
+    by one ListJobRuns and every run of a log group by one search. The jitter (kept below
+    the batching window) spreads the calls of one tick a little without splitting them.
+    """
+    if interval <= 0:
+        return interval
+    wait = interval - (now % interval)
+    if wait < interval / 2:
+        wait += interval
+    return wait + jitter * rand()
 
 
 @dataclass
@@ -94,14 +120,20 @@ class RunStateReader:
         wanted = set(batch.waiting)
         found: dict[str, OciJobRun | BaseException] = {}
         if len(wanted) >= self.min_batch:
-            page: str | None = None
-            for _ in range(MAX_PAGES):
-                self.list_calls += 1
-                runs, page = await batch.port.list_recent_job_runs(
-                    compartment_id=batch.compartment_id, page=page, limit=PAGE_SIZE
-                )
-                found.update({r.id: r for r in runs if r.id in wanted})
-                if wanted <= found.keys() or not page:
+            for state in LIVE_STATES:
+                page: str | None = None
+                for _ in range(MAX_PAGES):
+                    self.list_calls += 1
+                    runs, page = await batch.port.list_recent_job_runs(
+                        compartment_id=batch.compartment_id,
+                        page=page,
+                        limit=PAGE_SIZE,
+                        lifecycle_state=state,
+                    )
+                    found.update({r.id: r for r in runs if r.id in wanted})
+                    if wanted <= found.keys() or not page:
+                        break
+                if wanted <= found.keys():
                     break
         missing = [run_id for run_id in wanted if run_id not in found]
         self.single_reads += len(missing)

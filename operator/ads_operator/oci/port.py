@@ -42,9 +42,15 @@ class OciPort(Protocol):
     async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]: ...
 
     async def list_recent_job_runs(
-        self, *, compartment_id: str, page: str | None, limit: int
+        self,
+        *,
+        compartment_id: str,
+        page: str | None,
+        limit: int,
+        lifecycle_state: str | None = None,
     ) -> tuple[list[OciJobRun], str | None]:
-        """One page of a compartment's runs, newest first (summaries: no log details)."""
+        """One page of a compartment's runs (only those in ``lifecycle_state``, if given),
+        newest first (summaries: no log details)."""
         ...
 
     async def cancel_job_run(self, *, run_id: str) -> None: ...

@@ -88,7 +88,8 @@ def parse_log_result(data: dict[str, Any]) -> LogRecord | None:
         return None
     if time.tzinfo is None:
         time = time.replace(tzinfo=UTC)
-    return LogRecord(id=str(record_id), time=time, message=str(message))
+    source = str(content.get("source") or "")
+    return LogRecord(id=str(record_id), time=time, message=str(message), source=source)
 
 
 class SdkOciPort:
@@ -219,11 +220,18 @@ class SdkOciPort:
                 return runs
 
     async def list_recent_job_runs(
-        self, *, compartment_id: str, page: str | None, limit: int
+        self,
+        *,
+        compartment_id: str,
+        page: str | None,
+        limit: int,
+        lifecycle_state: str | None = None,
     ) -> tuple[list[OciJobRun], str | None]:
         kwargs: dict[str, Any] = {"limit": limit, "sort_by": "timeCreated", "sort_order": "DESC"}
         if page:
             kwargs["page"] = page
+        if lifecycle_state:
+            kwargs["lifecycle_state"] = lifecycle_state
         resp = await self._call(
             "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
         )

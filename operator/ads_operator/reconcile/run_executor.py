@@ -18,6 +18,7 @@ from ads_operator.ads.translate import run_details
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase, RunPolicy
 from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import log_batches, logs, policy
@@ -82,6 +83,8 @@ class RunContext:
     region: str = ""
     #: Shared reader that batches state polls per compartment (None: one GetJobRun each).
     reader: RunStateReader | None = None
+    #: Shared batcher of log searches per log group (None: one search per run).
+    log_reader: LogSearchBatcher | None = None
     log_compartment: str | None = field(default=None)
     #: The namespace's active-run cap: None admits at once, else why the run must wait.
     admit: Callable[[], Awaitable[Waiting | None]] | None = field(default=None)
@@ -335,6 +338,9 @@ async def _search_all(
             )
         except NotFoundError:
             ctx.log_compartment = run.compartment_id
+    if ctx.log_reader is not None:
+        want = LogWant(ctx.log_compartment, run.log_group_id, run.log_id, run.id, start, end)
+        return await ctx.log_reader.search(ctx.port, want)
     query = logs.search_query(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
     records: list[LogRecord] = []
     page: str | None = None
