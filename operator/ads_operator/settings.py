@@ -74,7 +74,8 @@ class Settings:
     log_events_per_minute: int = 300
     #: Largest Event message; Kubernetes tooling truncates beyond 1 KiB.
     log_event_max_bytes: int = 1024
-    #: OCI calls per second for the whole operator (a token bucket), below OCI's limits.
+    #: OCI calls per second per tenancy (a token bucket shared by all its calls), below
+    #: what OCI allows the tenancy.
     oci_requests_per_second: float = 10.0
     #: Threads for blocking calls (OCI SDK, Kubernetes client); bounds concurrent OCI calls.
     worker_threads: int = 32

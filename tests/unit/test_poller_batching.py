@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ads_operator.oci import logreader
 from ads_operator.oci.domain import LogPage, LogRecord
+from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant, batch_query, split_records
 from ads_operator.oci.poller import RunStateReader, aligned_delay
+from ads_operator.settings import Settings
+from oci_emulator.testing import generate_api_key
 from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
 
 
@@ -148,3 +152,25 @@ async def test_a_run_that_left_the_live_lists_is_read_singly() -> None:
     assert [r.lifecycle_state for r in runs] == ["IN_PROGRESS"] * 3 + ["SUCCEEDED"]
     assert port.calls["list_recent_job_runs"] == 2  # IN_PROGRESS, then ACCEPTED
     assert port.calls["get_job_run"] == 1
+
+
+def test_one_call_budget_per_tenancy_shared_by_its_credentials_and_regions(tmp_path: Path) -> None:
+    key = generate_api_key(tmp_path)
+
+    def secret(tenancy: str, region: str) -> dict[str, str]:
+        return {
+            "tenancy": tenancy,
+            "user": key.user,
+            "fingerprint": key.fingerprint,
+            "region": region,
+            "key": key.key_file.read_text(),
+        }
+
+    factory = PortFactory(Settings(oci_endpoint="http://127.0.0.1:9"))
+    a = factory.port(secret=secret("ocid1.tenancy.oc1..a", "us-ashburn-1"), secret_name="a")
+    a2 = factory.port(secret=secret("ocid1.tenancy.oc1..a", "eu-frankfurt-1"), secret_name="a2")
+    b = factory.port(secret=secret("ocid1.tenancy.oc1..b", "us-ashburn-1"), secret_name="b")
+    assert a is not a2
+    assert a._limiter is a2._limiter  # type: ignore[attr-defined]
+    assert a._limiter is not b._limiter  # type: ignore[attr-defined]
+    assert sorted(factory.limiters) == ["ocid1.tenancy.oc1..a", "ocid1.tenancy.oc1..b"]

@@ -18,7 +18,10 @@ from ads_operator.settings import Settings
 class PortFactory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.limiter = TokenBucket(settings.oci_requests_per_second)
+        #: One budget per tenancy: OCI throttles per tenancy, and every call for that
+        #: tenancy (state polls, log searches, creates; all namespaces and regions)
+        #: spends from it, while another tenancy's runs are not slowed by this one's.
+        self.limiters: dict[str, TokenBucket] = {}
         self._default: Credentials | None = None
         self._ports: dict[tuple[str, str], OciPort] = {}
 
@@ -41,5 +44,11 @@ class PortFactory:
         creds = self.credentials(secret, secret_name).with_region(region)
         key = (creds.identity, creds.region)
         if key not in self._ports:
-            self._ports[key] = SdkOciPort(creds, self.settings, self.limiter)
+            tenancy = str(creds.config.get("tenancy") or creds.identity)
+            limiter = self.limiters.get(tenancy)
+            if limiter is None:
+                limiter = self.limiters[tenancy] = TokenBucket(
+                    self.settings.oci_requests_per_second
+                )
+            self._ports[key] = SdkOciPort(creds, self.settings, limiter)
         return self._ports[key]
