@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import kopf
@@ -24,7 +25,7 @@ from ads_operator.models import (
 )
 from ads_operator.oci.domain import LogRecord
 from ads_operator.oci.errors import NotFoundError, OciError
-from ads_operator.oci.poller import aligned_delay
+from ads_operator.oci.poller import aligned_delay, state_interval
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, outcomes, policy
 from ads_operator.reconcile.attempts import run_with_policy
@@ -112,10 +113,27 @@ async def watch(
             await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
             return
         if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
-            delay = aligned_delay(delay, time.time(), jitter=op.settings.run_batch_window / 2)
+            delay = aligned_delay(
+                state_interval(delay, *_in_progress(ctx.status if ctx else status)),
+                time.time(),
+                jitter=op.settings.run_batch_window / 2,
+            )
         await stopped.wait(delay)
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
     _RESERVED.release(namespace, uid)
+
+
+def _in_progress(status: dict[str, Any]) -> tuple[str | None, float | None]:
+    """The run's OCI state and, while IN_PROGRESS, for how many seconds it has been."""
+    state = status.get("lifecycleState")
+    started = status.get("timeStarted")
+    if state != "IN_PROGRESS" or not started:
+        return state, None
+    try:
+        since = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+    except ValueError:
+        return state, None
+    return state, (utcnow() - since).total_seconds()
 
 
 async def run_policy_of(spec: DataScienceJobRunSpec, namespace: str) -> RunPolicy | None:

@@ -14,7 +14,7 @@ from ads_operator.oci import logreader
 from ads_operator.oci.domain import LogPage, LogRecord
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant, batch_query, split_records
-from ads_operator.oci.poller import RunStateReader, aligned_delay
+from ads_operator.oci.poller import RunStateReader, aligned_delay, state_interval
 from ads_operator.settings import Settings
 from oci_emulator.testing import generate_api_key
 from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
@@ -174,3 +174,13 @@ def test_one_call_budget_per_tenancy_shared_by_its_credentials_and_regions(tmp_p
     assert a._limiter is a2._limiter  # type: ignore[attr-defined]
     assert a._limiter is not b._limiter  # type: ignore[attr-defined]
     assert sorted(factory.limiters) == ["ocid1.tenancy.oc1..a", "ocid1.tenancy.oc1..b"]
+
+
+def test_long_in_progress_runs_are_read_less_often_on_the_same_ticks() -> None:
+    assert state_interval(3.0, "ACCEPTED", None) == 3.0
+    assert state_interval(3.0, "IN_PROGRESS", 60.0) == 3.0
+    assert state_interval(3.0, "IN_PROGRESS", 600.0) == 6.0
+    assert state_interval(3.0, "IN_PROGRESS", 7200.0) == 12.0
+    assert state_interval(3.0, "SUCCEEDED", 7200.0) == 3.0  # the log grace: quick again
+    slow = state_interval(3.0, "IN_PROGRESS", 7200.0)
+    assert (5.0 + aligned_delay(slow, 5.0)) % 3.0 == pytest.approx(0.0, abs=1e-9)

@@ -32,6 +32,24 @@ MAX_PAGES: Final = 20
 LIVE_STATES: Final = ("IN_PROGRESS", "ACCEPTED")
 
 
+#: (seconds IN_PROGRESS, multiple of the base interval) from the longest-running down.
+SLOWER_AFTER: Final = ((1800.0, 4), (300.0, 2))
+
+
+def state_interval(base: float, state: str | None, in_progress_for: float | None) -> float:
+    """How often to read a run in ``state``: the base interval around transitions
+    (ACCEPTED, the first minutes of IN_PROGRESS, CANCELING, the log grace after the end),
+    slower while a run has long been IN_PROGRESS (its next transition is rarely soon;
+    its log lines then arrive at most this much later). Multiples of ``base``, so the
+    slower runs still poll on the common ticks of :func:`aligned_delay`."""
+    if state != "IN_PROGRESS" or in_progress_for is None:
+        return base
+    for after, factor in SLOWER_AFTER:
+        if in_progress_for >= after:
+            return base * factor
+    return base
+
+
 def aligned_delay(
     interval: float, now: float, *, jitter: float = 0.0, rand: Callable[[], float] = random.random
 ) -> float:
