@@ -297,6 +297,9 @@ def test_all_namespaces_with_peering_the_chart_rights_take_a_run_to_succeeded(
     assert can_i(cluster, release, "list", "datasciencejobruns.ads.oci.dev", "--all-namespaces")
     assert not can_i(cluster, release, "list", "secrets", "--all-namespaces")
     assert not can_i(cluster, release, "delete", "datasciencejobs.ads.oci.dev", "-A")
+    # Schedules create runs; TTL and history limits delete them.
+    assert can_i(cluster, release, "create", "datasciencejobruns.ads.oci.dev", "-A")
+    assert can_i(cluster, release, "delete", "datasciencejobruns.ads.oci.dev", "-A")
     assert not can_i(cluster, release, "create", "configmaps", "-A")
 
     kubeconfig = token_kubeconfig(cluster, release, tmp_path / "operator.kubeconfig")

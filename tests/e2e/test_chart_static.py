@@ -178,14 +178,21 @@ def test_namespaced_mode_grants_nothing_cluster_wide_but_discovery() -> None:
     assert "--namespace=team-a" in container(docs)["args"]
 
 
-def test_no_role_can_write_anything_but_events() -> None:
+#: What the operator may create or delete: Events, and runs (schedules create them,
+#: TTL and history limits delete them). Never jobs, Secrets, ConfigMaps or anything else.
+WRITABLE = {("", "events"): {"create"}, ("ads.oci.dev", "datasciencejobruns"): {"create", "delete"}}
+
+
+def test_no_role_can_write_anything_but_events_and_runs() -> None:
     for variant in VARIANTS.values():
         for role in of_kind(objects(render(*variant)), "ClusterRole") + of_kind(
             objects(render(*variant)), "Role"
         ):
             for rule in role["rules"]:
                 writes = set(rule["verbs"]) & {"create", "update", "delete", "deletecollection"}
-                assert not writes or rule["resources"] == ["events"], rule
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        assert writes <= WRITABLE.get((group, resource), set()), rule
                 assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"]
 
 

@@ -97,6 +97,11 @@ the same verbs.
 - apiGroups: ["ads.oci.dev"]
   resources: ["datasciencejobs/status", "datasciencejobruns/status"]
   verbs: ["get", "patch"]
+# A job's schedule creates its runs; ttlSecondsAfterFinished and the job's run history
+# limits delete them. Only runs: the operator never creates or deletes jobs.
+- apiGroups: ["ads.oci.dev"]
+  resources: ["datasciencejobruns"]
+  verbs: ["create", "delete"]
 # Lifecycle transitions and mirrored log lines become core v1 Events.
 - apiGroups: [""]
   resources: ["events"]
