@@ -36,8 +36,9 @@ FROM_OTHER_VALUES = {
     "metrics_port",
 }
 #: Settings deliberately not offered: changing the finalizer name on a live operator would
-#: strand every existing resource behind the old finalizer.
-NOT_OFFERED = {"finalizer"}
+#: strand every existing resource behind the old finalizer; the schedule clock file is a
+#: test hook (a file standing in for the clock) with no use in a real cluster.
+NOT_OFFERED = {"finalizer", "schedule_clock_file"}
 
 
 def _paths(values: Mapping[str, Any], prefix: str = "", *, leaves: bool = False) -> Iterator[str]:
