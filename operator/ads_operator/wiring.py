@@ -26,7 +26,7 @@ from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes
-from ads_operator.reconcile.conditions import is_true, set_condition
+from ads_operator.reconcile.conditions import failure_conditions, is_true
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,35 +89,15 @@ async def report(
     """Write the failure into conditions and an Event; raise kopf's retry semantics."""
     meta = body["metadata"]
     metrics.reconcile_error(str(body.get("kind") or plural), disposition.reason)
-    now = utcnow()
-    conds = set_condition(
+    conds = failure_conditions(
         status.get("conditions"),
-        type="Synced",
-        status=False,
         reason=disposition.reason,
         message=disposition.message,
+        terminal=isinstance(disposition, outcomes.Terminal),
+        not_ready=True,
         generation=generation,
-        now=now,
+        now=utcnow(),
     )
-    if isinstance(disposition, outcomes.Terminal):
-        conds = set_condition(
-            conds,
-            type="Ready",
-            status=False,
-            reason=disposition.reason,
-            message=disposition.message,
-            generation=generation,
-            now=now,
-        )
-        conds = set_condition(
-            conds,
-            type="Terminal",
-            status=True,
-            reason=disposition.reason,
-            message=disposition.message,
-            generation=generation,
-            now=now,
-        )
     await kube.patch_status(plural, meta["namespace"], meta["name"], {"conditions": conds})
     await events.post(
         events.reference(body), reason=disposition.reason, message=disposition.message, warning=True
@@ -156,38 +136,17 @@ def run_finished(status: Mapping[str, Any]) -> bool:
 async def report_run(
     body: Any, status: dict[str, Any], disposition: outcomes.Disposition, meta: Any
 ) -> None:
-    now = utcnow()
-    generation = meta.get("generation")
     metrics.reconcile_error(str(body.get("kind") or RUN_PLURAL), disposition.reason)
-    conds = set_condition(
+    # A run that already has an OCI run stays Ready: the failure is about this pass only.
+    conds = failure_conditions(
         status.get("conditions"),
-        type="Synced",
-        status=False,
         reason=disposition.reason,
         message=disposition.message,
-        generation=generation,
-        now=now,
+        terminal=isinstance(disposition, outcomes.Terminal),
+        not_ready=not status.get("ocid"),
+        generation=meta.get("generation"),
+        now=utcnow(),
     )
-    if isinstance(disposition, outcomes.Terminal):
-        conds = set_condition(
-            conds,
-            type="Terminal",
-            status=True,
-            reason=disposition.reason,
-            message=disposition.message,
-            generation=generation,
-            now=now,
-        )
-        if not status.get("ocid"):
-            conds = set_condition(
-                conds,
-                type="Ready",
-                status=False,
-                reason=disposition.reason,
-                message=disposition.message,
-                generation=generation,
-                now=now,
-            )
     status["conditions"] = conds
     meta_ = body["metadata"]
     try:

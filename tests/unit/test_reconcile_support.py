@@ -135,8 +135,7 @@ class FakePort:
         runs = [
             r
             for r in reversed(self.runs.values())
-            if r.compartment_id == compartment_id
-            and lifecycle_state in (None, r.lifecycle_state)
+            if r.compartment_id == compartment_id and lifecycle_state in (None, r.lifecycle_state)
         ]
         summaries = [replace(r, log_group_id=None, log_id=None) for r in runs]
         offset = int(page or 0)
@@ -203,3 +202,30 @@ async def test_fake_port_create_run_is_idempotent_on_its_token() -> None:
     second = await port.create_job_run(details=details, retry_token="t")
     assert first.id == second.id
     assert len(port.runs) == 1
+
+
+def test_failure_conditions_mark_synced_terminal_and_ready_as_asked() -> None:
+    from datetime import UTC, datetime
+
+    from ads_operator.reconcile.conditions import failure_conditions
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ready = [{"type": "Ready", "status": "True", "reason": "Active", "message": ""}]
+    retry = failure_conditions(
+        ready, reason="Throttled", message="slow down", terminal=False, not_ready=True,
+        generation=3, now=now,
+    )  # fmt: skip
+    assert {c["type"]: c["status"] for c in retry} == {"Ready": "True", "Synced": "False"}
+    final = failure_conditions(
+        ready, reason="InvalidParameter", message="bad shape", terminal=True, not_ready=True,
+        generation=3, now=now,
+    )  # fmt: skip
+    assert {c["type"]: c["status"] for c in final} == {
+        "Ready": "False", "Synced": "False", "Terminal": "True",
+    }  # fmt: skip
+    kept = failure_conditions(
+        ready, reason="InvalidParameter", message="bad", terminal=True, not_ready=False,
+        generation=3, now=now,
+    )  # fmt: skip
+    assert {c["type"]: c["status"] for c in kept}["Ready"] == "True"
+    assert all(c["observedGeneration"] == 3 for c in final)

@@ -64,6 +64,37 @@ def set_condition(
     return result
 
 
+def failure_conditions(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    *,
+    reason: str,
+    message: str,
+    terminal: bool,
+    not_ready: bool,
+    generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The conditions after a failed pass: ``Synced=False``; when the failure is terminal,
+    ``Terminal=True`` too, and ``Ready=False`` where the caller says readiness is lost."""
+    marks: list[tuple[str, bool]] = [("Synced", False)]
+    if terminal:
+        marks.append(("Terminal", True))
+        if not_ready:
+            marks.append(("Ready", False))
+    result = [dict(c) for c in conditions or ()]
+    for type_, status in marks:
+        result = set_condition(
+            result,
+            type=type_,
+            status=status,
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+        )
+    return result
+
+
 def get_condition(
     conditions: Iterable[Mapping[str, Any]] | None, type: str
 ) -> Mapping[str, Any] | None:
