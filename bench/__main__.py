@@ -594,9 +594,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-operator", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--keep", action="store_true", help="keep logs and databases")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ads-bench-") as name:
-        env = Env(Path(name), args)
+        work = Path(tempfile.mkdtemp(prefix="ads-bench-kept-")) if args.keep else Path(name)
+        if args.keep:
+            print(f"work directory (kept): {work}", flush=True)
+        env = Env(work, args)
         try:
             results: list[Result] = []
             if not args.skip_naive:
