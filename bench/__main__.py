@@ -134,6 +134,7 @@ class Env:
                 "ADS_OPERATOR_LOG_EVENTS_PER_MINUTE_PER_RUN": "10000",
                 "ADS_OPERATOR_OCI_REQUESTS_PER_SECOND": str(self.args.operator_rps),
                 "PYTHONPATH": os.pathsep.join([str(REPO / "operator"), str(REPO)]),
+                **dict(item.split("=", 1) for item in self.args.operator_env),
             }
         )
         return OperatorProcess((namespace,), env, self.tmp / log_name)
@@ -595,6 +596,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-operator", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--keep", action="store_true", help="keep logs and databases")
+    parser.add_argument(
+        "--operator-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra operator setting, e.g. ADS_OPERATOR_LOG_OVERLAP=30 (repeatable)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ads-bench-") as name:
         work = Path(tempfile.mkdtemp(prefix="ads-bench-kept-")) if args.keep else Path(name)
