@@ -184,3 +184,39 @@ def test_long_in_progress_runs_are_read_less_often_on_the_same_ticks() -> None:
     assert state_interval(3.0, "SUCCEEDED", 7200.0) == 3.0  # the log grace: quick again
     slow = state_interval(3.0, "IN_PROGRESS", 7200.0)
     assert (5.0 + aligned_delay(slow, 5.0)) % 3.0 == pytest.approx(0.0, abs=1e-9)
+
+
+class CompartmentPort:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.fail = False
+
+    async def get_log_compartment(self, *, log_group_id: str, log_id: str) -> str:
+        self.calls += 1
+        await asyncio.sleep(0)  # let the other callers arrive while this one is asked
+        if self.fail:
+            raise RuntimeError("unavailable")
+        return f"compartment-of-{log_group_id}"
+
+
+async def test_a_log_groups_compartment_is_asked_once_for_all_its_runs() -> None:
+    port = CompartmentPort()
+    batcher = LogSearchBatcher(window=0.1)
+    found = await asyncio.gather(
+        *(batcher.log_compartment(port, log_group_id="g", log_id=f"l{i}") for i in range(20)),  # type: ignore[arg-type]
+        batcher.log_compartment(port, log_group_id="h", log_id="l"),  # type: ignore[arg-type]
+    )
+    assert set(found[:20]) == {"compartment-of-g"}
+    assert found[20] == "compartment-of-h"
+    assert port.calls == 2
+
+
+async def test_a_failed_compartment_lookup_is_asked_again() -> None:
+    port = CompartmentPort()
+    port.fail = True
+    batcher = LogSearchBatcher(window=0.1)
+    with pytest.raises(RuntimeError):
+        await batcher.log_compartment(port, log_group_id="g", log_id="l")  # type: ignore[arg-type]
+    port.fail = False
+    assert await batcher.log_compartment(port, log_group_id="g", log_id="l") == "compartment-of-g"  # type: ignore[arg-type]
+    assert port.calls == 2

@@ -86,9 +86,28 @@ class LogSearchBatcher:
         self.window = window
         self._sleep = sleep
         self._batches: dict[tuple[int, str, str], _Batch] = {}
+        self._compartments: dict[tuple[int, str], asyncio.Task[str]] = {}
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
         self.calls = 0
         self.answered = 0
+
+    async def log_compartment(self, port: OciPort, *, log_group_id: str, log_id: str) -> str:
+        """The compartment of a log (GetLog), asked once per log group: a log lives in its
+        group's compartment, and a hundred runs starting together need it at once.
+        A failed lookup is not remembered."""
+        key = (id(port), log_group_id)
+        task = self._compartments.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(
+                port.get_log_compartment(log_group_id=log_group_id, log_id=log_id)
+            )
+            self._compartments[key] = task
+        try:
+            return await asyncio.shield(task)
+        except Exception:
+            if self._compartments.get(key) is task:
+                del self._compartments[key]
+            raise
 
     async def search(self, port: OciPort, want: LogWant) -> list[LogRecord]:
         if self.window <= 0:

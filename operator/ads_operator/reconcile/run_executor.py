@@ -333,9 +333,14 @@ async def _search_all(
     assert run.log_id
     if ctx.log_compartment is None:
         try:
-            ctx.log_compartment = await ctx.port.get_log_compartment(
-                log_group_id=run.log_group_id, log_id=run.log_id
-            )
+            if ctx.log_reader is not None:
+                ctx.log_compartment = await ctx.log_reader.log_compartment(
+                    ctx.port, log_group_id=run.log_group_id, log_id=run.log_id
+                )
+            else:
+                ctx.log_compartment = await ctx.port.get_log_compartment(
+                    log_group_id=run.log_group_id, log_id=run.log_id
+                )
         except NotFoundError:
             ctx.log_compartment = run.compartment_id
     if ctx.log_reader is not None:
