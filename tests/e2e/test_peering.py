@@ -23,6 +23,7 @@ from tests.fixtures.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PAUSING = "Pausing operations in favour of"
+RESUMING = "Resuming operations after the pause"
 
 
 def test_two_peered_replicas_one_works_and_the_other_waits(
@@ -60,12 +61,15 @@ def test_two_peered_replicas_one_works_and_the_other_waits(
         priorities = [p["priority"] for p in seen.values()]  # type: ignore[index]
         assert priorities[0] != priorities[1], priorities
 
-        def paused() -> list[bool]:
-            flags = [PAUSING in r.log for r in replicas]
+        def active() -> list[bool]:
+            # kopf starts paused; a replica works once it logs RESUMING and has not paused
+            # again since. Exactly one may work.
+            logs = [r.log_file.read_text(errors="replace") for r in replicas]
+            flags = [log.rfind(RESUMING) > log.rfind(PAUSING) for log in logs]
             return flags if sum(flags) == 1 else []
 
-        flags = wait_for(paused, timeout=60, what="exactly one replica to pause")
-        working = replicas[flags.index(False)]
+        flags = wait_for(active, timeout=60, what="exactly one replica to work")
+        working = replicas[flags.index(True)]
 
         apply(
             cluster,
@@ -81,8 +85,9 @@ def test_two_peered_replicas_one_works_and_the_other_waits(
             timeout=120,
             what=f"the run to succeed\n{working.log}",
         )
-        waiting = replicas[flags.index(True)]
-        assert "peer-run" not in waiting.log.split(PAUSING, 1)[1]
+        waiting = replicas[flags.index(False)]
+        assert "peer-run" not in waiting.log_file.read_text(errors="replace")
+        assert active() == flags, "the working replica changed while nothing failed"
     finally:
         for replica in replicas:
             replica.stop()
