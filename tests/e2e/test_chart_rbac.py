@@ -18,12 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +28,13 @@ import pytest
 
 from oci_emulator.testing import ApiKey, EmulatorHandle
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import apply, job_run, script_configmap, script_job
+from tests.fixtures.operator import (
+    OperatorProcess,
+    apply,
+    job_run,
+    script_configmap,
+    script_job,
+)
 from tests.fixtures.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,12 +55,6 @@ FAST_SETTINGS = {
 }
 
 HELLO = "print('hello from the chart rbac test')\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _new_namespace(cluster: Cluster) -> str:
@@ -153,19 +147,14 @@ def token_kubeconfig(cluster: Cluster, release: Release, path: Path) -> Path:
     return path
 
 
-class ChartOperator:
+class ChartOperator(OperatorProcess):
     """``ads-operator run`` with the Deployment's own flags and environment."""
 
     def __init__(self, release: Release, kubeconfig: Path, secret_dir: Path, log: Path) -> None:
         (spec,) = release.deployment["spec"]["template"]["spec"]["containers"]
-        self.port = _free_port()
-        self.args: list[str] = []
-        for arg in spec["args"]:
-            if arg.startswith("--liveness="):
-                # The pod listens on all interfaces; a process on this machine, loopback only.
-                assert arg == "--liveness=http://0.0.0.0:8080/healthz", arg
-                arg = f"--liveness=http://127.0.0.1:{self.port}/healthz"
-            self.args.append(arg)
+        self.args: list[str] = list(spec["args"])
+        # The pod listens on all interfaces; a process on this machine, loopback only.
+        assert "--liveness=http://0.0.0.0:8080/healthz" in self.args, self.args
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADS_OPERATOR_")}
         for item in spec["env"]:
             if "value" in item:
@@ -175,48 +164,13 @@ class ChartOperator:
         env["TMPDIR"] = env["HOME"] = str(log.parent)
         env["KUBECONFIG"] = str(kubeconfig)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "operator"), str(ROOT)])
-        self.env = env
-        self.log_file = log
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(namespaces=(), env=env, log_file=log)
 
-    def start(self) -> None:
-        with self.log_file.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "ads_operator.cli", "run", *self.args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=ROOT,
-            )
-        wait_for(self._healthy, timeout=60, what=f"/healthz of the operator\n{self.log}")
-
-    def _healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"operator exited with {self.process.returncode}:\n{self.log}")
-        try:
-            url = f"http://127.0.0.1:{self.port}/healthz"
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
-        self.process = None
-
-    @property
-    def log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")[-6000:]
-        except OSError:
-            return ""
+    def run_args(self) -> list[str]:
+        return [
+            f"--liveness=http://127.0.0.1:{self.port}/healthz" if a.startswith("--liveness=") else a
+            for a in self.args
+        ]
 
 
 def can_i(cluster: Cluster, release: Release, *args: str) -> bool:
