@@ -50,6 +50,7 @@ def _job(model: Any) -> OciJob:
 
 
 def _run(model: Any) -> OciJobRun:
+    """A JobRun or a JobRunSummary as a record (a summary has no logDetails: None ids)."""
     details = getattr(model, "log_details", None)
     return OciJobRun(
         id=model.id,
@@ -214,7 +215,7 @@ class SdkOciPort:
             resp = await self._call(
                 "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
             )
-            runs.extend(_summary_run(item) for item in resp.data)
+            runs.extend(_run(item) for item in resp.data)
             page = resp.next_page
             if not page:
                 return runs
@@ -235,7 +236,7 @@ class SdkOciPort:
         resp = await self._call(
             "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
         )
-        return [_summary_run(item) for item in resp.data], resp.next_page
+        return [_run(item) for item in resp.data], resp.next_page
 
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
@@ -285,20 +286,3 @@ class SdkOciPort:
             start = resp.data.next_start_with
             if not start:
                 return names
-
-
-def _summary_run(model: Any) -> OciJobRun:
-    """JobRunSummary lacks logDetails; everything else the run record needs is there."""
-    return OciJobRun(
-        id=model.id,
-        job_id=model.job_id,
-        lifecycle_state=str(model.lifecycle_state),
-        compartment_id=model.compartment_id,
-        project_id=model.project_id or "",
-        display_name=model.display_name or "",
-        lifecycle_details=model.lifecycle_details or "",
-        time_accepted=model.time_accepted,
-        time_started=model.time_started,
-        time_finished=model.time_finished,
-        freeform_tags=_tags(model.freeform_tags),
-    )
