@@ -302,7 +302,8 @@ async def resolve_job(
         except ValidationError:
             return Waiting("WaitingForJob", f"DataScienceJob {ref!r} has an invalid spec")
         infra = job_spec.infrastructure.spec
-        oci_job = await port.get_job(job_id=jstatus["ocid"])
+        job_ocid = str(jstatus["ocid"])
+        oci_job = await op.jobs.get((id(port), job_ocid), lambda: port.get_job(job_id=job_ocid))
         return JobInfo(
             ocid=oci_job.id,
             compartment_id=infra.compartment_id or oci_job.compartment_id,

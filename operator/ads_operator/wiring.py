@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +20,13 @@ from ads_operator.models import (
     RUN_PLURAL,
     DataScienceJobSpec,
 )
+from ads_operator.oci.domain import OciJob
 from ads_operator.oci.errors import NotAuthorizedError, OciError
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
+from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true
 from ads_operator.settings import Settings
@@ -42,6 +44,8 @@ class Operator:
     reader: RunStateReader
     #: Batches log searches of runs sharing a log group (None: one search per run).
     logs: LogSearchBatcher | None = None
+    #: GetJob answers shared by the runs being created together (keyed by port and job).
+    jobs: SharedReads[OciJob] = field(default_factory=lambda: SharedReads[OciJob](ttl=10.0))
 
 
 def operator_of(memo: Any) -> Operator:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from ads_operator.oci.auth import from_secret
 from ads_operator.oci.errors import NotAuthorizedError
-from ads_operator.oci.ratelimit import TokenBucket
+from ads_operator.oci.ratelimit import TokenBucket, priority_of
 from ads_operator.oci.sdk_adapter import parse_log_result
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"
@@ -72,3 +73,31 @@ def test_token_bucket_paces_after_the_burst() -> None:
     assert bucket.try_take() == pytest.approx(0.5)
     now[0] = 0.5
     assert bucket.try_take() == 0
+
+
+async def test_token_bucket_serves_state_reads_before_queued_creates() -> None:
+    """A thousand queued creates must not delay the state polls of started runs."""
+    bucket = TokenBucket(rate=200, burst=1)
+    await bucket.acquire()  # the saved-up token
+    served: list[str] = []
+
+    async def call(name: str) -> None:
+        await bucket.acquire(priority_of(name))
+        served.append(name)
+
+    creates = [asyncio.create_task(call("CreateJobRun")) for _ in range(5)]
+    await asyncio.sleep(0)  # the creates queue first
+    polls = [asyncio.create_task(call(n)) for n in ("SearchLogs", "GetJobRun", "ListJobRuns")]
+    await asyncio.wait_for(asyncio.gather(*creates, *polls), timeout=10)
+    assert served[:2] == ["GetJobRun", "ListJobRuns"]
+    assert served[-1] == "SearchLogs"
+
+
+async def test_token_bucket_skips_cancelled_waiters_without_losing_the_token() -> None:
+    bucket = TokenBucket(rate=100, burst=1)
+    await bucket.acquire()
+    gone = asyncio.create_task(bucket.acquire())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.wait_for(bucket.acquire(), timeout=5)
+    assert gone.cancelled()

@@ -9,7 +9,7 @@ import pytest
 from ads_operator.oci import poller
 from ads_operator.oci.errors import NotFoundError
 from ads_operator.oci.poller import RunStateReader
-from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort
+from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
 
 
 async def _runs(port: FakePort, count: int) -> list[str]:
@@ -65,14 +65,31 @@ async def test_few_polls_read_singly_and_unreached_runs_fall_back(
     assert port.calls["get_job_run"] == 2
     monkeypatch.setattr(poller, "PAGE_SIZE", 1)
     monkeypatch.setattr(poller, "MAX_PAGES", 2)
-    # No IN_PROGRESS run (one call), then ACCEPTED newest first, two pages of one: the
-    # three oldest runs are read one by one.
+    # No IN_PROGRESS run (one call), then ACCEPTED newest first, two pages of one; the
+    # three oldest runs are then looked for in each (empty) ended list, one call each, and
+    # read one by one.
     runs = await asyncio.gather(
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
     assert [r.id for r in runs] == ids
-    assert port.calls["list_recent_job_runs"] == 1 + 2
+    assert port.calls["list_recent_job_runs"] == 1 + 2 + len(poller.ENDED_STATES)
     assert port.calls["get_job_run"] == 2 + 3
+
+
+async def test_runs_that_ended_together_are_read_from_the_ended_lists() -> None:
+    port = FakePort()
+    ids = await _runs(port, 4)
+    for i in ids[:3]:
+        port.move(i, "SUCCEEDED", "done", time_finished=at(9))
+    port.move(ids[3], "FAILED", "exit code 1", time_finished=at(9))
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    runs = await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
+    )
+    assert [r.lifecycle_state for r in runs] == ["SUCCEEDED"] * 3 + ["FAILED"]
+    # IN_PROGRESS, ACCEPTED (both empty), SUCCEEDED, FAILED: no single read.
+    assert port.calls["list_recent_job_runs"] == 4
+    assert port.calls["get_job_run"] == 0
 
 
 async def test_one_missing_run_fails_only_its_own_read() -> None:

@@ -191,7 +191,7 @@ async def test_a_restart_at_any_point_never_recreates_a_finished_attempt() -> No
             port, rec, clock, rules, status={k: v for k, v in persisted.items() if v is not None}
         )
         await run_with_policy(again)
-    assert port.calls["create_job_run"] == 2
+    assert len(port.runs) == 2  # a repeated create of attempt 2 got its run by retry token
     assert {r.freeform_tags.get(TAG_ATTEMPT, "1") for r in port.runs.values()} == {"1", "2"}
 
 

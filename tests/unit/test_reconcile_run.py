@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from ads_operator.models import DataScienceJobRunSpec
 from ads_operator.oci.domain import LogRecord
 from ads_operator.reconcile.conditions import get_condition
@@ -85,7 +87,9 @@ async def test_a_run_is_created_once_and_followed_to_success() -> None:
     ctx = make(port, rec, clock)
     assert await run_once(ctx) == ctx.settings.poll_interval
     (run_id,) = port.runs
-    assert rec.patches[0] == {"ocid": run_id, "jobOcid": "ocid1.datasciencejob.oc1.iad.j0"}
+    # Write-ahead: the marker before CreateJobRun, the OCID right after it.
+    assert rec.patches[0] == {"createRequested": 1}
+    assert rec.patches[1] == {"ocid": run_id, "jobOcid": "ocid1.datasciencejob.oc1.iad.j0"}
     assert ctx.status["phase"] == "Pending"
     port.move(run_id, "IN_PROGRESS", "Job run artifact execution in progress.", time_started=at(5))
     port.emit(run_id, ("one", at(6)), ("two", at(7)))
@@ -137,12 +141,36 @@ async def test_restart_after_create_neither_duplicates_the_run_nor_lines() -> No
     assert port.calls["create_job_run"] == 1
 
 
-async def test_lost_status_finds_the_run_by_its_uid_tag() -> None:
+async def test_a_crash_after_create_before_the_ocid_was_stored_adopts_the_run() -> None:
+    """The marker is persisted before CreateJobRun: the next pass looks the run up by its
+    uid tag (listing the job's runs) instead of creating a second one."""
     port, rec, clock = FakePort(), Recorder(), Clock()
-    await run_once(make(port, rec, clock))
-    await run_once(make(port, rec, clock))  # empty status again: looks up, no second create
+    first = make(port, rec, clock)
+    real_save = first.persist
+
+    async def crash_on_ocid(patch: dict[str, Any]) -> None:
+        if "ocid" in patch:
+            raise RuntimeError("killed before the OCID was stored")
+        await real_save(patch)
+
+    first.persist = crash_on_ocid
+    with pytest.raises(RuntimeError):
+        await run_once(first)
+    again = make(port, rec, clock, status={"createRequested": 1})
+    port.tokens.clear()  # even with the retry token forgotten (OCI keeps them 24 h)
+    await run_once(again)
     assert len(port.runs) == 1
     assert port.calls["create_job_run"] == 1
+    assert port.calls["list_job_runs"] == 1
+    assert again.status["ocid"] == next(iter(port.runs))
+
+
+async def test_lost_status_gets_the_same_run_by_its_retry_token() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    await run_once(make(port, rec, clock))
+    await run_once(make(port, rec, clock))  # empty status again: the token answers
+    assert len(port.runs) == 1
+    assert port.calls["list_job_runs"] == 0  # no marker: creating never lists the job's runs
 
 
 async def test_exit_code_3_fails_with_a_reason_naming_it() -> None:
@@ -229,9 +257,8 @@ async def test_runs_sharing_a_reader_are_polled_with_one_list_call() -> None:
     for run_id in port.runs:
         port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     clock.seconds = 2
-    await asyncio.gather(*(run_once(c) for c in contexts))  # learns compartments
     before = port.calls["get_job_run"]
-    await asyncio.gather(*(run_once(c) for c in contexts))
+    await asyncio.gather(*(run_once(c) for c in contexts))  # compartments known from create
     assert port.calls["get_job_run"] == before
     assert port.calls["list_recent_job_runs"] == 1
     assert all(c.status["phase"] == "Running" for c in contexts)

@@ -231,6 +231,12 @@ class DataScienceJobRunStatus(WireModel):
     attempt: int | None = Field(
         default=None, ge=1, description="Number of the current attempt (runPolicy.backoffLimit)."
     )
+    create_requested: int | None = Field(
+        default=None,
+        ge=1,
+        description="Attempt whose CreateJobRun was sent before its OCID was stored; the"
+        " next pass looks that run up before creating one.",
+    )
     attempts: Attempts | None = Field(
         default=None, description="Earlier attempts, each its own OCI run, oldest first."
     )

@@ -6,8 +6,9 @@ operator should spend of a tenancy's rate limit. So reads that arrive within a s
 window are collected per (credentials, compartment); when at least ``min_batch`` distinct
 runs wait, ListJobRuns filtered by lifecycle state (IN_PROGRESS, then ACCEPTED; paged
 only until every wanted run was seen) answers all of them: finished runs, however many,
-never fill these pages. Runs on neither list have just left the live states and are read
-one by one (GetJobRun), which is also how a run's terminal state is read. Summaries carry no
+never fill these pages. Runs on neither list have just left the live states: when many
+left together they are looked up in the lists of ended states (newest first), the rest
+are read one by one (GetJobRun). Summaries carry no
 ``logDetails``: callers pass the log ids they already know, and read single runs
 (``batchable=False``) until they know them.
 """
@@ -30,6 +31,10 @@ MAX_PAGES: Final = 20
 #: non-terminal states (or is CANCELING): it is read with GetJobRun, once, and the caller
 #: stops polling it when it is terminal.
 LIVE_STATES: Final = ("IN_PROGRESS", "ACCEPTED")
+#: Where runs that left the live lists are looked for when many left in one window (runs
+#: started together end together). Newest first, so the search rarely pages far even in a
+#: compartment with thousands of finished runs; the rest are read one by one.
+ENDED_STATES: Final = ("SUCCEEDED", "FAILED", "CANCELED", "CANCELING", "NEEDS_ATTENTION")
 
 
 #: (seconds IN_PROGRESS, multiple of the base interval) from the longest-running down.
@@ -138,21 +143,10 @@ class RunStateReader:
         wanted = set(batch.waiting)
         found: dict[str, OciJobRun | BaseException] = {}
         if len(wanted) >= self.min_batch:
-            for state in LIVE_STATES:
-                page: str | None = None
-                for _ in range(MAX_PAGES):
-                    self.list_calls += 1
-                    runs, page = await batch.port.list_recent_job_runs(
-                        compartment_id=batch.compartment_id,
-                        page=page,
-                        limit=PAGE_SIZE,
-                        lifecycle_state=state,
-                    )
-                    found.update({r.id: r for r in runs if r.id in wanted})
-                    if wanted <= found.keys() or not page:
-                        break
-                if wanted <= found.keys():
-                    break
+            await self._scan(batch, LIVE_STATES, wanted, found)
+            left = wanted - found.keys()
+            if len(left) >= self.min_batch:  # many ended together (a batch's common end)
+                await self._scan(batch, ENDED_STATES, left, found)
         missing = [run_id for run_id in wanted if run_id not in found]
         self.single_reads += len(missing)
         singles = await asyncio.gather(
@@ -160,3 +154,28 @@ class RunStateReader:
         )
         found.update(zip(missing, singles, strict=True))
         return found
+
+    async def _scan(
+        self,
+        batch: _Batch,
+        states: tuple[str, ...],
+        wanted: set[str],
+        found: dict[str, OciJobRun | BaseException],
+    ) -> None:
+        """Pages through the state lists (newest first) until every wanted run was seen,
+        a list ends, or :data:`MAX_PAGES` were read of it."""
+        for state in states:
+            page: str | None = None
+            for _ in range(MAX_PAGES):
+                self.list_calls += 1
+                runs, page = await batch.port.list_recent_job_runs(
+                    compartment_id=batch.compartment_id,
+                    page=page,
+                    limit=PAGE_SIZE,
+                    lifecycle_state=state,
+                )
+                found.update({r.id: r for r in runs if r.id in wanted})
+                if wanted <= found.keys() or not page:
+                    break
+            if wanted <= found.keys():
+                return

@@ -2,19 +2,41 @@
 
 OCI throttles per tenancy; a burst of resources after a restart would otherwise hit 429s
 that then cost a retry-after wait each. Spending tokens up front is cheaper.
+
+When calls queue for tokens, they are served by priority, not arrival: a thousand runs
+applied together queue a thousand CreateJobRuns, and the state polls of the runs that
+already started must not wait behind all of them (their status would lag by minutes).
+Log searches come last: their lines are late, never lost (the cursor keeps the place).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections.abc import Callable
+from typing import Final
 
 from ads_operator import metrics
 
+#: Lower is served first. State reads and cancels: what users watch and ask for.
+STATE, OTHER, LOGS = 0, 1, 2
+PRIORITY: Final = {
+    "GetJobRun": STATE,
+    "ListJobRuns": STATE,
+    "CancelJobRun": STATE,
+    "SearchLogs": LOGS,
+}
+
+
+def priority_of(operation: str) -> int:
+    return PRIORITY.get(operation, OTHER)
+
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up; ``acquire`` waits for one."""
+    """``rate`` tokens per second, at most ``burst`` saved up; ``acquire`` waits for one.
+    Waiters are served lowest ``priority`` first, in arrival order within a priority."""
 
     def __init__(
         self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
@@ -26,7 +48,9 @@ class TokenBucket:
         self._clock = clock
         self._tokens = self.burst
         self._stamp = clock()
-        self._lock = asyncio.Lock()
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._server: asyncio.Task[None] | None = None
 
     def _refill(self) -> None:
         now = self._clock()
@@ -41,11 +65,29 @@ class TokenBucket:
             return 0.0
         return (1 - self._tokens) / self.rate
 
-    async def acquire(self) -> None:
-        async with self._lock:
+    async def acquire(self, priority: int = OTHER) -> None:
+        if not self._waiting and self.try_take() == 0:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), future))
+        if self._server is None or self._server.done():
+            self._server = asyncio.get_running_loop().create_task(self._serve())
+        queued = self._clock()
+        await future
+        metrics.rate_limit_wait(self._clock() - queued)
+
+    async def _serve(self) -> None:
+        """Hands out tokens as they accrue, to the most urgent waiter still waiting."""
+        while self._waiting:
+            if self._waiting[0][2].cancelled():
+                heapq.heappop(self._waiting)
+                continue
             wait = self.try_take()
             if wait > 0:
-                metrics.rate_limit_wait(wait)
-            while wait > 0:
                 await asyncio.sleep(wait)  # pacing: the token exists only after this time
-                wait = self.try_take()
+                continue
+            _, _, future = heapq.heappop(self._waiting)
+            if future.cancelled():
+                self._tokens += 1  # nobody used it
+            else:
+                future.set_result(None)

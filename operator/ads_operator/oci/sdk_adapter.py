@@ -26,7 +26,7 @@ from ads_operator import metrics
 from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
-from ads_operator.oci.ratelimit import TokenBucket
+from ads_operator.oci.ratelimit import TokenBucket, priority_of
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class SdkOciPort:
         self._search_details = oci.loggingsearch.models.SearchLogsDetails
 
     async def _call(self, operation: str, fn: Callable[[], T]) -> T:
-        await self._limiter.acquire()
+        await self._limiter.acquire(priority_of(operation))
         try:
             result = await asyncio.to_thread(fn)
         except Exception as exc:

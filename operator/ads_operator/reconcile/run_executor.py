@@ -110,16 +110,26 @@ def _cursor(status: dict[str, Any]) -> logs.Cursor:
 
 
 async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
-    runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
+    """The run of this attempt: adopted when an earlier pass may have created it, else new.
+
+    Listing the job's runs costs pages that grow with the job's history (a thousand runs
+    started together would list each other: ~N²/100 calls). So only a pass that finds
+    ``createRequested`` set to this attempt looks; the marker is persisted before
+    CreateJobRun is sent, and the retry token answers a repeated create with the same run
+    anyway while OCI keeps it (24 h)."""
     attempt = ctx.attempt
-    mine = [
-        r
-        for r in runs
-        if owned_by(r.freeform_tags, uid=ctx.uid)
-        and r.freeform_tags.get(TAG_ATTEMPT, "1") == str(attempt)
-    ]
-    if mine:
-        return await ctx.port.get_job_run(run_id=mine[0].id)
+    if ctx.status.get("createRequested") == attempt:
+        runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
+        mine = [
+            r
+            for r in runs
+            if owned_by(r.freeform_tags, uid=ctx.uid)
+            and r.freeform_tags.get(TAG_ATTEMPT, "1") == str(attempt)
+        ]
+        if mine:
+            return await ctx.port.get_job_run(run_id=mine[0].id)
+    else:
+        await ctx.save({"createRequested": attempt})
     details = run_details(
         job.spec,
         ctx.spec,
@@ -250,11 +260,11 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
             log_group_id=ctx.status.get("logGroupId"),
             log_id=log_id,
         )
-    ctx.compartment_id = run.compartment_id
     return run
 
 
 async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
+    ctx.compartment_id = run.compartment_id  # later reads can then be batched
     now = ctx.now()
     previous_phase = ctx.status.get("phase")
     fields = run_state_fields(
