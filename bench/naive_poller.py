@@ -8,7 +8,12 @@ bench.naive_poller``) so its RSS and CPU time are its own, and writes what it sa
 local timestamps, as JSON::
 
     {"calls": {"GetJobRun": n, "SearchLogs": n},
-     "runs": {"<ocid>": {"states": {"<state>": t}, "lines": [[id, message, t], ...]}}}
+     "runs": {"<ocid>": {"states": {"<state>": t}, "lines": [[id, message, t], ...]}},
+     "polls": n, "polls_due": x}
+
+``polls_due`` is what ADS's schedule asks for (each run's followed time / interval): on a
+machine too small to serve every poll on time, ``polls / polls_due`` says how much of the
+schedule was kept, so its call rate can be scaled to what ADS would send to OCI.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class NaivePoller:
         self.overlap = timedelta(seconds=180)
         self.calls: Counter[str] = Counter()
         self.runs: dict[str, dict[str, Any]] = {}
+        self.polls = 0
+        self.polls_due = 0.0
 
     def _clients(self) -> Clients:
         clients = getattr(self._tls, "clients", None)
@@ -80,8 +87,10 @@ class NaivePoller:
         newest: datetime | None = None
         self.runs[run_id] = {"states": seen_states, "lines": lines}
         finished_at: float | None = None
+        followed_from = time.monotonic()
         while True:
             started = time.monotonic()
+            self.polls += 1
             try:
                 run = await asyncio.to_thread(self._get, run_id)
             except oci.exceptions.ServiceError:
@@ -115,6 +124,7 @@ class NaivePoller:
             if run.lifecycle_state in TERMINAL:
                 finished_at = finished_at or time.monotonic()
                 if time.monotonic() - finished_at >= self.grace:
+                    self.polls_due += (time.monotonic() - followed_from) / self.interval
                     return
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
@@ -143,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "calls": dict(poller.calls),
         "runs": poller.runs,
+        "polls": poller.polls,
+        "polls_due": poller.polls_due,
         "rss_peak_mb": usage.ru_maxrss / 1024,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
     }

@@ -44,7 +44,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=SETTINGS.worker_threads, thread_name_prefix="ads-io")
     )
-    await asyncio.to_thread(kube.configure)
+    await asyncio.to_thread(kube.configure, SETTINGS.worker_threads)
     if SETTINGS.metrics_port:
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     memo.ads = Operator(

@@ -93,6 +93,18 @@ def parse_log_result(data: dict[str, Any]) -> LogRecord | None:
     return LogRecord(id=str(record_id), time=time, message=str(message), source=source)
 
 
+def _widen_pool(client: Any, size: int) -> None:
+    """Lets every worker thread keep its connection: the SDK's session pools 10 per host,
+    so with more concurrent calls each extra one opened (and TLS-negotiated) a connection
+    and threw it away again."""
+    import oci
+    import requests
+
+    session = client.base_client.session
+    session.mount("https://", oci.base_client.OCIHTTPAdapter(pool_maxsize=size))
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=size))
+
+
 class SdkOciPort:
     """One set of SDK clients for one credential set and region."""
 
@@ -118,6 +130,8 @@ class SdkOciPort:
             self._os = oci.object_storage.ObjectStorageClient(config, **kwargs)
         except Exception as exc:
             raise from_exception(exc, operation="configure_client") from None
+        for client in (self._ds, self._search, self._logging, self._os):
+            _widen_pool(client, settings.worker_threads)
         self._search_details = oci.loggingsearch.models.SearchLogsDetails
 
     async def _call(self, operation: str, fn: Callable[[], T]) -> T:
