@@ -260,7 +260,7 @@ async def run_context(
         await kube.patch_status(
             RUN_PLURAL, namespace, name, {k: v for k, v in patch.items() if not k.startswith("_")}
         )
-        metrics.record_run(uid, namespace, patch)
+        metrics.record_run(uid, namespace, status)  # the whole status: patches are partial
 
     return RunContext(
         namespace=namespace,

@@ -100,8 +100,16 @@ class RunContext:
         return policy.attempt_of(self.status)
 
     async def save(self, patch: dict[str, Any]) -> None:
-        self.status.update(patch)
-        await self.persist(patch)
+        """Persists the fields of ``patch`` that differ from the status as last saved.
+
+        Most passes of a long run change little (the duration, the log cursor); sending
+        only that keeps the apiserver's and every watcher's work small at a thousand runs,
+        and a pass that changed nothing writes nothing."""
+        changed = {k: v for k, v in patch.items() if self.status.get(k) != v}
+        if not changed:
+            return
+        self.status.update(changed)
+        await self.persist(changed)
 
 
 def _cursor(status: dict[str, Any]) -> logs.Cursor:
