@@ -115,8 +115,9 @@ def _cursor(status: dict[str, Any]) -> logs.Cursor:
 
 
 def _cursor_wire(cursor: logs.Cursor) -> dict[str, Any]:
-    """``status.logCursor``; a merge patch, so absent parts are written as None (removed),
-    and a legacy ``floor:`` id goes with the ids list it was in."""
+    """``status.logCursor`` for a merge patch: unset fields are written as None, which
+    removes them, and the ids list replaces the earlier one (with any legacy ``floor:``
+    entry in it)."""
     return {
         "lastTime": iso(cursor.last_time),
         "watermark": iso(cursor.watermark),
