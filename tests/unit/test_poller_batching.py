@@ -150,9 +150,9 @@ async def test_a_crowded_log_is_searched_once_without_where_and_routed_by_source
     windows = [(0, 100), (1, 100), (0, 2), (0, 100)]
     found = await asyncio.gather(
         *(
-            batcher.search(port, want(run, start=s, end=e))
+            batcher.search(port, want(run, start=s, end=e))  # type: ignore[arg-type]
             for run, (s, e) in zip(runs, windows, strict=True)
-        )  # type: ignore[arg-type]
+        )
     )
     assert [[r.id for r in rs] for rs in found] == [
         [f"{runs[0]}-{j}" for j in range(3)],
