@@ -131,6 +131,8 @@ class Demo:
                     "ADS_OPERATOR_OCI_ENDPOINT": endpoint,
                     "ADS_OPERATOR_OCI_CONFIG_FILE": str(key.config_file),
                     "ADS_OPERATOR_LOG_GRACE": "5",
+                    # the demo emulator makes records searchable after 2 s (its default)
+                    "ADS_OPERATOR_LOG_SETTLE": "3",
                 }
             ),
         )

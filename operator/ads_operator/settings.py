@@ -62,8 +62,15 @@ class Settings:
     #: Keep reading logs this long after a run finished; OCI Logging delivers late
     #: (ADS waits 90 s).
     log_grace: float = 90.0
-    #: Each log search re-reads this far back so late records are not missed (ADS: 180 s).
-    log_overlap: float = 180.0
+    #: A log record is read once it is this old: OCI Logging makes records searchable
+    #: some seconds after their time. Each search ends this far before now and the next
+    #: starts where it ended, so every record is read once (a record later than this is
+    #: missed unless ``log_overlap`` reaches it). Lines appear this much later.
+    log_settle: float = 10.0
+    #: Extra re-read depth for records later than ``log_settle`` (ADS re-reads 180 s).
+    #: Each second costs reads on every poll: records read per poll = new lines + overlap
+    #: x lines per second, and the ids re-read are kept in the status for de-duplication.
+    log_overlap: float = 0.0
     #: At most this many record ids are remembered in the status cursor for de-duplication
     #: (the CRD allows 512).
     log_cursor_max_ids: int = 512
@@ -112,6 +119,9 @@ class Settings:
                 )
         if not 0 < self.log_cursor_max_ids <= LOG_CURSOR_IDS:
             raise SettingsError(f"{PREFIX}LOG_CURSOR_MAX_IDS must be in 1..{LOG_CURSOR_IDS}")
+        for name in ("log_settle", "log_overlap", "log_grace"):
+            if not 0 <= getattr(self, name) < 10**9:  # also refuses nan and inf
+                raise SettingsError(f"{PREFIX}{name.upper()} must be 0 or more seconds")
         if not 0 <= self.log_tail_lines <= LOG_TAIL_LINES:
             raise SettingsError(f"{PREFIX}LOG_TAIL_LINES must be in 0..{LOG_TAIL_LINES}")
         if self.max_active_runs_per_namespace < 0:

@@ -46,6 +46,7 @@ SECRET_MOUNT = "/etc/oci"  # where the chart mounts the API-key Secret
 FAST_SETTINGS = {
     "pollInterval": "0.5",
     "logGrace": "3",
+    "logSettle": "1",
     "logOverlap": "30",
     "jobResyncInterval": "2",
     "backoffInitial": "1",

@@ -73,6 +73,9 @@ def test_hello_world_succeeds_with_transition_and_log_events(
     assert transitions[0] == "ACCEPTED"
     assert transitions[-1] == "SUCCEEDED"
     assert "IN_PROGRESS" in transitions
+    # Lines are read once settled, after the transition: the tail as of now (the status
+    # is saved before the Events it accounts for are created).
+    status = status_of(cluster, namespace, "dsjobrun", "hello-run")
     tail = [x["message"] for x in status["logTail"]]  # type: ignore[attr-defined]
     assert [line for line in tail if line in expected] == expected
     described = cluster.kubectl("describe", "dsjobrun", "hello-run", "-n", namespace).stdout

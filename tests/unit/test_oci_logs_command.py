@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from typing import Any
 
 from ads_operator.commands.logs import stream
+from ads_operator.oci.domain import LogPage
 from ads_operator.settings import Settings
 from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
 
@@ -41,3 +44,36 @@ async def test_follow_prints_states_and_stops_after_the_grace_period() -> None:
     assert lines[0].endswith("Job Run SUCCEEDED, Job run artifact execution succeeded.")
     assert lines[1] == "2026-11-26 09:00:01 - only line"
     assert len(lines) == 2
+
+
+class LatePort(FakePort):
+    """Each search moves the clock 1 s on; after the first, a record 1.5 s older than
+    that search's end becomes searchable (late), and a new one is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds = 3.0
+
+    def now(self) -> datetime:
+        return at(self.seconds)
+
+    async def search_logs(self, **kwargs: Any) -> LogPage:
+        page = await super().search_logs(**kwargs)
+        if self.calls["search_logs"] == 1:
+            (run_id,) = self.runs
+            self.emit(run_id, ("late", at(self.seconds - 1.5)), ("new", at(self.seconds + 0.5)))
+        self.seconds += 1
+        return page
+
+
+async def test_follow_shows_lines_at_once_and_late_ones_once() -> None:
+    port = LatePort()
+    run_id = await _run(port)
+    port.emit(run_id, ("early", at(1)))
+    port.move(run_id, "SUCCEEDED", "done", time_finished=at(4))
+    out = io.StringIO()
+    settings = Settings(log_grace=3, poll_interval=0.01)  # settle 10 s, overlap 0
+    await stream(port, run_id, follow=True, settings=settings, out=out, now=port.now)
+    printed = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()[1:]]
+    assert printed == ["early", "late", "new"]
+    assert port.calls["search_logs"] >= 3

@@ -71,6 +71,8 @@ class SearchPort:
         if self.fail is not None:
             raise self.fail
         runs = [part.split("'")[0] for part in query.split("source = '*")[1:]]
+        if "| where" not in query:  # the whole log: every run's records
+            runs = list(self.records)
         hits = sorted(
             (
                 r
@@ -117,9 +119,51 @@ async def test_many_runs_are_split_into_bounded_queries(monkeypatch: pytest.Monk
     monkeypatch.setattr(logreader, "MAX_RUNS_PER_QUERY", 2)
     port = SearchPort({f"r{i}": lines(f"r{i}", 1) for i in range(5)})
     batcher = LogSearchBatcher(window=0.1, sleep=_no_wait)
-    found = await asyncio.gather(*(batcher.search(port, want(f"r{i}")) for i in range(5)))  # type: ignore[arg-type]
+    # three logs, none with more than two runs waiting: ``or`` queries of two, two and one
+    found = await asyncio.gather(
+        *(batcher.search(port, want(f"r{i}", log=f"l{i % 3}")) for i in range(5))  # type: ignore[arg-type]
+    )
     assert [len(rs) for rs in found] == [1] * 5
     assert len(port.queries) == 3
+    assert all("| where" in q for q in port.queries)
+
+
+def test_a_crowded_log_gets_one_whole_log_query_and_the_rest_or_queries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logreader, "MAX_RUNS_PER_QUERY", 2)
+    wants = [want("a", "l1"), want("b", "l2"), want("c", "l1"), want("d", "l3"), want("e", "l1")]
+    assert logreader.plan_queries(wants) == [(True, [0, 2, 4]), (False, [1, 3])]
+    assert logreader.plan_queries(wants[:2]) == [(False, [0, 1])]  # two on l1: not crowded
+
+
+async def test_a_crowded_log_is_searched_once_without_where_and_routed_by_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logreader, "MAX_RUNS_PER_QUERY", 2)
+    runs = [f"ocid1.datasciencejobrun.oc1..r{i}" for i in range(4)]
+    records = {run: lines(run, 3) for run in runs}
+    records["ocid1.datasciencejobrun.oc1..nobody"] = lines("ocid1.datasciencejobrun.oc1..x", 3)
+    records["not-an-ocid"] = lines("not-an-ocid", 2)
+    port = SearchPort(records, page_size=4)
+    batcher = LogSearchBatcher(window=0.1, sleep=_no_wait)
+    windows = [(0, 100), (1, 100), (0, 2), (0, 100)]
+    found = await asyncio.gather(
+        *(
+            batcher.search(port, want(run, start=s, end=e))  # type: ignore[arg-type]
+            for run, (s, e) in zip(runs, windows, strict=True)
+        )
+    )
+    assert [[r.id for r in rs] for rs in found] == [
+        [f"{runs[0]}-{j}" for j in range(3)],
+        [f"{runs[1]}-{j}" for j in (1, 2)],  # each run's own window
+        [f"{runs[2]}-{j}" for j in (0, 1)],
+        [f"{runs[3]}-{j}" for j in range(3)],
+    ]  # and the records of runs nobody asked about are dropped
+    assert set(port.queries) == {f'search "{COMPARTMENT}/g/l1" | sort by datetime asc'}
+    assert len(port.queries) == 5  # 17 records in pages of 4: one query, paged to the end
+    assert batcher.calls == 5
+    assert batcher.answered == 4
 
 
 async def test_a_failed_search_fails_every_run_in_it() -> None:

@@ -71,7 +71,7 @@ def make(
         generation=1,
         spec=DataScienceJobRunSpec.model_validate({"jobRef": {"name": "hello"}, **spec}),
         status=dict(status or {}),
-        settings=Settings(log_grace=10, log_overlap=30),
+        settings=Settings(log_grace=10, log_settle=0, log_overlap=30),
         port=port,
         persist=persist,
         post=post,

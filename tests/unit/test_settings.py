@@ -23,6 +23,13 @@ def test_defaults_and_overrides() -> None:
     assert s.log_tail_lines == 10
 
 
+def test_logs_are_read_once_settled_without_a_re_read_by_default() -> None:
+    assert from_env({}).log_settle == 10.0
+    assert from_env({}).log_overlap == 0.0
+    s = from_env({"ADS_OPERATOR_LOG_SETTLE": "0", "ADS_OPERATOR_LOG_OVERLAP": "30"})
+    assert (s.log_settle, s.log_overlap) == (0.0, 30.0)
+
+
 @pytest.mark.parametrize("endpoint", ["http://10.0.0.5:8080", "https://example.com"])
 def test_non_loopback_endpoints_need_explicit_permission(endpoint: str) -> None:
     with pytest.raises(SettingsError, match="loopback"):
@@ -42,6 +49,10 @@ def test_non_loopback_endpoints_need_explicit_permission(endpoint: str) -> None:
         ("ADS_OPERATOR_AUTH", "password"),
         ("ADS_OPERATOR_ALLOW_REMOTE_ENDPOINT", "maybe"),
         ("ADS_OPERATOR_LOG_GRACE", "soon"),
+        ("ADS_OPERATOR_LOG_SETTLE", "-1"),
+        ("ADS_OPERATOR_LOG_SETTLE", "nan"),
+        ("ADS_OPERATOR_LOG_OVERLAP", "-5"),
+        ("ADS_OPERATOR_LOG_OVERLAP", "inf"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(name: str, value: str) -> None:

@@ -50,7 +50,9 @@ async def stream(
     """Print the run's lines (and state changes when following); returns lines printed."""
     clock = now or (lambda: datetime.now(UTC))
     cursor = logs.Cursor()
-    overlap = timedelta(seconds=settings.log_overlap)
+    # One run, followed by a person: lines are shown as soon as they are searchable (no
+    # settle), and the settle time plus the overlap is re-read for the late ones instead.
+    overlap = timedelta(seconds=settings.log_settle + settings.log_overlap)
     last_state: tuple[str, str] | None = None
     printed = 0
     compartment: str | None = None
@@ -79,24 +81,38 @@ async def stream(
                     )
                 except OciError:
                     compartment = run.compartment_id
-            current = clock()
-            start = logs.window_start(
-                cursor, time_accepted=run.time_accepted, now=current, overlap=overlap
+            window = logs.read_window(
+                cursor,
+                time_accepted=run.time_accepted,
+                now=clock(),
+                settle=timedelta(0),
+                overlap=overlap,
             )
-            query = logs.search_query(compartment, run.log_group_id, run.log_id, run.id)
             fetched: list[LogRecord] = []
-            page: str | None = None
-            while True:
-                result = await port.search_logs(
-                    query=query, time_start=start, time_end=current, limit=1000, page=page
+            if window is not None:
+                query = logs.search_query(compartment, run.log_group_id, run.log_id, run.id)
+                page: str | None = None
+                while True:
+                    result = await port.search_logs(
+                        query=query,
+                        time_start=window.start,
+                        time_end=window.end,
+                        limit=1000,
+                        page=page,
+                    )
+                    fetched.extend(result.records)
+                    page = result.next_page
+                    if not page:
+                        break
+                merged = logs.merge(
+                    cursor,
+                    fetched,
+                    window=window,
+                    overlap=overlap,
+                    max_ids=settings.log_cursor_max_ids,
                 )
-                fetched.extend(result.records)
-                page = result.next_page
-                if not page:
-                    break
-            merged = logs.merge(
-                cursor, fetched, overlap=overlap, max_ids=settings.log_cursor_max_ids
-            )
+            else:
+                merged = logs.Merged((), cursor)
             cursor = merged.cursor
             for record in merged.new:
                 print(f"{_stamp(record.time)} - {record.message}", file=out, flush=True)

@@ -167,15 +167,22 @@ class LogLine(WireModel):
 
 
 class LogCursor(WireModel):
-    """Where log mirroring stands: the newest record time seen, and the ids already
-    mirrored inside the overlap window (records can arrive late, so the reader re-reads a
-    window and skips these ids)."""
+    """Where log mirroring stands. Records become searchable late, so each read ends a
+    settle time before now and the next starts where it ended (the watermark); records
+    re-read by the optional overlap are skipped by id."""
 
-    last_time: datetime | None = Field(default=None, description="Newest record time seen.")
+    last_time: datetime | None = Field(default=None, description="Newest record time mirrored.")
+    watermark: datetime | None = Field(
+        default=None, description="Records before this time were read after they settled."
+    )
+    floor: datetime | None = Field(
+        default=None,
+        description="Records before this time are not mirrored (ids had to be dropped).",
+    )
     ids: (
         Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=LOG_CURSOR_IDS)]
         | None
-    ) = Field(default=None, description="Record ids mirrored in the overlap window.")
+    ) = Field(default=None, description="Record ids mirrored in the overlap re-read window.")
 
 
 class PendingLogEvent(WireModel):

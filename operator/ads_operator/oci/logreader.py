@@ -9,8 +9,14 @@ paged to the end. The records are handed back to each run by their ``source`` an
 to that run's own time window, so each caller sees exactly what its own query would
 have returned; de-duplication and the exactly-once cursor stay with the caller.
 
-At most :data:`MAX_RUNS_PER_QUERY` runs share one query (keeps the query text and the
-result pages bounded); a single waiting run gets the plain per-run query.
+At most :data:`MAX_RUNS_PER_QUERY` runs share one ``or`` query (keeps the query text
+bounded); a single waiting run gets the plain per-run query. When more runs than that
+wait on the *same* log (a thousand runs of one job), chunks of ``or`` queries would each
+page through their share of the log: instead that log is searched once without ``where``
+(one query; its pages follow the log's volume in the window) and the records are routed
+to the runs by ``source``. Records of runs nobody asked about are dropped, so this pays
+off when the waiting runs are most of the log's writers, which is what so many of them
+on one log means.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from ads_operator.oci.port import OciPort
 
 MAX_RUNS_PER_QUERY: Final = 50
 PAGE_LIMIT: Final = 1000
+OCID_MARK: Final = "ocid1."
 
 
 @dataclass(frozen=True)
@@ -58,14 +65,40 @@ def batch_query(wants: Sequence[LogWant]) -> str:
     return f"search {streams} | where {sources} | sort by datetime asc"
 
 
+def log_query(compartment_id: str, log_group_id: str, log_id: str) -> str:
+    """Every record of one log (no ``where``), for routing to many runs by ``source``."""
+    return f'search "{compartment_id}/{log_group_id}/{log_id}" | sort by datetime asc'
+
+
+def plan_queries(wants: Sequence[LogWant]) -> list[tuple[bool, list[int]]]:
+    """The queries for one batch window as ``(whole_log, indices into wants)``. The runs of
+    a log with more than :data:`MAX_RUNS_PER_QUERY` waiting share one whole-log query; the
+    others go in ``or`` queries of at most that many runs, in arrival order."""
+    by_log: dict[str, list[int]] = {}
+    for i, want in enumerate(wants):
+        by_log.setdefault(want.log_id, []).append(i)
+    crowded = {log for log, group in by_log.items() if len(group) > MAX_RUNS_PER_QUERY}
+    plans: list[tuple[bool, list[int]]] = [(True, by_log[log]) for log in sorted(crowded)]
+    rest = [i for i, w in enumerate(wants) if w.log_id not in crowded]
+    plans += [
+        (False, rest[i : i + MAX_RUNS_PER_QUERY]) for i in range(0, len(rest), MAX_RUNS_PER_QUERY)
+    ]
+    return plans
+
+
 def split_records(wants: Sequence[LogWant], records: Sequence[LogRecord]) -> list[list[LogRecord]]:
     """Each want's records (by ``source`` suffix and its own window), in result order."""
     out: list[list[LogRecord]] = [[] for _ in wants]
     index = {w.run_id: i for i, w in enumerate(wants)}
     for record in records:
-        i = index.get(record.source.rsplit("/", 1)[-1]) if record.source else None
-        if i is None:  # a source that is not exactly a run id: match by suffix
-            i = next((j for j, w in enumerate(wants) if record.source.endswith(w.run_id)), None)
+        source = record.source
+        i = index.get(source.rsplit("/", 1)[-1]) if source else None
+        if i is None and OCID_MARK in source:
+            # Ends with a run's OCID iff its last OCID is that run's: one lookup, not a
+            # scan (a whole-log search returns many records of runs nobody asked about).
+            i = index.get(source[source.rfind(OCID_MARK) :])
+        elif i is None:  # not an OCID: match by suffix
+            i = next((j for j, w in enumerate(wants) if source.endswith(w.run_id)), None)
         if i is not None and wants[i].start <= record.time < wants[i].end:
             out[i].append(record)
     return out
@@ -124,17 +157,23 @@ class LogSearchBatcher:
     async def _flush_later(self, key: tuple[int, str, str]) -> None:
         await self._sleep(self.window)  # the collection window, by design
         batch = self._batches.pop(key)
-        chunks = [
-            batch.waiting[i : i + MAX_RUNS_PER_QUERY]
-            for i in range(0, len(batch.waiting), MAX_RUNS_PER_QUERY)
-        ]
-        await asyncio.gather(*(self._answer(batch.port, chunk) for chunk in chunks))
+        plans = plan_queries([w for w, _ in batch.waiting])
+        await asyncio.gather(
+            *(
+                self._answer(batch.port, [batch.waiting[i] for i in indices], whole_log=whole)
+                for whole, indices in plans
+            )
+        )
 
     async def _answer(
-        self, port: OciPort, chunk: list[tuple[LogWant, asyncio.Future[list[LogRecord]]]]
+        self,
+        port: OciPort,
+        chunk: list[tuple[LogWant, asyncio.Future[list[LogRecord]]]],
+        *,
+        whole_log: bool = False,
     ) -> None:
         try:
-            results = await self._run(port, [w for w, _ in chunk])
+            results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
         except Exception as exc:  # the search failed: every run in it gets the error
             for _, future in chunk:
                 if not future.done():
@@ -144,9 +183,13 @@ class LogSearchBatcher:
             if not future.done():
                 future.set_result(records)
 
-    async def _run(self, port: OciPort, wants: list[LogWant]) -> list[list[LogRecord]]:
+    async def _run(
+        self, port: OciPort, wants: list[LogWant], *, whole_log: bool = False
+    ) -> list[list[LogRecord]]:
         self.answered += len(wants)
-        if len(wants) == 1:
+        if whole_log:
+            query = log_query(wants[0].compartment_id, wants[0].log_group_id, wants[0].log_id)
+        elif len(wants) == 1:
             w = wants[0]
             query = run_query(w.compartment_id, w.log_group_id, w.log_id, w.run_id)
         else:

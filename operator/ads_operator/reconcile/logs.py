@@ -1,14 +1,23 @@
 """Log mirroring as pure functions: the search window, de-duplication and when to stop.
 
-OCI Logging delivers records late and out of order, so each poll re-reads an overlap
-window and skips records already mirrored. The cursor that makes this durable is stored
-in ``status.logCursor``: the newest record time seen and the ids mirrored within the
-overlap window. When more ids would be needed than the status may hold, the oldest
-whole time groups are dropped and the cursor gets a *floor*: the time of the oldest
-group still remembered. Searches never reach below the floor, so a bounded cursor never
-repeats a line (in that rare case it may skip a record that arrived very late). The
-floor travels in the ids list as one ``floor:<time>`` entry, keeping the status schema
-small.
+OCI Logging makes a record searchable some seconds after its own time (ingestion is late
+and out of order). Re-reading a fixed overlap on every poll would catch late records, but
+makes each poll's reads grow with lines x overlap instead of with new lines (issue 7). So
+each read covers ``[watermark - overlap, now - settle)``, half-open, and then moves the
+*watermark* to the end of that window: everything before the watermark was read after it
+had settled, and consecutive half-open windows never see a record twice. ``settle`` is how
+late a record may become visible and still be mirrored; ``overlap`` (default 0) is an
+optional extra re-read depth for records later than that, paid for in reads per poll.
+
+Only re-read records need de-duplication: the cursor (``status.logCursor``) keeps the ids
+of mirrored records with time at or after ``watermark - overlap`` (none when the overlap
+is 0). When more ids would be needed than the status may hold, the oldest whole time
+groups are dropped and the cursor gets a *floor*: the time of the oldest group still
+remembered. Searches never reach below the floor, so a bounded cursor never repeats a line
+(in that rare case it may skip a record that arrived very late).
+
+Cursors written before the watermark existed (``lastTime`` and ids only, the floor as a
+``floor:<time>`` id) are still read; see :func:`read_window`.
 """
 
 from __future__ import annotations
@@ -21,32 +30,54 @@ from ads_operator.oci.domain import LogRecord
 
 #: Searched before ``timeAccepted`` too: the emitter's clock may differ from the service's.
 START_MARGIN = timedelta(seconds=60)
+#: The re-read depth of cursors written before the watermark existed, when the overlap is
+#: now 0: the earlier default (ADS's 180 s), which their ids cover.
+LEGACY_OVERLAP = timedelta(seconds=180)
+#: Logging Search refuses windows reaching back more than 14 days.
+SEARCH_RETENTION = timedelta(days=14) - timedelta(minutes=1)
 
-
+#: How a floor travelled in the ids of cursors written before it had its own field.
 FLOOR_PREFIX = "floor:"
 
 
 @dataclass(frozen=True)
 class Cursor:
-    last_time: datetime | None = None
-    ids: tuple[str, ...] = ()
-    floor: datetime | None = None
+    """Where mirroring of one run's log stands."""
 
-    def to_ids(self) -> list[str]:
-        """The wire form of ``ids`` (with the floor entry, if any)."""
-        head = [FLOOR_PREFIX + self.floor.isoformat()] if self.floor is not None else []
-        return [*head, *self.ids]
+    #: Newest record time mirrored.
+    last_time: datetime | None = None
+    #: Ids of mirrored records at or after ``watermark - overlap`` (re-read, so skipped).
+    ids: tuple[str, ...] = ()
+    #: Records before this time are never mirrored (set when ids had to be dropped).
+    floor: datetime | None = None
+    #: Records before this time were read after they settled.
+    watermark: datetime | None = None
 
     @classmethod
-    def from_wire(cls, last_time: datetime | None, ids: list[str] | tuple[str, ...]) -> Cursor:
-        floor = None
+    def from_wire(
+        cls,
+        last_time: datetime | None,
+        ids: Iterable[str],
+        *,
+        floor: datetime | None = None,
+        watermark: datetime | None = None,
+    ) -> Cursor:
+        """The cursor of a status; a legacy ``floor:<time>`` id counts when ``floor`` is unset."""
         plain: list[str] = []
         for item in ids:
             if item.startswith(FLOOR_PREFIX):
-                floor = datetime.fromisoformat(item[len(FLOOR_PREFIX) :])
+                floor = floor or datetime.fromisoformat(item[len(FLOOR_PREFIX) :])
             else:
                 plain.append(item)
-        return cls(last_time, tuple(plain), floor)
+        return cls(last_time, tuple(plain), floor, watermark)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One search, half-open: ``start <= time < end``."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -64,32 +95,52 @@ def search_query(compartment_id: str, log_group_id: str, log_id: str, run_id: st
     )
 
 
-def window_start(
-    cursor: Cursor, *, time_accepted: datetime | None, now: datetime, overlap: timedelta
-) -> datetime:
-    """Where the next search starts: the overlap before the newest record seen, never
-    before the run was accepted (and never more than 14 days back, the API's limit)."""
-    floor = now - timedelta(days=14) + timedelta(minutes=1)
-    if cursor.last_time is not None:
-        start = cursor.last_time - overlap
-        if time_accepted is not None:
-            start = max(start, time_accepted - START_MARGIN)
-        if cursor.floor is not None:
-            start = max(start, cursor.floor)
+def read_window(
+    cursor: Cursor,
+    *,
+    time_accepted: datetime | None,
+    now: datetime,
+    settle: timedelta,
+    overlap: timedelta,
+) -> Window | None:
+    """The next search, or None when there is nothing settled to read yet (no call).
+
+    It starts ``overlap`` before the watermark (first read: a margin before the run was
+    accepted), never before that margin, the floor, or the API's 14 days; it ends at
+    ``now - settle``. A legacy cursor (no watermark) resumes ``overlap`` before its newest
+    record, or :data:`LEGACY_OVERLAP` when the overlap is 0 (the depth its ids cover):
+    reaching further back than its ids would mirror old lines again.
+    """
+    end = now - settle
+    if cursor.watermark is not None:
+        start = cursor.watermark - overlap
+    elif cursor.last_time is not None:
+        start = cursor.last_time - (overlap if overlap > timedelta(0) else LEGACY_OVERLAP)
     else:
-        start = (time_accepted or now - overlap) - START_MARGIN
-    return max(start, floor)
+        start = (time_accepted or end) - START_MARGIN
+    if time_accepted is not None:
+        start = max(start, time_accepted - START_MARGIN)
+    if cursor.floor is not None:
+        start = max(start, cursor.floor)
+    start = max(start, now - SEARCH_RETENTION)
+    if end <= start:
+        return None
+    return Window(start, end)
 
 
 def merge(
     cursor: Cursor,
     fetched: Iterable[LogRecord],
     *,
+    window: Window,
     overlap: timedelta,
     max_ids: int,
 ) -> Merged:
-    """The records not yet mirrored, oldest first, and the cursor after mirroring them."""
-    records = sorted(fetched, key=lambda r: r.time)  # stable: service order within a time
+    """The records of ``window`` not yet mirrored, oldest first, and the cursor after
+    mirroring them (its watermark at the window's end)."""
+    records = sorted(  # stable: service order within a time
+        (r for r in fetched if window.start <= r.time < window.end), key=lambda r: r.time
+    )
     if cursor.floor is not None:
         records = [r for r in records if r.time >= cursor.floor]
     seen = set(cursor.ids)
@@ -104,46 +155,60 @@ def merge(
     if records:
         newest = records[-1].time
         last_time = newest if last_time is None else max(last_time, newest)
-    if last_time is None:
-        return Merged(tuple(new), cursor)
-    horizon = last_time - overlap
-    keep = [r for r in records if r.time >= horizon]  # all were mirrored, now or before
-    ids, floor = _bounded(keep, max_ids - 1)
+    watermark = window.end if cursor.watermark is None else max(cursor.watermark, window.end)
+    horizon = watermark - overlap
+    # Everything fetched was mirrored, now or before; the next read re-reads from horizon.
+    keep: list[tuple[str, datetime]] = [(r.id, r.time) for r in records if r.time >= horizon]
+    if cursor.last_time is not None and cursor.last_time >= watermark:
+        # A legacy cursor mirrored records up to ``lastTime``, past this window: the next
+        # reads meet them again, so its ids stay (their times unknown: at most lastTime).
+        fetched_ids = {r.id for r in records}
+        keep += [(i, cursor.last_time) for i in cursor.ids if i not in fetched_ids]
+    ids, floor = _bounded(keep, max_ids)
     if floor is None and cursor.floor is not None and cursor.floor >= horizon:
         floor = cursor.floor
-    return Merged(tuple(new), Cursor(last_time, ids, floor))
+    return Merged(tuple(new), Cursor(last_time, ids, floor, watermark))
 
 
-def _bounded(records: Sequence[LogRecord], max_ids: int) -> tuple[tuple[str, ...], datetime | None]:
-    """Ids of ``records`` (sorted by time) and a floor when oldest time groups were dropped.
+def _bounded(
+    items: Sequence[tuple[str, datetime]], max_ids: int
+) -> tuple[tuple[str, ...], datetime | None]:
+    """The ids of ``items`` and a floor when the oldest time groups were dropped.
 
     Whole groups only: a group split in two would have its forgotten half re-mirrored.
     """
     unique: dict[str, datetime] = {}
-    for r in records:
-        unique.setdefault(r.id, r.time)
-    items = sorted(unique.items(), key=lambda kv: kv[1])
-    if len(items) <= max_ids:
-        return tuple(i for i, _ in items), None
-    cut = len(items) - max_ids
-    while 0 < cut < len(items) and items[cut - 1][1] == items[cut][1]:
+    for record_id, time in items:
+        unique.setdefault(record_id, time)
+    ordered = sorted(unique.items(), key=lambda kv: kv[1])
+    if len(ordered) <= max_ids:
+        return tuple(i for i, _ in ordered), None
+    cut = len(ordered) - max_ids
+    while 0 < cut < len(ordered) and ordered[cut - 1][1] == ordered[cut][1]:
         cut += 1
-    if cut >= len(items):
+    if cut >= len(ordered):
         # One time group larger than the budget: remember nothing and move the floor past it.
-        newest = items[-1][1]
+        newest = ordered[-1][1]
         return (), newest + timedelta(microseconds=1)
-    return tuple(i for i, _ in items[cut:]), items[cut][1]
+    return tuple(i for i, _ in ordered[cut:]), ordered[cut][1]
 
 
 def keep_reading(
-    *, terminal: bool, time_finished: datetime | None, now: datetime, grace: timedelta
+    *,
+    terminal: bool,
+    time_finished: datetime | None,
+    now: datetime,
+    grace: timedelta,
+    settle: timedelta = timedelta(0),
 ) -> bool:
-    """Whether logs may still arrive: until ``grace`` after the run finished (ADS: 90 s)."""
+    """Whether logs may still arrive: until ``grace`` after the run finished (ADS: 90 s),
+    and until the read made with this decision (it ends at ``now - settle``) has passed the
+    finish, so a settle longer than the grace still reads the last lines."""
     if not terminal:
         return True
     if time_finished is None:
         return False
-    return now <= time_finished + grace
+    return now <= time_finished + grace or now - settle <= time_finished
 
 
 def tail(previous: Sequence[LogRecord], new: Sequence[LogRecord], size: int) -> list[LogRecord]:

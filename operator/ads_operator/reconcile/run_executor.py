@@ -114,7 +114,24 @@ class RunContext:
 
 def _cursor(status: dict[str, Any]) -> logs.Cursor:
     raw = status.get("logCursor") or {}
-    return logs.Cursor.from_wire(parse_time(raw.get("lastTime")), raw.get("ids") or [])
+    return logs.Cursor.from_wire(
+        parse_time(raw.get("lastTime")),
+        raw.get("ids") or [],
+        floor=parse_time(raw.get("floor")),
+        watermark=parse_time(raw.get("watermark")),
+    )
+
+
+def _cursor_wire(cursor: logs.Cursor) -> dict[str, Any]:
+    """``status.logCursor`` for a merge patch: unset fields are written as None, which
+    removes them, and the ids list replaces the earlier one (with any legacy ``floor:``
+    entry in it)."""
+    return {
+        "lastTime": iso(cursor.last_time),
+        "watermark": iso(cursor.watermark),
+        "floor": iso(cursor.floor),
+        "ids": list(cursor.ids),
+    }
 
 
 async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
@@ -295,6 +312,7 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         time_finished=run.time_finished,
         now=now,
         grace=timedelta(seconds=ctx.settings.log_grace),
+        settle=timedelta(seconds=ctx.settings.log_settle),
     )
     to_post: list[PendingEvent] = []
     if run.log_id and run.log_group_id:
@@ -397,9 +415,20 @@ async def _mirror_logs(
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
     cursor = _cursor(ctx.status)
-    start = logs.window_start(cursor, time_accepted=run.time_accepted, now=now, overlap=overlap)
-    fetched = await _search_all(ctx, run, start, now)
-    merged = logs.merge(cursor, fetched, overlap=overlap, max_ids=settings.log_cursor_max_ids)
+    window = logs.read_window(
+        cursor,
+        time_accepted=run.time_accepted,
+        now=now,
+        settle=timedelta(seconds=settings.log_settle),
+        overlap=overlap,
+    )
+    if window is None:  # nothing has settled since the last read: no call
+        merged = logs.Merged((), cursor)
+    else:
+        fetched = await _search_all(ctx, run, window.start, window.end)
+        merged = logs.merge(
+            cursor, fetched, window=window, overlap=overlap, max_ids=settings.log_cursor_max_ids
+        )
     to_post = list(ctx.plan_lines(merged.new)) if merged.new else []
     previous_tail = [
         LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
@@ -407,7 +436,7 @@ async def _mirror_logs(
     ]
     tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
     patch: dict[str, Any] = {
-        "logCursor": {"lastTime": iso(merged.cursor.last_time), "ids": merged.cursor.to_ids()},
+        "logCursor": _cursor_wire(merged.cursor),
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
     }
     if to_post or ctx.status.get("logPending"):
