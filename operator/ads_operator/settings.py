@@ -86,6 +86,9 @@ class Settings:
     oci_requests_per_second: float = 10.0
     #: Threads for blocking calls (OCI SDK, Kubernetes client); bounds concurrent OCI calls.
     worker_threads: int = 32
+    #: kopf workers handling object events at once (idle ones leave after 0.5 s); bounds
+    #: the memory of a first start over many resources.
+    object_workers: int = 200
     #: Connect and read timeouts of OCI calls.
     oci_connect_timeout: float = 10.0
     oci_read_timeout: float = 60.0
@@ -135,6 +138,7 @@ class Settings:
             "job_resync_interval",
             "oci_requests_per_second",
             "worker_threads",
+            "object_workers",
         ):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{PREFIX}{name.upper()} must be positive")
