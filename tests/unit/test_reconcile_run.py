@@ -263,3 +263,31 @@ async def test_runs_sharing_a_reader_are_polled_with_one_list_call() -> None:
     assert port.calls["list_recent_job_runs"] == 1
     assert all(c.status["phase"] == "Running" for c in contexts)
     assert all(c.status["logId"] == "ocid1.log.oc1..l" for c in contexts)
+
+
+async def test_a_new_state_is_saved_before_the_pass_reads_logs() -> None:
+    """At scale the log search waits behind other calls; the status must not wait for it."""
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_once(ctx)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    port.emit(run_id, ("hello", at(1.5)))
+    seen_at_search: list[str | None] = []
+    search = port.search_logs
+
+    async def observed_search(**kwargs: Any) -> Any:
+        saved: dict[str, Any] = {}
+        for patch in rec.patches:
+            saved.update(patch)
+        seen_at_search.append(saved.get("phase"))
+        return await search(**kwargs)
+
+    port.search_logs = observed_search  # type: ignore[method-assign]
+    clock.seconds = 60
+    await run_once(ctx)
+    assert seen_at_search == ["Running"]
+    assert rec.lines == ["hello"]
+    # The second write carries only what the logs changed.
+    assert "phase" not in rec.patches[-1]
+    assert "logCursor" in rec.patches[-1]

@@ -36,6 +36,9 @@ from ads_operator.reconcile.run import (
 )
 from ads_operator.settings import Settings
 
+#: Status fields that make a pass save before it reads logs.
+STATE_KEYS = ("phase", "lifecycleState", "lifecycleDetails")
+
 LOGGING_NOT_CONFIGURED = (
     "Logging is not configured for this job run, so only its status is mirrored. Set"
     " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
@@ -304,8 +307,27 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
     if ctx.spec.cancel and run.lifecycle_state in RUN_ACTIVE - RUN_CANCELING:
         await ctx.port.cancel_job_run(run_id=run.id)
         await ctx.post("CancelRequested", "spec.cancel is true: canceling the OCI job run", False)
-    patch: dict[str, Any] = dict(fields)
-    conds = run_conditions(ctx.status.get("conditions"), fields, generation=ctx.generation, now=now)
+    patch: dict[str, Any] = {
+        **fields,
+        "conditions": run_conditions(
+            ctx.status.get("conditions"), fields, generation=ctx.generation, now=now
+        ),
+        "observedGeneration": ctx.generation,
+    }
+    if ctx.run_policy is not None:
+        patch = policy.apply_to_observation(
+            ctx.run_policy,
+            patch,
+            ctx.status,
+            canceling=bool(ctx.spec.cancel),
+            generation=ctx.generation,
+            now=now,
+        )
+    if any(patch.get(k) != ctx.status.get(k) for k in STATE_KEYS):
+        # A new state is saved before this pass reads logs: at scale the search queues
+        # behind other calls (it is served last), and `kubectl wait` should not wait
+        # for it. The rest of the pass then sends only what the logs changed.
+        await ctx.save(patch)
     terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
     keep_reading = logs.keep_reading(
         terminal=terminal,
@@ -319,37 +341,20 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         if run.time_started is not None or terminal:
             log_patch, to_post = await _mirror_logs(ctx, run, now)
             patch.update(log_patch)
-        conds = set_condition(
-            conds,
-            type="Logging",
-            status=True,
-            reason="Mirroring" if keep_reading else "Complete",
-            message=f"Log lines are mirrored as Events from log {run.log_id}",
-            generation=ctx.generation,
-            now=now,
-        )
+        logging_ok, reason = True, ("Mirroring" if keep_reading else "Complete")
+        message = f"Log lines are mirrored as Events from log {run.log_id}"
     else:
-        conds = set_condition(
-            conds,
-            type="Logging",
-            status=False,
-            reason="LoggingNotConfigured",
-            message=LOGGING_NOT_CONFIGURED,
-            generation=ctx.generation,
-            now=now,
-        )
+        logging_ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
         keep_reading = False
-    patch["conditions"] = conds
-    patch["observedGeneration"] = ctx.generation
-    if ctx.run_policy is not None:
-        patch = policy.apply_to_observation(
-            ctx.run_policy,
-            patch,
-            ctx.status,
-            canceling=bool(ctx.spec.cancel),
-            generation=ctx.generation,
-            now=now,
-        )
+    patch["conditions"] = set_condition(
+        patch["conditions"],
+        type="Logging",
+        status=logging_ok,
+        reason=reason,
+        message=message,
+        generation=ctx.generation,
+        now=now,
+    )
     # Write-ahead: the cursor and the Events it accounts for are persisted first, then
     # the Events are created (idempotently, by name); see log_batches.
     await ctx.save(patch)
