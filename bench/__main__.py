@@ -139,7 +139,7 @@ class Env:
                 **dict(item.split("=", 1) for item in self.args.operator_env),
             }
         )
-        return OperatorProcess((namespace,), env, self.tmp / log_name)
+        return OperatorProcess((namespace,), env, self.tmp / log_name, verbose=False)
 
     def namespace(self, name: str) -> str:
         self.cluster.kubectl("create", "namespace", name)

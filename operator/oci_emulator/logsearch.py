@@ -194,7 +194,13 @@ def matches(query: Query, doc: Doc) -> bool:
 
 def _holds(cond: Condition, doc: Doc) -> bool:
     value = _field_value(doc, cond.field)
-    hit = value is not None and fnmatch.fnmatchcase(str(value), cond.pattern)
+    if value is None:
+        return cond.negate
+    pattern = cond.pattern
+    if pattern.startswith("*") and not any(c in pattern[1:] for c in "*?["):
+        hit = str(value).endswith(pattern[1:])  # '*<ocid>', the usual source filter: fast
+    else:
+        hit = fnmatch.fnmatchcase(str(value), pattern)
     return hit != cond.negate
 
 

@@ -141,6 +141,11 @@ def test_search_record_shape_filters_and_windows(
         oci_clients, f"search \"{compartment}\" | where data.message != '*stderr'"
     )
     assert {r["logContent"]["data"]["message"] for r in stdout_only} == {"to stdout"}
+    other_log = second.log_details.log_id
+    by_log = f'search "{compartment}/{group}/{log_id}", "{compartment}/{group}/{other_log}"'
+    assert len(search_all(oci_clients, by_log)) == 4
+    foreign = f'search "ocid1.compartment.oc1..other/{group}/{log_id}"'
+    assert search_all(oci_clients, foreign) == []  # a log by OCID, but not in that compartment
     past = datetime.now(UTC) - timedelta(days=2)
     old = oci_clients.log_search.search_logs(
         sm.SearchLogsDetails(

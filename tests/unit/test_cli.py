@@ -52,3 +52,14 @@ def test_emulator_command_forwards_to_the_emulators_own_entry_point(
     )
     assert emulator.main(argparse.Namespace(passthrough=["--port", "0"])) == 0
     assert ran == [("oci_emulator", ["oci_emulator", "--port", "0"])]
+
+
+def test_malloc_arenas_are_capped_unless_the_variable_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ads_operator.commands.run import few_malloc_arenas
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert few_malloc_arenas() is False  # the operator's environment wins
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert few_malloc_arenas() is True  # glibc (this machine and the image)

@@ -9,7 +9,7 @@ import pytest
 
 from ads_operator.oci.auth import from_secret
 from ads_operator.oci.errors import NotAuthorizedError
-from ads_operator.oci.ratelimit import TokenBucket, priority_of
+from ads_operator.oci.ratelimit import TenancyBudget, TokenBucket, priority_of
 from ads_operator.oci.sdk_adapter import parse_log_result
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"
@@ -101,3 +101,12 @@ async def test_token_bucket_skips_cancelled_waiters_without_losing_the_token() -
     gone.cancel()
     await asyncio.wait_for(bucket.acquire(), timeout=5)
     assert gone.cancelled()
+
+
+def test_a_tenancy_budget_has_one_bucket_per_oci_service() -> None:
+    budget = TenancyBudget(rate=10)
+    assert budget.bucket("SearchLogs") is budget.bucket("GetLog")
+    assert budget.bucket("GetJobRun") is budget.bucket("CreateJobRun")
+    assert budget.bucket("SearchLogs") is not budget.bucket("GetJobRun")
+    assert budget.bucket("GetObject") is not budget.bucket("GetJobRun")
+    assert sorted(budget.buckets) == ["datascience", "logging", "objectstorage"]

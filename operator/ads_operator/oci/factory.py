@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from ads_operator.oci.auth import Credentials, default_credentials, from_secret
 from ads_operator.oci.port import OciPort
-from ads_operator.oci.ratelimit import TokenBucket
+from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.sdk_adapter import SdkOciPort
 from ads_operator.settings import Settings
 
@@ -18,10 +18,10 @@ from ads_operator.settings import Settings
 class PortFactory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        #: One budget per tenancy: OCI throttles per tenancy, and every call for that
-        #: tenancy (state polls, log searches, creates; all namespaces and regions)
-        #: spends from it, while another tenancy's runs are not slowed by this one's.
-        self.limiters: dict[str, TokenBucket] = {}
+        #: One budget per tenancy (a bucket per OCI service in it): OCI throttles per
+        #: tenancy and service, and every call for that tenancy (all namespaces and
+        #: regions) spends from it, while another tenancy's runs are not slowed by this one's.
+        self.limiters: dict[str, TenancyBudget] = {}
         self._default: Credentials | None = None
         self._ports: dict[tuple[str, str], OciPort] = {}
 
@@ -47,7 +47,7 @@ class PortFactory:
             tenancy = str(creds.config.get("tenancy") or creds.identity)
             limiter = self.limiters.get(tenancy)
             if limiter is None:
-                limiter = self.limiters[tenancy] = TokenBucket(
+                limiter = self.limiters[tenancy] = TenancyBudget(
                     self.settings.oci_requests_per_second
                 )
             self._ports[key] = SdkOciPort(creds, self.settings, limiter)

@@ -91,3 +91,34 @@ class TokenBucket:
                 self._tokens += 1  # nobody used it
             else:
                 future.set_result(None)
+
+
+#: The OCI service each operation belongs to; OCI throttles each service's API on its own.
+SERVICE_OF: Final = {
+    "SearchLogs": "logging",
+    "GetLog": "logging",
+    "GetObject": "objectstorage",
+    "ListObjects": "objectstorage",
+}
+
+
+class TenancyBudget:
+    """The call budget of one tenancy: a :class:`TokenBucket` per OCI service.
+
+    OCI's limits apply per tenancy and service API, so a thousand runs' log searches
+    (Logging Search) do not use up what their state reads and creates (Data Science) may
+    spend, and the other way round."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def bucket(self, operation: str) -> TokenBucket:
+        service = SERVICE_OF.get(operation, "datascience")
+        found = self.buckets.get(service)
+        if found is None:
+            found = self.buckets[service] = TokenBucket(self.rate)
+        return found
+
+    async def acquire(self, operation: str) -> None:
+        await self.bucket(operation).acquire(priority_of(operation))

@@ -26,7 +26,7 @@ from ads_operator import metrics
 from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
-from ads_operator.oci.ratelimit import TokenBucket, priority_of
+from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,9 @@ def _widen_pool(client: Any, size: int) -> None:
 class SdkOciPort:
     """One set of SDK clients for one credential set and region."""
 
-    def __init__(self, credentials: Credentials, settings: Settings, limiter: TokenBucket) -> None:
+    def __init__(
+        self, credentials: Credentials, settings: Settings, limiter: TenancyBudget
+    ) -> None:
         import oci
 
         self._limiter = limiter
@@ -135,7 +137,7 @@ class SdkOciPort:
         self._search_details = oci.loggingsearch.models.SearchLogsDetails
 
     async def _call(self, operation: str, fn: Callable[[], T]) -> T:
-        await self._limiter.acquire(priority_of(operation))
+        await self._limiter.acquire(operation)
         try:
             result = await asyncio.to_thread(fn)
         except Exception as exc:

@@ -22,6 +22,22 @@ def resolve_logs(store: Store, streams: tuple[logsearch.Stream, ...]) -> list[st
     """Log OCIDs named by the streams; groups and logs may be given by OCID or name."""
     found: list[str] = []
     for stream in streams:
+        if stream.log is not None and stream.log.startswith("ocid1."):
+            # A log by OCID (what the SDK users send): one read, not the whole group's
+            # logs per stream (a query naming 50 logs of a 2,000-log group read 100,000).
+            log = store.get(LOG, stream.log)
+            group = store.get(LOG_GROUP, log["logGroupId"]) if log is not None else None
+            if (
+                log is not None
+                and group is not None
+                and group.get("compartmentId") == stream.compartment
+                and (
+                    stream.log_group is None
+                    or stream.log_group in (group["id"], group["displayName"])
+                )
+            ):
+                found.append(log["id"])
+            continue
         groups = [
             g
             for g in store.query(LOG_GROUP, compartment=stream.compartment)
