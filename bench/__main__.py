@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -615,6 +616,9 @@ def main(argv: list[str] | None = None) -> int:
         help="extra operator setting, e.g. ADS_OPERATOR_LOG_OVERLAP=30 (repeatable)",
     )
     args = parser.parse_args(argv)
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so the control plane, emulator and operator
+    # it started are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="ads-bench-") as name:
         work = Path(tempfile.mkdtemp(prefix="ads-bench-kept-")) if args.keep else Path(name)
         if args.keep:

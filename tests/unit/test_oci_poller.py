@@ -87,7 +87,7 @@ async def test_runs_that_ended_together_are_read_from_the_ended_lists() -> None:
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
     assert [r.lifecycle_state for r in runs] == ["SUCCEEDED"] * 3 + ["FAILED"]
-    # IN_PROGRESS, ACCEPTED (both empty), SUCCEEDED, FAILED: no single read.
+    # ACCEPTED, IN_PROGRESS (both empty), SUCCEEDED, FAILED: no single read.
     assert port.calls["list_recent_job_runs"] == 4
     assert port.calls["get_job_run"] == 0
 
@@ -114,3 +114,27 @@ async def test_unbatchable_reads_go_straight_to_get_job_run() -> None:
     run = await reader.read(port, run_id=run_id, compartment_id=COMPARTMENT, batchable=True)
     assert run.id == run_id
     assert port.calls["get_job_run"] == 1
+
+
+async def test_a_run_moving_on_while_the_lists_are_read_is_still_found() -> None:
+    """Lists are read in lifecycle order: a run that starts between the ACCEPTED and the
+    IN_PROGRESS read is in the second list, not in neither."""
+    port = FakePort()
+    ids = await _runs(port, 3)
+    listed = port.list_recent_job_runs
+
+    async def list_and_start(**kwargs: object) -> object:
+        page = await listed(**kwargs)  # type: ignore[arg-type]
+        if kwargs.get("lifecycle_state") == "IN_PROGRESS":  # starts right after this read
+            port.move(ids[0], "IN_PROGRESS", "running", time_started=at(2))
+        return page
+
+    port.list_recent_job_runs = list_and_start  # type: ignore[method-assign, assignment]
+    for i in ids[1:]:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    runs = await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
+    )
+    assert [r.id for r in runs] == ids
+    assert port.calls["get_job_run"] == 0

@@ -194,7 +194,7 @@ async def test_a_run_that_left_the_live_lists_is_read_singly() -> None:
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
     assert [r.lifecycle_state for r in runs] == ["IN_PROGRESS"] * 3 + ["SUCCEEDED"]
-    assert port.calls["list_recent_job_runs"] == 2  # IN_PROGRESS, then ACCEPTED
+    assert port.calls["list_recent_job_runs"] == 2  # ACCEPTED, then IN_PROGRESS
     assert port.calls["get_job_run"] == 1
 
 
@@ -222,7 +222,7 @@ def test_one_call_budget_per_tenancy_shared_by_its_credentials_and_regions(tmp_p
 
 def test_long_in_progress_runs_are_read_less_often_on_the_same_ticks() -> None:
     assert state_interval(3.0, "ACCEPTED", None) == 3.0
-    assert state_interval(3.0, "IN_PROGRESS", 60.0) == 3.0
+    assert state_interval(3.0, "IN_PROGRESS", 30.0) == 3.0
     assert state_interval(3.0, "IN_PROGRESS", 600.0) == 6.0
     assert state_interval(3.0, "IN_PROGRESS", 7200.0) == 12.0
     assert state_interval(3.0, "SUCCEEDED", 7200.0) == 3.0  # the log grace: quick again

@@ -4,7 +4,7 @@ Every live run is polled every few seconds. One GetJobRun per run and poll is fi
 handful of runs, but a hundred runs would need ~33 calls a second, far above what an
 operator should spend of a tenancy's rate limit. So reads that arrive within a short
 window are collected per (credentials, compartment); when at least ``min_batch`` distinct
-runs wait, ListJobRuns filtered by lifecycle state (IN_PROGRESS, then ACCEPTED; paged
+runs wait, ListJobRuns filtered by lifecycle state (ACCEPTED, then IN_PROGRESS; paged
 only until every wanted run was seen) answers all of them: finished runs, however many,
 never fill these pages. Runs on neither list have just left the live states: when many
 left together they are looked up in the lists of ended states (newest first), the rest
@@ -27,18 +27,19 @@ from ads_operator.oci.port import OciPort
 #: Page size for batched reads, and at most this many pages per state list and batch.
 PAGE_SIZE: Final = 100
 MAX_PAGES: Final = 20
-#: The lists read per batch, most populated first. A run on none of them has left the
-#: non-terminal states (or is CANCELING): it is read with GetJobRun, once, and the caller
-#: stops polling it when it is terminal.
-LIVE_STATES: Final = ("IN_PROGRESS", "ACCEPTED")
+#: The lists read per batch, in lifecycle order: a run moving on while the lists are read
+#: (ACCEPTED to IN_PROGRESS, say) is then still found in the later list, instead of in
+#: neither (read ACCEPTED after IN_PROGRESS, a thousand runs starting together missed
+#: dozens per tick, each then costing the ended lists and a GetJobRun).
+LIVE_STATES: Final = ("ACCEPTED", "IN_PROGRESS")
 #: Where runs that left the live lists are looked for when many left in one window (runs
 #: started together end together). Newest first, so the search rarely pages far even in a
 #: compartment with thousands of finished runs; the rest are read one by one.
-ENDED_STATES: Final = ("SUCCEEDED", "FAILED", "CANCELED", "CANCELING", "NEEDS_ATTENTION")
+ENDED_STATES: Final = ("SUCCEEDED", "FAILED", "CANCELING", "CANCELED", "NEEDS_ATTENTION")
 
 
 #: (seconds IN_PROGRESS, multiple of the base interval) from the longest-running down.
-SLOWER_AFTER: Final = ((1800.0, 4), (300.0, 2))
+SLOWER_AFTER: Final = ((1800.0, 4), (60.0, 2))
 
 
 def state_interval(base: float, state: str | None, in_progress_for: float | None) -> float:
