@@ -233,9 +233,8 @@ async def run_context(
         )
         return planned
 
-    async def post_events(pending: Sequence[PendingEvent]) -> None:
-        for event in pending:
-            await events.post_named(involved, event)
+    async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
+        return [e for e in pending if not await events.post_named(involved, e)]
 
     async def resolve() -> JobInfo | Waiting:
         return await resolve_job(op, port, spec, namespace)

@@ -86,12 +86,13 @@ def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None
             raise Killed
         await persist(patch)
 
-    async def killing_post(pending: Sequence[PendingEvent]) -> None:
+    async def killing_post(pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:
         if kill_at == "post":
             raise Killed
-        await post_events(pending)
+        refused = await post_events(pending)
         if kill_at == "posted":
             raise Killed
+        return refused
 
     ctx.persist, ctx.post_events = killing_persist, killing_post
     return ctx

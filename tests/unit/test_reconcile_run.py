@@ -24,6 +24,8 @@ class Recorder:
         self.lines: list[str] = []
         self.patches: list[dict[str, Any]] = []
         self.posted: set[str] = set()
+        #: Refuse this many Event creations (an overloaded apiserver).
+        self.refuse_events = 0
 
 
 class Clock:
@@ -54,12 +56,17 @@ def make(
             for ids, message in batch_records(records, 1024)
         ]
 
-    async def post_events(pending: Sequence[PendingEvent]) -> None:
+    async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
+        refused = []
         for event in pending:
-            if event.name not in rec.posted:
+            if rec.refuse_events > 0:
+                rec.refuse_events -= 1
+                refused.append(event)
+            elif event.name not in rec.posted:
                 rec.posted.add(event.name)
                 rec.lines.extend(event.message.split("\n"))
                 rec.events.append((event.reason, event.message))
+        return refused
 
     async def resolve() -> JobInfo | Waiting:
         return job or JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT)
@@ -291,3 +298,25 @@ async def test_a_new_state_is_saved_before_the_pass_reads_logs() -> None:
     # The second write carries only what the logs changed.
     assert "phase" not in rec.patches[-1]
     assert "logCursor" in rec.patches[-1]
+
+
+async def test_events_the_apiserver_refused_are_created_again_before_reading_on() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_once(ctx)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    port.emit(run_id, ("one", at(2)), ("two", at(3)))
+    rec.refuse_events = 1
+    clock.seconds = 10
+    await run_once(ctx)
+    assert rec.lines == []  # refused: kept pending
+    assert ctx.status["logPending"]
+    port.emit(run_id, ("three", at(11)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(12))
+    clock.seconds = 200
+    assert await run_once(ctx) == ctx.settings.poll_interval  # the refused Event again
+    assert rec.lines == ["one", "two"]
+    assert await run_once(ctx) is None  # then the rest, and done
+    assert rec.lines == ["one", "two", "three"]
+    assert not ctx.status.get("logPending")

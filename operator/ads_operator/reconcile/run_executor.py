@@ -79,8 +79,9 @@ class RunContext:
     post: Callable[[str, str, bool], Awaitable[None]]
     #: Log records → the Events for them (fixed names, rate limits applied).
     plan_lines: Callable[[Sequence[LogRecord]], Sequence[PendingEvent]]
-    #: Create these Events; one that already exists counts as posted.
-    post_events: Callable[[Sequence[PendingEvent]], Awaitable[None]]
+    #: Create these Events; one that already exists counts as posted. Returns those the
+    #: apiserver refused (kept pending and created again, so their lines are not lost).
+    post_events: Callable[[Sequence[PendingEvent]], Awaitable[Sequence[PendingEvent]]]
     resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
     now: Callable[[], datetime]
     region: str = ""
@@ -97,6 +98,8 @@ class RunContext:
     run_policy: RunPolicy | None = field(default=None)
     #: Whether the Events left pending in status by an earlier incarnation were re-posted.
     pending_resumed: bool = field(default=False)
+    #: Log Events the apiserver refused in the last pass (still in ``logPending``).
+    unposted: list[PendingEvent] = field(default_factory=list)
 
     @property
     def attempt(self) -> int:
@@ -339,8 +342,9 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
     to_post: list[PendingEvent] = []
     if run.log_id and run.log_group_id:
         if run.time_started is not None or terminal:
-            log_patch, to_post = await _mirror_logs(ctx, run, now)
+            log_patch, to_post, read = await _mirror_logs(ctx, run, now)
             patch.update(log_patch)
+            keep_reading = keep_reading or not read
         logging_ok, reason = True, ("Mirroring" if keep_reading else "Complete")
         message = f"Log lines are mirrored as Events from log {run.log_id}"
     else:
@@ -359,8 +363,10 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
     # the Events are created (idempotently, by name); see log_batches.
     await ctx.save(patch)
     if to_post:
-        await ctx.post_events(to_post)
+        ctx.unposted = list(await ctx.post_events(to_post))
     if terminal and not keep_reading:
+        if ctx.unposted:
+            return ctx.settings.poll_interval  # refused Events first: they carry lines
         if ctx.status.get("logPending"):
             await ctx.save({"logPending": None})  # posted: nothing left to resume
         return None
@@ -407,16 +413,20 @@ async def _resume_pending(ctx: RunContext) -> None:
         return
     pending = log_batches.from_wire(ctx.status.get("logPending"))
     if pending:
-        await ctx.post_events(pending)
+        ctx.unposted = list(await ctx.post_events(pending))
     ctx.pending_resumed = True
 
 
 async def _mirror_logs(
     ctx: RunContext, run: OciJobRun, now: datetime
-) -> tuple[dict[str, Any], list[PendingEvent]]:
-    """The status patch after reading new log lines, and the Events to create once that
-    patch is persisted."""
+) -> tuple[dict[str, Any], list[PendingEvent], bool]:
+    """The status patch after reading new log lines, the Events to create once that
+    patch is persisted, and whether the log was read (not when refused Events come first)."""
     await _resume_pending(ctx)
+    if ctx.unposted:
+        # The apiserver refused some Events (overload, a timeout): create them again
+        # before reading on; the cursor waits, so the pending list stays bounded.
+        return {"logPending": log_batches.to_wire(ctx.unposted)}, list(ctx.unposted), False
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
     cursor = _cursor(ctx.status)
@@ -449,4 +459,4 @@ async def _mirror_logs(
     reported = progress.latest(r.message for r in merged.new)
     if reported is not None:
         patch.update(reported.as_status())
-    return patch, to_post
+    return patch, to_post, True
