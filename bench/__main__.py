@@ -293,41 +293,63 @@ class Watcher(threading.Thread):
 
     def _watch_runs(self) -> None:
         custom = kubernetes.client.CustomObjectsApi(self.api)
+
+        def seen(obj: dict[str, Any]) -> None:
+            state = (obj.get("status") or {}).get("lifecycleState")
+            if state:
+                self.states.setdefault(obj["metadata"]["name"], {}).setdefault(state, time.time())
+
+        self._follow(
+            lambda **kw: custom.list_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, RUNS, **kw
+            ),
+            seen,
+        )
+
+    def _follow(self, list_fn: Callable[..., Any], seen: Callable[[dict[str, Any]], None]) -> None:
+        """Watches from where the last watch ended (its resourceVersion): a watch started
+        afresh replays every existing object first, and at 10,000 Events that replay kept
+        this process busy long enough to delay what it measures."""
+        version: str | None = None
         while not self.stop.is_set():
             w = kubernetes.watch.Watch()
-            for change in w.stream(
-                custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self.namespace,
-                RUNS,
-                timeout_seconds=30,
-            ):
-                obj = change["object"]
-                state = (obj.get("status") or {}).get("lifecycleState")
-                if state:
-                    self.states.setdefault(obj["metadata"]["name"], {}).setdefault(
-                        state, time.time()
-                    )
-                if self.stop.is_set():
-                    w.stop()
+            kwargs: dict[str, Any] = {"timeout_seconds": 30}
+            if version:
+                kwargs["resource_version"] = version
+            try:
+                for change in w.stream(list_fn, **kwargs):  # raw dicts: no model parsing
+                    if change["type"] == "ERROR":  # e.g. 410 Gone: start afresh
+                        version = None
+                        break
+                    version = change["object"]["metadata"]["resourceVersion"]
+                    seen(change["object"])
+                    if self.stop.is_set():
+                        w.stop()
+            except kubernetes.client.ApiException as exc:
+                if exc.status != 410:
+                    raise
+                version = None
 
     def _watch_events(self) -> None:
         core = kubernetes.client.CoreV1Api(self.api)
-        seen: set[str] = set()
-        while not self.stop.is_set():
-            w = kubernetes.watch.Watch()
-            for change in w.stream(core.list_namespaced_event, self.namespace, timeout_seconds=30):
-                ev = change["object"]
-                if ev.reason != "LogLines" or ev.metadata.name in seen:
-                    continue
-                seen.add(ev.metadata.name)
-                now = time.time()
-                self.lines.setdefault(ev.involved_object.name, []).extend(
-                    (line, now) for line in (ev.message or "").split("\n")
-                )
-                if self.stop.is_set():
-                    w.stop()
+        names: set[str] = set()
+
+        def seen(ev: dict[str, Any]) -> None:
+            name = ev["metadata"]["name"]
+            if ev.get("reason") != "LogLines" or name in names:
+                return
+            names.add(name)
+            now = time.time()
+            self.lines.setdefault(ev["involvedObject"]["name"], []).extend(
+                (line, now) for line in (ev.get("message") or "").split("\n")
+            )
+
+        self._follow(
+            lambda **kw: core.list_namespaced_event(
+                self.namespace, field_selector="reason=LogLines", **kw
+            ),
+            seen,
+        )
 
 
 def all_events_lines(env: Env, namespace: str) -> dict[str, list[str]]:
