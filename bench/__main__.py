@@ -231,6 +231,7 @@ def figures(
     line_lags: list[float] = []
     truth: dict[str, list[str]] = {}
     mirrored: dict[str, list[str]] = {}
+    notes: list[str] = []
     for run_id, run in oci_runs.items():
         state_lags += stats.lags(first_seen(seen_states.get(run_id, {})), state_changes(run))
         lines = record_lines(oci_records[run_id])
@@ -239,6 +240,13 @@ def figures(
         mirrored[run_id] = [m for m, _ in got]
         when = dict(lines)
         line_lags += stats.lags(dict(reversed(got)), when)
+        missing = set(truth[run_id]) - set(mirrored[run_id])
+        for line in sorted(missing)[: max(0, 5 - len(notes))]:
+            end = run.time_finished.timestamp() if run.time_finished else None
+            notes.append(
+                f"{name}: lost {line!r} of {run_id} (record time {when[line]:.3f},"
+                f" run finished {end}, {len(lines)} lines in OCI)"
+            )
     return Result(
         name,
         len(oci_runs),
@@ -249,6 +257,7 @@ def figures(
         stats.account_lines(truth, mirrored),
         rss_mb,
         cpu,
+        notes,
     )
 
 
@@ -610,6 +619,7 @@ def report(results: list[Result], restart: dict[str, float] | None) -> str:
     text = stats.table(rows)
     for r in results:
         text += f"\n{r.name} calls by operation: {json.dumps(dict(sorted(r.calls.items())))}"
+        text += "".join(f"\n{note}" for note in r.notes)
     if restart:
         text += "\nrestart over finished runs: " + json.dumps(
             {k: round(v, 2) for k, v in restart.items()}

@@ -3,7 +3,7 @@ stream, when records become visible within the settle time (or settle plus overl
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -253,3 +253,21 @@ def test_phases_exit_codes_and_the_deleted_state() -> None:
     )
     assert lifecycle.exit_code("FAILED", "Out of memory") is None
     assert "NEEDS_ATTENTION" not in lifecycle.RUN_TERMINAL
+
+
+def test_read_windows_have_whole_millisecond_edges() -> None:
+    """Record times and the API's window are milliseconds: an edge between two would be
+    rounded by the service one way and compared by merge the other."""
+    from ads_operator.reconcile.logs import Cursor, read_window
+
+    now = datetime(2026, 11, 26, 12, 0, 0, 123_456, tzinfo=UTC)
+    first = read_window(
+        Cursor(),
+        time_accepted=now - timedelta(seconds=30, microseconds=789),
+        now=now,
+        settle=timedelta(seconds=10),
+        overlap=timedelta(0),
+    )
+    assert first is not None
+    assert first.end == datetime(2026, 11, 26, 11, 59, 50, 123_000, tzinfo=UTC)
+    assert first.start.microsecond % 1000 == 0

@@ -111,7 +111,7 @@ def read_window(
     record, or :data:`LEGACY_OVERLAP` when the overlap is 0 (the depth its ids cover):
     reaching further back than its ids would mirror old lines again.
     """
-    end = now - settle
+    end = whole_ms(now - settle)
     if cursor.watermark is not None:
         start = cursor.watermark - overlap
     elif cursor.last_time is not None:
@@ -122,10 +122,18 @@ def read_window(
         start = max(start, time_accepted - START_MARGIN)
     if cursor.floor is not None:
         start = max(start, cursor.floor)
-    start = max(start, now - SEARCH_RETENTION)
+    start = whole_ms(max(start, now - SEARCH_RETENTION))
     if end <= start:
         return None
     return Window(start, end)
+
+
+def whole_ms(moment: datetime) -> datetime:
+    """``moment`` cut to the millisecond: the precision of record times and of the search
+    API's window. A window edge between two milliseconds is rounded by the service one
+    way and compared by :func:`merge` the other, and a record on that millisecond fell
+    between two reads (1 line in 60,000 in the benchmark)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def merge(
