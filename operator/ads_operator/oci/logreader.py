@@ -31,6 +31,9 @@ from ads_operator.oci.domain import LogRecord
 from ads_operator.oci.port import OciPort
 
 MAX_RUNS_PER_QUERY: Final = 50
+#: Queries of the operator paging at once. They wait for the Logging budget anyway; more
+#: in flight only holds more parsed result pages in memory at the same time.
+MAX_QUERIES_AT_ONCE: Final = 4
 PAGE_LIMIT: Final = 1000
 OCID_MARK: Final = "ocid1."
 
@@ -123,6 +126,7 @@ class LogSearchBatcher:
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
         self.calls = 0
         self.answered = 0
+        self._querying = asyncio.Semaphore(MAX_QUERIES_AT_ONCE)
 
     async def log_compartment(self, port: OciPort, *, log_group_id: str, log_id: str) -> str:
         """The compartment of a log (GetLog), asked once per log group: a log lives in its
@@ -173,7 +177,8 @@ class LogSearchBatcher:
         whole_log: bool = False,
     ) -> None:
         try:
-            results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
+            async with self._querying:
+                results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
         except Exception as exc:  # the search failed: every run in it gets the error
             for _, future in chunk:
                 if not future.done():
