@@ -23,7 +23,7 @@ from ads_operator.models import (
     DeletionPolicy,
     RunPolicy,
 )
-from ads_operator.oci.domain import LogRecord
+from ads_operator.oci.domain import LogRecord, OciJob
 from ads_operator.oci.errors import NotFoundError, OciError
 from ads_operator.oci.poller import aligned_delay, state_interval
 from ads_operator.oci.port import OciPort
@@ -301,8 +301,7 @@ async def resolve_job(
         except ValidationError:
             return Waiting("WaitingForJob", f"DataScienceJob {ref!r} has an invalid spec")
         infra = job_spec.infrastructure.spec
-        job_ocid = str(jstatus["ocid"])
-        oci_job = await op.jobs.get((id(port), job_ocid), lambda: port.get_job(job_id=job_ocid))
+        oci_job = await _shared_job(op, port, str(jstatus["ocid"]))
         return JobInfo(
             ocid=oci_job.id,
             compartment_id=infra.compartment_id or oci_job.compartment_id,
@@ -311,7 +310,7 @@ async def resolve_job(
             display_name=oci_job.display_name or None,
         )
     assert spec.job_id is not None
-    oci_job = await port.get_job(job_id=spec.job_id)
+    oci_job = await _shared_job(op, port, spec.job_id)
     owner = foreign_owner(
         oci_job.freeform_tags, namespace=namespace, cluster_id=op.settings.cluster_id
     )
@@ -330,6 +329,11 @@ async def resolve_job(
         project_id=oci_job.project_id,
         display_name=oci_job.display_name or None,
     )
+
+
+async def _shared_job(op: Operator, port: OciPort, job_ocid: str) -> OciJob:
+    """GetJob, asked once for all the runs of a job that are created together."""
+    return await op.jobs.get((id(port), job_ocid), lambda: port.get_job(job_id=job_ocid))
 
 
 async def delete(

@@ -22,6 +22,7 @@ on one log means.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from typing import Final
 
 from ads_operator.oci.domain import LogRecord
 from ads_operator.oci.port import OciPort
+from ads_operator.oci.shared_reads import SharedReads
 
 MAX_RUNS_PER_QUERY: Final = 50
 #: Queries of the operator paging at once. They wait for the Logging budget anyway; more
@@ -122,7 +124,8 @@ class LogSearchBatcher:
         self.window = window
         self._sleep = sleep
         self._batches: dict[tuple[int, str, str], _Batch] = {}
-        self._compartments: dict[tuple[int, str], asyncio.Task[str]] = {}
+        #: Log compartments per log group: a log never leaves its group's compartment.
+        self._compartments = SharedReads[str](ttl=math.inf)
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
         self.calls = 0
         self.answered = 0
@@ -132,19 +135,10 @@ class LogSearchBatcher:
         """The compartment of a log (GetLog), asked once per log group: a log lives in its
         group's compartment, and a hundred runs starting together need it at once.
         A failed lookup is not remembered."""
-        key = (id(port), log_group_id)
-        task = self._compartments.get(key)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(
-                port.get_log_compartment(log_group_id=log_group_id, log_id=log_id)
-            )
-            self._compartments[key] = task
-        try:
-            return await asyncio.shield(task)
-        except Exception:
-            if self._compartments.get(key) is task:
-                del self._compartments[key]
-            raise
+        return await self._compartments.get(
+            (id(port), log_group_id),
+            lambda: port.get_log_compartment(log_group_id=log_group_id, log_id=log_id),
+        )
 
     async def search(self, port: OciPort, want: LogWant) -> list[LogRecord]:
         if self.window <= 0:
