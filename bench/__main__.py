@@ -70,6 +70,8 @@ class Result:
     notes: list[str] = field(default_factory=list)
     #: Share of ADS's polling schedule the follower kept (naive only; 1 = every poll on time).
     schedule_kept: float = 1.0
+    #: The state lags by change ("started", "finished"): where the lag comes from.
+    lags_by_change: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def polling_calls(self) -> int:
@@ -232,8 +234,15 @@ def figures(
     truth: dict[str, list[str]] = {}
     mirrored: dict[str, list[str]] = {}
     notes: list[str] = []
+    by_change: dict[str, list[float]] = {"started": [], "finished": []}
     for run_id, run in oci_runs.items():
-        state_lags += stats.lags(first_seen(seen_states.get(run_id, {})), state_changes(run))
+        seen, happened = first_seen(seen_states.get(run_id, {})), state_changes(run)
+        state_lags += stats.lags(seen, happened)
+        for change, lags in by_change.items():
+            lags += stats.lags(
+                {k: v for k, v in seen.items() if k == change},
+                {k: v for k, v in happened.items() if k == change},
+            )
         lines = record_lines(oci_records[run_id])
         truth[run_id] = [m for m, _ in lines]
         got = seen_lines.get(run_id, [])
@@ -258,6 +267,7 @@ def figures(
         rss_mb,
         cpu,
         notes,
+        lags_by_change=by_change,
     )
 
 
@@ -610,6 +620,12 @@ def report(results: list[Result], restart: dict[str, float] | None) -> str:
     )
     row("state lag p50", lambda r: stats.percentile(r.state_lags, 50), " s", "lower")
     row("state lag p99", lambda r: stats.percentile(r.state_lags, 99), " s", "lower")
+    for change in ("started", "finished"):  # which change the lag comes from
+
+        def p99_of(r: Result, change: str = change) -> float | None:
+            return stats.percentile(r.lags_by_change.get(change, []), 99)
+
+        row(f"... p99 of '{change}'", p99_of, " s", "lower")
     row("log line lag p99", lambda r: stats.percentile(r.line_lags, 99), " s", "lower")
     row("lines expected", lambda r: float(r.lines.expected), "", "")
     row("lines lost", lambda r: float(r.lines.lost), "", "")
@@ -679,6 +695,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "lines": r.lines.__dict__,
                                     "state_lag_p50": stats.percentile(r.state_lags, 50),
                                     "state_lag_p99": stats.percentile(r.state_lags, 99),
+                                    "lags_by_change": r.lags_by_change,
                                     "line_lag_p99": stats.percentile(r.line_lags, 99),
                                     "rss_mb": r.rss_mb,
                                     "cpu_seconds": r.cpu_seconds,

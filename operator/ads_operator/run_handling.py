@@ -72,53 +72,57 @@ async def watch(
     ctx: RunContext | None = None
     rules: RunPolicy | None = None
     rules_for: tuple[RunPolicy | None] | None = None
-    while not stopped:
-        try:
-            spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
-        except ValidationError as exc:
-            await report_run(
-                body, status, outcomes.Terminal("InvalidSpec", validation_text(exc)), meta
-            )
-            return
-        try:
-            if ctx is None or not status.get("ocid"):
-                # Until the OCI run exists, rebuild: the job (and so the credentials and
-                # region the run inherits) may appear or change while the run waits.
-                ctx = await run_context(op, body, spec, status, namespace, name, uid, involved)
-            ctx.spec = spec
-            ctx.generation = meta.get("generation")
-            if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon
-                rules, rules_for = await run_policy_of(spec, namespace), (spec.run_policy,)
-            ctx.run_policy = rules
-            delay = await run_with_policy(ctx)
-            log.debug(
-                "run %s/%s: %s %s, next pass in %s s",
-                namespace,
-                name,
-                ctx.status.get("lifecycleState"),
-                ctx.status.get("phase"),
-                delay,
-            )
-            attempt = 0
-        except OciError as exc:
-            disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
-            attempt += 1
-            await report_run(body, status, disposition, meta)
-            if isinstance(disposition, outcomes.Terminal):
+    try:
+        while not stopped:
+            try:
+                spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
+            except ValidationError as exc:
+                await report_run(
+                    body, status, outcomes.Terminal("InvalidSpec", validation_text(exc)), meta
+                )
                 return
-            delay = disposition.delay
-        if delay is None:
-            op.limiter.forget(uid)
-            _RESERVED.release(namespace, uid)
-            await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
-            return
-        if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
-            delay = aligned_delay(
-                state_interval(delay, *_in_progress(ctx.status if ctx else status)),
-                time.time(),
-                jitter=op.settings.run_batch_window / 2,
-            )
-        await stopped.wait(delay)
+            try:
+                if ctx is None or not status.get("ocid"):
+                    # Until the OCI run exists, rebuild: the job (and so the credentials and
+                    # region the run inherits) may appear or change while the run waits.
+                    ctx = await run_context(op, body, spec, status, namespace, name, uid, involved)
+                ctx.spec = spec
+                ctx.generation = meta.get("generation")
+                if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon
+                    rules, rules_for = await run_policy_of(spec, namespace), (spec.run_policy,)
+                ctx.run_policy = rules
+                delay = await run_with_policy(ctx)
+                log.debug(
+                    "run %s/%s: %s %s, next pass in %s s",
+                    namespace,
+                    name,
+                    ctx.status.get("lifecycleState"),
+                    ctx.status.get("phase"),
+                    delay,
+                )
+                attempt = 0
+            except OciError as exc:
+                disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
+                attempt += 1
+                await report_run(body, status, disposition, meta)
+                if isinstance(disposition, outcomes.Terminal):
+                    return
+                delay = disposition.delay
+            if delay is None:
+                op.limiter.forget(uid)
+                _RESERVED.release(namespace, uid)
+                await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
+                return
+            if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
+                delay = aligned_delay(
+                    state_interval(delay, *_in_progress(ctx.status if ctx else status)),
+                    time.time(),
+                    jitter=op.settings.run_batch_window / 2,
+                )
+            await stopped.wait(delay)
+    finally:
+        if ctx is not None:
+            ctx.stop()  # a log step in flight ends with the daemon
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
     _RESERVED.release(namespace, uid)
 

@@ -14,10 +14,10 @@ from ads_operator.events import LogEventLimiter, plan_named_events
 from ads_operator.oci.domain import LogRecord
 from ads_operator.reconcile import log_batches
 from ads_operator.reconcile.log_batches import PendingEvent, batch_records, event_name
-from ads_operator.reconcile.run_executor import RunContext, run_once
+from ads_operator.reconcile.run_executor import RunContext
 from ads_operator.settings import Settings
 from ads_operator.wiring import run_finished
-from tests.unit.test_reconcile_run import Clock, Recorder, make
+from tests.unit.test_reconcile_run import Clock, Recorder, make, run_pass
 from tests.unit.test_reconcile_support import FakePort, at
 
 
@@ -101,7 +101,7 @@ def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None
 @pytest.mark.parametrize("kill_at", ["persist", "post", "posted"])
 async def test_a_kill_at_any_point_of_a_pass_neither_loses_nor_doubles_lines(kill_at: str) -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
-    await run_once(make(port, rec, clock))
+    await run_pass(make(port, rec, clock))
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     expected: list[str] = []
@@ -112,26 +112,26 @@ async def test_a_kill_at_any_point_of_a_pass_neither_loses_nor_doubles_lines(kil
         clock.seconds = 3 + step
         ctx = incarnation(port, rec, clock, kill_at if step % 2 == 0 else None)
         with contextlib.suppress(Killed):
-            await run_once(ctx)
+            await run_pass(ctx)
     port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(9))
     clock.seconds = 200
-    assert await run_once(incarnation(port, rec, clock, None)) is None
+    assert await run_pass(incarnation(port, rec, clock, None)) is None
     assert rec.lines == expected
     assert run_finished(persisted(rec.patches))
 
 
 async def test_a_kill_after_the_last_write_ahead_keeps_the_run_unfinished() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
-    await run_once(make(port, rec, clock))
+    await run_pass(make(port, rec, clock))
     (run_id,) = port.runs
     port.emit(run_id, ("last words", at(2)))
     port.move(run_id, "FAILED", "exit code 1", time_started=at(1), time_finished=at(3))
     clock.seconds = 200
     with pytest.raises(Killed):
-        await run_once(incarnation(port, rec, clock, "post"))
+        await run_pass(incarnation(port, rec, clock, "post"))
     status = persisted(rec.patches)
     assert status["logPending"]
     assert not run_finished(status)  # so a new daemon is started and creates the Event
-    assert await run_once(incarnation(port, rec, clock, None)) is None
+    assert await run_pass(incarnation(port, rec, clock, None)) is None
     assert rec.lines == ["last words"]
     assert "logPending" not in persisted(rec.patches)

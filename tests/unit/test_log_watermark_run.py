@@ -8,9 +8,9 @@ from typing import Any
 
 from ads_operator.reconcile.logs import FLOOR_PREFIX
 from ads_operator.reconcile.run import iso
-from ads_operator.reconcile.run_executor import RunContext, run_once
+from ads_operator.reconcile.run_executor import RunContext
 from ads_operator.settings import Settings
-from tests.unit.test_reconcile_run import Clock, Recorder, make
+from tests.unit.test_reconcile_run import Clock, Recorder, make, run_pass
 from tests.unit.test_reconcile_support import FakePort, at
 
 
@@ -22,7 +22,7 @@ def settled(port: FakePort, rec: Recorder, clock: Clock, **settings: Any) -> Run
 
 
 async def started(port: FakePort, rec: Recorder, clock: Clock, ctx: RunContext) -> str:
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     return run_id
@@ -34,7 +34,7 @@ async def test_lines_are_read_once_settled_and_no_search_runs_while_nothing_has(
     run_id = await started(port, rec, clock, ctx)
     port.emit(run_id, ("one", at(2)), ("two", at(14)))
     clock.seconds = 15
-    await run_once(ctx)
+    await run_pass(ctx)
     assert rec.lines == ["one"]  # "two" is younger than the settle time
     assert ctx.status["logCursor"] == {
         "lastTime": iso(at(2)),
@@ -43,10 +43,10 @@ async def test_lines_are_read_once_settled_and_no_search_runs_while_nothing_has(
         "ids": [],
     }
     searches = port.calls["search_logs"]
-    await run_once(ctx)  # the same instant: nothing has settled since
+    await run_pass(ctx)  # the same instant: nothing has settled since
     assert port.calls["search_logs"] == searches
     clock.seconds = 30
-    await run_once(ctx)
+    await run_pass(ctx)
     assert rec.lines == ["one", "two"]
     assert ctx.status["logCursor"]["watermark"] == iso(at(20))
     assert ctx.status["logCursor"]["ids"] == []
@@ -67,7 +67,7 @@ async def test_a_cursor_of_the_earlier_version_is_upgraded_without_doubling_line
     port.emit(run_id, ("new", at(12)))
     for seconds in (13, 20, 40):
         clock.seconds = seconds
-        await run_once(ctx)
+        await run_pass(ctx)
     assert rec.lines == ["new"]
     cursor = ctx.status["logCursor"]
     assert cursor["watermark"] == iso(at(30))
@@ -84,7 +84,7 @@ async def test_a_settle_longer_than_the_grace_still_reads_the_last_lines() -> No
     for seconds in (20, 35, 41):  # past the grace, but the finish settles at 40 s
         clock.seconds = seconds
         polls += 1
-        if await run_once(ctx) is None:
+        if await run_pass(ctx) is None:
             break
     assert polls == 3
     assert rec.lines == ["last words"]

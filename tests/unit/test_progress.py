@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ads_operator import progress
-from ads_operator.reconcile.run_executor import run_once
-from tests.unit.test_reconcile_run import Clock, Recorder, make
+from tests.unit.test_reconcile_run import Clock, Recorder, make, run_pass
 from tests.unit.test_reconcile_support import FakePort, at
 
 
@@ -55,18 +54,18 @@ def test_the_latest_valid_marker_wins() -> None:
 async def test_the_run_status_follows_the_log() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     port.emit(run_id, ("ADS_PROGRESS 1/4", at(2)), ("training", at(2.5)))
     clock.seconds = 3
-    await run_once(ctx)
+    await run_pass(ctx)
     assert (ctx.status["progress"], ctx.status["progressPercent"]) == ("1/4", 25)
     port.emit(run_id, ("no marker", at(3.5)))
     clock.seconds = 4
-    await run_once(ctx)
+    await run_pass(ctx)
     assert ctx.status["progress"] == "1/4"  # a pass without a marker keeps the last one
     port.emit(run_id, ("ADS_PROGRESS 4/4", at(4.5)))
     clock.seconds = 5
-    await run_once(ctx)
+    await run_pass(ctx)
     assert (ctx.status["progress"], ctx.status["progressPercent"]) == ("4/4", 100)

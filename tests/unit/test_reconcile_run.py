@@ -89,10 +89,17 @@ def make(
     )
 
 
+async def run_pass(ctx: RunContext) -> float | None:
+    """One pass with its log step done: a live run's step runs beside its passes."""
+    delay = await run_once(ctx)
+    await ctx.wait_logs()
+    return delay
+
+
 async def test_a_run_is_created_once_and_followed_to_success() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    assert await run_once(ctx) == ctx.settings.poll_interval
+    assert await run_pass(ctx) == ctx.settings.poll_interval
     (run_id,) = port.runs
     # Write-ahead: the marker before CreateJobRun, the OCID right after it.
     assert rec.patches[0] == {"createRequested": 1}
@@ -101,7 +108,7 @@ async def test_a_run_is_created_once_and_followed_to_success() -> None:
     port.move(run_id, "IN_PROGRESS", "Job run artifact execution in progress.", time_started=at(5))
     port.emit(run_id, ("one", at(6)), ("two", at(7)))
     clock.seconds = 8
-    await run_once(ctx)
+    await run_pass(ctx)
     assert ctx.status["phase"] == "Running"
     assert rec.lines == ["one", "two"]
     port.emit(run_id, ("three", at(9)))
@@ -113,12 +120,12 @@ async def test_a_run_is_created_once_and_followed_to_success() -> None:
         time_finished=at(10),
     )
     clock.seconds = 11
-    assert await run_once(ctx) is not None  # still inside the log grace period
+    assert await run_pass(ctx) is not None  # still inside the log grace period
     assert ctx.status["exitCode"] == 0
     assert get_condition(ctx.status["conditions"], "Succeeded")["status"] == "True"  # type: ignore[index]
     port.emit(run_id, ("late", at(10.5)))
     clock.seconds = 25
-    assert await run_once(ctx) is None
+    assert await run_pass(ctx) is None
     assert rec.lines == ["one", "two", "three", "late"]
     reasons = [r for r, _ in rec.events if r not in ("LogLines", "Created")]
     assert reasons == ["ACCEPTED", "IN_PROGRESS", "SUCCEEDED"]
@@ -129,12 +136,12 @@ async def test_a_run_is_created_once_and_followed_to_success() -> None:
 async def test_restart_after_create_neither_duplicates_the_run_nor_lines() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     first = make(port, rec, clock)
-    await run_once(first)
+    await run_pass(first)
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     port.emit(run_id, *[(f"line {i}", at(2 + i * 0.01)) for i in range(30)])
     clock.seconds = 3
-    await run_once(first)
+    await run_pass(first)
     # "Restart": a new context built from what was persisted, as a new daemon would.
     persisted: dict[str, Any] = {}
     for patch in rec.patches:
@@ -143,7 +150,7 @@ async def test_restart_after_create_neither_duplicates_the_run_nor_lines() -> No
     port.emit(run_id, ("after restart", at(3.5)))
     port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(4))
     clock.seconds = 100
-    assert await run_once(again) is None
+    assert await run_pass(again) is None
     assert rec.lines == [f"line {i}" for i in range(30)] + ["after restart"]
     assert port.calls["create_job_run"] == 1
 
@@ -162,10 +169,10 @@ async def test_a_crash_after_create_before_the_ocid_was_stored_adopts_the_run() 
 
     first.persist = crash_on_ocid
     with pytest.raises(RuntimeError):
-        await run_once(first)
+        await run_pass(first)
     again = make(port, rec, clock, status={"createRequested": 1})
     port.tokens.clear()  # even with the retry token forgotten (OCI keeps them 24 h)
-    await run_once(again)
+    await run_pass(again)
     assert len(port.runs) == 1
     assert port.calls["create_job_run"] == 1
     assert port.calls["list_job_runs"] == 1
@@ -174,8 +181,8 @@ async def test_a_crash_after_create_before_the_ocid_was_stored_adopts_the_run() 
 
 async def test_lost_status_gets_the_same_run_by_its_retry_token() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
-    await run_once(make(port, rec, clock))
-    await run_once(make(port, rec, clock))  # empty status again: the token answers
+    await run_pass(make(port, rec, clock))
+    await run_pass(make(port, rec, clock))  # empty status again: the token answers
     assert len(port.runs) == 1
     assert port.calls["list_job_runs"] == 0  # no marker: creating never lists the job's runs
 
@@ -183,13 +190,13 @@ async def test_lost_status_gets_the_same_run_by_its_retry_token() -> None:
 async def test_exit_code_3_fails_with_a_reason_naming_it() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     port.move(
         run_id, "FAILED", "Job run artifact execution failed with exit code 3", time_finished=at(2)
     )
     clock.seconds = 60
-    assert await run_once(ctx) is None
+    assert await run_pass(ctx) is None
     assert ctx.status["phase"] == "Failed"
     assert ctx.status["exitCode"] == 3
     failed = get_condition(ctx.status["conditions"], "Failed")
@@ -201,23 +208,23 @@ async def test_exit_code_3_fails_with_a_reason_naming_it() -> None:
 async def test_cancel_calls_cancel_once_and_ends_canceled() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     ctx.spec = DataScienceJobRunSpec.model_validate({"jobRef": {"name": "hello"}, "cancel": True})
-    await run_once(ctx)
-    await run_once(ctx)  # CANCELING now: no second CancelJobRun
+    await run_pass(ctx)
+    await run_pass(ctx)  # CANCELING now: no second CancelJobRun
     assert port.calls["cancel_job_run"] == 1
     port.move(run_id, "CANCELED", "canceled", time_finished=at(1))
     clock.seconds = 60
-    assert await run_once(ctx) is None
+    assert await run_pass(ctx) is None
     assert ctx.status["phase"] == "Canceled"
 
 
 async def test_cancel_before_creation_never_creates() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock, cancel=True)
-    assert await run_once(ctx) is None
-    assert await run_once(ctx) is None
+    assert await run_pass(ctx) is None
+    assert await run_pass(ctx) is None
     assert port.calls["create_job_run"] == 0
     assert ctx.status["phase"] == "Canceled"
 
@@ -225,9 +232,9 @@ async def test_cancel_before_creation_never_creates() -> None:
 async def test_waits_for_the_job_and_stops_for_a_foreign_one() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     waiting = make(port, rec, clock, job=Waiting("WaitingForJob", "not ready"))
-    assert await run_once(waiting) == waiting.settings.poll_interval
+    assert await run_pass(waiting) == waiting.settings.poll_interval
     foreign = make(port, rec, clock, job=Waiting("JobOfOtherNamespace", "no", terminal=True))
-    assert await run_once(foreign) is None
+    assert await run_pass(foreign) is None
     assert get_condition(foreign.status["conditions"], "Terminal") is not None
     assert port.calls["create_job_run"] == 0
 
@@ -235,12 +242,12 @@ async def test_waits_for_the_job_and_stops_for_a_foreign_one() -> None:
 async def test_a_run_without_logging_says_so() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     from dataclasses import replace
 
     port.runs[run_id] = replace(port.runs[run_id], log_id=None, log_group_id=None)
-    await run_once(ctx)
+    await run_pass(ctx)
     cond = get_condition(ctx.status["conditions"], "Logging")
     assert cond is not None
     assert cond["reason"] == "LoggingNotConfigured"
@@ -260,12 +267,12 @@ async def test_runs_sharing_a_reader_are_polled_with_one_list_call() -> None:
         ctx.uid = f"uid-{i}"
         ctx.reader = reader
         contexts.append(ctx)
-        await run_once(ctx)  # creates the run (a full read follows)
+        await run_pass(ctx)  # creates the run (a full read follows)
     for run_id in port.runs:
         port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     clock.seconds = 2
     before = port.calls["get_job_run"]
-    await asyncio.gather(*(run_once(c) for c in contexts))  # compartments known from create
+    await asyncio.gather(*(run_pass(c) for c in contexts))  # compartments known from create
     assert port.calls["get_job_run"] == before
     assert port.calls["list_recent_job_runs"] == 2  # ACCEPTED (empty), IN_PROGRESS: not 3
     assert all(c.status["phase"] == "Running" for c in contexts)
@@ -276,7 +283,7 @@ async def test_a_new_state_is_saved_before_the_pass_reads_logs() -> None:
     """At scale the log search waits behind other calls; the status must not wait for it."""
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     port.emit(run_id, ("hello", at(1.5)))
@@ -292,7 +299,7 @@ async def test_a_new_state_is_saved_before_the_pass_reads_logs() -> None:
 
     port.search_logs = observed_search  # type: ignore[method-assign]
     clock.seconds = 60
-    await run_once(ctx)
+    await run_pass(ctx)
     assert seen_at_search == ["Running"]
     assert rec.lines == ["hello"]
     # The second write carries only what the logs changed.
@@ -303,20 +310,82 @@ async def test_a_new_state_is_saved_before_the_pass_reads_logs() -> None:
 async def test_events_the_apiserver_refused_are_created_again_before_reading_on() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_once(ctx)
+    await run_pass(ctx)
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     port.emit(run_id, ("one", at(2)), ("two", at(3)))
     rec.refuse_events = 1
     clock.seconds = 10
-    await run_once(ctx)
+    await run_pass(ctx)
     assert rec.lines == []  # refused: kept pending
     assert ctx.status["logPending"]
     port.emit(run_id, ("three", at(11)))
     port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(12))
     clock.seconds = 200
-    assert await run_once(ctx) == ctx.settings.poll_interval  # the refused Event again
+    assert await run_pass(ctx) == ctx.settings.poll_interval  # the refused Event again
     assert rec.lines == ["one", "two"]
-    assert await run_once(ctx) is None  # then the rest, and done
+    assert await run_pass(ctx) is None  # then the rest, and done
     assert rec.lines == ["one", "two", "three"]
     assert not ctx.status.get("logPending")
+
+
+async def until(condition: Any, turns: int = 1000) -> None:
+    """Lets other tasks run until ``condition()`` holds (a bounded number of loop turns)."""
+    import asyncio
+
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition not reached")
+
+
+async def test_state_passes_do_not_wait_for_a_slow_log_step() -> None:
+    """The next state read happens on time while the log step (search, cursor, Events) is
+    still in flight; one step at a time; a step's error surfaces in a later pass."""
+    import asyncio
+
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_pass(ctx)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    port.emit(run_id, ("hello", at(1.5)))
+    release = asyncio.Event()
+    searches = 0
+    search = port.search_logs
+
+    async def slow_search(**kwargs: Any) -> Any:
+        nonlocal searches
+        searches += 1
+        await release.wait()
+        return await search(**kwargs)
+
+    port.search_logs = slow_search  # type: ignore[method-assign]
+    clock.seconds = 10
+    assert await run_once(ctx) == ctx.settings.poll_interval
+    await until(lambda: searches == 1)  # the step started and blocks in its search
+    assert ctx.status["phase"] == "Running"
+    assert rec.lines == []
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(12))
+    clock.seconds = 13
+    reads = port.calls["get_job_run"]
+    pass_done = asyncio.create_task(run_once(ctx))  # terminal: waits for the step
+    await until(lambda: ctx.status["phase"] == "Succeeded")  # saved while the step waits
+    assert port.calls["get_job_run"] == reads + 1
+    assert searches == 1
+    assert not pass_done.done()
+    release.set()
+    assert await pass_done == ctx.settings.poll_interval  # the log grace is still open
+    assert rec.lines == ["hello"]
+
+    async def failing_search(**kwargs: Any) -> Any:
+        raise RuntimeError("search failed")
+
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))  # (a fresh live run)
+    ctx2 = make(port, Recorder(), clock, status={"ocid": run_id})
+    port.search_logs = failing_search  # type: ignore[method-assign]
+    assert await run_once(ctx2) == ctx2.settings.poll_interval
+    await until(lambda: ctx2.log_step is not None and ctx2.log_step.done())
+    with pytest.raises(RuntimeError, match="search failed"):
+        await run_once(ctx2)

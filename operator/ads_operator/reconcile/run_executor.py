@@ -4,10 +4,17 @@ The kopf daemon in :mod:`ads_operator.handlers` calls :func:`run_once` until it 
 None. Everything that touches Kubernetes (resolving the job, patching status, posting
 Events) comes in through :class:`RunContext`, so this module holds the run's logic and
 can be tested against an in-memory port.
+
+While a run is live, its log lines are mirrored by a *log step* beside the passes (one
+at a time): reading the log, saving the cursor and creating the Events takes as long as
+the Logging service and the apiserver need for thousands of lines, and the next state
+read must not wait for that. Once the run is terminal its state cannot change any more,
+and the passes wait for their log step.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,10 +107,29 @@ class RunContext:
     pending_resumed: bool = field(default=False)
     #: Log Events the apiserver refused in the last pass (still in ``logPending``).
     unposted: list[PendingEvent] = field(default_factory=list)
+    #: The log step in flight (read, save the cursor, create the Events), if any.
+    log_step: asyncio.Task[None] | None = field(default=None)
+    #: The time of the last log step that read the log (its window ends ``settle`` before).
+    logs_read_at: datetime | None = field(default=None)
 
     @property
     def attempt(self) -> int:
         return policy.attempt_of(self.status)
+
+    async def wait_logs(self) -> None:
+        """Waits for the log step in flight; its error, if it failed, is raised here."""
+        step, self.log_step = self.log_step, None
+        if step is not None:
+            await step
+
+    def stop(self) -> None:
+        """The run is no longer followed (deleted, or the operator stops): a log step in
+        flight is canceled, as a crash would end it (its write-ahead makes that safe)."""
+        step, self.log_step = self.log_step, None
+        if step is not None and not step.done():
+            step.cancel()
+        elif step is not None and not step.cancelled():
+            step.exception()  # taken in: the run is not followed any more
 
     async def save(self, patch: dict[str, Any]) -> None:
         """Persists the fields of ``patch`` that differ from the status as last saved.
@@ -326,30 +352,25 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
             generation=ctx.generation,
             now=now,
         )
-    if any(patch.get(k) != ctx.status.get(k) for k in STATE_KEYS):
-        # A new state is saved before this pass reads logs: at scale the search queues
-        # behind other calls (it is served last), and `kubectl wait` should not wait
-        # for it. The rest of the pass then sends only what the logs changed.
-        await ctx.save(patch)
     terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
-    keep_reading = logs.keep_reading(
-        terminal=terminal,
-        time_finished=run.time_finished,
-        now=now,
-        grace=timedelta(seconds=ctx.settings.log_grace),
-        settle=timedelta(seconds=ctx.settings.log_settle),
-    )
-    to_post: list[PendingEvent] = []
-    if run.log_id and run.log_group_id:
-        if run.time_started is not None or terminal:
-            log_patch, to_post, read = await _mirror_logs(ctx, run, now)
-            patch.update(log_patch)
-            keep_reading = keep_reading or not read
-        logging_ok, reason = True, ("Mirroring" if keep_reading else "Complete")
+    following = bool(run.log_id and run.log_group_id)
+    state_changed = any(patch.get(k) != ctx.status.get(k) for k in STATE_KEYS)
+    if following and not state_changed:
+        # The duration changes every pass; it rides with the log step's write instead of
+        # costing a patch of its own.
+        patch.pop("duration", None)
+    if state_changed:
+        # A new state is saved before anything about logs: `kubectl wait` waits for
+        # this, not for a search that at scale queues behind other calls.
+        await ctx.save(patch)
+    complete = not following
+    if following and (run.time_started is not None or terminal):
+        complete = await _follow_logs(ctx, run, now, terminal, fields["duration"])
+    if following:
+        logging_ok, reason = True, ("Complete" if complete else "Mirroring")
         message = f"Log lines are mirrored as Events from log {run.log_id}"
     else:
         logging_ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
-        keep_reading = False
     patch["conditions"] = set_condition(
         patch["conditions"],
         type="Logging",
@@ -359,18 +380,54 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         generation=ctx.generation,
         now=now,
     )
-    # Write-ahead: the cursor and the Events it accounts for are persisted first, then
-    # the Events are created (idempotently, by name); see log_batches.
     await ctx.save(patch)
-    if to_post:
-        ctx.unposted = list(await ctx.post_events(to_post))
-    if terminal and not keep_reading:
-        if ctx.unposted:
-            return ctx.settings.poll_interval  # refused Events first: they carry lines
+    if terminal and complete:
         if ctx.status.get("logPending"):
             await ctx.save({"logPending": None})  # posted: nothing left to resume
         return None
     return ctx.settings.poll_interval
+
+
+async def _follow_logs(
+    ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool, duration: str | None
+) -> bool:
+    """Takes in the last log step (raising its error), starts the next one unless one is
+    in flight, and says whether the log is complete: the run is terminal, no Event is
+    left to create, and a read made after the log grace has passed the finish.
+
+    A live run's step runs beside the passes; a terminal run's pass waits for it, so the
+    read that completes the log is decided on at once, as a single pass would."""
+    if ctx.log_step is not None and (terminal or ctx.log_step.done()):
+        await ctx.wait_logs()
+    if ctx.log_step is None and not _read_enough(ctx, run, terminal):
+        ctx.log_step = asyncio.get_running_loop().create_task(_log_step(ctx, run, now, duration))
+        if terminal:
+            await ctx.wait_logs()
+    return _read_enough(ctx, run, terminal) and ctx.log_step is None
+
+
+def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
+    if not terminal or ctx.unposted or ctx.logs_read_at is None:
+        return False
+    return not logs.keep_reading(
+        terminal=True,
+        time_finished=run.time_finished,
+        now=ctx.logs_read_at,
+        grace=timedelta(seconds=ctx.settings.log_grace),
+        settle=timedelta(seconds=ctx.settings.log_settle),
+    )
+
+
+async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: str | None) -> None:
+    """Read the new lines, persist the cursor with the Events they make (write-ahead, see
+    :mod:`~ads_operator.reconcile.log_batches`), then create those Events."""
+    patch, to_post, read = await _mirror_logs(ctx, run, now)
+    patch["duration"] = duration
+    await ctx.save(patch)
+    if to_post:
+        ctx.unposted = list(await ctx.post_events(to_post))
+    if read:
+        ctx.logs_read_at = now
 
 
 async def _search_all(
