@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -308,13 +309,16 @@ def start_emulator_process(
     argv += extra_args or []
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-    deadline = time.monotonic() + ready_timeout
-    while not ready.exists():
-        if process.poll() is not None:
-            raise RuntimeError(f"oci_emulator exited with {process.returncode} before serving")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("oci_emulator did not report its port in time")
-        time.sleep(0.05)  # polling the ready file, bounded by the deadline
-    endpoint = ready.read_text().strip()
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while not ready.exists():
+            if process.poll() is not None:
+                raise RuntimeError(f"oci_emulator exited with {process.returncode} before serving")
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("oci_emulator did not report its port in time")
+            time.sleep(0.05)  # polling the ready file, bounded by the deadline
+        endpoint = ready.read_text().strip()
+    finally:
+        shutil.rmtree(ready.parent, ignore_errors=True)  # read once; nothing else uses it
     return EmulatorProcess(port=int(endpoint.rsplit(":", 1)[1]), process=process)
