@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -91,6 +91,15 @@ RUN_DURATION: Final = Histogram(
     buckets=DURATION_BUCKETS,
     registry=REGISTRY,
 )
+_TERMINAL_STATES: Final = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "NEEDS_ATTENTION"})
+STATUS_LAG: Final = Histogram(
+    f"{PREFIX}_status_lag_seconds",
+    "Seconds from a run starting or finishing in OCI (its own timestamps) to the status"
+    " patch that shows it: how far behind OCI `.status` and `kubectl wait` are.",
+    ["change"],
+    buckets=(1, 2, 5, 10, 15, 30, 60, 120, 300, 600),
+    registry=REGISTRY,
+)
 OCI_REQUESTS: Final = Counter(
     f"{PREFIX}_oci_requests",
     "OCI API calls by operation and result code (HTTP status, or 'network').",
@@ -163,6 +172,21 @@ def record_run(uid: str, namespace: str, status: Mapping[str, Any]) -> None:
     seconds = _seconds(status.get("timeStarted"), status.get("timeFinished"))
     if seconds is not None:
         RUN_DURATION.labels(phase=str(phase)).observe(seconds)
+
+
+def state_written(patch: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+    """A status patch was written: if it shows the run started or finished, observe how
+    long after OCI's own timestamp of that change."""
+    state = patch.get("lifecycleState")
+    if state == "IN_PROGRESS":
+        change, since = "started", status.get("timeStarted")
+    elif state in _TERMINAL_STATES:
+        change, since = "finished", status.get("timeFinished")
+    else:
+        return
+    lag = _seconds(since, datetime.now(UTC))
+    if lag is not None:
+        STATUS_LAG.labels(change=change).observe(lag)
 
 
 def forget_run(uid: str) -> None:

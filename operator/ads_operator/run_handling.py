@@ -264,6 +264,7 @@ async def run_context(
             RUN_PLURAL, namespace, name, {k: v for k, v in patch.items() if not k.startswith("_")}
         )
         metrics.record_run(uid, namespace, status)  # the whole status: patches are partial
+        metrics.state_written(patch, status)
 
     return RunContext(
         namespace=namespace,

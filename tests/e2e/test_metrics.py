@@ -103,6 +103,7 @@ def test_metrics_count_runs_oci_calls_durations_and_log_lines(
     assert created == 1
     assert sample(after, "ads_operator_oci_requests_total", operation="CreateJob", code="200") == 1
     assert sample(after, "ads_operator_run_duration_seconds_count", phase="Failed") == 1
+    assert sample(after, "ads_operator_status_lag_seconds_count", change="finished") == 1
     assert sample(after, "ads_operator_log_lines_dropped_total") == 0
     # A run waiting for a job that does not exist is Pending; one naming an OCI job that
     # does not exist is an OCI error (404) and a reconcile error with that reason.

@@ -118,3 +118,26 @@ def test_the_endpoint_serves_the_text_format() -> None:
     assert "# TYPE ads_operator_oci_requests_total counter" in body
     assert "# TYPE ads_operator_run_duration_seconds histogram" in body
     assert "ads_operator_log_lines_mirrored_total" in body
+
+
+def test_the_status_lag_is_observed_for_patches_that_show_a_start_or_a_finish() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    def ago(seconds: float) -> str:
+        return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+
+    count = "ads_operator_status_lag_seconds_count"
+    started, finished = {"change": "started"}, {"change": "finished"}
+    before = value(count, started), value(count, finished)
+    lag_sum = value("ads_operator_status_lag_seconds_sum", started)
+    status = {"lifecycleState": "IN_PROGRESS", "timeStarted": ago(7)}
+    metrics.state_written({"lifecycleState": "IN_PROGRESS"}, status)
+    metrics.state_written({"logCursor": {}}, status)  # no state in the patch: not counted
+    assert value(count, started) == before[0] + 1
+    observed = value("ads_operator_status_lag_seconds_sum", started) - lag_sum
+    assert 7 <= observed < 60  # started 7 s ago
+    status = {**status, "lifecycleState": "SUCCEEDED", "timeFinished": ago(3)}
+    metrics.state_written({"lifecycleState": "SUCCEEDED"}, status)
+    assert value(count, finished) == before[1] + 1
+    metrics.state_written({"lifecycleState": "CANCELING"}, status)  # neither change
+    assert (value(count, started), value(count, finished)) == (before[0] + 1, before[1] + 1)
