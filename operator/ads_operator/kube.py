@@ -35,15 +35,13 @@ def configure(pool_size: int = 32) -> None:
     """Load credentials the way kopf does: in-cluster first, then the kubeconfig.
 
     ``pool_size`` keeps one apiserver connection per worker thread (the loop's executor
-    and the Event threads, half as many): the client's default (5 per CPU) made the
-    threads beyond it open and TLS-negotiate a new connection for each status patch or
-    Event at scale."""
+    and as many Event threads): the client's default (5 per CPU) made the threads beyond
+    it open and TLS-negotiate a new connection for each status patch or Event at scale."""
     global _api_client, _event_threads
     import kubernetes
 
-    event_threads = max(2, pool_size // 2)
-    _event_threads = ThreadPoolExecutor(event_threads, thread_name_prefix="ads-events")
-    pool_size += event_threads
+    _event_threads = ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events")
+    pool_size *= 2
 
     config = kubernetes.client.Configuration()
     try:
