@@ -89,7 +89,7 @@ async def watch(
                 ctx.spec = spec
                 ctx.generation = meta.get("generation")
                 if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon
-                    rules, rules_for = await run_policy_of(spec, namespace), (spec.run_policy,)
+                    rules, rules_for = await run_policy_of(op, spec, namespace), (spec.run_policy,)
                 ctx.run_policy = rules
                 delay = await run_with_policy(ctx)
                 log.debug(
@@ -111,7 +111,10 @@ async def watch(
             if delay is None:
                 op.limiter.forget(uid)
                 _RESERVED.release(namespace, uid)
-                await expire(op, body, ctx.status if ctx else status, namespace, name, uid, stopped)
+                known = (rules,) if rules_for is not None else None  # read at the start
+                await expire(
+                    op, body, ctx.status if ctx else status, namespace, name, uid, stopped, known
+                )
                 return
             if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
                 delay = aligned_delay(
@@ -140,11 +143,13 @@ def _in_progress(status: dict[str, Any]) -> tuple[str | None, float | None]:
     return state, (utcnow() - since).total_seconds()
 
 
-async def run_policy_of(spec: DataScienceJobRunSpec, namespace: str) -> RunPolicy | None:
+async def run_policy_of(
+    op: Operator, spec: DataScienceJobRunSpec, namespace: str
+) -> RunPolicy | None:
     """The run's runPolicy over its job's defaults; None when neither sets one."""
     defaults: RunPolicy | None = None
     if spec.job_ref is not None:
-        job = await kube.get_resource(JOB_PLURAL, namespace, spec.job_ref.name)
+        job = await job_body(op, namespace, spec.job_ref.name)
         raw = ((job or {}).get("spec") or {}).get("runPolicy")
         if raw:
             try:
@@ -164,14 +169,18 @@ async def expire(
     name: str,
     uid: str,
     stopped: kopf.DaemonStopped,
+    known: tuple[RunPolicy | None] | None = None,
 ) -> None:
     """ttlSecondsAfterFinished: wait for the expiry, then delete the resource (its
-    deletionPolicy then decides about the OCI run, as for any delete)."""
+    deletionPolicy then decides about the OCI run, as for any delete).
+
+    ``known``: the effective policy the watch loop already read; without it the job is
+    read again (a thousand runs ending together were a thousand reads of one job)."""
     try:
         spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
     except ValidationError:
         return
-    rules = await run_policy_of(spec, namespace)
+    rules = known[0] if known is not None else await run_policy_of(op, spec, namespace)
     when = policy.expires_at(rules, status) if rules is not None else None
     if rules is None or when is None:
         return
@@ -214,10 +223,10 @@ async def run_context(
     uid: str,
     involved: dict[str, Any],
 ) -> RunContext:
-    job_body = None
+    job = None
     if spec.job_ref is not None:
-        job_body = await kube.get_resource(JOB_PLURAL, namespace, spec.job_ref.name)
-    job_spec = dict((job_body or {}).get("spec") or {})
+        job = await job_body(op, namespace, spec.job_ref.name)
+    job_spec = dict((job or {}).get("spec") or {})
     secret = spec.auth_secret_ref.name if spec.auth_secret_ref else raw_secret(job_spec)
     region = spec.region or job_spec.get("region")
     port = await port_for(op, namespace, secret, region)
@@ -295,7 +304,7 @@ async def resolve_job(
     OCID that no other namespace of this cluster owns."""
     if spec.job_ref is not None:
         ref = spec.job_ref.name
-        job = await kube.get_resource(JOB_PLURAL, namespace, ref)
+        job = await job_body(op, namespace, ref)
         if job is None:
             return Waiting("JobNotFound", f"DataScienceJob {ref!r} not found in {namespace!r}")
         jstatus = job.get("status") or {}
@@ -333,6 +342,15 @@ async def resolve_job(
         compartment_id=oci_job.compartment_id,
         project_id=oci_job.project_id,
         display_name=oci_job.display_name or None,
+    )
+
+
+async def job_body(op: Operator, namespace: str, name: str) -> dict[str, Any] | None:
+    """The DataScienceJob a run names, read once for all the runs that ask within a
+    moment (a run's start reads it three times, and a thousand runs start together).
+    The body is shared: callers never change it."""
+    return await op.job_bodies.get(
+        (namespace, name), lambda: kube.get_resource(JOB_PLURAL, namespace, name)
     )
 
 

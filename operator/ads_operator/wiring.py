@@ -46,6 +46,11 @@ class Operator:
     logs: LogSearchBatcher | None = None
     #: GetJob answers shared by the runs being created together (keyed by port and job).
     jobs: SharedReads[OciJob] = field(default_factory=lambda: SharedReads[OciJob](ttl=10.0))
+    #: DataScienceJob bodies read for runs, shared for a moment (a change is seen at most
+    #: this late; the job's own Ready condition gates creation anyway).
+    job_bodies: SharedReads[dict[str, Any] | None] = field(
+        default_factory=lambda: SharedReads[dict[str, Any] | None](ttl=2.0)
+    )
 
 
 def operator_of(memo: Any) -> Operator:

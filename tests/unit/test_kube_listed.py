@@ -1,0 +1,29 @@
+"""What a listed resource keeps: everything summaries read, without the bulk they never
+read (managedFields, a run's log tail and cursor; one pending Event says "some")."""
+
+from __future__ import annotations
+
+from ads_operator.kube import listed
+
+
+def test_a_listed_run_keeps_what_summaries_read_and_drops_the_bulk() -> None:
+    run = {
+        "metadata": {"name": "r", "uid": "u", "managedFields": [{"manager": "x"}]},
+        "spec": {"jobRef": {"name": "j"}},
+        "status": {
+            "phase": "Running",
+            "timeFinished": None,
+            "logTail": [{"time": "t", "message": "m"}] * 50,
+            "logCursor": {"watermark": "t"},
+            "logPending": [{"name": "a"}, {"name": "b"}],
+        },
+    }
+    item = listed(run)
+    assert item["metadata"] == {"name": "r", "uid": "u"}
+    assert item["spec"] == {"jobRef": {"name": "j"}}
+    assert item["status"] == {
+        "phase": "Running",
+        "timeFinished": None,
+        "logPending": [{"name": "a"}],
+    }
+    assert listed({"metadata": {"name": "j"}}) == {"metadata": {"name": "j"}}  # a job
