@@ -259,10 +259,12 @@ class SdkOciPort:
             kwargs["page"] = page
         if lifecycle_state:
             kwargs["lifecycle_state"] = lifecycle_state
-        resp = await self._call(
-            "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
-        )
-        return [_run(item) for item in resp.data], resp.next_page
+
+        def call() -> tuple[list[OciJobRun], str | None]:  # converted in the thread too
+            resp = self._ds.list_job_runs(compartment_id, **kwargs)
+            return [_run(item) for item in resp.data], resp.next_page
+
+        return await self._call("ListJobRuns", call)
 
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
@@ -287,9 +289,13 @@ class SdkOciPort:
         kwargs: dict[str, Any] = {"limit": limit}
         if page:
             kwargs["page"] = page
-        resp = await self._call("SearchLogs", lambda: self._search.search_logs(details, **kwargs))
-        records = [parse_log_result(r.data) for r in (resp.data.results or [])]
-        return LogPage(tuple(r for r in records if r is not None), resp.next_page)
+
+        def call() -> LogPage:  # a thousand records are parsed in the thread, not the loop
+            resp = self._search.search_logs(details, **kwargs)
+            records = [parse_log_result(r.data) for r in (resp.data.results or [])]
+            return LogPage(tuple(r for r in records if r is not None), resp.next_page)
+
+        return await self._call("SearchLogs", call)
 
     async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes:
         resp = await self._call(
