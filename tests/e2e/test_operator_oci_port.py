@@ -16,6 +16,8 @@ from ads_operator.oci.domain import OciJobRun
 from ads_operator.oci.errors import NotFoundError, ThrottledError
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.port import OciPort
+from ads_operator.oci.ratelimit import TenancyBudget
+from ads_operator.oci.run_scan import RunScan
 from ads_operator.reconcile.logs import search_query
 from ads_operator.settings import Settings
 from oci_emulator.testing import ApiKey, EmulatorHandle
@@ -177,3 +179,82 @@ async def test_wire_errors_map_to_the_hierarchy(port: OciPort, emulator: Emulato
     finally:
         emulator.clear_faults()
     assert throttled.value.retry_after == 7
+
+
+async def _finished_runs(port: OciPort, log_group: str, name: str, count: int) -> list[str]:
+    job = await port.create_job(details=_job_details(log_group, name), retry_token=f"{name}-j")
+    await port.create_job_artifact(
+        job_id=job.id, file_name="q.py", content=b"print('q')\n", retry_token=f"{name}-a"
+    )
+
+    async def active() -> bool:
+        return (await port.get_job(job_id=job.id)).lifecycle_state == "ACTIVE"
+
+    await _until(active, "the job to be ACTIVE")
+    details = {"projectId": PROJECT, "compartmentId": COMPARTMENT, "jobId": job.id}
+    ids = [
+        (await port.create_job_run(details=details, retry_token=f"{name}-r{i}")).id
+        for i in range(count)
+    ]
+
+    async def all_succeeded() -> bool:
+        states = [(await port.get_job_run(run_id=i)).lifecycle_state for i in ids]
+        return states == ["SUCCEEDED"] * count
+
+    await _until(all_succeeded, "the runs to succeed")
+    return ids
+
+
+async def test_a_scan_reads_the_state_lists_page_after_page(
+    port: OciPort, log_group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan reads its pages one after another in one worker thread while the budget has
+    tokens, and goes back to the loop's queue for a token only when it has none."""
+    ids = await _finished_runs(port, log_group, "scan-job", 5)
+    queued: list[str] = []
+    acquire = TenancyBudget.acquire
+
+    async def counting(self: TenancyBudget, operation: str) -> None:
+        queued.append(operation)
+        await acquire(self, operation)
+
+    monkeypatch.setattr(TenancyBudget, "acquire", counting)
+    wanted = frozenset(ids[:4])  # the oldest run is not wanted: the last page is not read
+    scan = RunScan(wanted, ("ACCEPTED", "IN_PROGRESS", "SUCCEEDED"), max_pages=10)
+    await port.scan_job_runs(compartment_id=COMPARTMENT, scan=scan, page_size=2)
+    assert scan.done
+    assert scan.found.keys() == wanted
+    assert all(r.lifecycle_state == "SUCCEEDED" and r.log_id is None for r in scan.found.values())
+    # ACCEPTED and IN_PROGRESS (empty, one page each), then SUCCEEDED newest first: two
+    # pages of two hold the four newest runs (earlier tests' runs are in another job but
+    # the same compartment, so they may add pages: at least 4).
+    assert scan.pages >= 4
+    assert queued == ["ListJobRuns"]  # one token from the loop, the rest in the thread
+
+
+async def test_a_scan_without_free_tokens_waits_in_the_queue_for_each_page(
+    port: OciPort,
+    emulator: EmulatorHandle,
+    emulator_api_key: ApiKey,
+    log_group: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = await _finished_runs(port, log_group, "scan-slow", 2)
+    slow = Settings(  # a token every 2 s and none saved up: the second page must queue
+        oci_endpoint=emulator.endpoint,
+        oci_config_file=str(emulator_api_key.config_file),
+        oci_requests_per_second=0.5,
+    )
+    slow_port = PortFactory(slow).port()
+    queued: list[str] = []
+    acquire = TenancyBudget.acquire
+
+    async def counting(self: TenancyBudget, operation: str) -> None:
+        queued.append(operation)
+        await acquire(self, operation)
+
+    monkeypatch.setattr(TenancyBudget, "acquire", counting)
+    scan = RunScan(frozenset(ids), ("SUCCEEDED",), max_pages=10)
+    await slow_port.scan_job_runs(compartment_id=COMPARTMENT, scan=scan, page_size=1)
+    assert scan.found.keys() == set(ids)
+    assert len(queued) == scan.pages == 2

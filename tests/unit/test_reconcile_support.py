@@ -15,6 +15,7 @@ from typing import Any
 
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.oci.run_scan import RunScan
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
 COMPARTMENT = "ocid1.compartment.oc1..aaaa"
@@ -123,6 +124,14 @@ class FakePort:
         self._check("list_job_runs")
         return [r for r in self.runs.values() if r.job_id == job_id]
 
+    async def scan_job_runs(self, *, compartment_id: str, scan: RunScan, page_size: int) -> None:
+        while not scan.done:
+            state, page = scan.next_page()
+            runs, following = await self.list_recent_job_runs(
+                compartment_id=compartment_id, page=page, limit=page_size, lifecycle_state=state
+            )
+            scan.add(runs, following)
+
     async def list_recent_job_runs(
         self,
         *,
@@ -131,6 +140,7 @@ class FakePort:
         limit: int,
         lifecycle_state: str | None = None,
     ) -> tuple[list[OciJobRun], str | None]:
+        """One page of a state list (counted: tests count the pages a scan reads)."""
         self._check("list_recent_job_runs")
         runs = [
             r

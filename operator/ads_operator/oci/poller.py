@@ -23,6 +23,7 @@ from typing import Final
 
 from ads_operator.oci.domain import OciJobRun
 from ads_operator.oci.port import OciPort
+from ads_operator.oci.run_scan import RunScan
 
 #: Page size for batched reads, and at most this many pages per state list and batch.
 PAGE_SIZE: Final = 100
@@ -165,18 +166,11 @@ class RunStateReader:
     ) -> None:
         """Pages through the state lists (newest first) until every wanted run was seen,
         a list ends, or :data:`MAX_PAGES` were read of it."""
-        for state in states:
-            page: str | None = None
-            for _ in range(MAX_PAGES):
-                self.list_calls += 1
-                runs, page = await batch.port.list_recent_job_runs(
-                    compartment_id=batch.compartment_id,
-                    page=page,
-                    limit=PAGE_SIZE,
-                    lifecycle_state=state,
-                )
-                found.update({r.id: r for r in runs if r.id in wanted})
-                if wanted <= found.keys() or not page:
-                    break
-            if wanted <= found.keys():
-                return
+        scan = RunScan(frozenset(wanted), states, MAX_PAGES)
+        try:
+            await batch.port.scan_job_runs(
+                compartment_id=batch.compartment_id, scan=scan, page_size=PAGE_SIZE
+            )
+        finally:
+            self.list_calls += scan.pages
+        found.update(scan.found)

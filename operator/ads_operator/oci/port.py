@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
+from ads_operator.oci.run_scan import RunScan
 
 
 class OciPort(Protocol):
@@ -41,16 +42,11 @@ class OciPort(Protocol):
 
     async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]: ...
 
-    async def list_recent_job_runs(
-        self,
-        *,
-        compartment_id: str,
-        page: str | None,
-        limit: int,
-        lifecycle_state: str | None = None,
-    ) -> tuple[list[OciJobRun], str | None]:
-        """One page of a compartment's runs (only those in ``lifecycle_state``, if given),
-        newest first (summaries: no log details)."""
+    async def scan_job_runs(self, *, compartment_id: str, scan: RunScan, page_size: int) -> None:
+        """Reads the pages of the compartment's runs that ``scan`` asks for (each list
+        newest first, ``page_size`` runs per page, summaries: no log details) until it is
+        done. ``scan`` is filled in, from a worker thread in the SDK adapter: callers read
+        it only after this returns."""
         ...
 
     async def cancel_job_run(self, *, run_id: str) -> None: ...

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
@@ -36,7 +37,11 @@ def priority_of(operation: str) -> int:
 
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up; ``acquire`` waits for one.
-    Waiters are served lowest ``priority`` first, in arrival order within a priority."""
+    Waiters are served lowest ``priority`` first, in arrival order within a priority.
+
+    The count of tokens is guarded by a lock: a worker thread reading the pages of one
+    state list takes the token of each further page itself (:meth:`try_take`), without a
+    return to the event loop."""
 
     def __init__(
         self, rate: float, burst: float | None = None, clock: Callable[[], float] = time.monotonic
@@ -48,6 +53,7 @@ class TokenBucket:
         self._clock = clock
         self._tokens = self.burst
         self._stamp = clock()
+        self._lock = threading.Lock()
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._server: asyncio.Task[None] | None = None
@@ -58,12 +64,19 @@ class TokenBucket:
         self._stamp = now
 
     def try_take(self) -> float:
-        """Take a token if one is there (returns 0), else the seconds until one will be."""
-        self._refill()
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return 0.0
-        return (1 - self._tokens) / self.rate
+        """Take a token if one is there (returns 0), else the seconds until one will be.
+        Safe from any thread; it does not queue, so only the most urgent calls (state
+        reads, already holding a token for their first page) use it outside the loop."""
+        with self._lock:
+            self._refill()
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return 0.0
+            return (1 - self._tokens) / self.rate
+
+    def _give_back(self) -> None:
+        with self._lock:
+            self._tokens += 1
 
     async def acquire(self, priority: int = OTHER) -> None:
         if not self._waiting and self.try_take() == 0:
@@ -88,7 +101,7 @@ class TokenBucket:
                 continue
             _, _, future = heapq.heappop(self._waiting)
             if future.cancelled():
-                self._tokens += 1  # nobody used it
+                self._give_back()  # nobody used it
             else:
                 future.set_result(None)
 

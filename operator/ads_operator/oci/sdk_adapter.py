@@ -13,6 +13,8 @@ Decisions made on purpose here:
 * The SDK is synchronous; every call runs in a thread to keep kopf's loop free, in a pool
   of OCI's own: at a thousand runs the loop's default pool is busy with hundreds of
   status patches a second, and a run-state list page queued behind them took seconds.
+  The pages of a batched state read follow each other in one thread (taking their
+  tokens there), since each return to the busy loop cost tenths of a second.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
 from ads_operator.oci.ratelimit import TenancyBudget
+from ads_operator.oci.run_scan import RunScan
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -146,7 +149,9 @@ class SdkOciPort:
             _widen_pool(client, settings.worker_threads)
         self._search_details = oci.loggingsearch.models.SearchLogsDetails
 
-    async def _call(self, operation: str, fn: Callable[[], T]) -> T:
+    async def _call(self, operation: str, fn: Callable[[], T], *, counted: bool = True) -> T:
+        """``fn`` in an OCI thread, after a token of the budget. ``counted=False``: ``fn``
+        counts its calls in the metrics itself (a failed one is counted here)."""
         await self._limiter.acquire(operation)
         try:
             result = await asyncio.get_running_loop().run_in_executor(self._threads, fn)
@@ -154,7 +159,8 @@ class SdkOciPort:
             error = from_exception(exc, operation=operation)
             metrics.oci_call(operation, status=error.status, code=error.code, ok=False)
             raise error from None
-        metrics.oci_call(operation, status=getattr(result, "status", None), code=None, ok=True)
+        if counted:
+            metrics.oci_call(operation, status=getattr(result, "status", None), code=None, ok=True)
         return result
 
     async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob:
@@ -246,25 +252,30 @@ class SdkOciPort:
             if not page:
                 return runs
 
-    async def list_recent_job_runs(
-        self,
-        *,
-        compartment_id: str,
-        page: str | None,
-        limit: int,
-        lifecycle_state: str | None = None,
-    ) -> tuple[list[OciJobRun], str | None]:
-        kwargs: dict[str, Any] = {"limit": limit, "sort_by": "timeCreated", "sort_order": "DESC"}
-        if page:
-            kwargs["page"] = page
-        if lifecycle_state:
-            kwargs["lifecycle_state"] = lifecycle_state
+    async def scan_job_runs(self, *, compartment_id: str, scan: RunScan, page_size: int) -> None:
+        budget = self._limiter.bucket("ListJobRuns")
 
-        def call() -> tuple[list[OciJobRun], str | None]:  # converted in the thread too
-            resp = self._ds.list_job_runs(compartment_id, **kwargs)
-            return [_run(item) for item in resp.data], resp.next_page
+        def pages() -> None:
+            """Page after page in this thread while tokens are free (the first page's was
+            taken in the loop); without one, the loop waits for the next in its queue."""
+            while True:
+                state, page = scan.next_page()
+                kwargs: dict[str, Any] = {
+                    "limit": page_size,
+                    "sort_by": "timeCreated",
+                    "sort_order": "DESC",
+                    "lifecycle_state": state,
+                }
+                if page:
+                    kwargs["page"] = page
+                resp = self._ds.list_job_runs(compartment_id, **kwargs)
+                metrics.oci_call("ListJobRuns", status=resp.status, code=None, ok=True)
+                scan.add([_run(item) for item in resp.data], resp.next_page)
+                if scan.done or budget.try_take() > 0:
+                    return
 
-        return await self._call("ListJobRuns", call)
+        while not scan.done:
+            await self._call("ListJobRuns", pages, counted=False)
 
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
