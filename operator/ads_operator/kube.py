@@ -28,20 +28,26 @@ from ads_operator.models import GROUP, VERSION
 
 _api_client: Any = None
 _event_threads: ThreadPoolExecutor | None = None
+_state_threads: ThreadPoolExecutor | None = None
+#: Threads for patches that carry a new state (``urgent``), at most.
+STATE_THREADS = 8
 _counter = itertools.count()
 
 
 def configure(pool_size: int = 32) -> None:
     """Load credentials the way kopf does: in-cluster first, then the kubeconfig.
 
-    ``pool_size`` keeps one apiserver connection per worker thread (the loop's executor
-    and as many Event threads): the client's default (5 per CPU) made the threads beyond
-    it open and TLS-negotiate a new connection for each status patch or Event at scale."""
-    global _api_client, _event_threads
+    ``pool_size`` keeps one apiserver connection per worker thread (the loop's executor,
+    as many Event threads, and the few for new states): the client's default (5 per CPU)
+    made the threads beyond it open and TLS-negotiate a new connection for each status
+    patch or Event at scale."""
+    global _api_client, _event_threads, _state_threads
     import kubernetes
 
     _event_threads = ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events")
-    pool_size *= 2
+    state_threads = min(pool_size, STATE_THREADS)
+    _state_threads = ThreadPoolExecutor(state_threads, thread_name_prefix="ads-state")
+    pool_size = pool_size * 2 + state_threads
 
     config = kubernetes.client.Configuration()
     try:
@@ -69,8 +75,14 @@ def _not_found(exc: Exception) -> bool:
     return getattr(exc, "status", None) == 404
 
 
-async def patch_status(plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-    """Merge-patch ``status`` of one of our resources (None values remove fields)."""
+async def patch_status(
+    plural: str, namespace: str, name: str, status: dict[str, Any], *, urgent: bool = False
+) -> None:
+    """Merge-patch ``status`` of one of our resources (None values remove fields).
+
+    ``urgent`` patches (a run's new state) run on threads of their own: at a thousand runs
+    the loop's pool has hundreds of log cursor patches queued, and a new state waited
+    behind them for seconds before `kubectl wait` could see it."""
     import kubernetes
 
     api = kubernetes.client.CustomObjectsApi(_client())
@@ -90,7 +102,10 @@ async def patch_status(plural: str, namespace: str, name: str, status: dict[str,
         )
 
     try:
-        await asyncio.to_thread(call)
+        if urgent:
+            await asyncio.get_running_loop().run_in_executor(_state_threads, call)
+        else:
+            await asyncio.to_thread(call)
     except kubernetes.client.ApiException as exc:
         if not _not_found(exc):
             raise

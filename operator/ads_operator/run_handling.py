@@ -33,7 +33,7 @@ from ads_operator.reconcile.conditions import is_true
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.reconcile.log_batches import PendingEvent
-from ads_operator.reconcile.run_executor import JobInfo, RunContext, Waiting
+from ads_operator.reconcile.run_executor import STATE_KEYS, JobInfo, RunContext, Waiting
 from ads_operator.wiring import (
     Operator,
     port_for,
@@ -270,7 +270,11 @@ async def run_context(
 
     async def persist(patch: dict[str, Any]) -> None:
         await kube.patch_status(
-            RUN_PLURAL, namespace, name, {k: v for k, v in patch.items() if not k.startswith("_")}
+            RUN_PLURAL,
+            namespace,
+            name,
+            {k: v for k, v in patch.items() if not k.startswith("_")},
+            urgent=not STATE_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
         )
         metrics.record_run(uid, namespace, status)  # the whole status: patches are partial
         metrics.state_written(patch, status)

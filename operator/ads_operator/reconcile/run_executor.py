@@ -43,8 +43,8 @@ from ads_operator.reconcile.run import (
 )
 from ads_operator.settings import Settings
 
-#: Status fields that make a pass save before it reads logs.
-STATE_KEYS = ("phase", "lifecycleState", "lifecycleDetails")
+#: Status fields that make a pass save before it reads logs (and that patch jump the queue).
+STATE_KEYS = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
 
 LOGGING_NOT_CONFIGURED = (
     "Logging is not configured for this job run, so only its status is mirrored. Set"
