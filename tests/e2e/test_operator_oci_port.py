@@ -205,12 +205,12 @@ async def _finished_runs(port: OciPort, log_group: str, name: str, count: int) -
     return ids
 
 
-async def test_a_scan_reads_the_state_lists_page_after_page(
+async def test_a_scan_reads_a_list_page_after_page_from_both_ends(
     port: OciPort, log_group: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A scan reads its pages one after another in one worker thread while the budget has
-    tokens, and goes back to the loop's queue for a token only when it has none."""
-    ids = await _finished_runs(port, log_group, "scan-job", 5)
+    """A scan reads its pages one after another in one worker thread per end of the list
+    while the budget has tokens, and hands over the runs found page by page."""
+    ids = await _finished_runs(port, log_group, "scan-job", 6)
     queued: list[str] = []
     acquire = TenancyBudget.acquire
 
@@ -219,17 +219,25 @@ async def test_a_scan_reads_the_state_lists_page_after_page(
         await acquire(self, operation)
 
     monkeypatch.setattr(TenancyBudget, "acquire", counting)
-    wanted = frozenset(ids[:4])  # the oldest run is not wanted: the last page is not read
-    scan = RunScan(wanted, ("ACCEPTED", "IN_PROGRESS", "SUCCEEDED"), max_pages=10)
-    await port.scan_job_runs(compartment_id=COMPARTMENT, scan=scan, page_size=2)
-    assert scan.done
-    assert scan.found.keys() == wanted
+    handed: list[list[str]] = []
+    wanted = frozenset([ids[0], ids[-1], "ocid1.datasciencejobrun.oc1.iad.never"])
+    scan = RunScan(wanted, "SUCCEEDED", max_pages=100, both_ends=True)
+    await port.scan_job_runs(
+        compartment_id=COMPARTMENT,
+        scan=scan,
+        page_size=2,
+        found=lambda runs: handed.append([r.id for r in runs]),
+    )
+    assert scan.done()
+    assert scan.found.keys() == {ids[0], ids[-1]}  # the newest and the oldest of this job
     assert all(r.lifecycle_state == "SUCCEEDED" and r.log_id is None for r in scan.found.values())
-    # ACCEPTED and IN_PROGRESS (empty, one page each), then SUCCEEDED newest first: two
-    # pages of two hold the four newest runs (earlier tests' runs are in another job but
-    # the same compartment, so they may add pages: at least 4).
-    assert scan.pages >= 4
-    assert queued == ["ListJobRuns"]  # one token from the loop, the rest in the thread
+    assert handed[0] == [ids[-1]]  # the newest page, handed over on its own
+    assert sorted(r for page in handed for r in page) == sorted([ids[0], ids[-1]])
+    # The first page from the loop's queue, then one per end; each end took the tokens
+    # of its further pages in its thread. (Earlier tests' runs share the compartment, so
+    # the list is longer than this job's six.)
+    assert queued == ["ListJobRuns"] * 3
+    assert scan.pages >= 3
 
 
 async def test_a_scan_without_free_tokens_waits_in_the_queue_for_each_page(
@@ -254,7 +262,9 @@ async def test_a_scan_without_free_tokens_waits_in_the_queue_for_each_page(
         await acquire(self, operation)
 
     monkeypatch.setattr(TenancyBudget, "acquire", counting)
-    scan = RunScan(frozenset(ids), ("SUCCEEDED",), max_pages=10)
-    await slow_port.scan_job_runs(compartment_id=COMPARTMENT, scan=scan, page_size=1)
+    scan = RunScan(frozenset(ids), "SUCCEEDED", max_pages=10, both_ends=False)
+    await slow_port.scan_job_runs(
+        compartment_id=COMPARTMENT, scan=scan, page_size=1, found=lambda runs: None
+    )
     assert scan.found.keys() == set(ids)
     assert len(queued) == scan.pages == 2

@@ -138,3 +138,75 @@ async def test_a_run_moving_on_while_the_lists_are_read_is_still_found() -> None
     )
     assert [r.id for r in runs] == ids
     assert port.calls["get_job_run"] == 0
+
+
+async def test_a_list_is_read_from_both_ends_until_the_reads_meet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Proving that a run has left a list takes reading all of it: from both ends at
+    once that is half as many pages one after another, and no more pages in all."""
+    port = FakePort()
+    ids = await _runs(port, 10)
+    for i in ids:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    port.move(ids[4], "SUCCEEDED", "done", time_finished=at(9))
+    monkeypatch.setattr(poller, "PAGE_SIZE", 2)
+    listed = port.list_recent_job_runs
+    ends: list[object] = []
+
+    async def recording(**kwargs: object) -> object:
+        ends.append((kwargs["lifecycle_state"], kwargs["newest_first"]))
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = recording  # type: ignore[method-assign, assignment]
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    runs = await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
+    )
+    assert [r.lifecycle_state for r in runs] == ["IN_PROGRESS"] * 4 + ["SUCCEEDED"] + [
+        "IN_PROGRESS"
+    ] * 5
+    # ACCEPTED (empty), then the 9 IN_PROGRESS runs in pages of 2: the newest page, then
+    # one from each end in turn until they overlap. 5 pages, as many as from one end, but
+    # 3 rounds instead of 5. The run that left is then read singly (the ended lists are
+    # looked through only for many).
+    newest, oldest = True, False
+    assert ends == [("ACCEPTED", newest)] + [
+        ("IN_PROGRESS", end) for end in (newest, newest, oldest, newest, oldest)
+    ]
+    assert port.calls["get_job_run"] == 1
+
+
+async def test_each_read_is_answered_as_soon_as_its_run_is_seen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run that just started is among the newest of its list: its new state must not
+    wait for the rest of the list to be read."""
+    monkeypatch.setattr(poller, "PAGE_SIZE", 1)
+    port = FakePort()
+    ids = await _runs(port, 3)
+    for i in ids:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    listed = port.list_recent_job_runs
+    rest_of_list = asyncio.Event()
+
+    async def slow_after_the_first_page(**kwargs: object) -> object:
+        if port.calls["list_recent_job_runs"] >= 2:  # ACCEPTED, then the newest page
+            await rest_of_list.wait()
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = slow_after_the_first_page  # type: ignore[method-assign, assignment]
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    reads = [
+        asyncio.ensure_future(
+            reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True)
+        )
+        for i in ids
+    ]
+    newest = reads[-1]
+    await asyncio.wait([newest], timeout=5)  # a deadline, not a pause: done at once
+    assert newest.done()
+    assert newest.result().lifecycle_state == "IN_PROGRESS"
+    assert not reads[0].done()  # the oldest is on a page not read yet
+    rest_of_list.set()
+    assert [r.id for r in await asyncio.gather(*reads)] == ids

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,13 +125,32 @@ class FakePort:
         self._check("list_job_runs")
         return [r for r in self.runs.values() if r.job_id == job_id]
 
-    async def scan_job_runs(self, *, compartment_id: str, scan: RunScan, page_size: int) -> None:
-        while not scan.done:
-            state, page = scan.next_page()
-            runs, following = await self.list_recent_job_runs(
-                compartment_id=compartment_id, page=page, limit=page_size, lifecycle_state=state
-            )
-            scan.add(runs, following)
+    async def scan_job_runs(
+        self,
+        *,
+        compartment_id: str,
+        scan: RunScan,
+        page_size: int,
+        found: Callable[[Sequence[OciJobRun]], None],
+    ) -> None:
+        """The newest page first, then (both ends) a page from each end in turn."""
+        ends = [True, False] if scan.both_ends else [True]
+        first = True
+        while not scan.done():
+            for newest_first in [True] if first else ends:
+                if scan.done():
+                    break
+                runs, following = await self.list_recent_job_runs(
+                    compartment_id=compartment_id,
+                    page=scan.next_page(newest_first),
+                    limit=page_size,
+                    lifecycle_state=scan.state,
+                    newest_first=newest_first,
+                )
+                new = scan.add(newest_first, runs, following)
+                if new:
+                    found(new)
+            first = False
 
     async def list_recent_job_runs(
         self,
@@ -139,12 +159,14 @@ class FakePort:
         page: str | None,
         limit: int,
         lifecycle_state: str | None = None,
+        newest_first: bool = True,
     ) -> tuple[list[OciJobRun], str | None]:
         """One page of a state list (counted: tests count the pages a scan reads)."""
         self._check("list_recent_job_runs")
+        ordered = reversed(self.runs.values()) if newest_first else iter(self.runs.values())
         runs = [
             r
-            for r in reversed(self.runs.values())
+            for r in ordered
             if r.compartment_id == compartment_id and lifecycle_state in (None, r.lifecycle_state)
         ]
         summaries = [replace(r, log_group_id=None, log_id=None) for r in runs]

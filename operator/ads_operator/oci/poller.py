@@ -4,11 +4,12 @@ Every live run is polled every few seconds. One GetJobRun per run and poll is fi
 handful of runs, but a hundred runs would need ~33 calls a second, far above what an
 operator should spend of a tenancy's rate limit. So reads that arrive within a short
 window are collected per (credentials, compartment); when at least ``min_batch`` distinct
-runs wait, ListJobRuns filtered by lifecycle state (ACCEPTED, then IN_PROGRESS; paged
-only until every wanted run was seen) answers all of them: finished runs, however many,
-never fill these pages. Runs on neither list have just left the live states: when many
-left together they are looked up in the lists of ended states (newest first), the rest
-are read one by one (GetJobRun). Summaries carry no
+runs wait, ListJobRuns filtered by lifecycle state (ACCEPTED, then IN_PROGRESS; each
+read from both ends at once, only until every wanted run was seen, see
+:mod:`.run_scan`) answers all of them, each as soon as its run is seen: finished runs,
+however many, never fill these pages. Runs on neither list have just left the live
+states: when many left together they are looked up in the lists of ended states (newest
+first), the rest are read one by one (GetJobRun). Summaries carry no
 ``logDetails``: callers pass the log ids they already know, and read single runs
 (``batchable=False``) until they know them.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -128,49 +129,57 @@ class RunStateReader:
         await self._sleep(self.window)  # the collection window, by design
         batch = self._batches.pop(key)
         try:
-            found = await self._resolve(batch)
-        except Exception as exc:  # the list call failed: everyone waiting gets its error
-            found = dict.fromkeys(batch.waiting, exc)
-        for run_id, futures in batch.waiting.items():
-            outcome = found[run_id]
-            for f in futures:
-                if f.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    f.set_exception(outcome)
-                else:
-                    f.set_result(outcome)
+            await self._resolve(batch)
+        except Exception as exc:  # a list call failed: everyone still waiting gets its error
+            for futures in batch.waiting.values():
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(exc)
 
-    async def _resolve(self, batch: _Batch) -> dict[str, OciJobRun | BaseException]:
-        wanted = set(batch.waiting)
-        found: dict[str, OciJobRun | BaseException] = {}
-        if len(wanted) >= self.min_batch:
-            await self._scan(batch, LIVE_STATES, wanted, found)
-            left = wanted - found.keys()
-            if len(left) >= self.min_batch:  # many ended together (a batch's common end)
-                await self._scan(batch, ENDED_STATES, left, found)
-        missing = [run_id for run_id in wanted if run_id not in found]
+    @staticmethod
+    def _answer(batch: _Batch, run_id: str, outcome: OciJobRun | BaseException) -> None:
+        for f in batch.waiting.pop(run_id, []):
+            if f.done():
+                continue
+            if isinstance(outcome, BaseException):
+                f.set_exception(outcome)
+            else:
+                f.set_result(outcome)
+
+    async def _resolve(self, batch: _Batch) -> None:
+        """Answers each waiting read as soon as its run is seen: a run that changed state
+        is usually seen early (one that just started is among the newest of its list),
+        while proving that a run has left a list takes reading all of it."""
+        if len(batch.waiting) >= self.min_batch:
+            await self._scan(batch, LIVE_STATES, both_ends=True)
+            if len(batch.waiting) >= self.min_batch:  # many ended together
+                await self._scan(batch, ENDED_STATES, both_ends=False)
+        missing = list(batch.waiting)
         self.single_reads += len(missing)
         singles = await asyncio.gather(
             *(batch.port.get_job_run(run_id=r) for r in missing), return_exceptions=True
         )
-        found.update(zip(missing, singles, strict=True))
-        return found
+        for run_id, outcome in zip(missing, singles, strict=True):
+            self._answer(batch, run_id, outcome)
 
-    async def _scan(
-        self,
-        batch: _Batch,
-        states: tuple[str, ...],
-        wanted: set[str],
-        found: dict[str, OciJobRun | BaseException],
-    ) -> None:
-        """Pages through the state lists (newest first) until every wanted run was seen,
-        a list ends, or :data:`MAX_PAGES` were read of it."""
-        scan = RunScan(frozenset(wanted), states, MAX_PAGES)
-        try:
-            await batch.port.scan_job_runs(
-                compartment_id=batch.compartment_id, scan=scan, page_size=PAGE_SIZE
-            )
-        finally:
-            self.list_calls += scan.pages
-        found.update(scan.found)
+    async def _scan(self, batch: _Batch, states: tuple[str, ...], *, both_ends: bool) -> None:
+        """Reads the state lists in order until every waiting run was seen; each list to
+        its end (or where its reads from both ends met), or :data:`MAX_PAGES` of it."""
+
+        def found(runs: Sequence[OciJobRun]) -> None:
+            for run in runs:
+                self._answer(batch, run.id, run)
+
+        for state in states:
+            if not batch.waiting:
+                return
+            scan = RunScan(batch.waiting, state, MAX_PAGES, both_ends=both_ends)
+            try:
+                await batch.port.scan_job_runs(
+                    compartment_id=batch.compartment_id,
+                    scan=scan,
+                    page_size=PAGE_SIZE,
+                    found=found,
+                )
+            finally:
+                self.list_calls += scan.pages

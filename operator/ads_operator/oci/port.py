@@ -8,6 +8,7 @@ the classes of :mod:`ads_operator.oci.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -42,11 +43,19 @@ class OciPort(Protocol):
 
     async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]: ...
 
-    async def scan_job_runs(self, *, compartment_id: str, scan: RunScan, page_size: int) -> None:
-        """Reads the pages of the compartment's runs that ``scan`` asks for (each list
-        newest first, ``page_size`` runs per page, summaries: no log details) until it is
-        done. ``scan`` is filled in, from a worker thread in the SDK adapter: callers read
-        it only after this returns."""
+    async def scan_job_runs(
+        self,
+        *,
+        compartment_id: str,
+        scan: RunScan,
+        page_size: int,
+        found: Callable[[Sequence[OciJobRun]], None],
+    ) -> None:
+        """Reads pages of the compartment's runs in ``scan.state`` (``page_size`` runs
+        each; newest first, and oldest first too if ``scan.both_ends``; summaries: no log
+        details) until ``scan`` is done. ``found`` gets the wanted runs of each page as
+        soon as it is read, on the event loop, so that callers need not wait for the
+        rest of the list."""
         ...
 
     async def cancel_job_run(self, *, run_id: str) -> None: ...

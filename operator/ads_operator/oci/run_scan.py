@@ -1,51 +1,71 @@
-"""Looking for runs in a compartment's lists of runs by lifecycle state, page by page.
+"""Looking for runs in a compartment's list of runs in one lifecycle state, page by page.
 
-The pure part of a batched state read (:mod:`.poller`): which list and page to read next,
-what was found, and when to stop. A port reads the pages :class:`RunScan` asks for
-(:meth:`~ads_operator.oci.port.OciPort.scan_job_runs`); the SDK adapter reads them one
-after another in one worker thread, because at a thousand runs every return to the busy
-event loop between two pages cost a few tenths of a second, and a read of eleven pages
-took up to 14 s.
+The pure part of a batched state read (:mod:`.poller`): which page to read next, what was
+found, and when to stop. A port reads the pages a :class:`RunScan` asks for
+(:meth:`~ads_operator.oci.port.OciPort.scan_job_runs`).
+
+Why the list is read from both ends: OCI pages a list with opaque tokens, so the pages of
+one read follow each other, and on a busy service each takes a few tenths of a second. A
+run that has left the list (it finished) is only known to be gone once the whole list was
+read: at a thousand live runs that is ten pages, one after another, before its new state
+can be shown. Read newest first and oldest first at the same time, the two reads meet in
+the middle after half the time, and they cost no more pages. Lists looked through for runs
+that just ended are read newest first only: those runs are near the top, and the bottom
+of a list of finished runs holds thousands of old ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Collection, Sequence
 
 from ads_operator.oci.domain import OciJobRun
 
+NEWEST_FIRST, OLDEST_FIRST = True, False
 
-@dataclass
+
 class RunScan:
-    """Reads ``states`` in order (newest first, at most ``max_pages`` pages of each) until
-    every run of ``wanted`` was seen or the lists end."""
+    """Reads the list of runs in ``state`` until every run of ``wanted`` was seen, the
+    whole list was (from one end to the other, or where the reads from both ends met), or
+    ``max_pages`` were read. Safe to feed from two threads, one per end."""
 
-    wanted: frozenset[str]
-    states: tuple[str, ...]
-    max_pages: int
-    #: The wanted runs seen so far, by id.
-    found: dict[str, OciJobRun] = field(default_factory=dict)
-    #: Pages read (each one ListJobRuns call).
-    pages: int = 0
-    _state: int = 0
-    _page: str | None = None
-    _pages_of_state: int = 0
+    def __init__(
+        self, wanted: Collection[str], state: str, max_pages: int, *, both_ends: bool
+    ) -> None:
+        self.wanted = frozenset(wanted)
+        self.state = state
+        self.max_pages = max_pages
+        self.both_ends = both_ends
+        #: The wanted runs seen so far, by id.
+        self.found: dict[str, OciJobRun] = {}
+        #: Pages read (each one ListJobRuns call).
+        self.pages = 0
+        self._seen: dict[bool, set[str]] = {NEWEST_FIRST: set(), OLDEST_FIRST: set()}
+        self._next: dict[bool, str | None] = {NEWEST_FIRST: None, OLDEST_FIRST: None}
+        self._covered = False
+        self._lock = threading.Lock()
 
-    @property
     def done(self) -> bool:
-        return self._state >= len(self.states) or self.wanted <= self.found.keys()
+        with self._lock:
+            return self._covered or self.pages >= self.max_pages or self.wanted <= self.found.keys()
 
-    def next_page(self) -> tuple[str, str | None]:
-        """The lifecycle state and page token of the page to read next."""
-        return self.states[self._state], self._page
+    def next_page(self, newest_first: bool) -> str | None:
+        """The page token to read next from that end (None: its first page)."""
+        with self._lock:
+            return self._next[newest_first]
 
-    def add(self, runs: Iterable[OciJobRun], next_page: str | None) -> None:
-        """Takes in the page read and moves on: to its next page, or to the next state."""
-        self.pages += 1
-        self._pages_of_state += 1
-        self.found.update((r.id, r) for r in runs if r.id in self.wanted)
-        if next_page and self._pages_of_state < self.max_pages:
-            self._page = next_page
-        else:
-            self._state, self._page, self._pages_of_state = self._state + 1, None, 0
+    def add(
+        self, newest_first: bool, runs: Sequence[OciJobRun], next_page: str | None
+    ) -> list[OciJobRun]:
+        """Takes in a page read from one end; returns the wanted runs first seen on it."""
+        with self._lock:
+            self.pages += 1
+            ids = {r.id for r in runs}
+            self._seen[newest_first] |= ids
+            met = not self._seen[not newest_first].isdisjoint(ids)
+            if not next_page or met:
+                self._covered = True
+            self._next[newest_first] = next_page
+            new = [r for r in runs if r.id in self.wanted and r.id not in self.found]
+            self.found.update((r.id, r) for r in new)
+            return new

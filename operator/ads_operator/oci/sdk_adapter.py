@@ -13,8 +13,9 @@ Decisions made on purpose here:
 * The SDK is synchronous; every call runs in a thread to keep kopf's loop free, in a pool
   of OCI's own: at a thousand runs the loop's default pool is busy with hundreds of
   status patches a second, and a run-state list page queued behind them took seconds.
-  The pages of a batched state read follow each other in one thread (taking their
-  tokens there), since each return to the busy loop cost tenths of a second.
+  The pages of a batched state read follow each other in one thread per end of the list
+  (taking their tokens there), since each return to the busy loop cost tenths of a
+  second; the runs found are handed to the loop page by page.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
 from ads_operator.oci.ratelimit import TenancyBudget
-from ads_operator.oci.run_scan import RunScan
+from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -252,30 +253,50 @@ class SdkOciPort:
             if not page:
                 return runs
 
-    async def scan_job_runs(self, *, compartment_id: str, scan: RunScan, page_size: int) -> None:
+    async def scan_job_runs(
+        self,
+        *,
+        compartment_id: str,
+        scan: RunScan,
+        page_size: int,
+        found: Callable[[Sequence[OciJobRun]], None],
+    ) -> None:
+        loop = asyncio.get_running_loop()
         budget = self._limiter.bucket("ListJobRuns")
 
-        def pages() -> None:
-            """Page after page in this thread while tokens are free (the first page's was
-            taken in the loop); without one, the loop waits for the next in its queue."""
+        def pages(newest_first: bool, more: bool) -> None:
+            """Pages from one end of the list, one after another in this thread while
+            tokens are free (the first page's was taken in the loop)."""
             while True:
-                state, page = scan.next_page()
                 kwargs: dict[str, Any] = {
                     "limit": page_size,
                     "sort_by": "timeCreated",
-                    "sort_order": "DESC",
-                    "lifecycle_state": state,
+                    "sort_order": "DESC" if newest_first else "ASC",
+                    "lifecycle_state": scan.state,
                 }
+                page = scan.next_page(newest_first)
                 if page:
                     kwargs["page"] = page
                 resp = self._ds.list_job_runs(compartment_id, **kwargs)
                 metrics.oci_call("ListJobRuns", status=resp.status, code=None, ok=True)
-                scan.add([_run(item) for item in resp.data], resp.next_page)
-                if scan.done or budget.try_take() > 0:
+                new = scan.add(newest_first, [_run(item) for item in resp.data], resp.next_page)
+                if new:
+                    loop.call_soon_threadsafe(found, new)
+                if not more or scan.done() or budget.try_take() > 0:
                     return
 
-        while not scan.done:
-            await self._call("ListJobRuns", pages, counted=False)
+        async def from_one_end(newest_first: bool) -> None:
+            while not scan.done():
+                await self._call(
+                    "ListJobRuns", functools.partial(pages, newest_first, True), counted=False
+                )
+
+        if scan.done():
+            return
+        # The first page alone: it often is the whole list (then one end is enough).
+        await self._call("ListJobRuns", functools.partial(pages, True, False), counted=False)
+        ends = [NEWEST_FIRST, OLDEST_FIRST] if scan.both_ends else [NEWEST_FIRST]
+        await asyncio.gather(*(from_one_end(end) for end in ends))  # the first error as such
 
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
