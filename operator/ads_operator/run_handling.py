@@ -33,7 +33,7 @@ from ads_operator.reconcile.conditions import is_true
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.reconcile.log_batches import PendingEvent
-from ads_operator.reconcile.run_executor import STATE_KEYS, JobInfo, RunContext, Waiting
+from ads_operator.reconcile.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
 from ads_operator.wiring import (
     Operator,
     port_for,
@@ -274,7 +274,7 @@ async def run_context(
             namespace,
             name,
             {k: v for k, v in patch.items() if not k.startswith("_")},
-            urgent=not STATE_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
+            urgent=not URGENT_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
         )
         metrics.record_run(uid, namespace, status)  # the whole status: patches are partial
         metrics.state_written(patch, status)

@@ -43,8 +43,11 @@ from ads_operator.reconcile.run import (
 )
 from ads_operator.settings import Settings
 
-#: Status fields that make a pass save before it reads logs (and that patch jump the queue).
+#: Status fields that make a pass save before it reads logs.
 STATE_KEYS = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
+#: Status fields whose patch goes ahead of queued log cursor patches: a new state, and
+#: the steps of creating a run (its marker, its OCID) that its first state waits for.
+URGENT_KEYS = STATE_KEYS | {"createRequested", "ocid"}
 
 LOGGING_NOT_CONFIGURED = (
     "Logging is not configured for this job run, so only its status is mirrored. Set"
@@ -275,8 +278,16 @@ async def _not_started(ctx: RunContext) -> float | None:
     run = await _find_or_create(ctx, job)
     # Persist the OCID before anything else can fail: this is the exactly-once anchor.
     await ctx.save({"ocid": run.id, "jobOcid": run.job_id})
-    await ctx.post("Created", f"Created OCI job run {run.id}", False)
-    return await _observe(ctx, run)
+    created = _announce(ctx, "Created", f"Created OCI job run {run.id}", False)
+    delay = await _observe(ctx, run)
+    await created
+    return delay
+
+
+def _announce(ctx: RunContext, reason: str, message: str, warning: bool) -> asyncio.Future[None]:
+    """Posts an Event beside what follows: at a thousand runs the Event threads have
+    hundreds of log Events queued, and a new state must not wait behind them."""
+    return asyncio.ensure_future(ctx.post(reason, message, warning))
 
 
 async def run_once(ctx: RunContext) -> float | None:
@@ -331,8 +342,9 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         now=now,
     )
     change = transition(ctx.status, run)
+    announced = None
     if change is not None:
-        await ctx.post(change.reason, change.message, change.warning)
+        announced = _announce(ctx, change.reason, change.message, change.warning)
     if ctx.spec.cancel and run.lifecycle_state in RUN_ACTIVE - RUN_CANCELING:
         await ctx.port.cancel_job_run(run_id=run.id)
         await ctx.post("CancelRequested", "spec.cancel is true: canceling the OCI job run", False)
@@ -363,6 +375,8 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
         # A new state is saved before anything about logs: `kubectl wait` waits for
         # this, not for a search that at scale queues behind other calls.
         await ctx.save(patch)
+    if announced is not None:
+        await announced
     complete = not following
     if following and (run.time_started is not None or terminal):
         complete = await _follow_logs(ctx, run, now, terminal, fields["duration"])
