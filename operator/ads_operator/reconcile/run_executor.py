@@ -45,9 +45,10 @@ from ads_operator.settings import Settings
 
 #: Status fields that make a pass save before it reads logs.
 STATE_KEYS = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
-#: Status fields whose patch goes ahead of queued log cursor patches: a new state, and
-#: the steps of creating a run (its marker, its OCID) that its first state waits for.
-URGENT_KEYS = STATE_KEYS | {"createRequested", "ocid"}
+#: Status fields whose patch goes ahead of queued log cursor patches: a new state, and a
+#: new run's OCID (its passes wait for it). Not the marker saved before a create: a
+#: thousand runs applied together save it at once, and new states would queue behind.
+URGENT_KEYS = STATE_KEYS | {"ocid"}
 
 LOGGING_NOT_CONFIGURED = (
     "Logging is not configured for this job run, so only its status is mirrored. Set"
