@@ -110,3 +110,44 @@ def test_a_tenancy_budget_has_one_bucket_per_oci_service() -> None:
     assert budget.bucket("SearchLogs") is not budget.bucket("GetJobRun")
     assert budget.bucket("GetObject") is not budget.bucket("GetJobRun")
     assert sorted(budget.buckets) == ["datascience", "logging", "objectstorage"]
+
+
+def test_a_state_read_paging_through_a_list_keeps_a_token_from_lower_priorities() -> None:
+    """A queue of creates must not take every token as it accrues while a state read
+    pages through a list taking the tokens of its further pages in a worker thread."""
+    now = [0.0]
+    bucket = TokenBucket(rate=10, burst=2, clock=lambda: now[0])
+    assert bucket.try_take() == 0  # one token left
+    with bucket.reserving():
+        assert bucket.try_take(keep=1) == pytest.approx(0.1)  # a create: not the last one
+        assert bucket.try_take() == 0  # the state read's next page: yes
+        now[0] = 0.2  # two more accrued
+        assert bucket.try_take(keep=1) == 0
+        assert bucket.try_take(keep=1) > 0
+    assert bucket.try_take(keep=0) == 0
+
+
+async def test_queued_creates_leave_a_token_to_a_state_read_paging_through_a_list() -> None:
+    bucket = TokenBucket(rate=5, burst=2)
+    await bucket.acquire()  # one of the two saved-up tokens
+    served: list[str] = []
+
+    async def create() -> None:
+        await bucket.acquire(priority_of("CreateJobRun"))
+        served.append("create")
+
+    with bucket.reserving():
+        creates = [asyncio.create_task(create()) for _ in range(3)]
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(served) < 2:  # the creates are served, slower: a token is kept back
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.01)  # poll interval, bounded by the deadline
+        assert bucket.try_take() == 0  # the read's next page, as its worker thread asks
+    await asyncio.wait_for(asyncio.gather(*creates), timeout=10)
+    assert served == ["create"] * 3
+
+
+def test_a_burst_of_one_keeps_nothing_back() -> None:
+    bucket = TokenBucket(rate=1, burst=1, clock=lambda: 0.0)
+    with bucket.reserving():
+        assert bucket._keep(priority_of("CreateJobRun")) == 0

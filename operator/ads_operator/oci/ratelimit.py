@@ -12,11 +12,12 @@ Log searches come last: their lines are late, never lost (the cursor keeps the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from ads_operator import metrics
@@ -54,6 +55,9 @@ class TokenBucket:
         self._tokens = self.burst
         self._stamp = clock()
         self._lock = threading.Lock()
+        #: State reads paging through a list now, each keeping a token back for its
+        #: next page (:meth:`reserving`).
+        self._reserved = 0
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._server: asyncio.Task[None] | None = None
@@ -63,23 +67,41 @@ class TokenBucket:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def try_take(self) -> float:
-        """Take a token if one is there (returns 0), else the seconds until one will be.
-        Safe from any thread; it does not queue, so only the most urgent calls (state
-        reads, already holding a token for their first page) use it outside the loop."""
+    def try_take(self, keep: int = 0) -> float:
+        """Take a token if one is there beyond ``keep`` (returns 0), else the seconds
+        until one will be. Safe from any thread; it does not queue, so only the most
+        urgent calls (state reads, holding a token for their first page) use it outside
+        the loop."""
         with self._lock:
             self._refill()
-            if self._tokens >= 1:
+            if self._tokens >= 1 + keep:
                 self._tokens -= 1
                 return 0.0
-            return (1 - self._tokens) / self.rate
+            return (1 + keep - self._tokens) / self.rate
+
+    @contextlib.contextmanager
+    def reserving(self) -> Iterator[None]:
+        """While a state read pages through a list (taking the tokens of its further
+        pages in a worker thread), calls of lower priority get only the tokens beyond one
+        per such read. Without it a queue of creates took every token as it accrued, and
+        each page of the read went back to the loop to queue for one."""
+        self._reserved += 1
+        try:
+            yield
+        finally:
+            self._reserved -= 1
+
+    def _keep(self, priority: int) -> int:
+        """Tokens a call of ``priority`` must leave (never the whole burst: a call that
+        can never be served would starve)."""
+        return min(self._reserved, int(self.burst) - 1) if priority > STATE else 0
 
     def _give_back(self) -> None:
         with self._lock:
             self._tokens += 1
 
     async def acquire(self, priority: int = OTHER) -> None:
-        if not self._waiting and self.try_take() == 0:
+        if not self._waiting and self.try_take(self._keep(priority)) == 0:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, next(self._order), future))
@@ -92,10 +114,11 @@ class TokenBucket:
     async def _serve(self) -> None:
         """Hands out tokens as they accrue, to the most urgent waiter still waiting."""
         while self._waiting:
-            if self._waiting[0][2].cancelled():
+            priority, _, first = self._waiting[0]
+            if first.cancelled():
                 heapq.heappop(self._waiting)
                 continue
-            wait = self.try_take()
+            wait = self.try_take(self._keep(priority))
             if wait > 0:
                 await asyncio.sleep(wait)  # pacing: the token exists only after this time
                 continue

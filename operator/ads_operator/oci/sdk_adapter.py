@@ -293,10 +293,11 @@ class SdkOciPort:
 
         if scan.done():
             return
-        # The first page alone: it often is the whole list (then one end is enough).
-        await self._call("ListJobRuns", functools.partial(pages, True, False), counted=False)
-        ends = [NEWEST_FIRST, OLDEST_FIRST] if scan.both_ends else [NEWEST_FIRST]
-        await asyncio.gather(*(from_one_end(end) for end in ends))  # the first error as such
+        with budget.reserving():
+            # The first page alone: it often is the whole list (then one end is enough).
+            await self._call("ListJobRuns", functools.partial(pages, True, False), counted=False)
+            ends = [NEWEST_FIRST, OLDEST_FIRST] if scan.both_ends else [NEWEST_FIRST]
+            await asyncio.gather(*(from_one_end(end) for end in ends))  # the first error
 
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))
