@@ -67,6 +67,11 @@ class Settings:
     #: starts where it ended, so every record is read once (a record later than this is
     #: missed unless ``log_overlap`` reaches it). Lines appear this much later.
     log_settle: float = 10.0
+    #: A live run's log is read at the pass nearest to this long after its last read (a
+    #: terminal run's at every pass until its log is complete). Reading at every pass
+    #: cost, at a thousand runs, ~250 status patches a second (the cursor) and most of
+    #: the Logging budget, for lines that are ``log_settle`` late anyway. 0: every pass.
+    log_read_interval: float = 10.0
     #: Extra re-read depth for records later than ``log_settle`` (ADS re-reads 180 s).
     #: Each second costs reads on every poll: records read per poll = new lines + overlap
     #: x lines per second, and the ids re-read are kept in the status for de-duplication.
@@ -122,7 +127,7 @@ class Settings:
                 )
         if not 0 < self.log_cursor_max_ids <= LOG_CURSOR_IDS:
             raise SettingsError(f"{PREFIX}LOG_CURSOR_MAX_IDS must be in 1..{LOG_CURSOR_IDS}")
-        for name in ("log_settle", "log_overlap", "log_grace"):
+        for name in ("log_settle", "log_overlap", "log_grace", "log_read_interval"):
             if not 0 <= getattr(self, name) < 10**9:  # also refuses nan and inf
                 raise SettingsError(f"{PREFIX}{name.upper()} must be 0 or more seconds")
         if not 0 <= self.log_tail_lines <= LOG_TAIL_LINES:

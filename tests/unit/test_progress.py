@@ -62,10 +62,10 @@ async def test_the_run_status_follows_the_log() -> None:
     await run_pass(ctx)
     assert (ctx.status["progress"], ctx.status["progressPercent"]) == ("1/4", 25)
     port.emit(run_id, ("no marker", at(3.5)))
-    clock.seconds = 4
+    clock.seconds = 15  # the next log read (LOG_READ_INTERVAL)
     await run_pass(ctx)
     assert ctx.status["progress"] == "1/4"  # a pass without a marker keeps the last one
-    port.emit(run_id, ("ADS_PROGRESS 4/4", at(4.5)))
-    clock.seconds = 5
+    port.emit(run_id, ("ADS_PROGRESS 4/4", at(15.5)))
+    clock.seconds = 27
     await run_pass(ctx)
     assert (ctx.status["progress"], ctx.status["progressPercent"]) == ("4/4", 100)

@@ -3,6 +3,7 @@ mirrored once and in order across restarts, cancel, exit codes, missing logging.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -389,3 +390,42 @@ async def test_state_passes_do_not_wait_for_a_slow_log_step() -> None:
     await until(lambda: ctx2.log_step is not None and ctx2.log_step.done())
     with pytest.raises(RuntimeError, match="search failed"):
         await run_once(ctx2)
+
+
+async def test_a_live_runs_log_is_read_about_every_log_read_interval_and_to_the_end() -> None:
+    """Passes every 3 s read the state each time but the log about every 10 s (the pass
+    nearest to it); once the run ended, every pass reads until the log is complete."""
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_pass(ctx)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    read_at: list[float] = []
+    for second in range(3, 31, 3):
+        port.emit(run_id, (f"line {second}", at(second - 0.5)))
+        clock.seconds = second
+        before = port.calls["search_logs"]
+        await run_pass(ctx)
+        if port.calls["search_logs"] > before:
+            read_at.append(second)
+    assert read_at == [3, 12, 21, 30]  # 9 s apart: within half a poll interval of 10 s
+    assert rec.lines == [f"line {s}" for s in range(3, 31, 3)]  # none lost on the way
+    port.move(run_id, "SUCCEEDED", "done", time_finished=at(31))
+    searched = port.calls["search_logs"]
+    clock.seconds = 33
+    await run_pass(ctx)
+    assert port.calls["search_logs"] == searched + 1  # terminal: read at once
+
+
+async def test_log_read_interval_zero_reads_at_every_pass() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    ctx.settings = dataclasses.replace(ctx.settings, log_read_interval=0)
+    await run_pass(ctx)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    for second in (3, 6, 9):
+        port.emit(run_id, (f"line {second}", at(second - 0.5)))
+        clock.seconds = second
+        await run_pass(ctx)
+    assert port.calls["search_logs"] == 3

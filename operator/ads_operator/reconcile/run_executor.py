@@ -414,11 +414,25 @@ async def _follow_logs(
     read that completes the log is decided on at once, as a single pass would."""
     if ctx.log_step is not None and (terminal or ctx.log_step.done()):
         await ctx.wait_logs()
-    if ctx.log_step is None and not _read_enough(ctx, run, terminal):
+    if (
+        ctx.log_step is None
+        and not _read_enough(ctx, run, terminal)
+        and _log_due(ctx, now, terminal)
+    ):
         ctx.log_step = asyncio.get_running_loop().create_task(_log_step(ctx, run, now, duration))
         if terminal:
             await ctx.wait_logs()
     return _read_enough(ctx, run, terminal) and ctx.log_step is None
+
+
+def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
+    """Whether this pass reads the log: a terminal run's at every pass (its end is decided
+    on them), a live run's at the pass nearest to ``log_read_interval`` after its last
+    read (passes fall on ticks of the poll interval)."""
+    if terminal or ctx.logs_read_at is None or ctx.unposted:
+        return True
+    since = (now - ctx.logs_read_at).total_seconds()
+    return since >= ctx.settings.log_read_interval - ctx.settings.poll_interval / 2
 
 
 def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
