@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from ads_operator.oci import poller
+from ads_operator.oci.domain import OciJobRun
 from ads_operator.oci.errors import NotFoundError
 from ads_operator.oci.poller import RunStateReader
 from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
@@ -210,3 +211,61 @@ async def test_each_read_is_answered_as_soon_as_its_run_is_seen(
     assert not reads[0].done()  # the oldest is on a page not read yet
     rest_of_list.set()
     assert [r.id for r in await asyncio.gather(*reads)] == ids
+
+
+async def test_after_runs_ended_the_ended_list_is_read_beside_the_live_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs started together end together: once some ended, a run that ends next is
+    answered from the top of the ended list without waiting for the live list to be read
+    through (which proving it left takes)."""
+    monkeypatch.setattr(poller, "PAGE_SIZE", 1)
+    port = FakePort()
+    ids = await _runs(port, 6)
+    for i in ids:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    for i in ids[:3]:
+        port.move(i, "SUCCEEDED", "done", time_finished=at(9))
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+
+    def read_all() -> list[asyncio.Future[OciJobRun]]:
+        return [
+            asyncio.ensure_future(
+                reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True)
+            )
+            for i in ids
+        ]
+
+    first = await asyncio.gather(*read_all())
+    assert [r.lifecycle_state for r in first] == ["SUCCEEDED"] * 3 + ["IN_PROGRESS"] * 3
+    port.move(ids[5], "SUCCEEDED", "done", time_finished=at(12))  # the newest ends next
+    listed = port.list_recent_job_runs
+    live_list = asyncio.Event()
+
+    async def live_list_held(**kwargs: object) -> object:
+        if kwargs["lifecycle_state"] == "IN_PROGRESS":
+            await live_list.wait()
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = live_list_held  # type: ignore[method-assign, assignment]
+    reads = read_all()
+    await asyncio.wait([reads[5]], timeout=5)  # a deadline, not a pause: done at once
+    assert reads[5].done()
+    assert reads[5].result().lifecycle_state == "SUCCEEDED"
+    assert not reads[3].done()  # still IN_PROGRESS: waits for the live list
+    live_list.set()
+    states = [r.lifecycle_state for r in await asyncio.gather(*reads)]
+    assert states == ["SUCCEEDED"] * 3 + ["IN_PROGRESS"] * 2 + ["SUCCEEDED"]
+
+
+async def test_without_runs_ending_no_ended_list_is_read_beside() -> None:
+    port = FakePort()
+    ids = await _runs(port, 3)
+    for i in ids:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    for _ in range(2):
+        await asyncio.gather(
+            *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
+        )
+    assert port.calls["list_recent_job_runs"] == 2 * 2  # ACCEPTED, IN_PROGRESS each time

@@ -96,6 +96,8 @@ class RunStateReader:
         self.window = window
         self._sleep = sleep
         self._batches: dict[tuple[int, str], _Batch] = {}
+        #: Per (port, compartment): the ended states runs were last answered in.
+        self._ending: dict[tuple[int, str], set[str]] = {}
         #: Calls made, by kind (for tests and the benchmark).
         self.single_reads = 0
         self.list_calls = 0
@@ -136,8 +138,10 @@ class RunStateReader:
                     if not f.done():
                         f.set_exception(exc)
 
-    @staticmethod
-    def _answer(batch: _Batch, run_id: str, outcome: OciJobRun | BaseException) -> None:
+    def _answer(self, batch: _Batch, run_id: str, outcome: OciJobRun | BaseException) -> None:
+        if isinstance(outcome, OciJobRun) and outcome.lifecycle_state in ENDED_STATES:
+            key = (id(batch.port), batch.compartment_id)
+            self._ending.setdefault(key, set()).add(outcome.lifecycle_state)
         for f in batch.waiting.pop(run_id, []):
             if f.done():
                 continue
@@ -151,7 +155,19 @@ class RunStateReader:
         is usually seen early (one that just started is among the newest of its list),
         while proving that a run has left a list takes reading all of it."""
         if len(batch.waiting) >= self.min_batch:
-            await self._scan(batch, LIVE_STATES, both_ends=True)
+            # Runs ended at the last batch: more are likely ending now (runs started
+            # together end together), and they are near the top of their ended list.
+            # Its first page is read beside the live lists, so their end need not wait
+            # until the whole live list was read to prove they left it.
+            ending = self._ending.pop((id(batch.port), batch.compartment_id), set())
+            await asyncio.gather(
+                self._scan(batch, LIVE_STATES, both_ends=True),
+                *(
+                    self._scan(batch, (state,), both_ends=False, max_pages=1)
+                    for state in ENDED_STATES
+                    if state in ending
+                ),
+            )
             if len(batch.waiting) >= self.min_batch:  # many ended together
                 await self._scan(batch, ENDED_STATES, both_ends=False)
         missing = list(batch.waiting)
@@ -162,9 +178,17 @@ class RunStateReader:
         for run_id, outcome in zip(missing, singles, strict=True):
             self._answer(batch, run_id, outcome)
 
-    async def _scan(self, batch: _Batch, states: tuple[str, ...], *, both_ends: bool) -> None:
+    async def _scan(
+        self,
+        batch: _Batch,
+        states: tuple[str, ...],
+        *,
+        both_ends: bool,
+        max_pages: int | None = None,
+    ) -> None:
         """Reads the state lists in order until every waiting run was seen; each list to
-        its end (or where its reads from both ends met), or :data:`MAX_PAGES` of it."""
+        its end (or where its reads from both ends met), or ``max_pages`` (default
+        :data:`MAX_PAGES`) of it."""
 
         def found(runs: Sequence[OciJobRun]) -> None:
             for run in runs:
@@ -173,7 +197,7 @@ class RunStateReader:
         for state in states:
             if not batch.waiting:
                 return
-            scan = RunScan(batch.waiting, state, MAX_PAGES, both_ends=both_ends)
+            scan = RunScan(batch.waiting, state, max_pages or MAX_PAGES, both_ends=both_ends)
             try:
                 await batch.port.scan_job_runs(
                     compartment_id=batch.compartment_id,
