@@ -3,6 +3,7 @@ clear condition and start in creation order."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -68,7 +69,11 @@ def test_runs_over_the_cap_wait_and_start_in_creation_order(
     overlaps: list[str] = []
 
     def all_done() -> bool:
-        statuses = {n: status_of(cluster, namespace, "dsjobrun", n) for n in RUNS}
+        # One list: a snapshot at one resourceVersion. Reading the runs one by one could
+        # see the first still Running and then the second already created after it.
+        listed = cluster.kubectl("get", "dsjobrun", "-n", namespace, "-o", "json").stdout
+        items = json.loads(listed)["items"]
+        statuses = {i["metadata"]["name"]: i.get("status") or {} for i in items}
         active = [
             n
             for n, s in statuses.items()
