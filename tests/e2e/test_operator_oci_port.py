@@ -205,12 +205,9 @@ async def _finished_runs(port: OciPort, log_group: str, name: str, count: int) -
     return ids
 
 
-async def test_a_scan_reads_a_list_page_after_page_from_both_ends(
-    port: OciPort, log_group: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A scan reads its pages one after another in one worker thread per end of the list
-    while the budget has tokens, and hands over the runs found page by page."""
-    ids = await _finished_runs(port, log_group, "scan-job", 6)
+def _queued_for_tokens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The operations that go to the loop's queue for a token from now on (a scan's
+    worker thread takes further tokens without it)."""
     queued: list[str] = []
     acquire = TenancyBudget.acquire
 
@@ -219,6 +216,16 @@ async def test_a_scan_reads_a_list_page_after_page_from_both_ends(
         await acquire(self, operation)
 
     monkeypatch.setattr(TenancyBudget, "acquire", counting)
+    return queued
+
+
+async def test_a_scan_reads_a_list_page_after_page_from_both_ends(
+    port: OciPort, log_group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan reads its pages one after another in one worker thread per end of the list
+    while the budget has tokens, and hands over the runs found page by page."""
+    ids = await _finished_runs(port, log_group, "scan-job", 6)
+    queued = _queued_for_tokens(monkeypatch)
     handed: list[list[str]] = []
     wanted = frozenset([ids[0], ids[-1], "ocid1.datasciencejobrun.oc1.iad.never"])
     scan = RunScan(wanted, "SUCCEEDED", max_pages=100, both_ends=True)
@@ -254,14 +261,7 @@ async def test_a_scan_without_free_tokens_waits_in_the_queue_for_each_page(
         oci_requests_per_second=0.5,
     )
     slow_port = PortFactory(slow).port()
-    queued: list[str] = []
-    acquire = TenancyBudget.acquire
-
-    async def counting(self: TenancyBudget, operation: str) -> None:
-        queued.append(operation)
-        await acquire(self, operation)
-
-    monkeypatch.setattr(TenancyBudget, "acquire", counting)
+    queued = _queued_for_tokens(monkeypatch)
     scan = RunScan(frozenset(ids), "SUCCEEDED", max_pages=10, both_ends=False)
     await slow_port.scan_job_runs(
         compartment_id=COMPARTMENT, scan=scan, page_size=1, found=lambda runs: None
