@@ -8,7 +8,7 @@ import pytest
 
 from ads_operator.oci import poller
 from ads_operator.oci.domain import OciJobRun
-from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.errors import NotFoundError, ThrottledError
 from ads_operator.oci.poller import RunStateReader
 from tests.unit.test_reconcile_support import COMPARTMENT, PROJECT, FakePort, at
 
@@ -269,3 +269,32 @@ async def test_without_runs_ending_no_ended_list_is_read_beside() -> None:
             *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
         )
     assert port.calls["list_recent_job_runs"] == 2 * 2  # ACCEPTED, IN_PROGRESS each time
+
+
+async def test_a_failed_list_page_fails_every_read_still_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reads answered from pages read before the failure keep their answer; the rest get
+    the list's error as it is (a 429 keeps its retry-after)."""
+    monkeypatch.setattr(poller, "PAGE_SIZE", 1)
+    port = FakePort()
+    ids = await _runs(port, 3)
+    listed = port.list_recent_job_runs
+    throttled = ThrottledError("slow down", status=429, retry_after=7.0)
+
+    async def second_page_throttled(**kwargs: object) -> object:
+        if port.calls["list_recent_job_runs"] >= 1:
+            port.calls["list_recent_job_runs"] += 1
+            raise throttled
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = second_page_throttled  # type: ignore[method-assign, assignment]
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    results = await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids),
+        return_exceptions=True,
+    )
+    newest = results[2]
+    assert isinstance(newest, OciJobRun)
+    assert newest.lifecycle_state == "ACCEPTED"
+    assert results[:2] == [throttled, throttled]

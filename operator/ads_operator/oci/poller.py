@@ -133,12 +133,12 @@ class RunStateReader:
         try:
             await self._resolve(batch)
         except Exception as exc:  # a list call failed: everyone still waiting gets its error
-            for futures in batch.waiting.values():
-                for f in futures:
-                    if not f.done():
-                        f.set_exception(exc)
+            for run_id in list(batch.waiting):
+                self._answer(batch, run_id, exc)
 
     def _answer(self, batch: _Batch, run_id: str, outcome: OciJobRun | BaseException) -> None:
+        """Gives the reads of ``run_id`` their outcome (once; later ones are ignored) and
+        notes the ended state it was found in."""
         if isinstance(outcome, OciJobRun) and outcome.lifecycle_state in ENDED_STATES:
             key = (id(batch.port), batch.compartment_id)
             self._ending.setdefault(key, set()).add(outcome.lifecycle_state)
