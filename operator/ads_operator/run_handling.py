@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 #: Runs admitted under MAX_ACTIVE_RUNS_PER_NAMESPACE by this process (one replica).
 _RESERVED = admission.Reservations()
 _ADMISSION_LOCK = asyncio.Lock()
+#: States a sleeping run can be woken from (it is in a live list).
+WAKEABLE = frozenset({"ACCEPTED", "IN_PROGRESS"})
 
 
 async def watch(
@@ -122,12 +124,34 @@ async def watch(
                     time.time(),
                     jitter=op.settings.run_batch_window / 2,
                 )
-            await stopped.wait(delay)
+            await _pause(op, ctx.status if ctx else status, stopped, delay)
     finally:
         if ctx is not None:
             ctx.stop()  # a log step in flight ends with the daemon
+        op.reader.forget(str((ctx.status if ctx else status).get("ocid")))
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
     _RESERVED.release(namespace, uid)
+
+
+async def _pause(
+    op: Operator, status: dict[str, Any], stopped: kopf.DaemonStopped, delay: float
+) -> None:
+    """Sleeps until the next pass; a live run is woken early when a state read for other
+    runs shows it moved on (see :meth:`RunStateReader.follow`): a long run polls every
+    6 s, but its list is read every 3 s while other runs start or end around it."""
+    ocid, state = status.get("ocid"), status.get("lifecycleState")
+    if not ocid or state not in WAKEABLE:
+        await stopped.wait(delay)
+        return
+    woken = asyncio.Event()
+    op.reader.follow(str(ocid), str(state), woken.set)
+    waits = [asyncio.ensure_future(stopped.wait(delay)), asyncio.ensure_future(woken.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+        op.reader.unfollow(str(ocid))
 
 
 def _in_progress(status: dict[str, Any]) -> tuple[str | None, float | None]:

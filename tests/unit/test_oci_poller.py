@@ -298,3 +298,56 @@ async def test_a_failed_list_page_fails_every_read_still_waiting(
     assert isinstance(newest, OciJobRun)
     assert newest.lifecycle_state == "ACCEPTED"
     assert results[:2] == [throttled, throttled]
+
+
+async def test_a_sleeping_run_is_woken_when_a_page_read_for_others_shows_it_moved_on() -> None:
+    """A long run polls every 6 s; the reads made for the runs around it every 3 s show
+    its end first. It is woken, and its next read answers from that page, no call."""
+    port = FakePort()
+    ids = await _runs(port, 5)
+    sleeper, others = ids[0], ids[1:]
+    for i in ids:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    woken: list[str] = []
+    reader.follow(sleeper, "IN_PROGRESS", lambda: woken.append(sleeper))
+    reader.follow(others[0], "IN_PROGRESS", lambda: woken.append(others[0]))  # unchanged
+
+    await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in others)
+    )
+    assert woken == []  # its page showed it as it was known
+    port.move(others[1], "SUCCEEDED", "done", time_finished=at(9))
+    await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in others)
+    )
+    port.move(sleeper, "SUCCEEDED", "done", time_finished=at(12))
+    await asyncio.gather(  # a run ended last time: the SUCCEEDED list's top is read beside
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in others)
+    )
+    assert woken == [sleeper]
+    assert reader.woken == 1
+    calls = dict(port.calls)
+    run = await reader.read(port, run_id=sleeper, compartment_id=COMPARTMENT, batchable=True)
+    assert run.lifecycle_state == "SUCCEEDED"
+    assert dict(port.calls) == calls  # answered from the page that woke it
+
+
+async def test_a_page_with_an_older_state_wakes_nobody() -> None:
+    """A page fetched before a run's own pass learnt a newer state shows the older one;
+    it must not wake the run to show that state again."""
+    port = FakePort()
+    ids = await _runs(port, 4)
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+    woken: list[str] = []
+    reader.follow(ids[0], "IN_PROGRESS", lambda: woken.append(ids[0]))  # the list says ACCEPTED
+    await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids[1:])
+    )
+    assert woken == []
+    reader.unfollow(ids[0])
+    port.move(ids[0], "SUCCEEDED", "done", time_finished=at(9))
+    await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids[1:])
+    )
+    assert woken == []  # no longer followed

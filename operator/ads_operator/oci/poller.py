@@ -12,6 +12,12 @@ states: when many left together they are looked up in the lists of ended states 
 first), the rest are read one by one (GetJobRun). Summaries carry no
 ``logDetails``: callers pass the log ids they already know, and read single runs
 (``batchable=False``) until they know them.
+
+The pages read for some runs show the states of others too. A live run that sleeps
+until its next poll can ask to be woken when a page shows it moved on (:meth:`follow`):
+a long run polls every 6 s, while the runs around it (new ones, ones in their log grace)
+have its list read every 3 s, and the top page of the ended lists beside it. Its next
+:meth:`read` then answers with that state without another call.
 """
 
 from __future__ import annotations
@@ -38,6 +44,13 @@ LIVE_STATES: Final = ("ACCEPTED", "IN_PROGRESS")
 #: started together end together). Newest first, so the search rarely pages far even in a
 #: compartment with thousands of finished runs; the rest are read one by one.
 ENDED_STATES: Final = ("SUCCEEDED", "FAILED", "CANCELING", "CANCELED", "NEEDS_ATTENTION")
+#: How far along its life a state is. A run only moves forward; a page fetched before a
+#: run's pass learnt a newer state must not wake it with the older one.
+_STAGE: Final = {"ACCEPTED": 0, "IN_PROGRESS": 1}
+
+
+def _stage(state: str) -> int:
+    return _STAGE.get(state, 2)
 
 
 #: (seconds IN_PROGRESS, multiple of the base interval) from the longest-running down.
@@ -98,9 +111,38 @@ class RunStateReader:
         self._batches: dict[tuple[int, str], _Batch] = {}
         #: Per (port, compartment): the ended states runs were last answered in.
         self._ending: dict[tuple[int, str], set[str]] = {}
-        #: Calls made, by kind (for tests and the benchmark).
+        #: Sleeping runs to wake when a page shows them moved on: id -> (state, wake).
+        self._followed: dict[str, tuple[str, Callable[[], None]]] = {}
+        #: What woke them, for their next read.
+        self._fresh: dict[str, OciJobRun] = {}
+        #: Calls made, by kind (for tests and the benchmark), and runs woken.
         self.single_reads = 0
         self.list_calls = 0
+        self.woken = 0
+
+    def follow(self, run_id: str, state: str, wake: Callable[[], None]) -> None:
+        """Calls ``wake`` (once) when a page read for other runs shows ``run_id`` past
+        ``state``; the run's next :meth:`read` then answers with what the page showed."""
+        self._followed[run_id] = (state, wake)
+
+    def unfollow(self, run_id: str) -> None:
+        """The run is awake (or no longer followed): no wake any more."""
+        self._followed.pop(run_id, None)
+
+    def forget(self, run_id: str) -> None:
+        """The run is not followed any more (deleted, or the operator stops)."""
+        self._followed.pop(run_id, None)
+        self._fresh.pop(run_id, None)
+
+    def _notice(self, batch: _Batch, run: OciJobRun) -> None:
+        followed = self._followed.get(run.id)
+        if followed is None or _stage(run.lifecycle_state) <= _stage(followed[0]):
+            return
+        del self._followed[run.id]
+        self._fresh[run.id] = run
+        self._note_ending(batch, run)
+        self.woken += 1
+        followed[1]()
 
     async def read(
         self,
@@ -112,9 +154,19 @@ class RunStateReader:
         log_group_id: str | None = None,
         log_id: str | None = None,
     ) -> OciJobRun:
-        if not batchable or self.min_batch <= 1:
+        fresh = self._fresh.pop(run_id, None)
+        if fresh is not None:
+            run = fresh
+        elif not batchable or self.min_batch <= 1:
             self.single_reads += 1
             return await port.get_job_run(run_id=run_id)
+        else:
+            run = await self._batched(port, run_id, compartment_id)
+        if run.log_id is None and log_id is not None:
+            run = replace(run, log_group_id=log_group_id, log_id=log_id)
+        return run
+
+    async def _batched(self, port: OciPort, run_id: str, compartment_id: str) -> OciJobRun:
         key = (id(port), compartment_id)
         batch = self._batches.get(key)
         if batch is None:
@@ -122,10 +174,7 @@ class RunStateReader:
             asyncio.get_running_loop().create_task(self._flush_later(key))
         future: asyncio.Future[OciJobRun] = asyncio.get_running_loop().create_future()
         batch.waiting.setdefault(run_id, []).append(future)
-        run = await future
-        if run.log_id is None and log_id is not None:
-            run = replace(run, log_group_id=log_group_id, log_id=log_id)
-        return run
+        return await future
 
     async def _flush_later(self, key: tuple[int, str]) -> None:
         await self._sleep(self.window)  # the collection window, by design
@@ -139,9 +188,8 @@ class RunStateReader:
     def _answer(self, batch: _Batch, run_id: str, outcome: OciJobRun | BaseException) -> None:
         """Gives the reads of ``run_id`` their outcome (once; later ones are ignored) and
         notes the ended state it was found in."""
-        if isinstance(outcome, OciJobRun) and outcome.lifecycle_state in ENDED_STATES:
-            key = (id(batch.port), batch.compartment_id)
-            self._ending.setdefault(key, set()).add(outcome.lifecycle_state)
+        if isinstance(outcome, OciJobRun):
+            self._note_ending(batch, outcome)
         for f in batch.waiting.pop(run_id, []):
             if f.done():
                 continue
@@ -149,6 +197,11 @@ class RunStateReader:
                 f.set_exception(outcome)
             else:
                 f.set_result(outcome)
+
+    def _note_ending(self, batch: _Batch, run: OciJobRun) -> None:
+        if run.lifecycle_state in ENDED_STATES:
+            key = (id(batch.port), batch.compartment_id)
+            self._ending.setdefault(key, set()).add(run.lifecycle_state)
 
     async def _resolve(self, batch: _Batch) -> None:
         """Answers each waiting read as soon as its run is seen: a run that changed state
@@ -192,12 +245,22 @@ class RunStateReader:
 
         def found(runs: Sequence[OciJobRun]) -> None:
             for run in runs:
-                self._answer(batch, run.id, run)
+                if run.id in batch.waiting:
+                    self._answer(batch, run.id, run)
+                else:
+                    self._notice(batch, run)
 
         for state in states:
             if not batch.waiting:
                 return
-            scan = RunScan(batch.waiting, state, max_pages or MAX_PAGES, both_ends=both_ends)
+            followed = {r: s for r, (s, _) in self._followed.items() if r not in batch.waiting}
+            scan = RunScan(
+                batch.waiting,
+                state,
+                max_pages or MAX_PAGES,
+                both_ends=both_ends,
+                followed=followed,
+            )
             try:
                 await batch.port.scan_job_runs(
                     compartment_id=batch.compartment_id,

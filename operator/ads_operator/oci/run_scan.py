@@ -17,7 +17,7 @@ of a list of finished runs holds thousands of old ones.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from ads_operator.oci.domain import OciJobRun
 
@@ -27,12 +27,22 @@ NEWEST_FIRST, OLDEST_FIRST = True, False
 class RunScan:
     """Reads the list of runs in ``state`` until every run of ``wanted`` was seen, the
     whole list was (from one end to the other, or where the reads from both ends met), or
-    ``max_pages`` were read. Safe to feed from two threads, one per end."""
+    ``max_pages`` were read. Safe to feed from two threads, one per end.
+
+    ``followed``: other runs (id -> the state last known) reported too when a page shows
+    them in another state, to wake them (they do not make the scan read further)."""
 
     def __init__(
-        self, wanted: Collection[str], state: str, max_pages: int, *, both_ends: bool
+        self,
+        wanted: Collection[str],
+        state: str,
+        max_pages: int,
+        *,
+        both_ends: bool,
+        followed: Mapping[str, str] | None = None,
     ) -> None:
         self.wanted = frozenset(wanted)
+        self.followed = dict(followed or {})
         self.state = state
         self.max_pages = max_pages
         self.both_ends = both_ends
@@ -57,7 +67,8 @@ class RunScan:
     def add(
         self, newest_first: bool, runs: Sequence[OciJobRun], next_page: str | None
     ) -> list[OciJobRun]:
-        """Takes in a page read from one end; returns the wanted runs first seen on it."""
+        """Takes in a page read from one end; returns the wanted runs first seen on it, and
+        the followed ones first seen in another state."""
         with self._lock:
             self.pages += 1
             ids = {r.id for r in runs}
@@ -66,6 +77,14 @@ class RunScan:
             if not next_page or met:
                 self._covered = True
             self._next[newest_first] = next_page
-            new = [r for r in runs if r.id in self.wanted and r.id not in self.found]
+            new = [
+                r
+                for r in runs
+                if r.id not in self.found
+                and (
+                    r.id in self.wanted
+                    or self.followed.get(r.id, r.lifecycle_state) != r.lifecycle_state
+                )
+            ]
             self.found.update((r.id, r) for r in new)
             return new
