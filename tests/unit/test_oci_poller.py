@@ -351,3 +351,38 @@ async def test_a_page_with_an_older_state_wakes_nobody() -> None:
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids[1:])
     )
     assert woken == []  # no longer followed
+
+
+async def test_the_live_list_is_not_read_through_for_runs_the_ended_list_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs in their log grace are read every 3 s; the top of their ended list answers
+    them, so the live list need not be read to its end to prove they left it."""
+    monkeypatch.setattr(poller, "PAGE_SIZE", 2)
+    port = FakePort()
+    ids = await _runs(port, 12)
+    for i in ids:
+        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    ended = ids[-2:]
+    for i in ended:
+        port.move(i, "SUCCEEDED", "done", time_finished=at(9))
+    reader = RunStateReader(min_batch=2, window=0.0, sleep=_no_wait)
+    await asyncio.gather(  # learns that runs of the compartment end
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
+    )
+    listed = port.list_recent_job_runs
+    states: list[object] = []
+
+    async def taking_turns(**kwargs: object) -> object:
+        states.append(kwargs["lifecycle_state"])
+        await asyncio.sleep(0)  # one turn: the lists read at once interleave, as in threads
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = taking_turns  # type: ignore[method-assign, assignment]
+    runs = await asyncio.gather(
+        *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ended)
+    )
+    assert [r.lifecycle_state for r in runs] == ["SUCCEEDED"] * 2
+    # Its first page at most (asked for before the answer came), not all 5.
+    assert states.count("IN_PROGRESS") <= 1
+    assert states.count("SUCCEEDED") == 1

@@ -95,6 +95,8 @@ class _Batch:
     port: OciPort
     compartment_id: str
     waiting: dict[str, list[asyncio.Future[OciJobRun]]] = field(default_factory=dict)
+    #: The lists being read for it (told when a run was answered from another).
+    scans: list[RunScan] = field(default_factory=list)
 
 
 class RunStateReader:
@@ -190,6 +192,8 @@ class RunStateReader:
         notes the ended state it was found in."""
         if isinstance(outcome, OciJobRun):
             self._note_ending(batch, outcome)
+        for scan in batch.scans:
+            scan.answered(run_id)
         for f in batch.waiting.pop(run_id, []):
             if f.done():
                 continue
@@ -261,6 +265,7 @@ class RunStateReader:
                 both_ends=both_ends,
                 followed=followed,
             )
+            batch.scans.append(scan)
             try:
                 await batch.port.scan_job_runs(
                     compartment_id=batch.compartment_id,
@@ -269,4 +274,5 @@ class RunStateReader:
                     found=found,
                 )
             finally:
+                batch.scans.remove(scan)
                 self.list_calls += scan.pages

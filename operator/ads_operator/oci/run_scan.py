@@ -27,7 +27,9 @@ NEWEST_FIRST, OLDEST_FIRST = True, False
 class RunScan:
     """Reads the list of runs in ``state`` until every run of ``wanted`` was seen, the
     whole list was (from one end to the other, or where the reads from both ends met), or
-    ``max_pages`` were read. Safe to feed from two threads, one per end.
+    ``max_pages`` were read, or every wanted run was answered elsewhere (:meth:`answered`:
+    a run that just ended is found on the first page of its ended list, read beside).
+    Safe to feed from two threads, one per end.
 
     ``followed``: other runs (id -> the state last known) reported too when a page shows
     them in another state, to wake them (they do not make the scan read further)."""
@@ -53,11 +55,17 @@ class RunScan:
         self._seen: dict[bool, set[str]] = {NEWEST_FIRST: set(), OLDEST_FIRST: set()}
         self._next: dict[bool, str | None] = {NEWEST_FIRST: None, OLDEST_FIRST: None}
         self._covered = False
+        self._missing = set(self.wanted)
         self._lock = threading.Lock()
 
     def done(self) -> bool:
         with self._lock:
-            return self._covered or self.pages >= self.max_pages or self.wanted <= self.found.keys()
+            return self._covered or self.pages >= self.max_pages or not self._missing
+
+    def answered(self, run_id: str) -> None:
+        """``run_id`` needs no looking for any more (another list showed it)."""
+        with self._lock:
+            self._missing.discard(run_id)
 
     def next_page(self, newest_first: bool) -> str | None:
         """The page token to read next from that end (None: its first page)."""
@@ -87,4 +95,5 @@ class RunScan:
                 )
             ]
             self.found.update((r.id, r) for r in new)
+            self._missing.difference_update(ids)
             return new
