@@ -74,6 +74,8 @@ class Result:
     lags_by_change: dict[str, list[float]] = field(default_factory=dict)
     #: The state lags until the apiserver wrote the status (operator only; 1 s precision).
     write_lags: list[float] = field(default_factory=list)
+    #: By change: (when it happened, epoch seconds; its lag), to see when lag builds up.
+    lag_timeline: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     @property
     def polling_calls(self) -> int:
@@ -237,6 +239,7 @@ def figures(
     mirrored: dict[str, list[str]] = {}
     notes: list[str] = []
     by_change: dict[str, list[float]] = {"started": [], "finished": []}
+    timeline: dict[str, list[tuple[float, float]]] = {"started": [], "finished": []}
     for run_id, run in oci_runs.items():
         seen, happened = first_seen(seen_states.get(run_id, {})), state_changes(run)
         state_lags += stats.lags(seen, happened)
@@ -245,6 +248,8 @@ def figures(
                 {k: v for k, v in seen.items() if k == change},
                 {k: v for k, v in happened.items() if k == change},
             )
+            if change in seen and change in happened:
+                timeline[change].append((happened[change], seen[change] - happened[change]))
         lines = record_lines(oci_records[run_id])
         truth[run_id] = [m for m, _ in lines]
         got = seen_lines.get(run_id, [])
@@ -270,6 +275,7 @@ def figures(
         cpu,
         notes,
         lags_by_change=by_change,
+        lag_timeline={k: sorted(v) for k, v in timeline.items()},
     )
 
 
@@ -747,6 +753,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "state_lag_p50": stats.percentile(r.state_lags, 50),
                                     "state_lag_p99": stats.percentile(r.state_lags, 99),
                                     "lags_by_change": r.lags_by_change,
+                                    "lag_timeline": r.lag_timeline,
                                     "line_lag_p99": stats.percentile(r.line_lags, 99),
                                     "rss_mb": r.rss_mb,
                                     "cpu_seconds": r.cpu_seconds,
