@@ -278,6 +278,27 @@ async def test_runs_sharing_a_reader_are_polled_with_one_list_call() -> None:
     assert port.calls["list_recent_job_runs"] == 2  # ACCEPTED (empty), IN_PROGRESS: not 3
     assert all(c.status["phase"] == "Running" for c in contexts)
     assert all(c.status["logId"] == "ocid1.log.oc1..l" for c in contexts)
+    clock.seconds = 5
+    await asyncio.gather(*(run_pass(c) for c in contexts))
+    assert port.calls["list_recent_job_runs"] == 3  # known IN_PROGRESS: not ACCEPTED again
+
+
+async def test_a_terminal_run_is_not_read_again_through_its_log_grace() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_pass(ctx)
+    (run_id,) = port.runs
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(4))
+    port.emit(run_id, ("one", at(2)), ("late", at(4.5)))
+    clock.seconds = 5
+    assert await run_pass(ctx) is not None  # in the grace
+    reads = port.calls["get_job_run"]
+    clock.seconds = 8
+    assert await run_pass(ctx) is not None
+    clock.seconds = 20
+    assert await run_pass(ctx) is None
+    assert port.calls["get_job_run"] == reads  # its state cannot change: logs only
+    assert rec.lines == ["one", "late"]
 
 
 async def test_a_new_state_is_saved_before_the_pass_reads_logs() -> None:

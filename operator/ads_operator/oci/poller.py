@@ -97,6 +97,8 @@ class _Batch:
     waiting: dict[str, list[asyncio.Future[OciJobRun]]] = field(default_factory=dict)
     #: The lists being read for it (told when a run was answered from another).
     scans: list[RunScan] = field(default_factory=list)
+    #: Whether a waiting run may still be ACCEPTED (else that list is not read).
+    maybe_accepted: bool = False
 
 
 class RunStateReader:
@@ -155,7 +157,10 @@ class RunStateReader:
         batchable: bool,
         log_group_id: str | None = None,
         log_id: str | None = None,
+        known_state: str | None = None,
     ) -> OciJobRun:
+        """The run's state. ``known_state``: the state last seen, if any (a run known to be
+        IN_PROGRESS is not looked for in the ACCEPTED list)."""
         fresh = self._fresh.pop(run_id, None)
         if fresh is not None:
             run = fresh
@@ -163,12 +168,14 @@ class RunStateReader:
             self.single_reads += 1
             return await port.get_job_run(run_id=run_id)
         else:
-            run = await self._batched(port, run_id, compartment_id)
+            run = await self._batched(port, run_id, compartment_id, known_state)
         if run.log_id is None and log_id is not None:
             run = replace(run, log_group_id=log_group_id, log_id=log_id)
         return run
 
-    async def _batched(self, port: OciPort, run_id: str, compartment_id: str) -> OciJobRun:
+    async def _batched(
+        self, port: OciPort, run_id: str, compartment_id: str, known_state: str | None
+    ) -> OciJobRun:
         key = (id(port), compartment_id)
         batch = self._batches.get(key)
         if batch is None:
@@ -176,6 +183,8 @@ class RunStateReader:
             asyncio.get_running_loop().create_task(self._flush_later(key))
         future: asyncio.Future[OciJobRun] = asyncio.get_running_loop().create_future()
         batch.waiting.setdefault(run_id, []).append(future)
+        if known_state in (None, "ACCEPTED"):
+            batch.maybe_accepted = True
         return await future
 
     async def _flush_later(self, key: tuple[int, str]) -> None:
@@ -217,8 +226,9 @@ class RunStateReader:
             # Its first page is read beside the live lists, so their end need not wait
             # until the whole live list was read to prove they left it.
             ending = self._ending.pop((id(batch.port), batch.compartment_id), set())
+            live = LIVE_STATES if batch.maybe_accepted else ("IN_PROGRESS",)
             await asyncio.gather(
-                self._scan(batch, LIVE_STATES, both_ends=True),
+                self._scan(batch, live, both_ends=True),
                 *(
                     self._scan(batch, (state,), both_ends=False, max_pages=1)
                     for state in ENDED_STATES
