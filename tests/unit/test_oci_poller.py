@@ -66,14 +66,14 @@ async def test_few_polls_read_singly_and_unreached_runs_fall_back(
     assert port.calls["get_job_run"] == 2
     monkeypatch.setattr(poller, "PAGE_SIZE", 1)
     monkeypatch.setattr(poller, "MAX_PAGES", 2)
-    # No IN_PROGRESS run (one call), then ACCEPTED newest first, two pages of one; the
-    # three oldest runs are then looked for in each (empty) ended list, one call each, and
-    # read one by one.
+    # No IN_PROGRESS run (one call), then ACCEPTED newest first, two pages of one, and
+    # beside them the top of SUCCEEDED (one call); the three oldest runs are then looked
+    # for in each (empty) ended list, one call each, and read one by one.
     runs = await asyncio.gather(
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
     assert [r.id for r in runs] == ids
-    assert port.calls["list_recent_job_runs"] == 1 + 2 + len(poller.ENDED_STATES)
+    assert port.calls["list_recent_job_runs"] == 1 + 2 + 1 + len(poller.ENDED_STATES)
     assert port.calls["get_job_run"] == 2 + 3
 
 
@@ -81,15 +81,16 @@ async def test_runs_that_ended_together_are_read_from_the_ended_lists() -> None:
     port = FakePort()
     ids = await _runs(port, 4)
     for i in ids[:3]:
-        port.move(i, "SUCCEEDED", "done", time_finished=at(9))
-    port.move(ids[3], "FAILED", "exit code 1", time_finished=at(9))
+        port.move(i, "FAILED", "exit code 1", time_finished=at(9))
+    port.move(ids[3], "SUCCEEDED", "done", time_finished=at(9))
     reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
     runs = await asyncio.gather(
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
-    assert [r.lifecycle_state for r in runs] == ["SUCCEEDED"] * 3 + ["FAILED"]
-    # ACCEPTED, IN_PROGRESS (both empty), SUCCEEDED, FAILED: no single read.
-    assert port.calls["list_recent_job_runs"] == 4
+    assert [r.lifecycle_state for r in runs] == ["FAILED"] * 3 + ["SUCCEEDED"]
+    # ACCEPTED, IN_PROGRESS (both empty) and beside them the top of SUCCEEDED; then the
+    # ended lists for the three left: SUCCEEDED, FAILED. No single read.
+    assert port.calls["list_recent_job_runs"] == 5
     assert port.calls["get_job_run"] == 0
 
 
@@ -169,13 +170,13 @@ async def test_a_list_is_read_from_both_ends_until_the_reads_meet(
     ] * 5
     # ACCEPTED (empty), then the 9 IN_PROGRESS runs in pages of 2: the newest page, then
     # one from each end in turn until they overlap. 5 pages, as many as from one end, but
-    # 3 rounds instead of 5. The run that left is then read singly (the ended lists are
-    # looked through only for many).
+    # 3 rounds instead of 5. The run that left is on the top page of SUCCEEDED, read
+    # beside (after them here: this fake port never yields).
     newest, oldest = True, False
     assert ends == [("ACCEPTED", newest)] + [
         ("IN_PROGRESS", end) for end in (newest, newest, oldest, newest, oldest)
-    ]
-    assert port.calls["get_job_run"] == 1
+    ] + [("SUCCEEDED", newest)]
+    assert port.calls["get_job_run"] == 0
 
 
 async def test_each_read_is_answered_as_soon_as_its_run_is_seen(
@@ -258,17 +259,26 @@ async def test_after_runs_ended_the_ended_list_is_read_beside_the_live_list(
     assert states == ["SUCCEEDED"] * 3 + ["IN_PROGRESS"] * 2 + ["SUCCEEDED"]
 
 
-async def test_without_runs_ending_no_ended_list_is_read_beside() -> None:
+async def test_without_runs_ending_only_the_top_of_succeeded_is_read_beside() -> None:
     port = FakePort()
     ids = await _runs(port, 3)
     for i in ids:
         port.move(i, "IN_PROGRESS", "running", time_started=at(1))
+    listed = port.list_recent_job_runs
+    states: list[object] = []
+
+    async def taking_turns(**kwargs: object) -> object:
+        states.append(kwargs["lifecycle_state"])
+        await asyncio.sleep(0)  # one turn: the lists read at once interleave, as in threads
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = taking_turns  # type: ignore[method-assign, assignment]
     reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
     for _ in range(2):
         await asyncio.gather(
             *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
         )
-    assert port.calls["list_recent_job_runs"] == 2 * 2  # ACCEPTED, IN_PROGRESS each time
+    assert sorted(map(str, states)) == ["ACCEPTED"] * 2 + ["IN_PROGRESS"] * 2 + ["SUCCEEDED"] * 2
 
 
 async def test_a_failed_list_page_fails_every_read_still_waiting(

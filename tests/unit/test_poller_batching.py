@@ -188,13 +188,14 @@ async def test_a_run_that_left_the_live_lists_is_read_singly() -> None:
         ids.append(run.id)
     for run_id in ids[:3]:
         port.move(run_id, "IN_PROGRESS", "running")
-    port.move(ids[3], "SUCCEEDED", "done", time_finished=at(1))
+    port.move(ids[3], "FAILED", "exit code 1", time_finished=at(1))
     reader = RunStateReader(min_batch=2, window=0.0, sleep=_no_wait)
     runs = await asyncio.gather(
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
-    assert [r.lifecycle_state for r in runs] == ["IN_PROGRESS"] * 3 + ["SUCCEEDED"]
-    assert port.calls["list_recent_job_runs"] == 2  # ACCEPTED, then IN_PROGRESS
+    assert [r.lifecycle_state for r in runs] == ["IN_PROGRESS"] * 3 + ["FAILED"]
+    # ACCEPTED, then IN_PROGRESS, and beside them the top of SUCCEEDED (not there).
+    assert port.calls["list_recent_job_runs"] == 3
     assert port.calls["get_job_run"] == 1
 
 
