@@ -140,7 +140,7 @@ async def _pause(
     runs shows it moved on (see :meth:`RunStateReader.follow`): a long run polls every
     6 s, but its list is read every 3 s while other runs start or end around it."""
     ocid, state = status.get("ocid"), status.get("lifecycleState")
-    if not ocid or state not in WAKEABLE:
+    if not ocid or state not in WAKEABLE or not status.get("logId"):  # not read in batches
         await stopped.wait(delay)
         return
     woken = asyncio.Event()

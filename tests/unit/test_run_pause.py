@@ -21,7 +21,7 @@ async def test_a_live_run_sleeps_until_woken_and_then_no_longer_follows() -> Non
     reader = RunStateReader(min_batch=3, window=0.0)
     op: Any = SimpleNamespace(reader=reader)
     _, stopped = _stopped()
-    status = {"ocid": "r1", "lifecycleState": "IN_PROGRESS"}
+    status = {"ocid": "r1", "lifecycleState": "IN_PROGRESS", "logId": "l"}
     pause = asyncio.ensure_future(run_handling._pause(op, status, stopped, 60.0))
     await asyncio.sleep(0)  # one turn of the loop: the pause registers before it waits
     state, wake = reader._followed["r1"]
@@ -35,12 +35,12 @@ async def test_stopping_ends_the_pause_and_a_run_without_a_live_state_is_not_fol
     reader = RunStateReader(min_batch=3, window=0.0)
     op: Any = SimpleNamespace(reader=reader)
     setter, stopped = _stopped()
-    status = {"ocid": "r1", "lifecycleState": "ACCEPTED"}
+    status = {"ocid": "r1", "lifecycleState": "ACCEPTED", "logId": "l"}
     pause = asyncio.ensure_future(run_handling._pause(op, status, stopped, 60.0))
     await asyncio.sleep(0)
     setter.set()
     await asyncio.wait_for(pause, 5)
     assert reader._followed == {}
-    ended = {"ocid": "r1", "lifecycleState": "SUCCEEDED"}
+    ended = {"ocid": "r1", "lifecycleState": "SUCCEEDED", "logId": "l"}
     await run_handling._pause(op, ended, stopped, 60.0)  # already stopped: returns at once
     assert reader._followed == {}
