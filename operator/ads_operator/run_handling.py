@@ -128,7 +128,9 @@ async def watch(
     finally:
         if ctx is not None:
             ctx.stop()  # a log step in flight ends with the daemon
-        op.reader.forget(str((ctx.status if ctx else status).get("ocid")))
+        ocid = (ctx.status if ctx else status).get("ocid")
+        if ocid:
+            op.reader.forget(str(ocid))  # no wake, no page kept for it
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
     _RESERVED.release(namespace, uid)
 

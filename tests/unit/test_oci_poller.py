@@ -28,6 +28,21 @@ async def _no_wait(_: float) -> None:
     return None
 
 
+def _taking_turns(port: FakePort) -> list[object]:
+    """Makes each list page take a turn of the loop, so lists read at once interleave as
+    they do in threads; returns the states of the pages read, in order."""
+    listed = port.list_recent_job_runs
+    states: list[object] = []
+
+    async def taking_turns(**kwargs: object) -> object:
+        states.append(kwargs["lifecycle_state"])
+        await asyncio.sleep(0)
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = taking_turns  # type: ignore[method-assign, assignment]
+    return states
+
+
 async def test_concurrent_polls_share_one_list_call() -> None:
     port = FakePort()
     ids = await _runs(port, 6)
@@ -264,15 +279,7 @@ async def test_without_runs_ending_only_the_top_of_succeeded_is_read_beside() ->
     ids = await _runs(port, 3)
     for i in ids:
         port.move(i, "IN_PROGRESS", "running", time_started=at(1))
-    listed = port.list_recent_job_runs
-    states: list[object] = []
-
-    async def taking_turns(**kwargs: object) -> object:
-        states.append(kwargs["lifecycle_state"])
-        await asyncio.sleep(0)  # one turn: the lists read at once interleave, as in threads
-        return await listed(**kwargs)  # type: ignore[arg-type]
-
-    port.list_recent_job_runs = taking_turns  # type: ignore[method-assign, assignment]
+    states = _taking_turns(port)
     reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
     for _ in range(2):
         await asyncio.gather(
@@ -380,15 +387,7 @@ async def test_the_live_list_is_not_read_through_for_runs_the_ended_list_answere
     await asyncio.gather(  # learns that runs of the compartment end
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ids)
     )
-    listed = port.list_recent_job_runs
-    states: list[object] = []
-
-    async def taking_turns(**kwargs: object) -> object:
-        states.append(kwargs["lifecycle_state"])
-        await asyncio.sleep(0)  # one turn: the lists read at once interleave, as in threads
-        return await listed(**kwargs)  # type: ignore[arg-type]
-
-    port.list_recent_job_runs = taking_turns  # type: ignore[method-assign, assignment]
+    states = _taking_turns(port)
     runs = await asyncio.gather(
         *(reader.read(port, run_id=i, compartment_id=COMPARTMENT, batchable=True) for i in ended)
     )

@@ -12,17 +12,18 @@ from ads_operator import run_handling
 from ads_operator.oci.poller import RunStateReader
 
 
-def _stopped() -> tuple[FlagSetter[Any], Any]:
+def _pausing(state: str) -> tuple[RunStateReader, FlagSetter[Any], asyncio.Future[None]]:
+    """A run in ``state`` pausing for 60 s: its reader, its stop flag, the pause."""
+    reader = RunStateReader(min_batch=3, window=0.0)
+    op: Any = SimpleNamespace(reader=reader)
     setter: FlagSetter[Any] = FlagSetter()
-    return setter, AsyncFlagWaiter(setter)
+    status = {"ocid": "r1", "lifecycleState": state, "logId": "l"}
+    pause = asyncio.ensure_future(run_handling._pause(op, status, AsyncFlagWaiter(setter), 60.0))
+    return reader, setter, pause
 
 
 async def test_a_live_run_sleeps_until_woken_and_then_no_longer_follows() -> None:
-    reader = RunStateReader(min_batch=3, window=0.0)
-    op: Any = SimpleNamespace(reader=reader)
-    _, stopped = _stopped()
-    status = {"ocid": "r1", "lifecycleState": "IN_PROGRESS", "logId": "l"}
-    pause = asyncio.ensure_future(run_handling._pause(op, status, stopped, 60.0))
+    reader, _, pause = _pausing("IN_PROGRESS")
     await asyncio.sleep(0)  # one turn of the loop: the pause registers before it waits
     state, wake = reader._followed["r1"]
     assert state == "IN_PROGRESS"
@@ -32,15 +33,12 @@ async def test_a_live_run_sleeps_until_woken_and_then_no_longer_follows() -> Non
 
 
 async def test_stopping_ends_the_pause_and_a_run_without_a_live_state_is_not_followed() -> None:
-    reader = RunStateReader(min_batch=3, window=0.0)
-    op: Any = SimpleNamespace(reader=reader)
-    setter, stopped = _stopped()
-    status = {"ocid": "r1", "lifecycleState": "ACCEPTED", "logId": "l"}
-    pause = asyncio.ensure_future(run_handling._pause(op, status, stopped, 60.0))
+    reader, setter, pause = _pausing("ACCEPTED")
     await asyncio.sleep(0)
     setter.set()
     await asyncio.wait_for(pause, 5)
     assert reader._followed == {}
     ended = {"ocid": "r1", "lifecycleState": "SUCCEEDED", "logId": "l"}
-    await run_handling._pause(op, ended, stopped, 60.0)  # already stopped: returns at once
+    op: Any = SimpleNamespace(reader=reader)
+    await run_handling._pause(op, ended, AsyncFlagWaiter(setter), 60.0)  # stopped: at once
     assert reader._followed == {}
