@@ -25,7 +25,7 @@ from ads_operator.models import (
 )
 from ads_operator.oci.domain import LogRecord, OciJob
 from ads_operator.oci.errors import NotFoundError, OciError
-from ads_operator.oci.poller import aligned_delay, state_interval
+from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, outcomes, policy
 from ads_operator.reconcile.attempts import run_with_policy
@@ -48,8 +48,6 @@ log = logging.getLogger(__name__)
 #: Runs admitted under MAX_ACTIVE_RUNS_PER_NAMESPACE by this process (one replica).
 _RESERVED = admission.Reservations()
 _ADMISSION_LOCK = asyncio.Lock()
-#: States a sleeping run can be woken from (it is in a live list).
-WAKEABLE = frozenset({"ACCEPTED", "IN_PROGRESS"})
 
 
 async def watch(
@@ -142,7 +140,8 @@ async def _pause(
     runs shows it moved on (see :meth:`RunStateReader.follow`): a long run polls every
     6 s, but its list is read every 3 s while other runs start or end around it."""
     ocid, state = status.get("ocid"), status.get("lifecycleState")
-    if not ocid or state not in WAKEABLE or not status.get("logId"):  # not read in batches
+    # Only a run in a live list, read in batches (its log ids known), is seen on pages.
+    if not ocid or state not in LIVE_STATES or not status.get("logId"):
         await stopped.wait(delay)
         return
     woken = asyncio.Event()
