@@ -46,7 +46,7 @@ lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter
 	$(VENV)/bin/lint-imports
 
 .PHONY: crds
-crds: $(STAMP) ## generate crds/ and the chart's copy from the pydantic models
+crds: $(STAMP) ## generate crds/, the chart's copy and its settings schema (models, settings)
 	$(VENV)/bin/ads-operator crds
 
 .PHONY: test-unit

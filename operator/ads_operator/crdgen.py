@@ -1,8 +1,9 @@
 """Models -> CustomResourceDefinitions: schemas, CEL rules, printer columns, names.
 
 ``ads-operator crds`` (``make crds``) writes the result to ``crds/`` and to the chart's
-``templates/crds/``; a unit test fails when either differs from a fresh generation, so
-the committed CRDs can never drift from the models.
+``files/crds/`` (plain files: helm warns about every symbolic link in a chart); a unit
+test fails when either differs from a fresh generation, so the committed CRDs can never
+drift from the models.
 
 Cross-field rules live here as CEL (``x-kubernetes-validations``) so the API server
 refuses a bad resource at ``kubectl apply`` time with a message naming the field. The
@@ -52,7 +53,7 @@ HEADER: Final = (
 )
 #: Where the generated files go, relative to the repository root.
 CRD_DIR: Final = Path("crds")
-CHART_CRD_DIR: Final = Path("charts/ads-operator/templates/crds")
+CHART_CRD_DIR: Final = Path("charts/ads-operator/files/crds")
 
 
 def _rule(rule: str, message: str, field_path: str | None = None) -> dict[str, str]:

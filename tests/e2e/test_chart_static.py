@@ -20,7 +20,7 @@ import pytest
 import yaml
 from hack import buildtools
 
-from ads_operator import cli, settings
+from ads_operator import chartschema, cli, settings
 from tests.fixtures.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def test_the_environment_names_only_real_settings() -> None:
 
 def test_crds_are_the_generated_files_plus_labels_and_keep_policy() -> None:
     rendered = {d["metadata"]["name"]: d for d in objects(render(*REGION))}
-    for path in sorted((CHART / "templates" / "crds").glob("*.yaml")):
+    for path in sorted((CHART / "files" / "crds").glob("*.yaml")):
         (generated,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
         crd = rendered[generated["metadata"]["name"]]
         assert crd["spec"] == generated["spec"], path.name
@@ -291,7 +291,7 @@ def test_the_bundle_applies(cluster: Cluster, namespace: str, tmp_path: Path) ->
     bundle = output.read_text()
     kinds = [d["kind"] for d in objects(bundle)]
     assert kinds[0] == "Namespace"
-    generated = len(list((CHART / "templates" / "crds").glob("*.yaml")))
+    generated = len(list((CHART / "files" / "crds").glob("*.yaml")))
     assert kinds.count("CustomResourceDefinition") == 2 + generated  # + kopf's peering kinds
     assert {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment"} <= set(kinds)
     proc = cluster.kubectl("apply", "--dry-run=server", "-f", str(output))
@@ -322,3 +322,88 @@ def test_the_pod_meets_the_restricted_pod_security_standard(cluster: Cluster) ->
     )
     assert refused.returncode != 0
     assert "violates PodSecurity" in refused.stderr
+
+
+def _probes(name: str) -> list[object]:
+    """Values at and around each limit of a setting: what helm and the operator judge."""
+    bounds = settings.BOUNDS[name]
+    default = getattr(settings.Settings(), name)
+    if isinstance(default, str):
+        return ["", "x", "x" * 255, "x" * 256]
+    limits = [v for v in (bounds.at_least, bounds.above, bounds.at_most, bounds.below) if v]
+    whole = sorted({int(v) + d for v in [0, *limits] for d in (-1, 0, 1)})
+    if isinstance(default, int):
+        return [*whole, 2.5]
+    halves = sorted({v + d for v in [0, *limits] for d in (-0.5, 0.5)})
+    # helm's --set turns decimals into strings: the schema's pattern judges those.
+    return [*whole, *halves, *(str(v) for v in halves), "1e3", "soon"]
+
+
+def _go_string(value: object) -> str:
+    """What the chart's `toString` makes of a value read from YAML."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e21 else repr(value)
+    return str(value)
+
+
+def test_the_chart_refuses_exactly_the_settings_the_operator_refuses(tmp_path: Path) -> None:
+    """Every offered setting at and around its limits: helm's verdict (values.schema.json)
+    and the operator's (``SettingsError`` at startup) must agree, so no install that helm
+    takes can end in a crash loop. Helm reports every failing key at once, so each round
+    sets every setting to one of its probes."""
+    probes = {name: _probes(name) for name in chartschema.offered() if name in settings.BOUNDS}
+    disagreements = []
+    for index in range(max(len(p) for p in probes.values())):
+        round_values = {n: p[index] for n, p in probes.items() if index < len(p)}
+        values = tmp_path / f"round-{index}.yaml"
+        values.write_text(
+            yaml.safe_dump({"settings": {chartschema.camel(n): v for n, v in round_values.items()}})
+        )
+        proc = helm("template", "rel", str(CHART), *REGION, "-f", str(values), check=False)
+        for name, value in round_values.items():
+            variable = settings.PREFIX + name.upper()
+            try:
+                settings.from_env({variable: _go_string(value)})
+                operator_refuses = False
+            except settings.SettingsError:
+                operator_refuses = True
+            helm_refuses = f"at '/settings/{chartschema.camel(name)}'" in proc.stderr
+            if helm_refuses != operator_refuses:
+                disagreements.append((name, value, helm_refuses, operator_refuses))
+        if proc.returncode == 0:  # then every value reached the operator's environment
+            env = {e["name"]: e["value"] for e in container(objects(proc.stdout))["env"]}
+            settings.from_env({k: v for k, v in env.items() if k.startswith(settings.PREFIX)})
+    assert disagreements == [], "(setting, value, helm refuses, operator refuses)"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (("--set", "settings.logTailLines=500"), "at '/settings/logTailLines': maximum"),
+        (
+            ("--set", "oci.endpoint=http://10.0.0.5:8080"),
+            "at '/oci/endpoint': 'http://10.0.0.5:8080' does not match pattern",
+        ),
+    ],
+)
+def test_values_the_operator_would_refuse_fail_the_install(
+    values: tuple[str, ...], message: str
+) -> None:
+    """The issue's two crash loops: both now stop at `helm template` / `helm install`."""
+    proc = helm("template", "rel", str(CHART), *REGION, *values, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr
+
+
+def test_a_remote_endpoint_installs_once_allowed() -> None:
+    endpoint = ("--set", "oci.endpoint=https://datascience.example.com")
+    assert helm("template", "rel", str(CHART), *REGION, *endpoint, check=False).returncode != 0
+    allowed = render(*REGION, *endpoint, "--set", "oci.allowRemoteEndpoint=true")
+    env = {e["name"]: e.get("value") for e in container(objects(allowed))["env"]}
+    assert env["ADS_OPERATOR_OCI_ENDPOINT"] == "https://datascience.example.com"
+    settings.from_env({k: v for k, v in env.items() if v and k.startswith(settings.PREFIX)})
+
+
+def test_helm_prints_no_symbolic_link_warning() -> None:
+    proc = helm("template", "rel", str(CHART), *REGION)
+    assert "symbolic link" not in proc.stderr

@@ -8,15 +8,17 @@ would reject it), or a value the README does not list each fails here with its n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from ads_operator import __version__, settings
+from ads_operator import __version__, chartschema, settings
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "ads-operator"
 VALUES_TEXT = (CHART / "values.yaml").read_text()
@@ -24,21 +26,9 @@ VALUES: dict[str, Any] = yaml.safe_load(VALUES_TEXT)
 SCHEMA: dict[str, Any] = json.loads((CHART / "values.schema.json").read_text())
 README = (CHART / "README.md").read_text()
 
-#: Settings the chart sets from its `oci` and `metrics` blocks rather than `settings`
-#: (metrics_port: the chart passes ADS_OPERATOR_METRICS_PORT once the operator reads it).
-FROM_OTHER_VALUES = {
-    "auth",
-    "oci_config_file",
-    "oci_profile",
-    "region",
-    "oci_endpoint",
-    "allow_remote_endpoint",
-    "metrics_port",
-}
-#: Settings deliberately not offered: changing the finalizer name on a live operator would
-#: strand every existing resource behind the old finalizer; the schedule clock file is a
-#: test hook (a file standing in for the clock) with no use in a real cluster.
-NOT_OFFERED = {"finalizer", "schedule_clock_file"}
+#: Settings the chart sets from its `oci` and `metrics` blocks, and those it does not offer.
+FROM_OTHER_VALUES = chartschema.FROM_OTHER_VALUES
+NOT_OFFERED = chartschema.NOT_OFFERED
 
 
 def _paths(values: Mapping[str, Any], prefix: str = "", *, leaves: bool = False) -> Iterator[str]:
@@ -156,3 +146,80 @@ def test_the_chart_version_follows_the_operator() -> None:
     release = re.match(r"\d+\.\d+\.\d+", __version__)
     assert release is not None
     assert chart["appVersion"] == release.group(0)
+
+
+def test_the_settings_schema_is_generated_from_the_operators_settings() -> None:
+    """One source of truth: `make crds` writes the settings part; a hand edit is drift."""
+    committed = (CHART / "values.schema.json").read_text()
+    assert chartschema.render(committed) == committed, "run `make crds`"
+
+
+def test_every_number_setting_has_bounds() -> None:
+    """A number setting without limits would let the chart pass anything."""
+    defaults = settings.Settings()
+    numbers = {
+        f.name
+        for f in dataclasses.fields(settings.Settings)
+        if isinstance(getattr(defaults, f.name), int | float)
+        and not isinstance(getattr(defaults, f.name), bool)
+    }
+    assert numbers - set(settings.BOUNDS) == set()
+    assert set(settings.BOUNDS) <= {f.name for f in dataclasses.fields(settings.Settings)}
+
+
+@pytest.mark.parametrize("name", chartschema.offered())
+def test_each_settings_value_carries_the_operators_limits(name: str) -> None:
+    node = SCHEMA["properties"]["settings"]["properties"][chartschema.camel(name)]
+    bounds = settings.BOUNDS.get(name)
+    if bounds is None:
+        return
+    number = next(
+        (n for n in node.get("anyOf", [node]) if "integer" in n["type"] or n["type"] == "number"),
+        None,
+    )
+    limits = {
+        "minimum": bounds.at_least,
+        "exclusiveMinimum": bounds.above,
+        "maximum": bounds.at_most,
+        "exclusiveMaximum": bounds.below,
+    }
+    if number is None:  # a string
+        assert (node.get("minLength"), node.get("maxLength")) == (
+            bounds.min_length,
+            bounds.max_length,
+        )
+        return
+    assert {k: number.get(k) for k in limits} == limits
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allowed"),
+    [
+        ("", True),
+        ("http://127.0.0.1:8123", True),
+        ("https://127.255.0.9/path", True),
+        ("http://localhost:80", True),
+        ("http://[::1]:9000", True),
+        ("http://10.0.0.5:8080", False),
+        ("https://example.com", False),
+        ("http://127.0.0.1.example.com", False),
+        ("http://128.0.0.1", False),
+        ("http://127.0.0.256", False),
+        ("http://localhost.example.com", False),
+    ],
+)
+def test_the_endpoint_pattern_admits_only_what_the_operator_admits(
+    endpoint: str, allowed: bool
+) -> None:
+    """The chart may be stricter than the operator, never looser."""
+    pattern = chartschema.LOOPBACK_ENDPOINT_PATTERN
+    assert bool(re.fullmatch(pattern, endpoint)) is allowed
+    try:
+        settings.from_env({"ADS_OPERATOR_OCI_ENDPOINT": endpoint})
+    except settings.SettingsError:
+        assert not allowed
+
+
+def test_the_chart_has_no_symbolic_links() -> None:
+    """helm prints `walk.go:75: found symbolic link` on every command for each one."""
+    assert [p for p in CHART.rglob("*") if p.is_symlink()] == []

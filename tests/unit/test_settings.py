@@ -53,6 +53,11 @@ def test_non_loopback_endpoints_need_explicit_permission(endpoint: str) -> None:
         ("ADS_OPERATOR_LOG_SETTLE", "nan"),
         ("ADS_OPERATOR_LOG_OVERLAP", "-5"),
         ("ADS_OPERATOR_LOG_OVERLAP", "inf"),
+        ("ADS_OPERATOR_OCI_CONNECT_TIMEOUT", "0"),
+        ("ADS_OPERATOR_BACKOFF_MAX", "-1"),
+        ("ADS_OPERATOR_RUN_BATCH_MIN", "0"),
+        ("ADS_OPERATOR_POLL_INTERVAL", "1e12"),
+        ("ADS_OPERATOR_CLUSTER_ID", ""),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_name(name: str, value: str) -> None:
@@ -64,3 +69,11 @@ def test_every_setting_is_described() -> None:
     names = [name for name, _ in describe()]
     assert "ADS_OPERATOR_OCI_ENDPOINT" in names
     assert all(n.startswith("ADS_OPERATOR_") for n in names)
+
+
+def test_an_out_of_range_value_is_named_with_its_limits() -> None:
+    with pytest.raises(SettingsError) as refused:
+        from_env({"ADS_OPERATOR_LOG_TAIL_LINES": "500"})
+    assert str(refused.value) == (
+        "ADS_OPERATOR_LOG_TAIL_LINES=500 is out of range: it must be at least 0 and at most 50"
+    )

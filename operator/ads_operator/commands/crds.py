@@ -1,6 +1,8 @@
-"""``ads-operator crds [--check]``: write (or verify) the CRDs generated from the models.
+"""``ads-operator crds [--check]``: write (or verify) the files generated from the code.
 
-Writes ``crds/*.yaml`` and the identical copies in ``charts/ads-operator/templates/crds/``.
+Writes ``crds/*.yaml`` and the identical copies in ``charts/ads-operator/files/crds/``
+(from the models), and the generated parts of ``charts/ads-operator/values.schema.json``
+(from the operator's settings: their limits, and the loopback rule of ``oci.endpoint``).
 With ``--check`` nothing is written: it prints a unified diff and exits 1 when a
 committed file differs from a fresh generation (CI and the unit test use this).
 """
@@ -12,7 +14,7 @@ import difflib
 import sys
 from pathlib import Path
 
-from ads_operator import crdgen
+from ads_operator import chartschema, crdgen
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def generated_files(root: Path) -> dict[Path, str]:
+    """Every generated file (relative to ``root``) and its content. The chart schema is
+    regenerated from its committed copy (only its settings part is generated), so it is
+    left out when ``root`` has none."""
+    files = crdgen.generated_files()
+    schema = root / chartschema.SCHEMA_FILE
+    if schema.exists():
+        files[chartschema.SCHEMA_FILE] = chartschema.render(schema.read_text())
+    return files
+
+
 def stale_files(root: Path) -> dict[Path, str]:
     """Generated files whose committed copy under ``root`` is missing or different,
     mapped to a unified diff."""
     stale: dict[Path, str] = {}
-    for relative, text in crdgen.generated_files().items():
+    for relative, text in generated_files(root).items():
         path = root / relative
         current = path.read_text() if path.exists() else ""
         if current != text:
@@ -54,10 +67,10 @@ def main(args: argparse.Namespace) -> int:
         for relative, diff in stale.items():
             print(diff or f"{relative}: missing", end="")
         if stale:
-            print(f"\n{len(stale)} CRD file(s) out of date: run `make crds`", file=sys.stderr)
+            print(f"\n{len(stale)} generated file(s) out of date: run `make crds`", file=sys.stderr)
             return 1
         return 0
-    for relative, text in crdgen.generated_files().items():
+    for relative, text in generated_files(root).items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != text:
