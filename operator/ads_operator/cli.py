@@ -53,6 +53,9 @@ def build_parser(selected: str | None) -> argparse.ArgumentParser:
         description="Run OCI Data Science jobs declaratively from Kubernetes.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in SUBCOMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -80,7 +83,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         print(f"ads-operator: '{args.command}' is not implemented yet", file=sys.stderr)
         return 2
-    return command.main(args)
+    try:
+        return command.main(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # The commands report the errors a user can fix themselves, in one line; anything
+        # else is a bug of ours, still one line unless --traceback asks for the details.
+        if args.traceback:
+            raise
+        text = (str(exc).strip().splitlines() or [""])[0]
+        print(
+            f"ads-operator {args.command}: unexpected {type(exc).__name__}: {text} (a bug:"
+            " please report it with the command line; --traceback shows where it happened)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

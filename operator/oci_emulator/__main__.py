@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -139,8 +140,25 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("oci_emulator").warning(
             "auth is on and no --public-key was given: register keys via POST /_emulator/keys"
         )
-    asyncio.run(serve(args))
+    try:
+        asyncio.run(serve(args))
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        # A path, port or file given on the command line that cannot be used: one line.
+        print(
+            f"oci_emulator: {_describe(exc)}; check --db, --port, --public-key, --faults and"
+            " --work-root",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, sqlite3.Error):
+        return f"cannot open the database: {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":

@@ -72,8 +72,16 @@ def main(args: argparse.Namespace) -> int:
         return 0
     for relative, text in generated_files(root).items():
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            print(f"wrote {relative}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists() or path.read_text() != text:
+                path.write_text(text)
+                print(f"wrote {relative}")
+        except OSError as exc:
+            print(
+                f"ads-operator crds: cannot write {path}: {exc.strerror or exc}; give --root"
+                " the repository's root directory (writable)",
+                file=sys.stderr,
+            )
+            return 1
     return 0

@@ -2,22 +2,28 @@
 
 Reads the DataScienceJobRun for its OCI run, then OCI Logging directly (not the Events,
 which are rate-limited and expire), with the same credentials the operator would use for
-that run: its ``authSecretRef``, its job's, or the ``ADS_OPERATOR_*`` defaults. Prints
-``<time> - <line>``, and with ``-f`` also ``<time> - Job Run <STATE>, <details>`` on every
-change, until the run is finished and the log grace period has passed.
+that run: its ``authSecretRef``, its job's, or the ``ADS_OPERATOR_*`` defaults
+(``--oci-endpoint`` and ``--oci-config`` set the two the demo needs; ``eval "$(hack/demo
+env)"`` exports them). Prints ``<time> - <line>``, and with ``-f`` also ``<time> - Job Run
+<STATE>, <details>`` on every change, in time order with the lines (a state line carries
+the run's own time of that state). A finished run's log is printed at once; a live one is
+followed until it finished and its last lines are searchable (``ADS_OPERATOR_LOG_SETTLE``).
+Every error is one line on stderr that says what to do, with exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from ads_operator import kube
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
-from ads_operator.oci.domain import LogRecord
+from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import OciError
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.port import OciPort
@@ -32,10 +38,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-n", "--namespace", default=None, help="its namespace (default: context's)"
     )
     parser.add_argument("-f", "--follow", action="store_true", help="keep following until done")
+    parser.add_argument(
+        "--oci-endpoint", help="send OCI calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
+    )
+    parser.add_argument("--oci-config", help="OCI config file (sets ADS_OPERATOR_OCI_CONFIG_FILE)")
 
 
 def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _state_time(run: OciJobRun, clock: Callable[[], datetime]) -> datetime:
+    """When the run entered its current state, as OCI recorded it (now if unrecorded)."""
+    if run.lifecycle_state in RUN_TERMINAL and run.time_finished:
+        return run.time_finished
+    if run.lifecycle_state == "IN_PROGRESS" and run.time_started:
+        return run.time_started
+    if run.lifecycle_state == "ACCEPTED" and run.time_accepted:
+        return run.time_accepted
+    return clock()
 
 
 async def stream(
@@ -47,31 +68,46 @@ async def stream(
     out: TextIO,
     now: Any = None,
 ) -> int:
-    """Print the run's lines (and state changes when following); returns lines printed."""
+    """Print the run's lines (and state changes when following); returns lines printed.
+
+    Each pass prints what it found sorted by time. The state line of a finished run comes
+    last, after the final read, so it follows every log line it ended."""
     clock = now or (lambda: datetime.now(UTC))
     cursor = logs.Cursor()
     # One run, followed by a person: lines are shown as soon as they are searchable (no
     # settle), and the settle time plus the overlap is re-read for the late ones instead.
+    settle = timedelta(seconds=settings.log_settle)
     overlap = timedelta(seconds=settings.log_settle + settings.log_overlap)
     last_state: tuple[str, str] | None = None
     printed = 0
     compartment: str | None = None
     while True:
         run = await port.get_job_run(run_id=run_ocid)
+        terminal = run.lifecycle_state in RUN_TERMINAL
+        # A finished run is read once more after its last lines became searchable: at
+        # once if that was long ago, else after at most the settle time.
+        done = not follow or (
+            terminal
+            and not logs.keep_reading(
+                terminal=True, time_finished=run.time_finished, now=clock(), grace=settle
+            )
+        )
+        lines: list[tuple[datetime, str]] = []
         state = (run.lifecycle_state, run.lifecycle_details)
-        if follow and state != last_state:
+        if follow and state != last_state and (done or not terminal):
             text = f"Job Run {run.lifecycle_state}" + (
                 f", {run.lifecycle_details}" if run.lifecycle_details else ""
             )
-            print(f"{_stamp(clock())} - {text}", file=out, flush=True)
+            lines.append((_state_time(run, clock), text))
             last_state = state
         if not (run.log_id and run.log_group_id):
+            _print(lines, out)
             print(
                 "Logging is not configured for this job run; only its status is shown.",
                 file=out,
                 flush=True,
             )
-            if not follow or run.lifecycle_state in RUN_TERMINAL:
+            if not follow or terminal:
                 return printed
         else:
             if compartment is None:
@@ -114,53 +150,85 @@ async def stream(
             else:
                 merged = logs.Merged((), cursor)
             cursor = merged.cursor
-            for record in merged.new:
-                print(f"{_stamp(record.time)} - {record.message}", file=out, flush=True)
-                printed += 1
-            if not follow:
-                return printed
-        terminal = run.lifecycle_state in RUN_TERMINAL
-        if not logs.keep_reading(
-            terminal=terminal,
-            time_finished=run.time_finished,
-            now=clock(),
-            grace=timedelta(seconds=settings.log_grace),
-        ):
+            lines.extend((record.time, record.message) for record in merged.new)
+            printed += len(merged.new)
+            _print(lines, out)
+        if done:
             return printed
         await asyncio.sleep(settings.poll_interval)  # the follow interval (ADS: 3 s)
 
 
+def _print(lines: list[tuple[datetime, str]], out: TextIO) -> None:
+    for at, text in sorted(lines, key=lambda line: line[0]):
+        print(f"{_stamp(at)} - {text}", file=out, flush=True)
+
+
+class CommandError(Exception):
+    """A problem the user can fix; the message says what it is and what to do."""
+
+
+#: How to point this command at the demo's emulator (printed with OCI errors).
+DEMO_HINT = 'for `make demo`, run: eval "$(hack/demo env)"'
+
+
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
-    await asyncio.to_thread(kube.configure)
+    try:
+        await asyncio.to_thread(kube.configure)
+    except Exception as exc:  # kubernetes raises ConfigException, or OSError for files
+        raise CommandError(
+            f"no Kubernetes configuration ({type(exc).__name__}: {exc}); point KUBECONFIG "
+            f"at your cluster ({DEMO_HINT})"
+        ) from None
     namespace = args.namespace or _context_namespace()
-    body = await kube.get_resource(RUN_PLURAL, namespace, args.run)
+    try:
+        body = await kube.get_resource(RUN_PLURAL, namespace, args.run)
+    except Exception as exc:
+        raise CommandError(
+            f"cannot read dsjobrun/{args.run} in namespace {namespace}: "
+            f"{_first_line(exc)}; check that the cluster is up and KUBECONFIG points at it"
+        ) from None
     if body is None:
-        print(f"ads-operator logs: dsjobrun/{args.run} not found in {namespace}", file=sys.stderr)
-        return 1
+        raise CommandError(
+            f"dsjobrun/{args.run} not found in namespace {namespace}; "
+            "list them with `kubectl get dsjobrun -A`, and give -n NAMESPACE"
+        )
     spec, status = body.get("spec") or {}, body.get("status") or {}
     ocid = status.get("ocid")
     if not ocid:
-        print(
-            f"ads-operator logs: dsjobrun/{args.run} has no OCI run yet "
-            f"(phase {status.get('phase', 'Pending')})",
-            file=sys.stderr,
+        raise CommandError(
+            f"dsjobrun/{args.run} has no OCI run yet (phase {status.get('phase', 'Pending')}); "
+            f"`kubectl describe dsjobrun {args.run} -n {namespace}` says why"
         )
-        return 1
     job_spec: dict[str, Any] = {}
     if (spec.get("jobRef") or {}).get("name"):
         job = await kube.get_resource(JOB_PLURAL, namespace, spec["jobRef"]["name"])
         job_spec = (job or {}).get("spec") or {}
     secret_name = (spec.get("authSecretRef") or job_spec.get("authSecretRef") or {}).get("name")
-    secret = await kube.read_secret(namespace, secret_name) if secret_name else None
-    port = PortFactory(settings).port(
-        secret=secret, secret_name=secret_name, region=spec.get("region") or job_spec.get("region")
-    )
     try:
+        secret = await kube.read_secret(namespace, secret_name) if secret_name else None
+        port = PortFactory(settings).port(
+            secret=secret,
+            secret_name=secret_name,
+            region=spec.get("region") or job_spec.get("region"),
+        )
         await stream(port, ocid, follow=args.follow, settings=settings, out=sys.stdout)
     except OciError as exc:
-        print(f"ads-operator logs: {exc.summary()}", file=sys.stderr)
-        return 1
+        where = (
+            f"the OCI endpoint {settings.oci_endpoint}"
+            if settings.oci_endpoint
+            else "OCI (regional endpoints)"
+        )
+        raise CommandError(
+            f"{exc.summary()} (calling {where} with the credentials of "
+            f"{'Secret ' + secret_name if secret_name else settings.oci_config_file}); "
+            f"give --oci-config FILE and --oci-endpoint URL, or set ADS_OPERATOR_* ({DEMO_HINT})"
+        ) from None
     return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _context_namespace() -> str:
@@ -174,6 +242,10 @@ def _context_namespace() -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.oci_endpoint:
+        os.environ["ADS_OPERATOR_OCI_ENDPOINT"] = args.oci_endpoint
+    if args.oci_config:
+        os.environ["ADS_OPERATOR_OCI_CONFIG_FILE"] = args.oci_config
     try:
         settings = from_env()
     except SettingsError as exc:
@@ -181,5 +253,8 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         return asyncio.run(_main(args, settings))
+    except CommandError as exc:
+        print(f"ads-operator logs: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -72,6 +72,10 @@ def main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"ads-operator run: {exc}", file=sys.stderr)
         return 2
+    problem = kube_config_problem()
+    if problem:
+        print(f"ads-operator run: {problem}", file=sys.stderr)
+        return 2
     few_malloc_arenas()
     trim_freed_memory()
     import kopf
@@ -91,6 +95,24 @@ def main(args: argparse.Namespace) -> int:
         liveness_endpoint=args.liveness,
     )
     return 0
+
+
+def kube_config_problem() -> str | None:
+    """Why no cluster can be reached with the in-cluster or kubeconfig credentials (kopf
+    would retry forever, logging a traceback each time), or None."""
+    import kubernetes
+
+    try:
+        kubernetes.config.load_incluster_config()
+    except kubernetes.config.ConfigException:
+        try:
+            kubernetes.config.load_kube_config()
+        except (kubernetes.config.ConfigException, OSError) as exc:
+            return (
+                f"no Kubernetes configuration ({type(exc).__name__}: {exc}); point KUBECONFIG"
+                " at your cluster, or run in a pod with a service account"
+            )
+    return None
 
 
 #: glibc's mallopt parameter for the number of malloc arenas.
