@@ -253,12 +253,24 @@ def _convert(name: str, raw: str, default: object) -> object:
         if isinstance(default, AuthMode):
             return AuthMode(raw.strip())
         if isinstance(default, int):
-            return int(raw)
+            return _whole_number(raw)
         if isinstance(default, float):
             return float(raw)
     except ValueError as exc:
         raise SettingsError(f"{PREFIX}{name.upper()}={raw!r}: {exc}") from None
     return raw
+
+
+def _whole_number(raw: str) -> int:
+    """An integer, also in the exponent form Helm renders a values file's numbers in
+    (``1000000`` in a values file reaches the environment as ``1e+06``)."""
+    try:
+        return int(raw)
+    except ValueError:
+        number = float(raw)
+        if not number.is_integer():
+            raise ValueError(f"{raw!r} is not a whole number") from None
+        return int(number)
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> Settings:

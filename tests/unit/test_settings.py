@@ -77,3 +77,12 @@ def test_an_out_of_range_value_is_named_with_its_limits() -> None:
     assert str(refused.value) == (
         "ADS_OPERATOR_LOG_TAIL_LINES=500 is out of range: it must be at least 0 and at most 50"
     )
+
+
+def test_whole_numbers_in_helms_exponent_form_are_read() -> None:
+    """Helm renders a values file's 1000000 as `1e+06`; the operator must take it."""
+    assert from_env({"ADS_OPERATOR_LOG_EVENTS_PER_MINUTE": "1e+06"}).log_events_per_minute == (
+        1000000
+    )
+    with pytest.raises(SettingsError, match="not a whole number"):
+        from_env({"ADS_OPERATOR_LOG_EVENTS_PER_MINUTE": "2.5"})
