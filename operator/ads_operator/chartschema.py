@@ -35,8 +35,10 @@ FROM_OTHER_VALUES: Final = frozenset(
 )
 #: Settings deliberately not offered: changing the finalizer name on a live operator would
 #: strand every existing resource behind the old finalizer; the schedule clock file is a
-#: test hook (a file standing in for the clock) with no use in a real cluster.
-NOT_OFFERED: Final = frozenset({"finalizer", "schedule_clock_file"})
+#: test hook (a file standing in for the clock) with no use in a real cluster; in a pod
+#: Kubernetes projects the ServiceAccount token at the default path (the setting is for the
+#: operator run as a process beside a cluster).
+NOT_OFFERED: Final = frozenset({"finalizer", "schedule_clock_file", "service_account_token_file"})
 
 #: What ``oci.endpoint`` may be without ``oci.allowRemoteEndpoint``: empty, or http(s) to
 #: 127.0.0.0/8, ``[::1]`` or ``localhost``. Narrower than the operator's own check (which

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from ads_operator.models.run import LOG_CURSOR_IDS, LOG_TAIL_LINES
 
 PREFIX: Final = "ADS_OPERATOR_"
+#: Where Kubernetes projects a pod's ServiceAccount token (a path, not a secret).
+SERVICE_ACCOUNT_TOKEN: Final = "/var/run/secrets/kubernetes.io/serviceaccount/token"  # noqa: S105
 
 
 class AuthMode(StrEnum):
@@ -41,6 +43,11 @@ class Settings:
     #: The OCI config file and profile used when ``auth`` is ``api_key``.
     oci_config_file: str = "~/.oci/config"
     oci_profile: str = "DEFAULT"
+    #: The projected ServiceAccount token exchanged for OCI session tokens when ``auth``
+    #: is ``oke_workload_identity`` (re-read at every exchange: the kubelet rotates it).
+    #: The CA and proxymux host come from the SDK's own variables
+    #: (``OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH``, ``KUBERNETES_SERVICE_HOST``).
+    service_account_token_file: str = SERVICE_ACCOUNT_TOKEN
     #: Region when neither the resource nor the credentials name one.
     region: str = ""
     #: Send every OCI call to this endpoint instead of the regional ones (the emulator).

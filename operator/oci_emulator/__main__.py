@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -22,8 +23,10 @@ from typing import Any
 from oci_emulator.auth import KeyRegistry
 from oci_emulator.emulator import Emulator
 from oci_emulator.faults import Faults
+from oci_emulator.proxymux import ProxymuxConfig
 from oci_emulator.server import start_site
 from oci_emulator.settings import Settings
+from oci_emulator.workload_identity import DEFAULT_SESSION_SECONDS, Grant
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +66,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra environment variable for every run (repeatable), e.g. an endpoint",
     )
     parser.add_argument("--faults", help="JSON file with a fault configuration (see docs)")
+    wi = parser.add_argument_group(
+        "OKE workload identity",
+        "serve the proxymux token exchange (https://HOST:12250/resourcePrincipalSessionTokens)",
+    )
+    wi.add_argument(
+        "--proxymux-host",
+        help="loopback address for the proxymux (the pods' KUBERNETES_SERVICE_HOST); off if unset",
+    )
+    wi.add_argument("--cluster-ca", help="the cluster CA certificate (pods' ca.crt), PEM")
+    wi.add_argument("--cluster-ca-key", help="its private key, to issue the serving certificate")
+    wi.add_argument("--kubeconfig", help="credentials for TokenReview at the cluster's apiserver")
+    wi.add_argument(
+        "--session-token-seconds",
+        type=float,
+        default=DEFAULT_SESSION_SECONDS,
+        help="lifetime of the session tokens (default 3600)",
+    )
+    wi.add_argument(
+        "--workload-grant",
+        action="append",
+        default=[],
+        metavar="NAMESPACE/SERVICEACCOUNT=COMPARTMENT[,COMPARTMENT]",
+        help="let a ServiceAccount act in compartments (* for all; repeatable)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -74,6 +101,31 @@ def load_keys(specs: list[str]) -> KeyRegistry:
         tenancy, _, user = principal.partition("/")
         keys.add_pem(Path(path).read_bytes(), tenancy=tenancy or None, user=user or None)
     return keys
+
+
+def proxymux_config(args: argparse.Namespace) -> ProxymuxConfig | None:
+    if not args.proxymux_host:
+        return None
+    missing = [
+        flag
+        for flag, value in (
+            ("--cluster-ca", args.cluster_ca),
+            ("--cluster-ca-key", args.cluster_ca_key),
+            ("--kubeconfig", args.kubeconfig),
+        )
+        if not value
+    ]
+    if missing:
+        raise SystemExit(f"--proxymux-host needs {', '.join(missing)}")
+    if not ipaddress.ip_address(args.proxymux_host).is_loopback:
+        raise SystemExit(f"--proxymux-host {args.proxymux_host} is not a loopback address")
+    return ProxymuxConfig(
+        host=args.proxymux_host,
+        ca_cert=Path(args.cluster_ca),
+        ca_key=Path(args.cluster_ca_key),
+        kubeconfig=Path(args.kubeconfig),
+        session_seconds=args.session_token_seconds,
+    )
 
 
 def read_json(path: str) -> dict[str, Any]:
@@ -108,7 +160,10 @@ async def serve(args: argparse.Namespace) -> None:
         faults=faults,
         keys=load_keys(args.public_key),
         auth_enabled=not args.no_auth,
+        proxymux=proxymux_config(args),
     )
+    for spec in args.workload_grant:
+        emu.workload_policy.grant(Grant.parse(spec))
     runner, port = await start_site(emu, args.host, args.port)
     logging.getLogger("oci_emulator").info(
         "oci_emulator serving on http://%s:%d (db %s, auth %s)",

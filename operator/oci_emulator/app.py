@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
-from oci_emulator import auth, ids
+from oci_emulator import access, auth, ids
 from oci_emulator.emulator import Emulator
 from oci_emulator.errors import (
     ApiError,
@@ -121,6 +123,15 @@ async def _serve(
             tokens=emu.tokens,
         )
         request[CALLER_KEY] = caller
+        if caller.workload is not None:
+            access.check(
+                emu,
+                caller,
+                operation=operation,
+                query=request.query,
+                path_ids=request.match_info,
+                body=None if operation in UPLOAD_OPERATIONS else _json_or_none(body),
+            )
     tenancy = getattr(request.get(CALLER_KEY), "tenancy", "anonymous")
     wait = emu.faults.take_token(tenancy, family_of(request.method, operation))
     if wait is not None:
@@ -140,6 +151,13 @@ async def _serve(
         scope = f"{tenancy}:{operation}:{request.path}"
         return await _idempotent(request, handler, emu, scope, token, body)
     return await handler(request)
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None  # the operation reports the malformed body itself
 
 
 async def _idempotent(
@@ -192,8 +210,12 @@ def create_app(emu: Emulator) -> web.Application:
 
     async def on_startup(_: web.Application) -> None:
         await emu.start()
+        if emu.proxymux is not None:  # the OKE workload identity exchange, on its own port
+            await emu.proxymux.start(emu.request_log)
 
     async def on_cleanup(_: web.Application) -> None:
+        if emu.proxymux is not None:
+            await emu.proxymux.stop()
         await emu.stop()
 
     app.on_startup.append(on_startup)

@@ -5,8 +5,9 @@ content-type x-content-sha256`` on POST/PUT with a JSON body (oci-api.md §3). K
 registered as public keys; a request's ``keyId`` is ``tenancy/user/fingerprint``, and the
 fingerprint (MD5 of the DER SubjectPublicKeyInfo) selects the key. A key registered with a
 tenancy and user only accepts that principal. Code inside job runs signs with the resource
-principal session token the emulator gave the run (keyId ``ST$<token>``, see
-:mod:`oci_emulator.principals`).
+principal session token the emulator gave the run, and OKE workloads with the session
+token the proxymux exchanged for their ServiceAccount token (keyId ``ST$<token>``, see
+:mod:`oci_emulator.principals` and :mod:`oci_emulator.workload_identity`).
 """
 
 from __future__ import annotations
@@ -152,7 +153,10 @@ def _principal(
         if tokens is None:
             raise NotAuthenticated("Security tokens (ST$ key ids) are not accepted here.")
         principal = tokens.verify(key_id[3:])
-        return principal.public_key, Caller(tenancy=principal.tenancy, user=principal.resource_id)
+        caller = Caller(
+            tenancy=principal.tenancy, user=principal.resource_id, workload=principal.workload
+        )
+        return principal.public_key, caller
     parts = key_id.split("/")
     if len(parts) != 3:
         raise NotAuthenticated(f"keyId {key_id!r} is not of the form tenancy/user/fingerprint.")

@@ -13,9 +13,11 @@ from oci_emulator.backend.objectstorage import ObjectStorageBackend
 from oci_emulator.backend.store import Store
 from oci_emulator.faults import Faults
 from oci_emulator.principals import TokenAuthority
+from oci_emulator.proxymux import Proxymux, ProxymuxConfig
 from oci_emulator.requestlog import RequestLog
 from oci_emulator.runs import LoopScheduler, RunDriver
 from oci_emulator.settings import Settings
+from oci_emulator.workload_identity import WorkloadPolicy
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ class Emulator:
         keys: KeyRegistry | None = None,
         auth_enabled: bool = True,
         region: str = ids.REGION,
+        proxymux: ProxymuxConfig | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.faults = faults or Faults()
@@ -43,6 +46,10 @@ class Emulator:
         self.region = region
         self.request_log = RequestLog()
         self.tokens = TokenAuthority()
+        #: Which OKE workloads may act in which compartments (see :mod:`.access`).
+        self.workload_policy = WorkloadPolicy()
+        #: The OKE proxymux (token exchange), when configured; served beside the API.
+        self.proxymux = Proxymux(proxymux, self.tokens, self.workload_policy) if proxymux else None
         #: ``http://host:port`` once serving (set by the server).
         self.endpoint = ""
         self.store = Store(db_path)

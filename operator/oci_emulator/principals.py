@@ -69,6 +69,8 @@ class Principal:
     tenancy: str
     resource_id: str
     public_key: rsa.RSAPublicKey
+    #: ``namespace/serviceaccount`` for an OKE workload identity token, else ``None``.
+    workload: str | None = None
 
 
 class TokenAuthority:
@@ -86,14 +88,20 @@ class TokenAuthority:
             self._session = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return self._session
 
-    def mint(self, claims: dict[str, Any], session_key: rsa.RSAPublicKey) -> str:
+    def mint(
+        self,
+        claims: dict[str, Any],
+        session_key: rsa.RSAPublicKey,
+        *,
+        lifetime_seconds: float = TOKEN_SECONDS,
+    ) -> str:
         numbers = session_key.public_numbers()
         now = int(time.time())
         payload = {
             "iss": "oci_emulator",
             "ttype": "res",
             "iat": now,
-            "exp": now + TOKEN_SECONDS,
+            "exp": now + max(1, round(lifetime_seconds)),
             "jwk": {
                 "kty": "RSA",
                 "kid": secrets.token_hex(8),
@@ -133,6 +141,7 @@ class TokenAuthority:
             tenancy=str(claims.get("res_tenant", "")),
             resource_id=str(claims.get("res_id", "")),
             public_key=public_key,
+            workload=claims.get("workload"),
         )
 
     def issue_for_run(self, run: dict[str, Any], tenancy: str, directory: Path) -> RunCredentials:

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from oci_emulator.auth import KeyRegistry, fingerprint_of
 from oci_emulator.emulator import Emulator
 from oci_emulator.faults import Faults
+from oci_emulator.proxymux import ProxymuxConfig
 from oci_emulator.server import ServerThread
 from oci_emulator.settings import Settings
 
@@ -257,6 +258,7 @@ def start_emulator(
     auth: bool = True,
     settings: dict[str, Any] | None = None,
     port: int = 0,
+    proxymux: ProxymuxConfig | None = None,
 ) -> EmulatorHandle:
     """Start an in-process emulator on 127.0.0.1 (``port=0``: a free port)."""
     config = Settings()
@@ -265,7 +267,12 @@ def start_emulator(
     for key in keys or []:
         registry.add_pem(key.public_key_pem.encode(), tenancy=key.tenancy, user=key.user)
     emu = Emulator(
-        db_path=db_path, settings=config, faults=Faults(), keys=registry, auth_enabled=auth
+        db_path=db_path,
+        settings=config,
+        faults=Faults(),
+        keys=registry,
+        auth_enabled=auth,
+        proxymux=proxymux,
     )
     server = ServerThread(emu, "127.0.0.1", port)
     server.start()

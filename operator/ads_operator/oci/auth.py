@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ads_operator.oci.errors import NotAuthorizedError
+from ads_operator.oci.errors import NotAuthorizedError, OciError
 from ads_operator.settings import AuthMode, Settings
 
 #: Keys a credentials Secret may hold. Either ``config`` (an OCI config file; its
@@ -103,7 +103,13 @@ def default_credentials(settings: Settings) -> Credentials:
         elif settings.auth is AuthMode.RESOURCE_PRINCIPAL:
             signer = oci.auth.signers.get_resource_principals_signer()
         else:
-            signer = oci.auth.signers.get_oke_workload_identity_resource_principal_signer()
+            from ads_operator.oci.workload_identity import workload_identity_signer
+
+            signer = workload_identity_signer(
+                settings.service_account_token_file, settings.region or None
+            )
+    except OciError:
+        raise  # already classified, with a readable message
     except oci.exceptions.ClientError as exc:
         raise NotAuthorizedError(
             f"operator credentials ({settings.auth}): {type(exc).__name__}: {exc}"

@@ -16,6 +16,10 @@ class Caller:
 
     tenancy: str = DEFAULT_TENANCY
     user: str = DEFAULT_USER
+    #: ``namespace/serviceaccount`` when an OKE workload signs with its session token; its
+    #: calls are limited to the compartments the workload policy grants it. API keys and
+    #: run principals have no policy in the emulator (``None``: unrestricted).
+    workload: str | None = None
 
 
 class Scheduler(Protocol):
