@@ -41,6 +41,7 @@ from oci_emulator.workload_identity import (
     DEFAULT_SESSION_SECONDS,
     PROXYMUX_PORT,
     Exchange,
+    TokenReviewer,
     WorkloadPolicy,
     response_body,
 )
@@ -73,10 +74,14 @@ class Proxymux:
     """One running proxymux: the exchange it serves and its server."""
 
     def __init__(
-        self, config: ProxymuxConfig, tokens: TokenAuthority, policy: WorkloadPolicy
+        self,
+        config: ProxymuxConfig,
+        tokens: TokenAuthority,
+        policy: WorkloadPolicy,
+        reviewer: TokenReviewer | None = None,
     ) -> None:
         self.config = config
-        self.reviewer = KubeTokenReviewer(config.kubeconfig)
+        self.reviewer = reviewer or KubeTokenReviewer(config.kubeconfig)
         self.exchange = Exchange(tokens, self.reviewer, policy, config.session_seconds)
         self._runner: web.AppRunner | None = None
 
@@ -90,7 +95,9 @@ class Proxymux:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.reviewer.close()
+        close = getattr(self.reviewer, "close", None)
+        if close is not None:
+            await close()
 
 
 def _private_dir() -> Path:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,7 @@ from oci_emulator.faults import Faults
 from oci_emulator.proxymux import ProxymuxConfig
 from oci_emulator.server import ServerThread
 from oci_emulator.settings import Settings
+from oci_emulator.workload_identity import PROXYMUX_PORT
 
 DEFAULT_TENANCY = "ocid1.tenancy.oc1..aaaaaaaatestemulatortenancy"
 DEFAULT_USER = "ocid1.user.oc1..aaaaaaaatestemulatoruser"
@@ -249,6 +252,23 @@ class EmulatorHandle(EmulatorControl):
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+def free_loopback_address(port: int = PROXYMUX_PORT) -> str:
+    """An address of 127.0.0.0/8 (all loopback on Linux) where ``port`` is free.
+
+    The proxymux port is fixed by the SDK, so emulators that run at once (concurrent
+    tests, a node beside them) each take an address of their own.
+    """
+    for _ in range(100):
+        host = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"  # noqa: S311
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        return host
+    raise RuntimeError(f"no loopback address with port {port} free")
 
 
 def start_emulator(

@@ -15,8 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import random
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from oci_emulator.proxymux import OPERATION as EXCHANGE
 from oci_emulator.proxymux import ProxymuxConfig
-from oci_emulator.testing import EmulatorHandle, start_emulator
+from oci_emulator.testing import EmulatorHandle, free_loopback_address, start_emulator
 from oci_emulator.workload_identity import PROXYMUX_PORT, Grant
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
@@ -55,19 +53,6 @@ for i in range(8):
     print("tick", i, flush=True)
     time.sleep(3)
 """
-
-
-def free_loopback_address() -> str:
-    """An address of 127.0.0.0/8 whose proxymux port is free: each test its own."""
-    for _ in range(100):
-        host = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-        with socket.socket() as sock:
-            try:
-                sock.bind((host, PROXYMUX_PORT))
-            except OSError:
-                continue
-        return host
-    raise AssertionError("no free loopback address for the proxymux")
 
 
 @dataclass
