@@ -47,23 +47,32 @@ def batch_lines(lines: Sequence[str], max_bytes: int) -> list[str]:
 
 @dataclass
 class _Bucket:
-    per_minute: int
+    """``per_minute`` tokens a minute, at most ``capacity`` (default ``per_minute``) saved."""
+
+    per_minute: float
     clock: Callable[[], float]
+    capacity: float = 0.0
     tokens: float = -1.0
     stamp: float = 0.0
 
-    def take(self) -> bool:
+    def _refill(self) -> None:
         now = self.clock()
+        top = self.capacity or float(self.per_minute)
         if self.tokens < 0:
-            self.tokens, self.stamp = float(self.per_minute), now
-        self.tokens = min(
-            float(self.per_minute), self.tokens + (now - self.stamp) * self.per_minute / 60
-        )
+            self.tokens, self.stamp = top, now
+        self.tokens = min(top, self.tokens + (now - self.stamp) * self.per_minute / 60)
         self.stamp = now
+
+    def take(self) -> bool:
+        self._refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return True
         return False
+
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= (self.capacity or float(self.per_minute))
 
 
 @dataclass
@@ -94,6 +103,66 @@ class LogEventLimiter:
     def forget(self, run_uid: str) -> None:
         self._runs.pop(run_uid, None)
         self._told.discard(run_uid)
+
+
+@dataclass
+class RepeatLimiter:
+    """A budget per object and reason for the Events that are not log lines.
+
+    Something that keeps going wrong the same way (a create OCI answers oddly, a handler
+    retrying) must not post an Event on every attempt: ``burst`` Events per object and
+    reason at once, then ``per_minute``. The condition on the resource stays the complete
+    record of the current state; suppressed Events are logged at debug level.
+    """
+
+    burst: int = 10
+    per_minute: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+
+    def allow(self, uid: str, reason: str) -> bool:
+        key = (uid, reason)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= _MAX_BUCKETS:
+                self._forget_idle()
+            bucket = self._buckets[key] = _Bucket(self.per_minute, self.clock, self.burst)
+        return bucket.take()
+
+    def _forget_idle(self) -> None:
+        """Drop the buckets that refilled: they behave exactly like new ones."""
+        for key in [k for k, b in self._buckets.items() if b.full()]:
+            del self._buckets[key]
+
+
+#: Above this many (object, reason) budgets, refilled ones are dropped before adding one.
+_MAX_BUCKETS: Final = 10_000
+#: The one budget for Events posted by this process (the operator is one per process).
+REPEATS = RepeatLimiter()
+
+
+class KopfEventFilter(logging.Filter):
+    """Applies :data:`REPEATS` to the Events kopf posts from its object log (reason
+    ``Logging``): e.g. "Handler ... failed temporarily", once per retry otherwise."""
+
+    def __init__(self, limiter: RepeatLimiter | None = None) -> None:
+        super().__init__()
+        self.limiter = limiter or REPEATS
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ref = getattr(record, "k8s_ref", None) or {}
+        uid = str(ref.get("uid") or ref.get("name") or "")
+        return self.limiter.allow(uid, f"kopf:{record.levelname}")
+
+
+def limit_kopf_events(limiter: RepeatLimiter | None = None) -> None:
+    """Put :class:`KopfEventFilter` on kopf's Event poster (the handler kopf adds to its
+    ``kopf.objects`` logger); its stderr log stays complete."""
+    for handler in logging.getLogger("kopf.objects").handlers:
+        if type(handler).__name__ == "K8sPoster" and not any(
+            isinstance(f, KopfEventFilter) for f in handler.filters
+        ):
+            handler.addFilter(KopfEventFilter(limiter))
 
 
 @dataclass(frozen=True)
@@ -177,7 +246,13 @@ def reference(body: Any) -> dict[str, Any]:
 async def post(
     involved: dict[str, Any], *, reason: str, message: str, warning: bool = False
 ) -> None:
-    """Post one Event; a failure is logged, never raised (Events are best effort)."""
+    """Post one Event; a failure is logged, never raised (Events are best effort).
+
+    Within :data:`REPEATS`' budget per object and reason; beyond it the Event is dropped.
+    """
+    if not REPEATS.allow(str(involved.get("uid") or involved.get("name")), reason):
+        log.debug("Event %s for %s not posted: repeated too often", reason, involved.get("name"))
+        return
     try:
         await kube.post_event(
             involved,

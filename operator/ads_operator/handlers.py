@@ -36,6 +36,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     settings.persistence.finalizer = SETTINGS.finalizer
     settings.posting.level = logging.WARNING
     settings.posting.reporting_component = events.COMPONENT
+    events.limit_kopf_events()  # kopf's own Events (handler retries) get the same budget
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 660
     settings.networking.request_timeout = 120

@@ -89,6 +89,7 @@ async def reconcile(
             persist=persister(JOB_PLURAL, namespace, name),
             created=created(meta),
             region=model.region or op.settings.region,
+            generation=generation,
         )
         if model.id:
             outcome = await adopt_job(ctx)
@@ -159,7 +160,9 @@ async def reconcile(
             message=f"OCI job {ctx.status.get('ocid')} is ACTIVE",
         )
     if outcome is JobOutcome.PENDING:
-        raise kopf.TemporaryError("the OCI job is being created", delay=op.settings.poll_interval)
+        # Backs off as it keeps waiting: a job that stays CREATING is not polled every tick.
+        delay = outcomes.pending_delay(retry, op.settings)
+        raise kopf.TemporaryError("the OCI job is being created", delay=delay)
     if outcome is JobOutcome.FAILED:
         raise kopf.PermanentError(f"the OCI job is {state}")
 

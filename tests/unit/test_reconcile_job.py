@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ads_operator.ads.artifacts import Artifact, SourceFiles
 from ads_operator.ads.sources import Source
 from ads_operator.models import DataScienceJobSpec
 from ads_operator.oci.domain import OciJob
+from ads_operator.oci.errors import RetryableError
 from ads_operator.reconcile.identity import TAG_NAMESPACE, TAG_SPEC, TAG_UID
 from ads_operator.reconcile.job import JobStep, desired_job, plan_job
 from ads_operator.reconcile.job_executor import (
+    MAX_REPLAYS,
     JobContext,
     JobOutcome,
     delete_jobs,
@@ -210,3 +214,93 @@ async def test_a_retired_job_followed_by_a_run_resource_is_kept() -> None:
     kept, _ = await retire_jobs(port, [job.id], COMPARTMENT, in_use={job.id})
     assert kept == [job.id]
     assert port.calls["delete_job"] == 0
+
+
+async def _revise(
+    port: FakePort, status: dict[str, Any], env: str, generation: int, name: str = "hello"
+) -> tuple[JobContext, JobOutcome]:
+    spec = job_spec(env=[{"name": "V", "value": env}])
+    spec.name = name
+    ctx, _ = context(port, spec, status)
+    ctx.generation = generation
+    return ctx, await ensure_job(ctx, await desired_for(ctx))
+
+
+async def test_reverting_to_a_spec_whose_job_was_deleted_creates_a_live_job() -> None:
+    """Issue 17, bug 1: the revert's CreateJob must not be answered with the dead job."""
+    port = FakePort()
+    first, _ = await _revise(port, {}, "1", generation=1)
+    a = first.status["ocid"]
+    second, _ = await _revise(port, first.status, "2", generation=2)
+    kept, _ = await retire_jobs(port, second.status["retiredOcids"], COMPARTMENT)
+    assert kept == []
+    assert port.jobs[a].lifecycle_state == "DELETED"
+    status = {**second.status, "retiredOcids": None}
+    third, outcome = await _revise(port, status, "1", generation=3)
+    assert outcome is JobOutcome.READY
+    assert third.status["ocid"] not in (a, second.status["ocid"])
+    assert port.jobs[third.status["ocid"]].lifecycle_state == "ACTIVE"
+    assert [r for r, _ in third.events].count("Created") == 1
+
+
+async def test_a_replayed_answer_naming_a_deleted_job_moves_the_token_on() -> None:
+    """Within one generation too (the job deleted behind the operator's back): the dead
+    job's replay is followed by a create under a token derived from it, the same one on
+    every attempt, so a crash in between still makes one job."""
+    port = FakePort()
+    first, _ = await _revise(port, {}, "1", generation=1)
+    a = first.status["ocid"]
+    await port.delete_job(job_id=a, delete_related_job_runs=True)
+    again, outcome = await _revise(port, first.status, "1", generation=1)
+    assert outcome is JobOutcome.READY
+    b = again.status["ocid"]
+    assert b != a
+    # A crash before the new OCID was saved: the next attempt finds the same job.
+    port.jobs[b] = port.answers[b]  # back to CREATING, as right after the create
+    del port.artifacts[b]
+    retried, _ = await _revise(port, first.status, "1", generation=1)
+    assert retried.status["ocid"] == b
+    assert port.calls["create_job"] == 3  # a, the replay of a, b (the lookup found b)
+
+
+async def test_a_create_that_only_ever_answers_deleted_jobs_is_a_retryable_error() -> None:
+    port = FakePort()
+    ctx, _ = context(port, job_spec())
+    real_create = port.create_job
+
+    async def dead_on_arrival(*, details: dict[str, Any], retry_token: str) -> OciJob:
+        job = await real_create(details=details, retry_token=retry_token)
+        await port.delete_job(job_id=job.id, delete_related_job_runs=True)
+        return job
+
+    port.create_job = dead_on_arrival  # type: ignore[method-assign]
+    with pytest.raises(RetryableError) as caught:
+        await ensure_job(ctx, await desired_for(ctx))
+    assert caught.value.code == "ReplayedDeletedJob"
+    assert port.calls["create_job"] == MAX_REPLAYS
+
+
+async def test_a_create_with_another_display_name_does_not_reuse_the_token() -> None:
+    """Same replace hash and generation, another body (a display name is updatable):
+    OCI would refuse the first token with a 409."""
+    port = FakePort()
+    first, _ = await _revise(port, {}, "1", generation=1, name="a")
+    second, _ = await _revise(port, first.status, "2", generation=2, name="a")
+    await retire_jobs(port, second.status["retiredOcids"], COMPARTMENT)
+    status = {**second.status, "retiredOcids": None}
+    _, outcome = await _revise(port, status, "1", generation=1, name="b")
+    assert outcome is JobOutcome.READY
+
+
+async def test_reverting_while_the_old_job_is_still_kept_makes_it_current_again() -> None:
+    port = FakePort()
+    first, _ = await _revise(port, {}, "1", generation=1)
+    a = first.status["ocid"]
+    second, _ = await _revise(port, first.status, "2", generation=2)
+    b = second.status["ocid"]
+    assert second.status["retiredOcids"] == [a]
+    third, outcome = await _revise(port, second.status, "1", generation=3)
+    assert outcome is JobOutcome.READY
+    assert third.status["ocid"] == a
+    assert third.status["retiredOcids"] == [b]
+    assert port.calls["create_job"] == 2

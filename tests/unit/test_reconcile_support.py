@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
-from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.oci.errors import NotFoundError, OciError, RetryableError
 from ads_operator.oci.run_scan import RunScan
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
@@ -33,6 +33,8 @@ class FakePort:
         self.calls: Counter[str] = Counter()
         self.fail_next: dict[str, OciError] = {}
         self.details: dict[str, dict[str, Any]] = {}
+        #: CreateJob's first answer per job, as a repeated retry token replays it.
+        self.answers: dict[str, OciJob] = {}
         self._ids = itertools.count(1)
 
     def _check(self, op: str) -> None:
@@ -41,9 +43,16 @@ class FakePort:
             raise self.fail_next.pop(op)
 
     async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob:
+        """Like OCI: a repeated token replays the first answer, whatever became of the
+        job since; the same token with another body is a 409."""
         self._check("create_job")
         if retry_token in self.tokens:
-            return self.jobs[self.tokens[retry_token]]
+            job_id = self.tokens[retry_token]
+            if self.details[job_id] != details:
+                raise RetryableError(
+                    "token used for another request", status=409, code="InvalidatedRetryToken"
+                )
+            return self.answers[job_id]
         job = OciJob(
             id=f"ocid1.datasciencejob.oc1.iad.j{next(self._ids)}",
             lifecycle_state="CREATING",
@@ -53,6 +62,7 @@ class FakePort:
             freeform_tags=dict(details.get("freeformTags", {})),
         )
         self.jobs[job.id] = job
+        self.answers[job.id] = job
         self.details[job.id] = details
         self.tokens[retry_token] = job.id
         return job

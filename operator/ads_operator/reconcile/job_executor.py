@@ -18,11 +18,17 @@ from ads_operator.ads.artifacts import SourceReader, build_artifact
 from ads_operator.ads.translate import job_details
 from ads_operator.models import DataScienceJobSpec
 from ads_operator.oci.domain import OciJob
-from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.errors import NotFoundError, RetryableError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile.identity import provenance, retry_token
 from ads_operator.reconcile.job import DesiredJob, JobStep, desired_job, pick_existing, plan_job
-from ads_operator.reconcile.lifecycle import JOB_CREATING, JOB_GONE, RUN_ACTIVE, RUN_CANCELING
+from ads_operator.reconcile.lifecycle import (
+    JOB_CREATING,
+    JOB_DELETING,
+    JOB_GONE,
+    RUN_ACTIVE,
+    RUN_CANCELING,
+)
 from ads_operator.settings import Settings
 
 Persist = Callable[[dict[str, Any]], Awaitable[None]]
@@ -47,6 +53,8 @@ class JobContext:
     persist: Persist
     created: datetime
     region: str = ""
+    #: metadata.generation: part of the CreateJob retry token (see :func:`_create`).
+    generation: int | None = None
     events: list[tuple[str, str]] = field(default_factory=list)
 
     async def save(self, patch: dict[str, Any]) -> None:
@@ -103,8 +111,22 @@ def _outcome(job: OciJob) -> JobOutcome:
     return JobOutcome.FAILED
 
 
+#: How many replayed answers naming a deleted job one create follows before giving up.
+MAX_REPLAYS = 5
+
+
 async def _create(ctx: JobContext, desired: DesiredJob) -> OciJob:
-    """Find the job an interrupted attempt made, or create it (idempotent on the token)."""
+    """Find the job an interrupted attempt made, or create it (idempotent on the token).
+
+    The ``opc-retry-token`` makes a CreateJob repeated after a crash or a lost answer
+    return the first job instead of making a second. It is derived from the UID, the
+    generation and the hash of the whole request (the same token with another body is a
+    409 in OCI), so a later revision, even one that reverts the spec, sends a new token.
+    OCI replays a token's first answer for 24 hours however the job has fared since; an
+    answer naming a job that is DELETED or DELETING is therefore never taken for a new
+    one: the token moves on to one derived from that job's OCID. The chain is the same on
+    every attempt, so a crash anywhere in it still makes no duplicate.
+    """
     details = desired.details
     existing = pick_existing(
         await ctx.port.list_jobs(
@@ -115,11 +137,20 @@ async def _create(ctx: JobContext, desired: DesiredJob) -> OciJob:
     )
     if existing is not None:
         return existing
-    job = await ctx.port.create_job(
-        details=details, retry_token=retry_token("job", ctx.uid, desired.replace_hash)
+    parts = ["job", ctx.uid, str(ctx.generation or 0), desired.spec_hash]
+    for _ in range(MAX_REPLAYS):
+        job = await ctx.port.create_job(details=details, retry_token=retry_token(*parts))
+        current = await _get_job(ctx.port, job.id)
+        if current is None or current.lifecycle_state not in JOB_GONE | JOB_DELETING:
+            # Not readable yet (eventual consistency) is not gone: trust the answer.
+            ctx.events.append(("Created", f"Created OCI job {job.id}"))
+            return current or job
+        parts.append(job.id)
+    raise RetryableError(
+        f"CreateJob answered {MAX_REPLAYS} times with a job that is already deleted",
+        operation="create_job",
+        code="ReplayedDeletedJob",
     )
-    ctx.events.append(("Created", f"Created OCI job {job.id}"))
-    return job
 
 
 async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
@@ -149,10 +180,15 @@ async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
                 "specHash": desired.spec_hash,
                 "artifact": None,
             }
+            # A retired job the spec returned to (still kept for its runs) is current again.
+            retired = [
+                o for o in ctx.status.get("retiredOcids") or [] if o not in (old, observed.id)
+            ]
             if old and old != observed.id:
-                retired = [o for o in ctx.status.get("retiredOcids") or [] if o != old]
-                patch["retiredOcids"] = [*retired, old]
+                retired.append(old)
                 ctx.events.append(("Replaced", f"New OCI job {observed.id}; {old} is retired"))
+            if retired != (ctx.status.get("retiredOcids") or []):
+                patch["retiredOcids"] = retired or None
             await ctx.save(patch)
         elif step is JobStep.UPLOAD:
             assert observed is not None

@@ -42,6 +42,13 @@ def backoff(attempt: int, settings: Settings) -> float:
     return float(min(settings.backoff_max, settings.backoff_initial * 2 ** max(0, attempt)))
 
 
+def pending_delay(attempt: int, settings: Settings) -> float:
+    """The wait before looking again at something OCI is still doing: the poll interval
+    at first, doubling with every look (``attempt`` counts from 0), capped at
+    ``backoff_max``."""
+    return float(min(settings.backoff_max, settings.poll_interval * 2 ** max(0, attempt)))
+
+
 def disposition(error: OciError, *, attempt: int, settings: Settings) -> Disposition:
     text = error.summary()
     if isinstance(error, InvalidRequestError):
