@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import json
 import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -174,6 +175,21 @@ def listed(item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+def error_text(exc: BaseException) -> str:
+    """One line about a failed API call: status, reason and the apiserver's message (the
+    client's own text is a multi-line HTTP dump)."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    message = ""
+    try:
+        message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    head = f"{status} {getattr(exc, 'reason', '') or ''}".strip()
+    return f"{head}: {message}" if message else head
+
+
 async def create_resource(plural: str, namespace: str, body: dict[str, Any]) -> bool:
     """Create one of our resources; False when one of that name exists already (callers
     derive names so that a repeated create means "done before")."""
@@ -262,7 +278,10 @@ async def post_event(
     api = kubernetes.client.CoreV1Api(_client())
     now = datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    name = name or f"{involved['name']}.{now.strftime('%Y%m%d%H%M%S%f')}.{next(_counter)}"
+    # The object's name may have 253 characters: cut it so the stamp still makes the
+    # Event's name unique (a cut name would give every Event the same one, a 409).
+    head = str(involved["name"])[:200].rstrip("-.")
+    name = name or f"{head}.{now.strftime('%Y%m%d%H%M%S%f')}.{next(_counter)}"
     body = {
         "apiVersion": "v1",
         "kind": "Event",

@@ -34,14 +34,19 @@ from ads_operator.models import (
     JobSchedule,
 )
 from ads_operator.reconcile import schedule
+from ads_operator.reconcile.conditions import get_condition, set_condition
+from ads_operator.reconcile.identity import label_value
 from ads_operator.reconcile.run import iso, parse_time
 from ads_operator.settings import Settings
 from ads_operator.wiring import Operator, created, utcnow
 
 log = logging.getLogger(__name__)
 
-#: Label on runs a schedule created (the value is the job's name).
+#: Label on runs a schedule created: the job's name, cut and hashed when over 63
+#: characters (:func:`ads_operator.reconcile.identity.label_value`).
 SCHEDULED_BY: Final = "ads.oci.dev/scheduled-by"
+#: The job's condition about creating scheduled runs: False while a create fails.
+CREATED_CONDITION: Final = "ScheduledRunCreated"
 #: Annotation with the schedule time a run was created for.
 SCHEDULED_AT: Final = "ads.oci.dev/scheduled-at"
 #: Longest sleep between looks, so a clock jump or lost wake-up costs at most this.
@@ -74,7 +79,7 @@ def _run_manifest(body: Any, run_name: str, moment: datetime) -> dict[str, Any]:
         "kind": RUN_KIND,
         "metadata": {
             "name": run_name,
-            "labels": {SCHEDULED_BY: meta["name"]},
+            "labels": {SCHEDULED_BY: label_value(meta["name"])},
             "annotations": {SCHEDULED_AT: iso(moment)},
             "ownerReferences": [
                 {
@@ -96,7 +101,7 @@ def active_runs(runs: list[dict[str, Any]], job_name: str) -> list[dict[str, Any
     return [
         r
         for r in runs
-        if (r["metadata"].get("labels") or {}).get(SCHEDULED_BY) == job_name
+        if (r["metadata"].get("labels") or {}).get(SCHEDULED_BY) == label_value(job_name)
         and not r["metadata"].get("deletionTimestamp")
         and (r.get("status") or {}).get("phase") in _ACTIVE_PHASES
     ]
@@ -113,6 +118,10 @@ class Scheduler:
         self.name = name
         self.last_scheduled: datetime | None = None
         self.told: set[str] = set()
+        #: Creates that failed in a row (the next look backs off).
+        self.failures = 0
+        #: What :data:`CREATED_CONDITION` should say: (status, reason, message).
+        self.created: tuple[bool, str, str] | None = None
 
     async def tell(self, reason: str, message: str, *, warning: bool, once: str) -> None:
         if once in self.told:
@@ -178,9 +187,33 @@ class Scheduler:
         next_text = iso(decision.next_at)
         if next_text != status.get("nextScheduleTime"):
             patch["nextScheduleTime"] = next_text
+        patch.update(self._condition_patch(status, now))
         if patch:
             await kube.patch_status(JOB_PLURAL, self.namespace, self.name, patch)
+        if self.failures:
+            backoff = self.op.settings.poll_interval * float(2**self.failures)
+            return min(MAX_SLEEP, max(backoff, self._sleep(now, decision.next_at)))
         return self._sleep(now, decision.next_at)
+
+    def _condition_patch(self, status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """Set :data:`CREATED_CONDITION` when it differs from what the body shows (checked
+        on every look: another handler writing the conditions may have dropped it)."""
+        if self.created is None:
+            return {}
+        ok, reason, message = self.created
+        have = get_condition(status.get("conditions"), CREATED_CONDITION) or {}
+        wire = "True" if ok else "False"
+        if (have.get("status"), have.get("reason"), have.get("message")) == (wire, reason, message):
+            return {}
+        conds = set_condition(
+            status.get("conditions"),
+            type=CREATED_CONDITION,
+            status=ok,
+            reason=reason,
+            message=message,
+            now=now,
+        )
+        return {"conditions": conds}
 
     async def _start(self, plan: JobSchedule, decision: schedule.Decision, now: datetime) -> bool:
         """Apply concurrencyPolicy and create the run; False: not started (yet)."""
@@ -219,9 +252,20 @@ class Scheduler:
                         warning=False,
                         once=f"replace:{meta['uid']}",
                     )
-        if await kube.create_resource(
-            RUN_PLURAL, self.namespace, _run_manifest(self.body, name, decision.run_at)
-        ):
+        manifest = _run_manifest(self.body, name, decision.run_at)
+        try:
+            made = await kube.create_resource(RUN_PLURAL, self.namespace, manifest)
+        except Exception as exc:  # refused (quota, policy, rights): say so, try again later
+            text = kube.error_text(exc)
+            message = f"Could not create run {name} for the scheduled time {when}: {text}"
+            log.warning("schedule of %s/%s: %s", self.namespace, self.name, message)
+            await self.tell("FailedCreate", message, warning=True, once=f"failed:{name}:{text}")
+            self.failures += 1
+            self.created = (False, "FailedCreate", message)
+            return False
+        self.failures = 0
+        self.created = (True, "RunCreated", f"Created run {name} for the scheduled time {when}")
+        if made:
             late = (now - decision.run_at).total_seconds()
             await self.tell(
                 "SuccessfulCreate",
@@ -248,6 +292,6 @@ async def watch(
         try:
             delay = await scheduler.step()
         except Exception as exc:  # one failed pass must not end the schedule
-            log.warning("schedule of %s/%s: %s", namespace, name, exc)
+            log.warning("schedule of %s/%s: %s", namespace, name, kube.error_text(exc))
             delay = op.settings.poll_interval * 4
         await stopped.wait(min(delay, MAX_SLEEP))

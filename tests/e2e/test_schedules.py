@@ -251,3 +251,89 @@ def test_the_nightly_example_runs_at_two_in_berlin(
         "--timeout=120s", check=False, timeout=150,
     )  # fmt: skip
     assert waited.returncode == 0, f"{waited.stderr}\n{scheduler.log}"
+
+
+def _runs_of(cluster: Cluster, namespace: str, job: str) -> list[dict[str, Any]]:
+    raw = cluster.kubectl("get", "dsjobrun", "-n", namespace, "-o", "json").stdout
+    items: list[dict[str, Any]] = json.loads(raw)["items"]
+    return [r for r in items if r["spec"].get("jobRef", {}).get("name") == job]
+
+
+def _condition(cluster: Cluster, namespace: str, job: str, type_: str) -> dict[str, Any]:
+    conds: Any = status_of(cluster, namespace, "dsjob", job).get("conditions") or []
+    return next((c for c in conds if c["type"] == type_), {})
+
+
+def test_a_job_named_longer_than_a_label_value_starts_its_scheduled_runs(
+    cluster: Cluster, namespace: str, scheduler: OperatorProcess, clock: Clock
+) -> None:
+    """Issue 17, bug 2: the job's name as the ``scheduled-by`` label value was refused
+    (over 63 characters), every ~12 s, seen only in the operator's log."""
+    name = "a-nightly-training-job-whose-name-is-longer-than-any-label-value-may-be"
+    assert len(name) > 63
+    apply(
+        cluster,
+        namespace,
+        script_configmap(name, {"quick.py": QUICK}),
+        scheduled_job(name, "quick.py", {"cron": "*/5 * * * *"}),
+    )
+    first = next_boundary(created_at(cluster, namespace, name), 5)
+    clock.set(first + timedelta(seconds=3))
+    (run,) = wait_for(
+        lambda: _runs_of(cluster, namespace, name),
+        timeout=60,
+        what=f"the scheduled run of the long-named job ({scheduler.log})",
+    )
+    label = run["metadata"]["labels"][LABEL]
+    assert len(label) <= 63
+    listed = scheduled_runs(cluster, namespace, label)
+    assert [r["metadata"]["name"] for r in listed] == [run["metadata"]["name"]]
+    waited = cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Succeeded",
+        f"dsjobrun/{run['metadata']['name']}", "--timeout=120s", check=False, timeout=150,
+    )  # fmt: skip
+    assert waited.returncode == 0, f"{waited.stderr}\n{scheduler.log}"
+    assert _condition(cluster, namespace, name, "ScheduledRunCreated")["status"] == "True"
+
+
+def test_a_scheduled_run_that_cannot_be_created_shows_as_an_event_and_a_condition(
+    cluster: Cluster, namespace: str, scheduler: OperatorProcess, clock: Clock
+) -> None:
+    """A quota whose usage nobody computes (the bare control plane runs no quota
+    controller) makes the apiserver refuse every new run: a real refusal to report."""
+    cluster.kubectl(
+        "create", "quota", "runs", "-n", namespace,
+        "--hard=count/datasciencejobruns.ads.oci.dev=100",
+    )  # fmt: skip
+    apply(
+        cluster,
+        namespace,
+        script_configmap("refused", {"quick.py": QUICK}),
+        scheduled_job("refused", "quick.py", {"cron": "*/5 * * * *"}),
+    )
+    first = next_boundary(created_at(cluster, namespace, "refused"), 5)
+    clock.set(first + timedelta(seconds=3))
+
+    def refused() -> dict[str, Any] | None:
+        cond = _condition(cluster, namespace, "refused", "ScheduledRunCreated")
+        return cond if cond.get("status") == "False" else None
+
+    cond = wait_for(refused, timeout=60, what=f"ScheduledRunCreated=False ({scheduler.log})")
+    assert cond["reason"] == "FailedCreate"
+    assert run_for("refused", first) in cond["message"]
+    assert "quota" in cond["message"]
+    failed = [e for e in events_of(cluster, namespace, "refused") if e["reason"] == "FailedCreate"]
+    assert [e["type"] for e in failed] == ["Warning"]
+    assert _runs_of(cluster, namespace, "refused") == []
+    cluster.kubectl("delete", "quota", "runs", "-n", namespace)
+    wait_runs(cluster, namespace, "refused", [run_for("refused", first)], scheduler)
+    wait_for(
+        lambda: (
+            _condition(cluster, namespace, "refused", "ScheduledRunCreated").get("status") == "True"
+        ),
+        timeout=60,
+        what="ScheduledRunCreated=True once the run was created",
+    )
+    # However long it failed, the Event was posted once per failure text.
+    failed = [e for e in events_of(cluster, namespace, "refused") if e["reason"] == "FailedCreate"]
+    assert len(failed) == 1

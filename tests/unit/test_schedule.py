@@ -3,12 +3,14 @@ all with an injected clock."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ads_operator.reconcile import schedule
+from ads_operator.reconcile.identity import label_value
 from ads_operator.reconcile.schedule import CronError, decide, next_after, parse, zone
 
 UTC_ZONE = zone(None)
@@ -145,6 +147,25 @@ def test_run_names_are_stable_per_time_and_short_enough() -> None:
         "nightly", moment + timedelta(minutes=5)
     )
     assert len(schedule.run_name("x" * 253, moment)) <= 63
+    # Long names that share their first 52 characters still get runs of their own.
+    head = "a" * 52
+    assert schedule.run_name(head + "-one", moment) != schedule.run_name(head + "-two", moment)
+    # A name that fits is used as it is (runs made before keep their names).
+    assert schedule.run_name("n" * 52, moment).startswith("n" * 52 + "-")
+    # The cut never leaves a dot or dash before the time (an invalid name).
+    assert ".-" not in schedule.run_name("a" * 40 + "." * 20, moment)
+
+
+@pytest.mark.parametrize("length", [1, 62, 63, 64, 100, 253])
+def test_label_values_fit_and_differ(length: int) -> None:
+    """Issue 17, bug 2: a job name over 63 characters as a label value was refused."""
+    name = ("abc-def.ghi" * 30)[: length - 1] + "z"
+    value = label_value(name)
+    assert len(value) <= 63
+    assert re.fullmatch(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", value)
+    assert value == (name if length <= 63 else value)
+    if length > 63:
+        assert value != label_value(name[:-1] + "y")
 
 
 def test_the_test_clock_file_is_read_and_a_bad_one_stops_scheduling(tmp_path: Path) -> None:
@@ -177,3 +198,5 @@ def test_only_unfinished_runs_of_this_schedule_are_active() -> None:
         run("leaving", "nightly", "Running", deletionTimestamp="x"),
     ]
     assert [r["metadata"]["name"] for r in active_runs(runs, "nightly")] == ["new", "running"]  # type: ignore[index]
+    long = "n" * 80
+    assert active_runs([run("x", label_value(long), "Running")], long)

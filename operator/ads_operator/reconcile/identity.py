@@ -26,6 +26,27 @@ def provenance(*, namespace: str, name: str, uid: str, cluster_id: str) -> dict[
     return {TAG_NAMESPACE: namespace, TAG_NAME: name, TAG_UID: uid, TAG_CLUSTER: cluster_id}
 
 
+#: Longest Kubernetes label value.
+LABEL_VALUE_MAX: Final = 63
+
+
+def fit_name(name: str, limit: int) -> str:
+    """``name`` when it has at most ``limit`` characters; otherwise its head, a dash and a
+    hash of the whole name: as long as ``limit``, the same for the same name, different
+    for names that share the head, and still ending in a letter or digit (a Kubernetes
+    name or label value must)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    head = name[: limit - len(digest) - 1].rstrip("-_.")
+    return f"{head}-{digest}" if head else digest[:limit]
+
+
+def label_value(name: str) -> str:
+    """A resource name as a label value (at most 63 characters; names may have 253)."""
+    return fit_name(name, LABEL_VALUE_MAX)
+
+
 def retry_token(*parts: str) -> str:
     """A stable opc-retry-token (<= 64 characters) from the given parts."""
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:48]

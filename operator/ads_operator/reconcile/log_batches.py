@@ -101,12 +101,12 @@ def event_name(run_name: str, run_uid: str, ids: Sequence[str]) -> str:
 
     The run UID (not only its name) goes into the digest, so a run deleted and created
     again under the same name does not collide with the old run's Events."""
-    return f"{run_name[:_NAME_ROOM]}.log.{_digest(run_uid, *ids)}"
+    return f"{run_name[:_NAME_ROOM].rstrip('-.')}.log.{_digest(run_uid, *ids)}"
 
 
 def limit_event_name(run_name: str, run_uid: str) -> str:
     """The one "rate limit bit" Event of a run (posting it again is a no-op)."""
-    return f"{run_name[:_NAME_ROOM]}.lim.{_digest(run_uid, 'limited')}"
+    return f"{run_name[:_NAME_ROOM].rstrip('-.')}.lim.{_digest(run_uid, 'limited')}"
 
 
 def to_wire(pending: Sequence[PendingEvent]) -> list[dict[str, Any]] | None:

@@ -25,6 +25,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ads_operator.reconcile.identity import fit_name
+
 #: CronJob's limit before it reports "too many missed start times".
 MANY_MISSED: Final = 100
 #: A schedule with no time in this many days never fires (e.g. 30 February).
@@ -243,5 +245,7 @@ def decide(
 
 def run_name(job_name: str, moment: datetime) -> str:
     """The run's name for one schedule time: the same time always gives the same name, so
-    a repeated create after a crash finds the run instead of making a second one."""
-    return f"{job_name[:52]}-{int(moment.timestamp()) // 60}"
+    a repeated create after a crash finds the run instead of making a second one. A job
+    name over 52 characters is cut and hashed (:func:`fit_name`): two long names with the
+    same head still get runs of their own."""
+    return f"{fit_name(job_name, 52)}-{int(moment.timestamp()) // 60}"
