@@ -40,7 +40,6 @@ from ads_operator.wiring import (
     port_for,
     raw_secret,
     report,
-    run_finished,
     run_summary,
     secret_of,
     utcnow,
@@ -192,15 +191,11 @@ async def resync(
         }
         runs = await kube.list_resources(RUN_PLURAL, namespace)
         if status.get("retiredOcids"):
-            # A run resource still watching a retired job keeps it: deleting the job would
-            # delete the run in OCI before its final state and late log lines were read.
-            watched = {
-                str((r.get("status") or {}).get("jobOcid"))
-                for r in runs
-                if not run_finished(r.get("status") or {})
-            }
+            # Any run resource naming a retired job keeps it: deleting the job deletes its
+            # runs in OCI, the records (state, logs, console links) the run resources
+            # show. Their history limits and TTLs decide when they go, then the job goes.
             kept, notes = await retire_jobs(
-                port, status["retiredOcids"], job.compartment_id, in_use=watched
+                port, status["retiredOcids"], job.compartment_id, in_use=referenced_jobs(runs)
             )
             patch["retiredOcids"] = kept or None
         runs, pruned = await _prune_history(raw, runs, namespace, name)
@@ -222,6 +217,11 @@ async def resync(
         return
     for reason, message in notes:
         await events.post(events.reference(body), reason=reason, message=message)
+
+
+def referenced_jobs(runs: list[dict[str, Any]]) -> set[str]:
+    """The OCI jobs that run resources (finished or not) refer to."""
+    return {str(ocid) for r in runs if (ocid := (r.get("status") or {}).get("jobOcid"))}
 
 
 async def _prune_history(

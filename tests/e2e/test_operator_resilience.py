@@ -4,6 +4,7 @@ OCI job or run, or a lost or doubled log line. Checked in the emulator through t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
@@ -129,13 +130,15 @@ def test_sigkill_right_after_create_job_run_gives_one_run_and_every_line_once(
     assert [x["message"] for x in tail] == expected  # type: ignore[attr-defined]
 
 
-def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_after_its_run(
+def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_once_no_run_refers_to_it(
     cluster: Cluster,
     namespace: str,
     operator: OperatorProcess,
     log_group: str,
     oci_clients: OciClients,
 ) -> None:
+    """The old OCI job (and so the OCI records of its runs) stays while a run resource
+    refers to it, finished or not (issue 17: editing a job erased its runs' records)."""
     script = "import os, time\ntime.sleep(float(os.environ['NAP']))\nprint('done')\n"
     apply(
         cluster,
@@ -150,6 +153,7 @@ def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_after_its_run(
         what="the first run to be Running",
     )
     old = str(status_of(cluster, namespace, "dsjob", "edit")["ocid"])
+    old_run = str(status_of(cluster, namespace, "dsjobrun", "edit-run-1")["ocid"])
     apply(
         cluster,
         namespace,
@@ -164,17 +168,13 @@ def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_after_its_run(
     ds = oci_clients.data_science
     assert ds.get_job(old).data.lifecycle_state == "ACTIVE"  # its run is still going
     assert old in status_of(cluster, namespace, "dsjob", "edit")["retiredOcids"]  # type: ignore[operator]
-    wait_for(
-        lambda: _phase(cluster, namespace, "edit-run-1") == "Succeeded",
-        timeout=90,
-        what="the first run to finish",
-    )
-    wait_for(
-        lambda: ds.get_job(old).data.lifecycle_state == "DELETED",
-        timeout=60,
-        what="the retired job to be deleted once its run finished",
-    )
-    assert ds.get_job(new).data.lifecycle_state == "ACTIVE"
+
+    def logging_done() -> bool:
+        conds: Any = status_of(cluster, namespace, "dsjobrun", "edit-run-1").get("conditions")
+        return any(c["type"] == "Logging" and c["reason"] == "Complete" for c in conds or ())
+
+    wait_for(logging_done, timeout=90, what="the first run to finish and read its last lines")
+    assert _phase(cluster, namespace, "edit-run-1") == "Succeeded"
     apply(cluster, namespace, job_run("edit-run-2", "edit"))
     cluster.kubectl(
         "wait",
@@ -186,6 +186,34 @@ def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_after_its_run(
         timeout=120,
     )
     assert status_of(cluster, namespace, "dsjobrun", "edit-run-2")["jobOcid"] == new
+    # A resync that saw both runs finished (it counts them) kept the old job and its run.
+    wait_for(
+        lambda: (
+            (status_of(cluster, namespace, "dsjob", "edit").get("runs") or {}).get(  # type: ignore[union-attr]
+                "succeeded"
+            )
+            == 2
+        ),
+        timeout=30,
+        what="the job's run summary to count both finished runs",
+    )
+    assert ds.get_job(old).data.lifecycle_state == "ACTIVE"
+    assert ds.get_job_run(old_run).data.lifecycle_state == "SUCCEEDED"
+    assert old in status_of(cluster, namespace, "dsjob", "edit")["retiredOcids"]  # type: ignore[operator]
+    # Once the run resource is gone (by hand here; history limits and TTLs do the same),
+    # the retired job goes too.
+    cluster.kubectl("delete", "dsjobrun", "edit-run-1", "-n", namespace, "--timeout=60s")
+    wait_for(
+        lambda: ds.get_job(old).data.lifecycle_state == "DELETED",
+        timeout=60,
+        what="the retired job to be deleted once no run resource refers to it",
+    )
+    wait_for(
+        lambda: not status_of(cluster, namespace, "dsjob", "edit").get("retiredOcids"),
+        timeout=30,
+        what="status.retiredOcids to be emptied",
+    )
+    assert ds.get_job(new).data.lifecycle_state == "ACTIVE"
 
 
 def test_renaming_a_job_updates_it_in_place(

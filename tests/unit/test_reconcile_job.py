@@ -304,3 +304,17 @@ async def test_reverting_while_the_old_job_is_still_kept_makes_it_current_again(
     assert third.status["ocid"] == a
     assert third.status["retiredOcids"] == [b]
     assert port.calls["create_job"] == 2
+
+
+def test_every_run_resource_naming_a_job_keeps_it_finished_or_not() -> None:
+    """Issue 17: a retired job was deleted (with its runs' OCI records) once its runs
+    finished, while their DataScienceJobRuns still showed them."""
+    from ads_operator.job_handling import referenced_jobs
+
+    runs: list[dict[str, Any]] = [
+        {"status": {"jobOcid": "j-running", "phase": "Running"}},
+        {"status": {"jobOcid": "j-done", "phase": "Succeeded"}},
+        {"status": {"phase": "Pending"}},
+        {},
+    ]
+    assert referenced_jobs(runs) == {"j-running", "j-done"}

@@ -233,8 +233,9 @@ async def retire_jobs(
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Delete retired OCI jobs without an active run; returns those kept.
 
-    ``in_use`` are jobs that run resources still follow (not yet finished reading): a run
-    that just ended in OCI is not "inactive" until its resource has recorded the outcome.
+    ``in_use`` are jobs that run resources refer to: their OCI runs are the records those
+    resources show (state, logs, console links), so the job, whose deletion deletes its
+    runs, stays until the last such resource is gone.
     """
     kept: list[str] = []
     notes: list[tuple[str, str]] = []
