@@ -296,15 +296,91 @@ def test_a_job_named_longer_than_a_label_value_starts_its_scheduled_runs(
     assert _condition(cluster, namespace, name, "ScheduledRunCreated")["status"] == "True"
 
 
+def _refuse_scheduled_runs(namespace: str) -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy (CEL in the apiserver) refusing this namespace's
+    scheduled runs: a real refusal, as a quota or an organisation's policy gives."""
+    name = f"no-scheduled-runs-{namespace}"
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": ["ads.oci.dev"],
+                            "apiVersions": ["*"],
+                            "operations": ["CREATE"],
+                            "resources": ["datasciencejobruns"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {
+                        "expression": f"!has(object.metadata.labels) || !('{LABEL}' in"
+                        " object.metadata.labels)",
+                        "message": "scheduled runs are paused by policy",
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {
+                "policyName": name,
+                "validationActions": ["Deny"],
+                "matchResources": {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+                },
+            },
+        },
+    ]
+
+
 def test_a_scheduled_run_that_cannot_be_created_shows_as_an_event_and_a_condition(
     cluster: Cluster, namespace: str, scheduler: OperatorProcess, clock: Clock
 ) -> None:
-    """A quota whose usage nobody computes (the bare control plane runs no quota
-    controller) makes the apiserver refuse every new run: a real refusal to report."""
-    cluster.kubectl(
-        "create", "quota", "runs", "-n", namespace,
-        "--hard=count/datasciencejobruns.ads.oci.dev=100",
-    )  # fmt: skip
+    policy = _refuse_scheduled_runs(namespace)
+    manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": policy})
+    cluster.kubectl("apply", "-f", "-", input=manifest)
+    try:
+        probe = json.dumps(
+            {
+                "apiVersion": "ads.oci.dev/v1alpha1",
+                "kind": "DataScienceJobRun",
+                "metadata": {"name": "probe", "labels": {LABEL: "probe"}},
+                "spec": {"jobRef": {"name": "probe"}},
+            }
+        )
+        wait_for(  # the apiserver enforces a new policy a moment after it was stored
+            lambda: (
+                "paused by policy"
+                in cluster.kubectl(
+                    "create",
+                    "--dry-run=server",
+                    "-n",
+                    namespace,
+                    "-f",
+                    "-",
+                    input=probe,
+                    check=False,
+                ).stderr
+            ),
+            timeout=30,
+            what="the admission policy to be enforced",
+        )
+        _refused_then_allowed(cluster, namespace, scheduler, clock, manifest)
+    finally:
+        cluster.kubectl("delete", "--ignore-not-found", "-f", "-", input=manifest)
+
+
+def _refused_then_allowed(
+    cluster: Cluster, namespace: str, scheduler: OperatorProcess, clock: Clock, manifest: str
+) -> None:
     apply(
         cluster,
         namespace,
@@ -321,11 +397,11 @@ def test_a_scheduled_run_that_cannot_be_created_shows_as_an_event_and_a_conditio
     cond = wait_for(refused, timeout=60, what=f"ScheduledRunCreated=False ({scheduler.log})")
     assert cond["reason"] == "FailedCreate"
     assert run_for("refused", first) in cond["message"]
-    assert "quota" in cond["message"]
+    assert "scheduled runs are paused by policy" in cond["message"]
     failed = [e for e in events_of(cluster, namespace, "refused") if e["reason"] == "FailedCreate"]
     assert [e["type"] for e in failed] == ["Warning"]
     assert _runs_of(cluster, namespace, "refused") == []
-    cluster.kubectl("delete", "quota", "runs", "-n", namespace)
+    cluster.kubectl("delete", "-f", "-", input=manifest)
     wait_runs(cluster, namespace, "refused", [run_for("refused", first)], scheduler)
     wait_for(
         lambda: (
@@ -334,6 +410,6 @@ def test_a_scheduled_run_that_cannot_be_created_shows_as_an_event_and_a_conditio
         timeout=60,
         what="ScheduledRunCreated=True once the run was created",
     )
-    # However long it failed, the Event was posted once per failure text.
+    # However often it was refused, the same refusal was one Event.
     failed = [e for e in events_of(cluster, namespace, "refused") if e["reason"] == "FailedCreate"]
     assert len(failed) == 1
