@@ -38,6 +38,11 @@ venv: $(STAMP) ## create the virtualenv and install the package (editable)
 tools: ## build (or reuse) kube-apiserver, etcd, kubectl and helm
 	hack/build-tools
 
+.PHONY: node-tools
+node-tools: ## the node's parts too: kubelet, scheduler, controller-manager; containerd + runc (apt-get)
+	hack/build-tools --node
+	hack/controlplane install-runtime
+
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter
 	$(VENV)/bin/ruff check .
@@ -61,8 +66,12 @@ test-emulator: $(STAMP) ## emulator tier: the real oci SDK against oci_emulator 
 test-e2e: $(STAMP) tools $(CHECKOV_STAMP) ## e2e tier: real kube-apiserver + etcd, emulator, operator, kubectl, helm
 	$(PYTEST) tests/e2e
 
+.PHONY: test-cluster
+test-cluster: $(STAMP) node-tools ## cluster tier: a real node (kubelet, containerd, runc) runs pods and the chart
+	$(PYTEST) tests/cluster
+
 .PHONY: test
-test: $(STAMP) tools $(CHECKOV_STAMP) ## every tier, plus `pip check`
+test: $(STAMP) tools node-tools $(CHECKOV_STAMP) ## every tier (tests/cluster included), plus `pip check`
 	$(PY) -m pip check
 	$(PYTEST) tests
 

@@ -1,7 +1,10 @@
 """Build (or reuse) the local control plane's binaries from Go modules.
 
 kube-apiserver and kubectl come from ``k8s.io/kubernetes``, etcd from
-``go.etcd.io/etcd/server/v3``, helm from ``helm.sh/helm/v3``. Each tool has its own Go
+``go.etcd.io/etcd/server/v3``, helm from ``helm.sh/helm/v3``. With ``--node`` the node's
+binaries are built too: kubelet, kube-controller-manager and kube-scheduler from the same
+``k8s.io/kubernetes`` module, and ``ads-pause`` (``hack/tools/pause``), the tiny program
+that is both the pod sandbox image and the node tests' workload. Each tool has its own Go
 module under ``hack/tools/<tool>/`` so that Go's minimal version selection never merges
 their dependency graphs; the pinned versions live in those ``go.mod`` files and nowhere
 else.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -42,6 +46,7 @@ class Binary:
     name: str
     package: str  # Go package path inside the tool's module ("." for the module itself)
     version_args: tuple[str, ...] = ("--version",)
+    node: bool = False  # only needed to run pods (hack/build-tools --node)
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,9 @@ class Tool:
     """One Go module under hack/tools/ and the binaries it builds."""
 
     name: str
-    module: str  # the required module whose version names the cache directory
+    # The required module whose version names the cache directory; empty for our own
+    # source (hack/tools/pause), named by a hash of its files instead.
+    module: str
     binaries: tuple[Binary, ...]
     ldflags: tuple[str, ...] = field(default_factory=tuple)
 
@@ -59,6 +66,8 @@ class Tool:
 
     @property
     def version(self) -> str:
+        if not self.module:
+            return source_version(self.module_dir)
         return pinned_version(self.module_dir / "go.mod", self.module)
 
     def cache_dir(self, root: Path) -> Path:
@@ -110,6 +119,21 @@ TOOLS: tuple[Tool, ...] = (
         ldflags=_kube_version_flags(),
     ),
     Tool(
+        name="kube",
+        module="k8s.io/kubernetes",
+        binaries=(
+            Binary("kubelet", "k8s.io/kubernetes/cmd/kubelet", node=True),
+            Binary(
+                "kube-controller-manager",
+                "k8s.io/kubernetes/cmd/kube-controller-manager",
+                node=True,
+            ),
+            Binary("kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler", node=True),
+        ),
+        ldflags=_kube_version_flags(),
+    ),
+    Tool(name="pause", module="", binaries=(Binary("ads-pause", ".", node=True),)),
+    Tool(
         name="etcd",
         module="go.etcd.io/etcd/server/v3",
         binaries=(Binary("etcd", "."),),
@@ -137,10 +161,19 @@ def pinned_version(go_mod: Path, module: str) -> str:
     return match.group(1)
 
 
+def source_version(module_dir: Path) -> str:
+    """A version for our own Go source: a hash of its files, so an edit means a rebuild."""
+    digest = hashlib.sha256()
+    for path in sorted(module_dir.iterdir()):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return "src-" + digest.hexdigest()[:12]
+
+
 def bin_dirs(root: Path | None = None) -> list[Path]:
     """The cache directories holding this checkout's pinned binaries (may not exist yet)."""
     root = root or cache_root()
-    return [tool.cache_dir(root) for tool in TOOLS]
+    return list(dict.fromkeys(tool.cache_dir(root) for tool in TOOLS))
 
 
 def find_binary(name: str, root: Path | None = None) -> Path:
@@ -149,7 +182,11 @@ def find_binary(name: str, root: Path | None = None) -> Path:
         candidate = directory / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-    raise ToolError(f"{name} is not built yet: run `make tools` (or hack/build-tools) first")
+    node = any(b.name == name and b.node for tool in TOOLS for b in tool.binaries)
+    how = (
+        "`make node-tools` (hack/build-tools --node)" if node else "`make tools` (hack/build-tools)"
+    )
+    raise ToolError(f"{name} is not built yet: run {how} first")
 
 
 def _progress(message: str, started: float) -> None:
@@ -196,11 +233,15 @@ def _locked(root: Path) -> Iterator[None]:
         yield
 
 
-def build_tool(tool: Tool, root: Path, started: float) -> None:
+def build_tool(tool: Tool, root: Path, started: float, node: bool = False) -> None:
     target = tool.cache_dir(root)
-    missing = [b for b in tool.binaries if not (target / b.name).is_file()]
+    wanted = [b for b in tool.binaries if node or not b.node]
+    missing = [b for b in wanted if not (target / b.name).is_file()]
+    if not wanted:
+        return
     if not missing:
-        _progress(f"{tool.name} {tool.version}: cached in {target}", started)
+        names = ", ".join(b.name for b in wanted)
+        _progress(f"{tool.name} {tool.version}: {names} cached in {target}", started)
         return
     go = _go()
     target.mkdir(parents=True, exist_ok=True)
@@ -243,12 +284,12 @@ def build_tool(tool: Tool, root: Path, started: float) -> None:
         _progress(f"{tool.name}: {binary.name} ready ({first_line})", started)
 
 
-def build_all(root: Path | None = None) -> list[Path]:
+def build_all(root: Path | None = None, node: bool = False) -> list[Path]:
     root = root or cache_root()
     started = time.monotonic()
     with _locked(root):
         for tool in TOOLS:
-            build_tool(tool, root, started)
+            build_tool(tool, root, started, node)
     _progress(f"all tools ready under {root}", started)
     return bin_dirs(root)
 
@@ -257,11 +298,11 @@ def main(argv: list[str]) -> int:
     if argv[1:] == ["--print-path"]:
         print(os.pathsep.join(str(d) for d in bin_dirs()))
         return 0
-    if argv[1:]:
-        print("usage: hack/build-tools [--print-path]", file=sys.stderr)
+    if argv[1:] not in ([], ["--node"]):
+        print("usage: hack/build-tools [--node | --print-path]", file=sys.stderr)
         return 2
     try:
-        build_all()
+        build_all(node=argv[1:] == ["--node"])
     except ToolError as exc:
         print(f"build-tools: {exc}", file=sys.stderr)
         return 1

@@ -28,11 +28,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-try:  # imported as hack.localcluster (tests) or run as a script (hack/controlplane)
-    from hack import buildtools
-except ImportError:  # pragma: no cover - script mode
-    import buildtools  # type: ignore[import-not-found,no-redef]
+from hack import buildtools
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCES_DIR = REPO_DIR / ".controlplane"
@@ -86,6 +84,10 @@ class Instance:
             return None
         return cls(directory, state["server"], tuple(Process(**p) for p in state["processes"]))
 
+    @property
+    def has_node(self) -> bool:
+        return any(p.name == "kubelet" for p in self.processes)
+
     def ready(self) -> bool:
         return all(p.alive() for p in self.processes) and _readyz(self.server, self.pki)
 
@@ -131,16 +133,23 @@ def make_pki(pki: Path) -> None:
         ("serving", "/CN=kube-apiserver", "serving.ext"),
         ("admin", "/O=system:masters/CN=local-admin", "client.ext"),
     ):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
-                 "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=pki)  # fmt: skip
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-days", days, "-extfile", ext,
-                 "-out", f"{name}.crt", cwd=pki)  # fmt: skip
+        issue_cert(pki, name, subject, ext)
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 
 
-def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
+def issue_cert(pki: Path, name: str, subject: str, ext: str, days: str = "30") -> None:
+    """A key and a certificate signed by the instance's CA (``ext`` names an extfile)."""
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
+             "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=pki)  # fmt: skip
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", days, "-extfile", ext,
+             "-out", f"{name}.crt", cwd=pki)  # fmt: skip
+
+
+def write_kubeconfig(path: Path, server: str, pki: Path, user: str = "admin") -> None:
+    """A kubeconfig for ``server`` with the client certificate ``pki/<user>.crt``."""
+
     def b64(name: str) -> str:
         return base64.b64encode((pki / name).read_bytes()).decode()
 
@@ -157,8 +166,8 @@ def write_kubeconfig(path: Path, server: str, pki: Path) -> None:
             {
                 "name": "local-admin",
                 "user": {
-                    "client-certificate-data": b64("admin.crt"),
-                    "client-key-data": b64("admin.key"),
+                    "client-certificate-data": b64(f"{user}.crt"),
+                    "client-key-data": b64(f"{user}.key"),
                 },
             }
         ],
@@ -178,6 +187,18 @@ def _ssl_context(pki: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(pki / "ca.crt"))
     context.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
     return context
+
+
+def api_get(server: str, pki: Path, path: str) -> dict[str, Any] | None:
+    """GET ``path`` as admin; None when it is missing or the server does not answer."""
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - https to our own loopback server
+            f"{server}{path}", context=_ssl_context(pki), timeout=5
+        ) as response:
+            result: dict[str, Any] = json.loads(response.read())
+            return result
+    except (OSError, ValueError, urllib.error.URLError, ssl.SSLError):
+        return None
 
 
 def _readyz(server: str, pki: Path) -> bool:
@@ -210,7 +231,7 @@ def spawn(name: str, argv: list[str], log: Path, env: dict[str, str] | None = No
     return Process(name, proc.pid, ticks if ticks is not None else -1)
 
 
-def _wait(what: str, check: object, process: Process, log: Path, seconds: float) -> None:
+def wait_until(what: str, check: object, process: Process, log: Path, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]
@@ -239,13 +260,28 @@ def _port_in_use_hint(log: Path) -> str:
     )
 
 
-def up(directory: Path, tools_root: Path | None = None, api_port: int | None = None) -> Instance:
-    """Start etcd and kube-apiserver under ``directory``; reuse them when already running."""
+def up(
+    directory: Path,
+    tools_root: Path | None = None,
+    api_port: int | None = None,
+    node: bool = False,
+) -> Instance:
+    """Start etcd and kube-apiserver under ``directory``; reuse them when already running.
+
+    With ``node``, a node runs beside them (hack/localnode.py): containerd, the kubelet,
+    kube-scheduler and kube-controller-manager; this returns once the node is Ready.
+    """
+    from hack import localnode
+
     existing = Instance.load(directory)
     if existing is not None:
-        if existing.ready():
+        if existing.ready() and existing.has_node == node:
             return existing
         down(directory)
+    if node:
+        missing = localnode.missing_runtime()
+        if missing:
+            raise ControlPlaneError(localnode.runtime_hint(missing))
     if api_port is not None and not _port_free(api_port):
         raise ControlPlaneError(f"port {api_port} is already in use; pick another or omit --port")
     etcd_bin = buildtools.find_binary("etcd", tools_root)
@@ -253,7 +289,14 @@ def up(directory: Path, tools_root: Path | None = None, api_port: int | None = N
     attempts = 1 if api_port is not None else 3
     for attempt in range(1, attempts + 1):
         try:
-            return _start(directory, etcd_bin, apiserver_bin, api_port or free_port())
+            instance = _start(directory, etcd_bin, apiserver_bin, api_port or free_port(), node)
+            if node:
+                _start_node(instance, tools_root)
+                instance = Instance.load(directory) or instance
+            return instance
+        except localnode.NodeError as exc:
+            down(directory)
+            raise ControlPlaneError(str(exc)) from None
         except ControlPlaneError as exc:
             down(directory)
             retry = attempt < attempts and "already in use" in str(exc)
@@ -262,15 +305,35 @@ def up(directory: Path, tools_root: Path | None = None, api_port: int | None = N
     raise AssertionError("unreachable")
 
 
+def _start_node(instance: Instance, tools_root: Path | None) -> None:
+    from hack import localnode
+
+    processes = list(instance.processes)
+
+    def record(process: Process) -> None:
+        processes.append(process)
+        Instance(instance.directory, instance.server, tuple(processes)).save()
+
+    localnode.start(instance.directory, instance.server, tools_root, record)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) -> Instance:
+def _start(
+    directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int, node: bool
+) -> Instance:
+    from hack import localnode
+
     directory.mkdir(parents=True, exist_ok=True)
     pki = directory / "pki"
     make_pki(pki)
+    node_flags: list[str] = []
+    if node:
+        localnode.make_node_pki(pki, issue_cert)
+        node_flags = localnode.apiserver_flags(pki)
     client_port, peer_port = free_port(), free_port()
     server = f"https://127.0.0.1:{api_port}"
     etcd_log, api_log = directory / "etcd.log", directory / "kube-apiserver.log"
@@ -285,7 +348,7 @@ def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) 
     ], etcd_log)  # fmt: skip
     instance = Instance(directory, server, (etcd,))
     instance.save()  # recorded before waiting, so `down` can stop a half-started plane
-    _wait("etcd", lambda: _etcd_healthy(client_port), etcd, etcd_log, ETCD_READY_SECONDS)
+    wait_until("etcd", lambda: _etcd_healthy(client_port), etcd, etcd_log, ETCD_READY_SECONDS)
     apiserver = spawn("kube-apiserver", [
         str(apiserver_bin),
         f"--etcd-servers=http://127.0.0.1:{client_port}",
@@ -298,14 +361,19 @@ def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) 
         f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}",
         "--service-cluster-ip-range=10.0.0.0/24",
-        "--authorization-mode=RBAC",
-        "--disable-admission-plugins=ServiceAccount",  # nothing creates `default` SAs here
         "--allow-privileged=true", "--profiling=false", "--event-ttl=1h", "--v=1",
+        *(
+            # The node authorizer lets the kubelet read what its pods need; the controller
+            # manager creates `default` ServiceAccounts, so their admission plugin can run.
+            ["--authorization-mode=Node,RBAC", *node_flags] if node else
+            ["--authorization-mode=RBAC",
+             "--disable-admission-plugins=ServiceAccount"]  # nothing creates `default` SAs
+        ),
     ], api_log)  # fmt: skip
     instance = Instance(directory, server, (etcd, apiserver))
     instance.save()
     try:
-        _wait(
+        wait_until(
             "kube-apiserver",
             lambda: _readyz(server, pki),
             apiserver,
@@ -321,13 +389,25 @@ def _start(directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int) 
 
 def down(directory: Path) -> list[str]:
     """Stop the processes recorded in ``directory`` (and only those), then delete it."""
+    from hack import localnode
+
     stopped: list[str] = []
     instance = Instance.load(directory)
+    paths = localnode.NodePaths.of(directory)
+    removed: list[str] = []
     if instance is not None:
-        # The API server first, so it never runs against a stopped etcd.
+        # Last started first: the kubelet before containerd (whose containers are removed
+        # while it still answers), the API server before etcd.
         for process in reversed(instance.processes):
+            if process.name == "containerd" and process.alive():
+                removed = localnode.remove_containers(paths)
+                stopped += [f"container {c[:12]}" for c in removed]
             if stop(process):
                 stopped.append(f"{process.name} (pid {process.pid})")
+            if process.name == "containerd":
+                stopped += localnode.clean_up(paths, removed)
+    elif paths.root.exists():
+        stopped += localnode.clean_up(paths, [])
     shutil.rmtree(directory, ignore_errors=True)
     return stopped
 
@@ -358,44 +438,72 @@ def instance_dir(name: str) -> Path:
 def main(argv: list[str]) -> int:
     import argparse
 
+    from hack import localnode
+
     parser = argparse.ArgumentParser(
         prog="hack/controlplane",
-        description="Run a local kube-apiserver + etcd (built by hack/build-tools).",
+        description="Run a local kube-apiserver + etcd (built by hack/build-tools), "
+        "with --node also a node that runs pods (hack/localnode.py).",
     )
-    parser.add_argument("action", choices=["up", "down", "status", "env"])
+    parser.add_argument(
+        "action", choices=["up", "down", "status", "env", "load-image", "install-runtime"]
+    )
+    parser.add_argument("archive", nargs="?", type=Path, help="load-image: an OCI image archive")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--name", default="default", help="instance name (default: default)")
     where.add_argument("--dir", type=Path, help="instance directory (default: .controlplane/NAME)")
     parser.add_argument("--port", type=int, help="kube-apiserver port (default: a free one)")
+    parser.add_argument(
+        "--node", action="store_true", help="up: also run a node (containerd, kubelet, ...)"
+    )
     args = parser.parse_args(argv[1:])
     directory = (args.dir or instance_dir(args.name)).resolve()
     try:
+        if args.action == "install-runtime":
+            installed = localnode.install_runtime()
+            print(f"installed: {' '.join(installed)}" if installed else "runtime present")
+            for req in localnode.RUNTIME:
+                print(f"  {req.what}: {shutil.which(req.path) or req.path}")
+            return 0
         if args.action == "up":
             started = time.monotonic()
-            instance = up(directory, api_port=args.port)
+            instance = up(directory, api_port=args.port, node=args.node)
+            what = "control plane and node" if args.node else "control plane"
             print(
-                f"# control plane ready at {instance.server} ({time.monotonic() - started:.1f}s)",
+                f"# {what} ready at {instance.server} ({time.monotonic() - started:.1f}s)",
                 file=sys.stderr,
             )
             print(env_lines(instance))
-        elif args.action == "down":
+            return 0
+        if args.action == "down":
             stopped = down(directory)
             print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+            return 0
+        recorded = Instance.load(directory)
+        if recorded is None or not recorded.ready():
+            print(f"not running ({directory})", file=sys.stderr)
+            return 1
+        if args.action == "env":
+            print(env_lines(recorded))
+        elif args.action == "load-image":
+            if args.archive is None or not args.archive.is_file():
+                parser.error("load-image needs the path of an OCI image archive")
+            if not recorded.has_node:
+                raise ControlPlaneError("this instance runs no node: `up --node` first")
+            names = localnode.load_image(localnode.NodePaths.of(directory), args.archive)
+            print(f"loaded into the node's containerd: {', '.join(names)}")
         else:
-            recorded = Instance.load(directory)
-            if recorded is None or not recorded.ready():
-                print(f"not running ({directory})", file=sys.stderr)
-                return 1
-            if args.action == "env":
-                print(env_lines(recorded))
-            else:
-                pids = ", ".join(f"{p.name} pid {p.pid}" for p in recorded.processes)
-                print(f"running at {recorded.server}: {pids}; kubeconfig {recorded.kubeconfig}")
-    except (ControlPlaneError, buildtools.ToolError) as exc:
+            pids = ", ".join(f"{p.name} pid {p.pid}" for p in recorded.processes)
+            print(f"running at {recorded.server}: {pids}; kubeconfig {recorded.kubeconfig}")
+    except (ControlPlaneError, localnode.NodeError, buildtools.ToolError) as exc:
         print(f"controlplane: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv))
+    # Run through the package (hack/controlplane sets PYTHONPATH), so that hack.localnode
+    # and this file share one module object.
+    from hack.localcluster import main as _main
+
+    raise SystemExit(_main(sys.argv))

@@ -1,0 +1,3 @@
+module ads-operator.invalid/hack/tools/pause
+
+go 1.25.0
