@@ -74,6 +74,8 @@ class Tool:
         return root / f"{self.name}-{self.version}"
 
     def resolved_ldflags(self) -> str:
+        if not self.ldflags:
+            return "-s -w"
         version = self.version
         major, minor = version.lstrip("v").split(".")[:2]
         values = {"version": version, "major": major, "minor": minor}

@@ -279,9 +279,10 @@ def up(
             return existing
         down(directory)
     if node:
-        missing = localnode.missing_runtime()
-        if missing:
-            raise ControlPlaneError(localnode.runtime_hint(missing))
+        try:
+            localnode.prerequisites(tools_root)
+        except localnode.NodeError as exc:
+            raise ControlPlaneError(str(exc)) from None
     if api_port is not None and not _port_free(api_port):
         raise ControlPlaneError(f"port {api_port} is already in use; pick another or omit --port")
     etcd_bin = buildtools.find_binary("etcd", tools_root)

@@ -114,6 +114,20 @@ def install_runtime() -> list[str]:
     return packages
 
 
+def prerequisites(tools_root: Path | None = None) -> dict[str, Path]:
+    """The node's binaries; NodeError naming what is missing and how to get it."""
+    missing = missing_runtime()
+    if missing:
+        raise NodeError(runtime_hint(missing))
+    try:
+        return {
+            name: buildtools.find_binary(name, tools_root)
+            for name in ("kubelet", "kube-controller-manager", "kube-scheduler", "ads-pause")
+        }
+    except buildtools.ToolError as exc:
+        raise NodeError(str(exc)) from None
+
+
 # --- paths of one node ------------------------------------------------------------------
 
 
@@ -228,7 +242,7 @@ def load_image(paths: NodePaths, archive: Path) -> list[str]:
     if not paths.socket.exists():
         raise NodeError(f"no node is running here ({paths.socket} is missing): `up --node` first")
     before = set(image_names(paths))
-    ctr(paths, "images", "import", "--no-unpack", str(archive))
+    ctr(paths, "images", "import", str(archive))  # unpacked: the CRI needs snapshots
     after = image_names(paths)
     return [name for name in after if name not in before] or after
 
@@ -385,13 +399,7 @@ def start(
     ``record`` is called with each process as soon as it is started, so that ``down``
     stops a half-started node too. Returns once the node is Ready.
     """
-    missing = missing_runtime()
-    if missing:
-        raise NodeError(runtime_hint(missing))
-    binaries = {
-        name: buildtools.find_binary(name, tools_root)
-        for name in ("kubelet", "kube-controller-manager", "kube-scheduler", "ads-pause")
-    }
+    binaries = prerequisites(tools_root)
     paths = NodePaths.of(instance_dir)
     if len(f"{paths.socket}.ttrpc") > UNIX_SOCKET_MAX:
         raise NodeError(
@@ -512,11 +520,16 @@ def clean_up(paths: NodePaths, container_ids: list[str]) -> list[str]:
         for pid in _processes_mentioning(container_ids, "cgroup"):
             ended.append(f"container process (pid {pid})")
             _kill(pid)
-    for mount in _mounts_under(paths.root):
+    for mount in mounts_under(paths.root):
         subprocess.run(["umount", mount], capture_output=True, check=False)
-        if mount in _mounts_under(paths.root):
+        if mount in mounts_under(paths.root):
             subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
     return ended
+
+
+def leftovers(paths: NodePaths) -> list[int]:
+    """Processes still naming this node's containerd socket (its shims): none after down."""
+    return _processes_mentioning([str(paths.socket)], "cmdline")
 
 
 def _kill(pid: int) -> None:
@@ -524,7 +537,7 @@ def _kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _mounts_under(root: Path) -> list[str]:
+def mounts_under(root: Path) -> list[str]:
     """Mount points at or below ``root``, deepest first."""
     prefix = str(root.resolve())
     points = []

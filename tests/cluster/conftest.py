@@ -26,8 +26,6 @@ from oci_emulator.testing import ApiKey, EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.waiting import wait_for
 
-NODE_BINARIES = ("kubelet", "kube-controller-manager", "kube-scheduler", "ads-pause")
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -54,13 +52,11 @@ class NodeCluster(Cluster):
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
     """The session's control plane and node (started once, stopped at the end)."""
     try:
-        for name in (*NODE_BINARIES, "kube-apiserver", "etcd", "kubectl", "helm"):
+        localnode.prerequisites()
+        for name in ("kube-apiserver", "etcd", "kubectl", "helm"):
             buildtools.find_binary(name)
-    except buildtools.ToolError as exc:
-        pytest.fail(f"the cluster tier needs the node's binaries: {exc}", pytrace=False)
-    missing = localnode.missing_runtime()
-    if missing:
-        pytest.fail(localnode.runtime_hint(missing), pytrace=False)
+    except (localnode.NodeError, buildtools.ToolError) as exc:
+        pytest.fail(f"the cluster tier needs the local node: {exc}", pytrace=False)
     directory = tmp_path_factory.mktemp("node")
     started = time.monotonic()
     try:
@@ -74,7 +70,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
             instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()), directory
         )
     finally:
+        paths = localnode.NodePaths.of(directory)
         localcluster.down(directory)
+        # `down` stopped exactly what `up` started: no process, shim, container or mount
+        # of this node is left (an error at teardown says which).
+        left = [p.name for p in instance.processes if p.alive()]
+        left += [f"pid {pid}" for pid in localnode.leftovers(paths)]
+        left += localnode.mounts_under(paths.root)
+        assert not left, f"hack/controlplane down left these running: {left}"
 
 
 @pytest.fixture

@@ -82,6 +82,14 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "rbac.readConfigMaps=false",
     ),
     "metrics": (*REGION, "--set", "metrics.enabled=true"),
+    # A node without a pod network (hack/ 's local node, docs/install.md).
+    "host-network": (
+        *REGION,
+        "--set",
+        "hostNetwork=true",
+        "--set",
+        "settings.metricsAddress=127.0.0.1",
+    ),
 }
 
 
@@ -210,6 +218,18 @@ def test_the_pod_is_hardened() -> None:
     assert operator["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert any(a.endswith(":8080/healthz") for a in operator["args"])
     assert set(operator["resources"]) == {"requests", "limits"}
+
+
+def test_host_network_binds_and_probes_loopback_only() -> None:
+    docs = objects(render(*VARIANTS["host-network"]))
+    (deployment,) = of_kind(docs, "Deployment")
+    assert deployment["spec"]["template"]["spec"]["hostNetwork"] is True
+    operator = container(docs)
+    assert "--liveness=http://127.0.0.1:8080/healthz" in operator["args"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert operator[probe]["httpGet"]["host"] == "127.0.0.1"
+    default = container(objects(render(*REGION)))
+    assert "host" not in default["readinessProbe"]["httpGet"]
 
 
 @pytest.mark.parametrize(
