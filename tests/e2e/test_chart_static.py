@@ -279,7 +279,9 @@ def test_checkov_finds_nothing_unjustified(tmp_path: Path) -> None:
         r"checkov\.io/skip\d+: (CKV\w+)=",
         "".join((tmp_path / f"{name}.yaml").read_text() for name in VARIANTS),
     )
-    assert set(justified) <= {"CKV_K8S_38", "CKV_K8S_43"}, "every skip is reviewed here"
+    # CKV_K8S_19 (host network) only where hostNetwork=true asks for it.
+    reviewed = {"CKV_K8S_38", "CKV_K8S_43", "CKV_K8S_19"}
+    assert set(justified) <= reviewed, "every skip is reviewed here"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
