@@ -43,6 +43,13 @@ node-tools: ## the node's parts too: kubelet, scheduler, controller-manager; con
 	hack/build-tools --node
 	hack/controlplane install-runtime
 
+# The operator image's tag (default: the package version); `make image IMAGE_TAG=x`.
+IMAGE_TAG ?=
+
+.PHONY: image
+image: ## build the operator image from the Dockerfile (buildah) into dist/image/ads-operator.oci.tar
+	hack/build-image $(if $(IMAGE_TAG),--tag $(IMAGE_TAG))
+
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint + format check), mypy --strict, import-linter
 	$(VENV)/bin/ruff check .
@@ -67,11 +74,11 @@ test-e2e: $(STAMP) tools $(CHECKOV_STAMP) ## e2e tier: real kube-apiserver + etc
 	$(PYTEST) tests/e2e
 
 .PHONY: test-cluster
-test-cluster: $(STAMP) node-tools ## cluster tier: a real node (kubelet, containerd, runc) runs pods and the chart
+test-cluster: $(STAMP) node-tools image ## cluster tier: a real node (kubelet, containerd, runc) runs pods and the chart
 	$(PYTEST) tests/cluster
 
 .PHONY: test
-test: $(STAMP) tools node-tools $(CHECKOV_STAMP) ## every tier (tests/cluster included), plus `pip check`
+test: $(STAMP) tools node-tools image $(CHECKOV_STAMP) ## every tier (tests/cluster included), plus `pip check`
 	$(PY) -m pip check
 	$(PYTEST) tests
 

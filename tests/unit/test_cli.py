@@ -54,6 +54,27 @@ def test_emulator_command_forwards_to_the_emulators_own_entry_point(
     assert ran == [("oci_emulator", ["oci_emulator", "--port", "0"])]
 
 
+def test_emulator_command_explains_when_the_emulator_is_not_installed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The wheel and the image leave the emulator out: a readable refusal, no traceback."""
+    from ads_operator.commands import emulator
+
+    real_find_spec = emulator.importlib.util.find_spec
+    monkeypatch.setattr(
+        emulator.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "oci_emulator" else real_find_spec(name, *a),
+    )
+    monkeypatch.setattr(
+        emulator.runpy, "run_module", lambda *a, **k: pytest.fail("must not run the emulator")
+    )
+    assert emulator.main(argparse.Namespace(passthrough=[])) == 2
+    err = capsys.readouterr().err
+    assert "not installed" in err
+    assert "source checkout" in err
+
+
 def test_malloc_arenas_are_capped_unless_the_variable_says_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
