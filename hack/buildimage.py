@@ -365,19 +365,17 @@ def prune(buildah: Buildah, keep: set[str], say: Progress) -> None:
         if not image.get("names")
         and not any(image["id"].removeprefix("sha256:").startswith(k) for k in keep)
     ]
-    removed = 0
     # Children before parents: newest first, and a second pass for what was still in use.
     for _ in range(2):
         for image in sorted(old, key=lambda i: i.get("created", 0), reverse=True):
-            proc = subprocess.run(
+            subprocess.run(
                 [*buildah.global_args, "rmi", image["id"]],
                 capture_output=True,
                 text=True,
                 check=False,
             )
-            removed += proc.returncode == 0
-    if removed:
-        say(f"pruned {removed} cached layers of earlier builds")
+    if old:
+        say(f"pruned the layer cache of earlier builds ({len(old)} images)")
 
 
 def archived_image_id(archive: Path, reference: str) -> str | None:

