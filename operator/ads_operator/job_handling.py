@@ -148,7 +148,7 @@ async def reconcile(
         {
             "conditions": conds,
             "observedGeneration": generation,
-            "region": ctx.region or None,
+            "region": ctx.console_region or None,
             "lastSynced": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from oci_emulator.testing import EmulatorHandle
+from oci_emulator.testing import DEFAULT_REGION, EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
 from tests.fixtures.operator import (
@@ -185,7 +185,9 @@ def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_once_no_run_ref
         "--timeout=90s",
         timeout=120,
     )
-    assert status_of(cluster, namespace, "dsjobrun", "edit-run-2")["jobOcid"] == new
+    run2 = status_of(cluster, namespace, "dsjobrun", "edit-run-2")
+    assert run2["jobOcid"] == new
+    assert str(run2["consoleUrl"]).endswith(f"?region={DEFAULT_REGION}")  # the config's
     # A resync that saw both runs finished (it counts them) kept the old job and its run.
     wait_for(
         lambda: (

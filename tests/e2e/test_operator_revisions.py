@@ -7,6 +7,7 @@ repeated ``opc-retry-token``, as OCI does), ``ads-operator run`` as a process.
 
 from __future__ import annotations
 
+from oci_emulator.testing import DEFAULT_REGION
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
 from tests.fixtures.operator import (
@@ -76,3 +77,7 @@ def test_reverting_the_spec_after_the_old_job_was_deleted_creates_a_live_job(
     )
     created = [e for e in events_of(cluster, namespace, "rev") if e.get("reason") == "Created"]
     assert len(created) == 3, [e.get("message") for e in created]
+    # No spec.region and no operator setting: the console link names the credentials'
+    # region (issue 17: it named none).
+    url = status_of(cluster, namespace, "dsjob", "rev")["consoleUrl"]
+    assert url == f"https://cloud.oracle.com/data-science/jobs/{third}?region={DEFAULT_REGION}"

@@ -318,3 +318,14 @@ def test_every_run_resource_naming_a_job_keeps_it_finished_or_not() -> None:
         {},
     ]
     assert referenced_jobs(runs) == {"j-running", "j-done"}
+
+
+async def test_the_console_link_names_the_credentials_region_without_a_spec_region() -> None:
+    """Issue 17: without ``spec.region`` (and no operator setting) the link had none."""
+    port = FakePort()
+    port.region = "eu-frankfurt-1"
+    ctx, _ = context(port, job_spec())
+    await ensure_job(ctx, await desired_for(ctx))
+    assert ctx.status["consoleUrl"].endswith(f"{ctx.status['ocid']}?region=eu-frankfurt-1")
+    ctx.region = "us-phoenix-1"  # spec.region (or the operator's setting) wins
+    assert ctx.console_region == "us-phoenix-1"

@@ -25,6 +25,7 @@ PROJECT = "ocid1.datascienceproject.oc1.iad.aaaa"
 
 class FakePort:
     def __init__(self) -> None:
+        self.region = ""
         self.jobs: dict[str, OciJob] = {}
         self.runs: dict[str, OciJobRun] = {}
         self.artifacts: dict[str, tuple[str, bytes]] = {}

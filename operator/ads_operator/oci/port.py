@@ -17,6 +17,10 @@ from ads_operator.oci.run_scan import RunScan
 
 
 class OciPort(Protocol):
+    #: The region the calls go to: the resource's, else its credentials' (a Secret's
+    #: config or the operator's settings); "" when none is known. Console links name it.
+    region: str
+
     async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob: ...
 
     async def create_job_artifact(

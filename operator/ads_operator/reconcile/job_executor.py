@@ -61,6 +61,11 @@ class JobContext:
         self.status.update(patch)
         await self.persist(patch)
 
+    @property
+    def console_region(self) -> str:
+        """The region console links name: the job's, else the one its calls go to."""
+        return self.region or self.port.region
+
 
 def console_url(kind: str, ocid: str, region: str) -> str:
     suffix = f"?region={region}" if region else ""
@@ -99,7 +104,7 @@ async def adopt_job(ctx: JobContext) -> JobOutcome:
     """``spec.id`` names an existing OCI job: mirror it, change nothing in OCI."""
     assert ctx.spec.id is not None
     job = await ctx.port.get_job(job_id=ctx.spec.id)
-    await ctx.save(job_state_fields(job, ctx.region))
+    await ctx.save(job_state_fields(job, ctx.console_region))
     return _outcome(job)
 
 
@@ -176,7 +181,7 @@ async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
             old = ctx.status.get("ocid") if step is JobStep.REPLACE else None
             observed = await _create(ctx, desired)
             patch: dict[str, Any] = {
-                **job_state_fields(observed, ctx.region),
+                **job_state_fields(observed, ctx.console_region),
                 "specHash": desired.spec_hash,
                 "artifact": None,
             }
@@ -211,11 +216,11 @@ async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
             )
             ctx.events.append(("Updated", f"Updated OCI job {observed.id} in place"))
             await ctx.save(
-                {**job_state_fields(observed, ctx.region), "specHash": desired.spec_hash}
+                {**job_state_fields(observed, ctx.console_region), "specHash": desired.spec_hash}
             )
         else:
             assert observed is not None
-            await ctx.save(job_state_fields(observed, ctx.region))
+            await ctx.save(job_state_fields(observed, ctx.console_region))
             if step is JobStep.WAIT:
                 return JobOutcome.PENDING
             if step is JobStep.FAILED:

@@ -355,7 +355,7 @@ async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
     fields = run_state_fields(
         run,
         previous_phase=Phase(previous_phase) if previous_phase else None,
-        console=console_url("job-runs", run.id, ctx.region),
+        console=console_url("job-runs", run.id, ctx.region or ctx.port.region),
         now=now,
     )
     change = transition(ctx.status, run)
