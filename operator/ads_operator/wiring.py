@@ -6,6 +6,7 @@ decorators, each a few lines long.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,9 @@ async def port_for(
         if secret is None:
             raise NotAuthorizedError(f"Secret {secret_name!r} not found in namespace {namespace!r}")
     try:
+        if secret is None and not op.factory.has_default:
+            # The first use may exchange a token over the network: not on the loop.
+            await asyncio.to_thread(op.factory.credentials, None, None)
         return op.factory.port(secret=secret, secret_name=secret_name, region=region)
     except OciError:
         raise

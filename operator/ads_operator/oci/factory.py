@@ -6,6 +6,7 @@ The cache key includes a digest of the Secret's content, so a rotated key gets n
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from ads_operator.oci.auth import Credentials, default_credentials, from_secret
@@ -23,7 +24,13 @@ class PortFactory:
         #: regions) spends from it, while another tenancy's runs are not slowed by this one's.
         self.limiters: dict[str, TenancyBudget] = {}
         self._default: Credentials | None = None
+        self._default_lock = threading.Lock()
         self._ports: dict[tuple[str, str], OciPort] = {}
+
+    @property
+    def has_default(self) -> bool:
+        """Whether the default credentials are built (building them may do network I/O)."""
+        return self._default is not None
 
     def credentials(
         self, secret: Mapping[str, str | bytes] | None, secret_name: str | None
@@ -31,7 +38,12 @@ class PortFactory:
         if secret is not None:
             return from_secret(secret, secret_name=secret_name or "?")
         if self._default is None:
-            self._default = default_credentials(self.settings)
+            # Principals exchange a token first (OKE workload identity: HTTPS to the
+            # proxymux): callers build them in a thread, one at a time, so the loop never
+            # waits on it and concurrent first calls make one exchange, not one each.
+            with self._default_lock:
+                if self._default is None:
+                    self._default = default_credentials(self.settings)
         return self._default
 
     def port(
