@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ready-file", help="write http://HOST:PORT here once serving")
     parser.add_argument("--work-root", help="directory for per-run work dirs (default: temp)")
     parser.add_argument("--mode", choices=("execute", "simulate"), default="execute")
+    parser.add_argument(
+        "--allow-installs",
+        action="store_true",
+        help="let runs pip-install packages into their own environment (default: refused)",
+    )
     parser.add_argument("--accepted-seconds", type=float, default=Settings.accepted_seconds)
     parser.add_argument("--log-visibility-delay", type=float, default=Settings.log_visibility_delay)
     parser.add_argument("--work-request-seconds", type=float, default=Settings.work_request_seconds)
@@ -150,6 +155,7 @@ async def serve(args: argparse.Namespace) -> None:
         work_root=args.work_root,
         runtime_minute_seconds=args.runtime_minute_seconds,
         run_env={key: value for key, _, value in (i.partition("=") for i in args.run_env)},
+        allow_installs=args.allow_installs,
     )
     faults = Faults()
     if args.faults:

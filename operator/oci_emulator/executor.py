@@ -1,6 +1,8 @@
 """Real execution of a job run on the host: work dir, command, environment, process group.
 
-``plan_launch`` is pure (what to run, where, with which environment); ``run_process``
+``plan_launch`` decides what to run, where, with which environment, and prepares the work
+directory (the artifact, and the run's own Python environment: :mod:`.sandbox`, so that
+no run can change the emulator's); ``run_process``
 starts it in its own process group, streams every stdout/stderr line to a sink, and kills
 the whole group on cancel or when ``maximumRuntimeInMinutes`` runs out — the host-side
 equivalent of the service tearing down the job's VM.
@@ -21,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from oci_emulator import sandbox
 
 Doc = dict[str, Any]
 LineSink = Callable[[str, str], None]
@@ -77,8 +81,12 @@ def plan_launch(
     region: str,
     extra_env: dict[str, str] | None = None,
     host_env: dict[str, str] | None = None,
+    allow_installs: bool = False,
 ) -> LaunchPlan:
-    """Decide what to execute for ``run``; raises :class:`BootstrapError` if it cannot run."""
+    """Decide what to execute for ``run``; raises :class:`BootstrapError` if it cannot run.
+
+    Every process runs in a virtual environment of its own under ``work_dir``
+    (``allow_installs`` lets ``pip`` install into it)."""
     config = run.get("jobConfigurationOverrideDetails") or {}
     user_env = dict(config.get("environmentVariables") or {})
     args = shlex.split(config.get("commandLineArguments") or "")
@@ -88,6 +96,9 @@ def plan_launch(
     env.update(host_env or {})
     env.update(service_variables(run, job, region))
     env.update(extra_env or {})
+    work_dir.mkdir(parents=True, exist_ok=True)
+    python = sandbox.create(work_dir / ".python", allow_installs=allow_installs)
+    env = python.environment(env)
     preamble: list[str] = []
     container = run.get("jobEnvironmentConfigurationOverrideDetails")
     if container:
@@ -112,7 +123,8 @@ def plan_launch(
     if conda:
         preamble.append(
             f"oci_emulator: the service would have used the conda environment {conda}; "
-            f"running with the host Python {sys.executable} instead."
+            f"running with Python {sys.version.split()[0]} in the run's own environment"
+            " instead."
         )
     cwd = work_dir / "decompressed_artifact"
     cwd.mkdir(parents=True, exist_ok=True)
@@ -129,7 +141,7 @@ def plan_launch(
         target = cwd / artifact_name
         target.write_bytes(artifact_path.read_bytes())
     return LaunchPlan(
-        argv=[*_interpreter(target), str(target), *args],
+        argv=[*_interpreter(target, python.python), str(target), *args],
         cwd=cwd,
         env=env,
         preamble=tuple(preamble),
@@ -184,10 +196,12 @@ def plan_nodes(
     region: str,
     host_env: dict[str, str] | None = None,
     service_env: dict[str, str] | None = None,
+    allow_installs: bool = False,
 ) -> list[NodeLaunch]:
     """Every replica of every node group, each a host process in its own work directory.
 
-    Replicas get ``NODE_RANK`` (0-based across all groups), ``NODE_COUNT``,
+    Each replica has its own Python environment (two replicas installing packages at once
+    must not share one). Replicas get ``NODE_RANK`` (0-based across all groups), ``NODE_COUNT``,
     ``NODE_GROUP_NAME`` and ``MAIN_JOB_RUN_OCID`` (this run), the emulator's stand-ins for
     the service's cluster wiring.
     """
@@ -212,6 +226,7 @@ def plan_nodes(
                 work_dir=work_dir / f"{group['name']}-{replica}",
                 region=region,
                 host_env=host_env,
+                allow_installs=allow_installs,
                 extra_env={
                     **(service_env or {}),
                     "NODE_RANK": str(rank),
@@ -239,10 +254,10 @@ def _conda_description(env: dict[str, str]) -> str | None:
     return None
 
 
-def _interpreter(target: Path) -> list[str]:
+def _interpreter(target: Path, python: Path) -> list[str]:
     name = target.name.lower()
     if name.endswith(".py"):
-        return [sys.executable, "-u"]
+        return [str(python), "-u"]
     if name.endswith(".sh"):
         return ["bash"]
     raise BootstrapError(f"JOB_RUN_ENTRYPOINT {target.name!r} must be a .py or .sh file.")

@@ -257,6 +257,7 @@ class RunDriver:
                     region=self._region,
                     host_env=self._host_env(),
                     extra_env=service_env,
+                    allow_installs=self._settings.allow_installs,
                 )
             except BootstrapError as exc:
                 buffer.add("stderr", f"oci_emulator: {exc}")
@@ -303,6 +304,7 @@ class RunDriver:
                 region=self._region,
                 host_env=self._host_env(),
                 service_env=service_env,
+                allow_installs=self._settings.allow_installs,
             )
         except BootstrapError as exc:
             buffer.add("stderr", f"oci_emulator: {exc}")

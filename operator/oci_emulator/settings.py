@@ -48,6 +48,9 @@ class Settings:
     #: Seconds that one minute of ``maximumRuntimeInMinutes`` lasts; tests shrink it so a
     #: runtime limit can be exercised without waiting a real minute.
     runtime_minute_seconds: float = 60.0
+    #: Let executed runs install Python packages (pip) into their own environment; off,
+    #: a run that tries fails with a message saying so (see ``sandbox``).
+    allow_installs: bool = False
     #: Reject requests whose ``date`` is further than this from the server clock (seconds).
     max_clock_skew: float = 300.0
 
@@ -71,6 +74,10 @@ class Settings:
                 self.run_env = {str(k): str(v) for k, v in dict(value).items()}
             elif key == "work_root":
                 self.work_root = None if value is None else str(value)
+            elif key == "allow_installs":
+                if not isinstance(value, bool):
+                    raise ValueError(f"allow_installs must be true or false, not {value!r}")
+                self.allow_installs = value
             elif key == "mode":
                 if value not in ("execute", "simulate"):
                     raise ValueError(f"mode must be execute or simulate, not {value!r}")

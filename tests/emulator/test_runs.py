@@ -185,7 +185,7 @@ def test_conda_first_log_line(
     done = wait_run(start_run(job).id)
     lines = _run_lines(oci_clients, compartment, done)
     assert "generalml_p311_cpu_x86_64_v1" in lines[0]
-    assert "host Python" in lines[0]
+    assert "run's own environment" in lines[0]
     assert lines[1:] == ["body"]
 
 
