@@ -1,10 +1,17 @@
-"""``make demo``: the operator on the embedded local stack, taking a job run to completion.
+"""``make demo``: the operator on the embedded local stack, taking job runs to completion.
 
 Brings up (or reuses) the local kube-apiserver + etcd, the OCI emulator and the operator
-as local processes, applies the hello-world example, follows the run until it finishes,
-and prints what a user would look at: ``kubectl get dsjob,dsjobrun`` and the run's
-Events (state transitions and the script's own output lines). Everything stays running
-for you to explore; ``make demo-down`` stops exactly what this started.
+(serving every namespace, as the chart does by default) as local processes, applies the
+hello-world example exactly as its header says (``kubectl apply -f``, namespace
+``default``), follows the run until it finishes, and prints what a user would look at:
+``kubectl get dsjob,dsjobrun`` and the run's Events (state transitions and the script's
+own output lines). Then it applies every other example that can succeed here (those
+without a ``# Needs:`` line in their header) and waits for their runs, and prints the next
+commands to try. Everything stays running for you to explore; ``hack/demo env`` prints the
+shell settings that reach it; ``make demo-down`` stops exactly what this started.
+
+The examples name a placeholder log group; the demo seeds the emulator with a log group of
+that OCID, so they run as written and their output lines become Events.
 
 Nothing here talks to real OCI or any non-loopback address: the operator's OCI endpoint
 is the emulator on 127.0.0.1, and the operator refuses non-loopback overrides anyway.
@@ -19,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-import oci
 import yaml
 
 from hack import buildtools, localcluster
@@ -30,9 +37,16 @@ REPO = Path(__file__).resolve().parent.parent
 #: Everything the demo starts keeps its state, logs and PIDs here (tests use their own).
 STATE_DIR = Path(os.environ.get("ADS_OPERATOR_DEMO_DIR", REPO / ".demo")).resolve()
 CLUSTER_DIR = STATE_DIR / "controlplane"
-EXAMPLE = REPO / "examples" / "hello-world.yaml"
-NAMESPACE = "demo"
+EXAMPLES = REPO / "examples"
+EXAMPLE = EXAMPLES / "hello-world.yaml"
+#: Where the examples go when applied as their headers say (no namespace given).
+NAMESPACE = "default"
 RUN_TIMEOUT_SECONDS = 180.0
+#: The placeholder log group and compartment every example names.
+EXAMPLE_LOG_GROUP = "ocid1.loggroup.oc1.iad.aaaaaaaaexampleloggroup"
+EXAMPLE_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaexamplecompartment"
+#: A header line saying what an example needs beyond `make demo`; the demo skips those.
+NEEDS = "# Needs:"
 PY = Path(sys.executable)
 
 
@@ -41,6 +55,7 @@ def say(message: str) -> None:
 
 
 STARTED = time.monotonic()
+FINISHED = {"Succeeded", "Failed", "Canceled"}
 
 
 class Demo:
@@ -124,7 +139,7 @@ class Demo:
         key = emulator_testing.write_api_key(STATE_DIR / "oci")
         process = localcluster.spawn(
             "ads-operator",
-            [str(PY), "-m", "ads_operator.cli", "run", "--namespace", NAMESPACE],
+            [str(PY), "-m", "ads_operator.cli", "run", "--all-namespaces"],
             STATE_DIR / "operator.log",
             env=self.env(
                 {
@@ -138,43 +153,66 @@ class Demo:
         )
         self._record(process)
 
-    def log_group(self, endpoint: str, compartment: str) -> str:
-        """A log group in the emulator, so the run's output lines can become Events.
+    def log_group(self, endpoint: str) -> None:
+        """The log group the examples name, in the emulator, so their lines become Events.
 
         In a real tenancy the log group is something you create once and name in the job's
-        ``infrastructure.spec.logGroupId``; the demo creates one with the real SDK.
-        """
+        ``infrastructure.spec.logGroupId``; the emulator can be seeded with one of a given
+        OCID, the examples' placeholder."""
         key = emulator_testing.write_api_key(STATE_DIR / "oci")
-        client = oci.logging.LoggingManagementClient(key.config, service_endpoint=endpoint)
-        existing = client.list_log_groups(compartment, display_name="demo").data
-        if not existing:
-            client.create_log_group(
-                oci.logging.models.CreateLogGroupDetails(
-                    compartment_id=compartment, display_name="demo"
-                )
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            groups = client.list_log_groups(compartment, display_name="demo").data
-            if groups and groups[0].lifecycle_state == "ACTIVE":
-                return str(groups[0].id)
-            time.sleep(0.2)  # the creation is a work request; poll until it is done
-        raise SystemExit("demo: the emulator's log group did not become ACTIVE")
+        address = urlparse(endpoint)
+        control = emulator_testing.EmulatorControl(
+            port=address.port or 80, host=address.hostname or "127.0.0.1"
+        )
+        control.seed_log_group(
+            EXAMPLE_LOG_GROUP, compartment=EXAMPLE_COMPARTMENT, tenancy=key.tenancy, name="demo"
+        )
 
-    def example(self, endpoint: str) -> str:
-        documents: list[dict[str, Any]] = [
-            d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d is not None
-        ]
-        job = next(d for d in documents if d["kind"] == "DataScienceJob")
-        infrastructure = job["spec"]["infrastructure"]["spec"]
-        infrastructure["logGroupId"] = self.log_group(endpoint, infrastructure["compartmentId"])
-        say(f"applying {EXAMPLE.relative_to(REPO)} in namespace {NAMESPACE}")
-        say(f"  (with infrastructure.spec.logGroupId={infrastructure['logGroupId']})")
-        if self.kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0:
-            self.kubectl("create", "namespace", NAMESPACE)
-        self.kubectl_input(yaml.safe_dump_all(documents), "apply", "-n", NAMESPACE, "-f", "-")
-        run = next(d for d in documents if d["kind"] == "DataScienceJobRun")
-        return str(run["metadata"]["name"])
+    def apply(self, example: Path) -> list[str]:
+        """``kubectl apply -f`` the example as its header says; the names of its runs."""
+        say(f"kubectl apply -f {example.relative_to(REPO)}")
+        self.kubectl("apply", "-f", str(example))
+        documents = [d for d in yaml.safe_load_all(example.read_text()) if d is not None]
+        return [d["metadata"]["name"] for d in documents if d["kind"] == "DataScienceJobRun"]
+
+    def others(self) -> None:
+        """Every other example that can succeed here, applied together; their runs awaited."""
+        runs: dict[str, str] = {}
+        for example in sorted(EXAMPLES.glob("*.yaml")):
+            needs = example_needs(example)
+            if example == EXAMPLE:
+                continue
+            if needs:
+                say(f"skipping {example.relative_to(REPO)}: it needs {needs}")
+                continue
+            for run in self.apply(example):
+                runs[run] = example.name
+        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+        phases: dict[str, str] = {}
+        while time.monotonic() < deadline and len(phases) < len(runs):
+            for run in runs:
+                if run in phases:
+                    continue
+                status = self.run_status(run)
+                if status.get("phase") in FINISHED:
+                    phases[run] = str(status["phase"])
+                    say(f"  run {run} ({runs[run]}): {phases[run]}")
+            time.sleep(1)  # polling the runs for their end, bounded above
+        late = sorted(set(runs) - set(phases))
+        if late:
+            raise SystemExit(f"demo: runs {', '.join(late)} did not finish in time")
+        failed = sorted(run for run, phase in phases.items() if phase != "Succeeded")
+        if failed:
+            raise SystemExit(
+                f"demo: runs {', '.join(failed)} did not succeed; "
+                f"see kubectl describe dsjobrun {failed[0]}"
+            )
+
+    def run_status(self, run: str) -> dict[str, Any]:
+        status: dict[str, Any] = json.loads(
+            self.kubectl("get", "dsjobrun", run, "-n", NAMESPACE, "-o", "json").stdout
+        ).get("status", {})
+        return status
 
     def kubectl_input(self, text: str, *args: str) -> None:
         kubectl = str(buildtools.find_binary("kubectl"))
@@ -190,17 +228,16 @@ class Demo:
             raise SystemExit(f"demo: kubectl {' '.join(args)} failed:\n{proc.stderr.strip()}")
 
     def follow(self, run: str) -> str:
+        """Print the run's transitions until it finished and its last log lines are read."""
         deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
         seen = ""
         while time.monotonic() < deadline:
-            status = json.loads(
-                self.kubectl("get", "dsjobrun", run, "-n", NAMESPACE, "-o", "json").stdout
-            ).get("status", {})
+            status = self.run_status(run)
             line = f"{status.get('phase', 'Pending')} {status.get('lifecycleState', '')}".strip()
             details = status.get("lifecycleDetails")
             if details:
                 line += f" - {details}"
-            if status.get("phase") in {"Succeeded", "Failed", "Canceled"}:
+            if status.get("phase") in FINISHED:
                 line += " (reading the last log lines)"
             if line != seen:
                 say(f"  run {run}: {line}")
@@ -210,7 +247,7 @@ class Demo:
                 None,
             )
             # Finished, and the log reader has read the last lines (OCI Logging is late).
-            finished = status.get("phase") in {"Succeeded", "Failed", "Canceled"}
+            finished = status.get("phase") in FINISHED
             if finished and logging_reason in {"Complete", "LoggingNotConfigured"}:
                 return str(status["phase"])
             time.sleep(1)  # polling the resource for the next state change, bounded above
@@ -251,29 +288,68 @@ def _wait_for_file(path: Path, process: localcluster.Process, log: Path) -> str:
     raise SystemExit(f"demo: {process.name} did not start within 60s; see {log}")
 
 
+def example_needs(example: Path) -> str:
+    """What an example's header says it needs beyond `make demo` ("" for nothing)."""
+    needs: list[str] = []
+    for line in example.read_text().splitlines():
+        if not line.startswith("#") or (needs and not line.startswith("#   ")):
+            break
+        if line.startswith(NEEDS) or needs:
+            needs.append(line.removeprefix(NEEDS).lstrip("#").strip())
+    return " ".join(needs)
+
+
+def env_lines() -> str:
+    """Shell settings that reach the running demo: kubectl, ads-operator, the cluster and
+    the emulator's endpoint and credentials (for ``ads-operator logs``)."""
+    instance = localcluster.Instance.load(CLUSTER_DIR)
+    endpoint_file = STATE_DIR / "emulator-endpoint"
+    if instance is None or not instance.ready() or not endpoint_file.exists():
+        raise SystemExit("demo: not running; start it with `make demo`")
+    key = emulator_testing.write_api_key(STATE_DIR / "oci")
+    return "\n".join(
+        [
+            localcluster.env_lines(instance),
+            f'export PATH="{PY.parent}:$PATH"',
+            f"export ADS_OPERATOR_OCI_ENDPOINT={endpoint_file.read_text().strip()}",
+            f"export ADS_OPERATOR_OCI_CONFIG_FILE={key.config_file}",
+            "export ADS_OPERATOR_LOG_SETTLE=3  # the demo's records are searchable after 2 s",
+        ]
+    )
+
+
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["env"]:
+        print(env_lines())
+        return 0
     demo = Demo()
     if argv[1:] == ["down"]:
         demo.down()
         return 0
     if argv[1:] not in ([], ["up"]):
-        print("usage: hack/demo [up|down]", file=sys.stderr)
+        print("usage: hack/demo [up|down|env]", file=sys.stderr)
         return 2
     try:
         demo.cluster()
         endpoint = demo.emulator()
         demo.crds()
+        demo.log_group(endpoint)
         demo.operator(endpoint)
-        run = demo.example(endpoint)
+        (run,) = demo.apply(EXAMPLE)
         phase = demo.follow(run)
         demo.show(run)
+        if phase == "Succeeded":
+            say("the other examples that run here ...")
+            demo.others()
     except (localcluster.ControlPlaneError, buildtools.ToolError) as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
-    print(f"The run ended {phase}. Everything is still running; explore with:")
-    print(f'  eval "$(hack/controlplane env --dir {CLUSTER_DIR})"')
-    print(f"  kubectl get dsjob,dsjobrun -n {NAMESPACE}; kubectl describe dsjobrun -n {NAMESPACE}")
-    print(f"  logs: {STATE_DIR}/operator.log, {STATE_DIR}/emulator.log")
+    print(f"The run ended {phase}. Everything is still running. Next, try:")
+    print('  eval "$(hack/demo env)"    # kubectl, ads-operator and the settings reaching the demo')
+    print(f"  kubectl describe dsjobrun {run}   # its transitions and log lines as Events")
+    print(f"  ads-operator logs {run} -f        # its log, read from (emulated) OCI Logging")
+    print("  kubectl apply -f examples/python-job.yaml   # or any example: its header says how")
+    print(f"Logs of the demo itself: {STATE_DIR}/operator.log, {STATE_DIR}/emulator.log")
     print("Stop it all with: make demo-down")
     return 0 if phase == "Succeeded" else 1
 

@@ -233,6 +233,19 @@ class EmulatorControl:
     def reset_requests(self) -> None:
         self.admin("DELETE", "requests")
 
+    def seed_log_group(
+        self, group_id: str, *, compartment: str, tenancy: str = DEFAULT_TENANCY, name: str = ""
+    ) -> dict[str, Any]:
+        """An ACTIVE log group with the OCID ``group_id`` (e.g. a placeholder in a file)."""
+        body = {
+            "id": group_id,
+            "compartmentId": compartment,
+            "displayName": name or group_id.rsplit(".", 1)[-1],
+            "tenancy": tenancy,
+        }
+        result: dict[str, Any] = self.admin("POST", "log-groups", body)
+        return result
+
     def register_key(self, key: ApiKey) -> str:
         result = self.admin(
             "POST",

@@ -99,6 +99,34 @@ class LoggingBackend:
             action_type="CREATED",
         )
 
+    def seed_log_group(self, *, group_id: str, compartment: str, name: str, tenancy: str) -> Doc:
+        """An ACTIVE log group with a chosen OCID (admin only; no OCI call can do this).
+
+        ``make demo`` seeds the placeholder log group the examples name, so that they run
+        as written, their output lines becoming Events. Idempotent: an existing live group
+        with that OCID is returned as it is."""
+        existing = self._store.get(LOG_GROUP, group_id)
+        if existing is not None and existing["lifecycleState"] != "DELETED":
+            return existing
+        if not group_id.startswith("ocid1.loggroup."):
+            raise InvalidParameter(f"{group_id!r} is not a log group OCID (ocid1.loggroup...).")
+        now = ids.now_iso()
+        doc: Doc = {
+            "id": group_id,
+            "compartmentId": compartment,
+            "displayName": name,
+            "description": "seeded through the emulator's admin endpoint",
+            "lifecycleState": "ACTIVE",
+            "freeformTags": {},
+            "definedTags": {},
+            "timeCreated": now,
+            "timeLastModified": now,
+            "_tenancy": tenancy,
+            "_etag": ids.new_etag(),
+        }
+        self._store.insert(LOG_GROUP, doc, compartment=compartment, parent=None)
+        return doc
+
     def get_log_group(self, group_id: str) -> Doc:
         doc = self._store.get(LOG_GROUP, group_id)
         if doc is None or doc["lifecycleState"] == "DELETED":

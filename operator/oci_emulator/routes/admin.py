@@ -1,7 +1,8 @@
 """``/_emulator/...``: control of the emulator itself, outside every OCI path.
 
 Unauthenticated by design (it binds to loopback); tests and benchmarks use it to inject
-faults, change timing, register API keys and read the request log.
+faults, change timing, register API keys and read the request log, and ``make demo`` to
+seed the log group the examples name.
 """
 
 from __future__ import annotations
@@ -75,6 +76,21 @@ async def list_keys(request: web.Request) -> web.Response:
     return json_response({"fingerprints": emulator(request).keys.fingerprints()})
 
 
+async def seed_log_group(request: web.Request) -> web.Response:
+    body: dict[str, Any] = await json_body(request)
+    values = {key: body.get(key) for key in ("id", "compartmentId", "displayName", "tenancy")}
+    missing = [key for key, value in values.items() if not isinstance(value, str) or not value]
+    if missing:
+        raise InvalidParameter(f"{', '.join(missing)} (strings) are required.")
+    doc = emulator(request).logging.seed_log_group(
+        group_id=str(values["id"]),
+        compartment=str(values["compartmentId"]),
+        name=str(values["displayName"]),
+        tenancy=str(values["tenancy"]),
+    )
+    return json_response({k: v for k, v in doc.items() if not k.startswith("_")})
+
+
 def register(app: web.Application) -> None:
     add = app.router.add_route
     add("GET", ADMIN_PREFIX + "/health", health, name="Admin.Health")
@@ -86,3 +102,4 @@ def register(app: web.Application) -> None:
     add("DELETE", ADMIN_PREFIX + "/requests", reset_requests, name="Admin.ResetRequests")
     add("GET", ADMIN_PREFIX + "/keys", list_keys, name="Admin.ListKeys")
     add("POST", ADMIN_PREFIX + "/keys", add_key, name="Admin.AddKey")
+    add("POST", ADMIN_PREFIX + "/log-groups", seed_log_group, name="Admin.SeedLogGroup")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -92,7 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     key = _ssh_key_from_vault(secret) if secret else None
     into = os.path.expanduser(os.environ.get("CODE_DIR") or "~/Code")
     driver_utils.log(f"cloning {url}")
-    repo = clone(url, os.environ.get("GIT_BRANCH"), os.environ.get("GIT_COMMIT"), into, key)
+    try:
+        repo = clone(url, os.environ.get("GIT_BRANCH"), os.environ.get("GIT_COMMIT"), into, key)
+    except subprocess.CalledProcessError as exc:
+        # git has said why on stderr (the line above); one more line, no traceback.
+        driver_utils.log(
+            f"{shlex.join(exc.cmd[:2])} of {url} failed with exit code {exc.returncode}"
+        )
+        return exc.returncode
     commit = _git(["rev-parse", "HEAD"], cwd=repo)
     driver_utils.log(f"checked out {commit}")
     if not os.environ.get("SKIP_METADATA_UPDATE"):

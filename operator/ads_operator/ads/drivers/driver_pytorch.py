@@ -63,19 +63,21 @@ def _download_inputs(mappings: str, working: str) -> None:
         driver_utils.log(f"downloaded {source} to {destination}")
 
 
-def _pip_install(working: str) -> None:
+def _pip_install(working: str) -> int:
+    """Install ``OCI__PIP_REQUIREMENTS`` and ``OCI__PIP_PKG``; pip's exit code (0: done)."""
     requirements = os.environ.get("OCI__PIP_REQUIREMENTS")
     packages = os.environ.get("OCI__PIP_PKG")
+    commands = []
     if requirements:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-r", requirements], cwd=working, check=True
-        )
+        commands.append([sys.executable, "-m", "pip", "install", "-r", requirements])
     if packages:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", *shlex.split(packages)],
-            cwd=working,
-            check=True,
-        )
+        commands.append([sys.executable, "-m", "pip", "install", *shlex.split(packages)])
+    for command in commands:
+        code = subprocess.call(command, cwd=working)
+        if code:
+            driver_utils.log(f"{shlex.join(command[2:])} failed with exit code {code}")
+            return code
+    return 0
 
 
 #: The c10d rendezvous port on the host node.
@@ -194,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     working = driver_utils.enter_working_dir(root)
     if os.environ.get("OCI__INPUT_MAPPINGS"):
         _download_inputs(os.environ["OCI__INPUT_MAPPINGS"], working)
-    _pip_install(working)
+    installed = _pip_install(working)
+    if installed:
+        return installed
     command = os.environ.get("OCI__LAUNCH_CMD")
     if not command:
         entrypoint = os.environ.get("CODE_ENTRYPOINT")
