@@ -125,10 +125,20 @@ class Demo:
     def crds(self) -> None:
         say("CRDs DataScienceJob, DataScienceJobRun ...")
         self.kubectl("apply", "-f", str(REPO / "crds"))
-        self.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s",
-            "crd/datasciencejobs.ads.oci.dev", "crd/datasciencejobruns.ads.oci.dev",
-        )  # fmt: skip
+        # Not `kubectl wait`: it fails at once ("conditions accessor error") when it reads a
+        # CRD before the API server has written any condition.
+        names = ("datasciencejobs.ads.oci.dev", "datasciencejobruns.ads.oci.dev")
+        query = '{.status.conditions[?(@.type=="Established")].status}'
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = [
+                self.kubectl("get", "crd", name, "-o", f"jsonpath={query}", check=False).stdout
+                for name in names
+            ]
+            if all(state == "True" for state in states):
+                return
+            time.sleep(0.2)  # polling for the Established condition, bounded above
+        raise SystemExit("demo: the CRDs were not Established within 60s")
 
     def operator(self, endpoint: str) -> None:
         recorded = self._recorded("ads-operator")
