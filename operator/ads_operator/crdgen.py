@@ -37,6 +37,7 @@ from ads_operator.models import (
     RuntimeType,
 )
 from ads_operator.models.infrastructure import MESSAGES as INFRA_MESSAGES
+from ads_operator.models.job import JOB_MESSAGES
 from ads_operator.models.run import IMMUTABLE_RUN_FIELDS, RUN_MESSAGES
 from ads_operator.models.runtime import (
     CONDA_MESSAGES,
@@ -186,13 +187,20 @@ def _envelope(spec: JsonSchema, status: JsonSchema, description: str) -> JsonSch
 
 def job_schema() -> JsonSchema:
     spec = structural_schema(DataScienceJobSpec)
+    spec["x-kubernetes-validations"] = [
+        _rule(
+            "has(self.id) || (has(self.infrastructure) && has(self.runtime))",
+            JOB_MESSAGES["definedOrAdopted"],
+        )
+    ]
     at(spec, "runtime")["x-kubernetes-validations"] = runtime_rules()
     at(spec, "runtime", "spec", "conda")["x-kubernetes-validations"] = conda_rules()
     at(spec, "infrastructure", "spec")["x-kubernetes-validations"] = infrastructure_rules()
     spec["description"] = (
         "An OCI Data Science job: name, id, infrastructure and runtime are exactly the "
         "spec of an ADS job YAML; deletionPolicy, authSecretRef and region are the "
-        "operator's own settings."
+        "operator's own settings. With id (adopt an existing OCI job), infrastructure "
+        "and runtime may be left out."
     )
     return _envelope(
         spec,

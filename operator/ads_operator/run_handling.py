@@ -343,12 +343,12 @@ async def resolve_job(
             job_spec = DataScienceJobSpec.model_validate(job.get("spec") or {})
         except ValidationError:
             return Waiting("WaitingForJob", f"DataScienceJob {ref!r} has an invalid spec")
-        infra = job_spec.infrastructure.spec
+        infra = job_spec.infrastructure.spec if job_spec.infrastructure else None
         oci_job = await _shared_job(op, port, str(jstatus["ocid"]))
         return JobInfo(
             ocid=oci_job.id,
-            compartment_id=infra.compartment_id or oci_job.compartment_id,
-            project_id=infra.project_id or oci_job.project_id,
+            compartment_id=(infra and infra.compartment_id) or oci_job.compartment_id,
+            project_id=(infra and infra.project_id) or oci_job.project_id,
             spec=job_spec,
             display_name=oci_job.display_name or None,
         )

@@ -228,12 +228,13 @@ def test_adopted_and_unmanaged_jobs_run_and_orphan_policy_keeps_oci(
         timeout=30,
         what="the outside job to be ACTIVE",
     )
-    adopted = script_job(
-        "adopted",
-        script="outside.py",
-        log_group=None,
-        extra_spec={"id": created.id, "deletionPolicy": "Orphan"},
-    )
+    # The minimal form docs/model.md gives: no infrastructure, no runtime (issue 17).
+    adopted = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJob",
+        "metadata": {"name": "adopted"},
+        "spec": {"id": created.id, "deletionPolicy": "Orphan"},
+    }
     apply(
         cluster,
         namespace,

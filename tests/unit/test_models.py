@@ -217,3 +217,25 @@ def test_status_models_round_trip_through_the_wire_form() -> None:
 def test_condition_status_is_a_kubernetes_word() -> None:
     with pytest.raises(ValidationError):
         Condition.model_validate({"type": "Ready", "status": "yes"})
+
+
+def test_adopting_needs_only_the_job_ocid() -> None:
+    """Issue 17: adopting with spec.id required restating the whole spec."""
+    minimal = {"id": "ocid1.datasciencejob.oc1.iad.aaaa", "deletionPolicy": "Orphan"}
+    spec = DataScienceJobSpec.model_validate(minimal)
+    assert spec.infrastructure is None
+    assert spec.runtime is None
+    assert spec.to_wire() == minimal
+    with pytest.raises(ValidationError, match=r"required unless spec\.id"):
+        DataScienceJobSpec.model_validate({"deletionPolicy": "Orphan"})
+    with pytest.raises(ValueError, match=r"required unless spec\.id"):
+        _ = spec.rt
+
+
+def test_a_run_of_a_job_adopted_by_id_alone_is_made_like_one_given_by_ocid() -> None:
+    from ads_operator.ads import translate
+
+    adopted = DataScienceJobSpec.model_validate({"id": "ocid1.datasciencejob.oc1.iad.aaaa"})
+    run = DataScienceJobRunSpec.model_validate({"jobRef": {"name": "j"}, "args": "x"})
+    ids = {"job_id": "ocid1.datasciencejob.oc1.iad.aaaa", "project_id": "p", "compartment_id": "c"}
+    assert translate.run_details(adopted, run, **ids) == translate.run_details(None, run, **ids)

@@ -115,7 +115,7 @@ def needs_artifact(runtime: Runtime) -> bool:
 
 async def build_artifact(spec: DataScienceJobSpec, sources: SourceReader) -> Artifact | None:
     """Read the spec's source (if any) through ``sources`` and assemble the artifact."""
-    runtime = spec.runtime
+    runtime = spec.rt
     if not needs_artifact(runtime):
         return None
     uri = artifact_source(runtime)

@@ -83,7 +83,7 @@ def command_line(args: list[str] | None) -> str | None:
 
 def is_multi_node(spec: DataScienceJobSpec) -> bool:
     """ADS's test: a container or pyTorchDistributed runtime with more than one replica."""
-    runtime = spec.runtime
+    runtime = spec.rt
     return runtime.runtime_type in (RuntimeType.CONTAINER, RuntimeType.PYTORCH_DISTRIBUTED) and (
         (runtime.spec.replicas or 1) > 1
     )
@@ -95,9 +95,9 @@ def default_job_name(spec: DataScienceJobSpec, now: datetime) -> str:
     ADS picks a random adjective-animal name for gitPython and container jobs; a name
     derived from the repository or the image says more and is reproducible.
     """
-    rs = spec.runtime.spec
+    rs = spec.rt.spec
     source = rs.script_path_uri or rs.notebook_path_uri or rs.source or rs.url
-    if spec.runtime.runtime_type is RuntimeType.CONTAINER and rs.image:
+    if spec.rt.runtime_type is RuntimeType.CONTAINER and rs.image:
         source = rs.image.split("@", 1)[0].rsplit(":", 1)[0]
     if source is None and rs.git is not None:
         source = rs.git.url
@@ -109,15 +109,15 @@ def job_display_name(spec: DataScienceJobSpec, now: datetime | None = None) -> s
     """``displayName`` of the job: the name with env placeholders filled, else the
     infrastructure's ``displayName``, else :func:`default_job_name`."""
     if spec.name:
-        return template_name(spec.name, user_env(spec.runtime))
-    if spec.infrastructure.spec.display_name:
-        return spec.infrastructure.spec.display_name
+        return template_name(spec.name, user_env(spec.rt))
+    if spec.infra.spec.display_name:
+        return spec.infra.spec.display_name
     return default_job_name(spec, now or datetime.now(UTC))
 
 
 def infrastructure_details(spec: DataScienceJobSpec) -> dict[str, Any]:
     """``jobInfrastructureConfigurationDetails`` (single node)."""
-    infra = spec.infrastructure.spec
+    infra = spec.infra.spec
     if not infra.shape_name:
         raise TranslationError("infrastructure.spec.shapeName is required to create a job")
     kind = infra.job_infrastructure_type or JobInfrastructureType.ME_STANDALONE
@@ -138,7 +138,7 @@ def infrastructure_details(spec: DataScienceJobSpec) -> dict[str, Any]:
 def log_details(spec: DataScienceJobSpec) -> dict[str, Any] | None:
     """``jobLogConfigurationDetails``: none without ids; a group alone asks OCI to create
     a log per run (``enableAutoLogCreation``)."""
-    infra = spec.infrastructure.spec
+    infra = spec.infra.spec
     if not infra.log_group_id and not infra.log_id:
         return None
     details: dict[str, Any] = {
@@ -205,12 +205,12 @@ def job_details(
     ``region`` is the job's region, used for a published conda pack without its own
     region (ADS uses the auth region); it defaults to ``spec.region``.
     """
-    infra = spec.infrastructure.spec
+    infra = spec.infra.spec
     if not infra.project_id:
         raise TranslationError("infrastructure.spec.projectId is required to create a job")
     if not infra.compartment_id:
         raise TranslationError("infrastructure.spec.compartmentId is required to create a job")
-    runtime = spec.runtime
+    runtime = spec.rt
     rs = runtime.spec
     config: dict[str, Any] = {
         "jobType": infra.job_type or DEFAULT_JOB_TYPE,
@@ -262,10 +262,10 @@ def _node_configuration(
 ) -> dict[str, Any]:
     """ADS's multi-node layout: one node group carrying infra, config and environment;
     the subnet moves into the network configuration."""
-    replicas = spec.runtime.spec.replicas or 1
+    replicas = spec.rt.spec.replicas or 1
     group_infra = {k: v for k, v in infrastructure.items() if k != "subnetId"}
     group_infra["jobInfrastructureType"] = str(JobInfrastructureType.MULTI_NODE)
-    subnet = spec.infrastructure.spec.subnet_id
+    subnet = spec.infra.spec.subnet_id
     network: dict[str, Any] = (
         {"jobNetworkType": "CUSTOM_NETWORK", "subnetId": subnet}
         if subnet
@@ -320,11 +320,14 @@ def run_details(
 
     ``job_spec`` is the DataScienceJob's spec when the run refers to one (its runtime
     env fills ``$VAR`` in the name, its tags merge in, its image completes a container
-    override, multi-node wrapping follows it); ``None`` for a run of a job given by OCID.
+    override, multi-node wrapping follows it); ``None`` for a run of a job given by OCID
+    (a job spec without a runtime, which adopts a job by ``id``, counts as ``None``).
     ``job_display_name`` is the job's OCI display name, for the default run name.
     """
     now = now or datetime.now(UTC)
-    env = user_env(job_spec.runtime) if job_spec is not None else {}
+    if job_spec is not None and job_spec.runtime is None:
+        job_spec = None  # an adopted job given by id alone: run it as a job given by OCID
+    env = user_env(job_spec.rt) if job_spec is not None else {}
     env.update(run_spec.env_vars or {})
     details: dict[str, Any] = {
         "projectId": project_id,
@@ -366,7 +369,7 @@ def run_details(
             # OCI requires the image in an override, and whether it merges an override
             # with the job's environment field by field is not documented: send the
             # job's values for whatever the run does not change.
-            job_environment = environment_details(job_spec.runtime) or {}
+            job_environment = environment_details(job_spec.rt) or {}
             for key, value in job_environment.items():
                 environment.setdefault(key, value)
     if job_spec is not None and is_multi_node(job_spec):
@@ -385,7 +388,7 @@ def run_details(
             details["jobConfigurationOverrideDetails"] = config
         if environment:
             details["jobEnvironmentConfigurationOverrideDetails"] = environment
-    runtime_spec = job_spec.runtime.spec if job_spec is not None else None
+    runtime_spec = job_spec.rt.spec if job_spec is not None else None
     freeform = merge_tags(
         run_spec.freeform_tags, runtime_spec.freeform_tags if runtime_spec else None
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Final
 
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictInt, model_validator
 
 from ads_operator.models.base import WireModel
 from ads_operator.models.common import (
@@ -49,10 +49,17 @@ class DataScienceJobSpec(WireModel):
         description="Job display name; $VAR/${VAR} are filled from the runtime env.",
     )
     id: JobOcid | None = Field(
-        default=None, description="Existing OCI job to adopt instead of creating one."
+        default=None,
+        description="Existing OCI job to adopt instead of creating one; then infrastructure"
+        " and runtime may be left out (the operator never changes an adopted job).",
     )
-    infrastructure: Infrastructure = Field(description="Where the job runs (ADS infrastructure).")
-    runtime: Runtime = Field(description="What the job runs (ADS runtime).")
+    infrastructure: Infrastructure | None = Field(
+        default=None,
+        description="Where the job runs (ADS infrastructure); required unless id is set.",
+    )
+    runtime: Runtime | None = Field(
+        default=None, description="What the job runs (ADS runtime); required unless id is set."
+    )
     deletion_policy: DeletionPolicy | None = Field(
         default=None,
         description="Delete (default): delete the OCI job with the resource; Orphan: keep it.",
@@ -74,9 +81,37 @@ class DataScienceJobSpec(WireModel):
         default=None, description="Start runs on a cron schedule (like a CronJob)."
     )
 
+    @model_validator(mode="after")
+    def _defined_or_adopted(self) -> DataScienceJobSpec:
+        if self.id is None and (self.infrastructure is None or self.runtime is None):
+            raise ValueError(JOB_MESSAGES["definedOrAdopted"])
+        return self
+
     @property
     def effective_deletion_policy(self) -> DeletionPolicy:
         return DeletionPolicy(self.deletion_policy or DeletionPolicy.DELETE)
+
+    @property
+    def infra(self) -> Infrastructure:
+        """``infrastructure``, for code that makes or runs a job from the spec (a spec
+        without it adopts a job by ``id``, and such code is not reached for it)."""
+        if self.infrastructure is None:
+            raise ValueError(JOB_MESSAGES["definedOrAdopted"])
+        return self.infrastructure
+
+    @property
+    def rt(self) -> Runtime:
+        """``runtime``; see :attr:`infra`."""
+        if self.runtime is None:
+            raise ValueError(JOB_MESSAGES["definedOrAdopted"])
+        return self.runtime
+
+
+#: Messages of the job spec's cross-field rules (the same text in the CRD's CEL).
+JOB_MESSAGES: Final = {
+    "definedOrAdopted": "spec.infrastructure and spec.runtime are required unless spec.id"
+    " names an existing OCI job to adopt",
+}
 
 
 class ArtifactStatus(WireModel):
