@@ -114,9 +114,10 @@ class Settings:
     #: Serve Prometheus metrics on this port at ``/metrics`` (0: off). The chart sets it
     #: from ``metrics.port`` when ``metrics.enabled``.
     metrics_port: int = 0
-    #: Address the metrics endpoint binds; every interface by default, so a scraper in
-    #: another pod reaches it (tests bind 127.0.0.1).
-    metrics_address: str = "0.0.0.0"  # noqa: S104
+    #: Address the metrics endpoint binds: loopback unless told otherwise, so a process
+    #: on a shared network (a laptop, a host-network pod) exposes nothing by default. The
+    #: chart sets 0.0.0.0 on the pod network, where the metrics Service must reach it.
+    metrics_address: str = "127.0.0.1"
     #: Testing only: read "now" for job schedules from this file (an ISO time) instead
     #: of the wall clock, so tests can move time without waiting for it.
     schedule_clock_file: str = ""

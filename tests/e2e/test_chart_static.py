@@ -423,3 +423,21 @@ def test_a_remote_endpoint_installs_once_allowed() -> None:
 def test_helm_prints_no_symbolic_link_warning() -> None:
     proc = helm("template", "rel", str(CHART), *REGION)
     assert "symbolic link" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("values", "address"),
+    [
+        ((), "0.0.0.0"),  # noqa: S104 (pod network: the metrics Service must reach the pod)
+        (("--set", "hostNetwork=true"), None),  # the node's interfaces: the loopback default
+        (("--set-string", "settings.metricsAddress=10.1.2.3"), "10.1.2.3"),
+        (("--set", "metrics.enabled=false"), None),
+    ],
+)
+def test_metrics_bind_loopback_unless_the_pod_network_needs_them(
+    values: tuple[str, ...], address: str | None
+) -> None:
+    env = {e["name"]: e.get("value") for e in container(objects(render(*REGION, *values)))["env"]}
+    assert env.get("ADS_OPERATOR_METRICS_ADDRESS") == address
+    if address is None:
+        assert settings.from_env({}).metrics_address == "127.0.0.1"

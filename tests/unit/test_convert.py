@@ -183,3 +183,36 @@ def test_cli_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         == 1
     )
     assert "no ADS job" in capsys.readouterr().err
+
+
+def test_convert_names_what_it_leaves_out_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An example file holds ConfigMaps and runs besides the job: none fits an ADS job YAML,
+    and each is named on stderr with the reason (they used to vanish silently)."""
+    source = ROOT / "examples" / "hello-world.yaml"
+    args = argparse.Namespace(
+        file=str(source), output=str(tmp_path / "out.yaml"), name=None, namespace=None,
+        ads_only=False,
+    )  # fmt: skip
+    assert convert.main(args) == 0
+    notes = capsys.readouterr().err.splitlines()
+    assert notes == [
+        "ads-operator convert: left out ConfigMap/hello-world: ADS reads code from a path or"
+        " oci://, not a ConfigMap: upload its files and point the job's scriptPathURI at them",
+        "ads-operator convert: left out DataScienceJobRun/hello-world-run: a run is not part of"
+        " an ADS job YAML: start one with job.run() in ADS",
+    ]
+
+
+def test_a_manifest_may_give_env_as_ads_mapping(tmp_path: Path) -> None:
+    """ADS writes `env: {STEPS: 3}`; it was refused as `unknown field
+    "spec.runtime.spec.env.STEPS"`."""
+    documents = yaml.safe_load_all((ROOT / "examples" / "hello-world.yaml").read_text())
+    manifest = next(d for d in documents if d and d["kind"] == "DataScienceJob")
+    manifest["spec"]["runtime"]["spec"]["env"] = {"STEPS": 3, "GREETING": "Hi"}
+    (ads,) = convert.convert_documents([manifest], name=None, namespace=None, ads_only=True)
+    assert ads["spec"]["runtime"]["spec"]["env"] == [
+        {"name": "STEPS", "value": "3"},
+        {"name": "GREETING", "value": "Hi"},
+    ]
