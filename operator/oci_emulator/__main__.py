@@ -178,6 +178,14 @@ async def serve(args: argparse.Namespace) -> None:
         args.db,
         "off" if args.no_auth else "on",
     )
+    if emu.proxymux is not None:
+        logging.getLogger("oci_emulator").info(
+            "OKE proxymux on https://%s:%d (session tokens of %.0f s, %d workload grant(s))",
+            emu.proxymux.config.host,
+            emu.proxymux.config.port,
+            emu.proxymux.config.session_seconds,
+            len(args.workload_grant),
+        )
     if args.ready_file:
         write_ready_file(args.ready_file, f"http://{args.host}:{port}")
     stop = asyncio.Event()

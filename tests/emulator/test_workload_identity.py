@@ -193,3 +193,38 @@ def test_a_token_the_cluster_does_not_authenticate_gets_401(
         int(oci.auth.signers.resource_principals_signer.OCI_KUBERNETES_PROXYMUX_SERVICE_PORT)
         == PROXYMUX_PORT
     )
+
+
+def test_a_session_token_signed_with_another_key_is_refused(
+    proxied: Proxied, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token is bound to the pod's key: someone who copies it cannot use it."""
+    compartment = f"ocid1.compartment.oc1..aaaa{uuid.uuid4().hex}"
+    proxied.emu.workload_policy.grant(Grant(NAMESPACE, ACCOUNT, frozenset({compartment})))
+    token = proxied.reviewer.token_for(NAMESPACE, ACCOUNT)  # type: ignore[attr-defined]
+    pod = proxied.signer(token, monkeypatch)
+    stolen = pod.security_token.security_token  # type: ignore[attr-defined]
+    thief = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    client = proxied.client(oci.auth.signers.SecurityTokenSigner(stolen, thief))
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        client.list_jobs(compartment_id=compartment)
+    assert refused.value.status == 401
+    assert proxied.client(pod).list_jobs(compartment_id=compartment).data == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "grant"),
+    [
+        ("ns/sa=c1", Grant("ns", "sa", frozenset({"c1"}))),
+        ("ns/sa=c1, c2", Grant("ns", "sa", frozenset({"c1", "c2"}))),
+        ("ns/sa=*", Grant("ns", "sa", frozenset({"*"}))),
+    ],
+)
+def test_grants_parse(spec: str, grant: Grant) -> None:
+    assert Grant.parse(spec) == grant
+
+
+@pytest.mark.parametrize("spec", ["ns=c1", "ns/sa", "ns/sa=", "/sa=c1", "ns/=c1"])
+def test_malformed_grants_are_refused_with_the_expected_form(spec: str) -> None:
+    with pytest.raises(ValueError, match="NAMESPACE/SERVICEACCOUNT=COMPARTMENT"):
+        Grant.parse(spec)
