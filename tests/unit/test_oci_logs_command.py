@@ -47,6 +47,8 @@ async def test_follow_of_a_finished_run_prints_in_time_order_and_returns_at_once
     settings = Settings(poll_interval=0.01)
     await stream(port, run_id, follow=True, settings=settings, out=out, now=lambda: at(60))
     assert out.getvalue().splitlines() == [
+        "2026-11-26 09:00:00 - Job Run ACCEPTED",  # earlier states, at OCI's own times
+        "2026-11-26 09:00:00 - Job Run IN_PROGRESS",
         "2026-11-26 09:00:01 - only line",
         "2026-11-26 09:00:02 - Job Run SUCCEEDED, Job run artifact execution succeeded.",
     ]
@@ -84,6 +86,7 @@ async def test_a_live_run_shows_its_state_at_the_time_oci_recorded() -> None:
         now=lambda: next(clock),
     )
     assert [line[11:] for line in followed.getvalue().splitlines()] == [
+        "09:00:00 - Job Run ACCEPTED",
         "09:00:03 - before",
         "09:00:05 - Job Run IN_PROGRESS",
         "09:00:06 - after",
@@ -121,5 +124,5 @@ async def test_follow_shows_lines_at_once_and_late_ones_once() -> None:
     settings = Settings(poll_interval=0.01)  # settle 10 s, overlap 0
     await stream(port, run_id, follow=True, settings=settings, out=out, now=port.now)
     printed = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
-    assert printed == ["early", "late", "new", "Job Run SUCCEEDED, done"]
+    assert printed == ["Job Run ACCEPTED", "early", "late", "new", "Job Run SUCCEEDED, done"]
     assert port.calls["search_logs"] >= 3

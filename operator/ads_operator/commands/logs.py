@@ -79,6 +79,7 @@ async def stream(
     settle = timedelta(seconds=settings.log_settle)
     overlap = timedelta(seconds=settings.log_settle + settings.log_overlap)
     last_state: tuple[str, str] | None = None
+    history_shown = False
     printed = 0
     compartment: str | None = None
     while True:
@@ -93,6 +94,10 @@ async def stream(
             )
         )
         lines: list[tuple[datetime, str]] = []
+        if follow and not history_shown:
+            # The states the run went through before this command saw it, at OCI's times.
+            lines.extend(_earlier_states(run))
+            history_shown = True
         state = (run.lifecycle_state, run.lifecycle_details)
         if follow and state != last_state and (done or not terminal):
             text = f"Job Run {run.lifecycle_state}" + (
@@ -156,6 +161,16 @@ async def stream(
         if done:
             return printed
         await asyncio.sleep(settings.poll_interval)  # the follow interval (ADS: 3 s)
+
+
+def _earlier_states(run: OciJobRun) -> list[tuple[datetime, str]]:
+    """``ACCEPTED`` and ``IN_PROGRESS`` lines for a run already past them."""
+    earlier = []
+    if run.lifecycle_state != "ACCEPTED" and run.time_accepted:
+        earlier.append((run.time_accepted, "Job Run ACCEPTED"))
+    if run.lifecycle_state != "IN_PROGRESS" and run.time_started:
+        earlier.append((run.time_started, "Job Run IN_PROGRESS"))
+    return earlier
 
 
 def _print(lines: list[tuple[datetime, str]], out: TextIO) -> None:
