@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
     REPO,
@@ -222,8 +223,17 @@ def test_replace_deletes_the_active_run_and_suspend_stops_new_ones(
 
 
 def test_the_nightly_example_runs_at_two_in_berlin(
-    cluster: Cluster, namespace: str, scheduler: OperatorProcess, clock: Clock
+    cluster: Cluster,
+    namespace: str,
+    scheduler: OperatorProcess,
+    clock: Clock,
+    emulator: EmulatorHandle,
 ) -> None:
+    # The example logs to the placeholder log group, as `make demo` seeds it.
+    emulator.seed_log_group(
+        "ocid1.loggroup.oc1.iad.aaaaaaaaexampleloggroup",
+        compartment="ocid1.compartment.oc1..aaaaaaaaexamplecompartment",
+    )
     docs = [
         d for d in yaml.safe_load_all((REPO / "examples/schedule-nightly.yaml").read_text()) if d
     ]
