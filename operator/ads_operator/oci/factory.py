@@ -7,9 +7,11 @@ The cache key includes a digest of the Secret's content, so a rotated key gets n
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 
 from ads_operator.oci.auth import Credentials, default_credentials, from_secret
+from ads_operator.oci.errors import OciError
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.sdk_adapter import SdkOciPort
@@ -25,6 +27,7 @@ class PortFactory:
         self.limiters: dict[str, TenancyBudget] = {}
         self._default: Credentials | None = None
         self._default_lock = threading.Lock()
+        self._default_failure: tuple[float, OciError] | None = None
         self._ports: dict[tuple[str, str], OciPort] = {}
 
     @property
@@ -43,8 +46,22 @@ class PortFactory:
             # waits on it and concurrent first calls make one exchange, not one each.
             with self._default_lock:
                 if self._default is None:
-                    self._default = default_credentials(self.settings)
+                    self._default = self._build_default()
         return self._default
+
+    def _build_default(self) -> Credentials:
+        """Build the default credentials, or repeat the last failure for a while: every
+        resource retries on its own schedule, and a thousand of them must not each ask
+        a proxymux that is down (one attempt per ``backoff_initial`` at most)."""
+        if self._default_failure is not None:
+            failed_at, error = self._default_failure
+            if time.monotonic() - failed_at < self.settings.backoff_initial:
+                raise error
+        try:
+            return default_credentials(self.settings)
+        except OciError as error:
+            self._default_failure = (time.monotonic(), error)
+            raise
 
     def port(
         self,
