@@ -465,7 +465,16 @@ def summarize(archive: Path) -> Summary:
     )
 
 
+#: What a registry accepts as a tag (the distribution spec's grammar).
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 def build_image(tag: str, archive: Path = ARCHIVE, recipe: BaseRecipe = RECIPE) -> Summary:
+    if not TAG.fullmatch(tag):
+        raise ImageError(
+            f"{tag!r} is not a valid image tag (IMAGE_TAG / --tag): letters, digits, '_', "
+            "'.' and '-', at most 128, not starting with '.' or '-'"
+        )
     say = Progress()
     ensure_debian_packages(say)
     cache = cache_root()

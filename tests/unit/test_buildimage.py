@@ -136,3 +136,19 @@ def test_an_archive_that_already_holds_the_image_is_recognised(tmp_path: Path) -
     assert summary.reference == "localhost/ads-operator:1"
     assert summary.layers == 2
     assert summary.uncompressed == 15
+
+
+@pytest.mark.parametrize("tag", ["", "-x", "a b", "v1/2", "x" * 129])
+def test_a_bad_tag_is_refused_before_anything_runs(
+    tag: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(buildimage, "ensure_debian_packages", lambda say: pytest.fail("ran"))
+    with pytest.raises(buildimage.ImageError, match="not a valid image tag"):
+        buildimage.build_image(tag)
+
+
+def test_the_default_tag_is_the_package_version() -> None:
+    from ads_operator import __version__
+
+    assert buildimage.package_version() == __version__
+    assert buildimage.TAG.fullmatch(__version__)
