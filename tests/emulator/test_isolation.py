@@ -81,7 +81,9 @@ def untouched() -> Iterator[None]:
 
 
 @pytest.mark.parametrize(
-    ("name", "script"), [("install.py", INSTALL_SCRIPT), ("install.sh", SHELL_SCRIPT)]
+    ("name", "script"),
+    [("install.py", INSTALL_SCRIPT), ("install.sh", SHELL_SCRIPT)],
+    ids=["python -m pip", "pip on PATH"],
 )
 def test_installs_are_refused_by_default(
     name: str,

@@ -132,3 +132,26 @@ def test_logs_of_a_missing_run_names_it(
     assert asyncio.run(asyncio.to_thread(logs.main, args)) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert "dsjobrun/nope not found in namespace demo" in line
+
+
+def test_logs_with_the_cluster_down_says_so(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: down\n"
+        "clusters: [{name: down, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: down, context: {cluster: down, user: u}}]\n"
+        "users: [{name: u, user: {token: x}}]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADS_OPERATOR_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ads_operator.cli", "logs", "some-run"],
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)},
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert "cannot read dsjobrun/some-run" in line
+    assert "check that the cluster is up" in line
