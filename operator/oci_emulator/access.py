@@ -6,9 +6,10 @@ caller learns nothing about compartments it cannot see. The emulator does the sa
 callers that are workloads (:class:`~oci_emulator.backend.context.Caller.workload`); API
 keys and run principals stay unrestricted, as the emulator has no policies for them.
 
-The compartment a request acts in is read from what the request names: ``compartmentId``
+The compartments a request acts in are read from what the request names: ``compartmentId``
 in the body (creates) or the query (lists), the compartment of the job, run, log group,
-bucket or work request in the path, or the compartments a log search names. A request
+bucket or work request in the path, of the job a new run belongs to, or the compartments a
+log search names; every one of them must be granted. A request
 that names none (``GetNamespace``) is allowed.
 """
 
@@ -63,6 +64,10 @@ def _compartments(
     owner = _owner_compartment(emu, path_ids)
     if owner:
         found.append(owner)
+    if isinstance(body, dict) and isinstance(body.get("jobId"), str):
+        job = _owner_compartment(emu, {"jobId": body["jobId"]})  # a run of someone's job
+        if job:
+            found.append(job)
     return found
 
 

@@ -159,6 +159,26 @@ def test_the_sdk_signer_exchanges_over_tls_and_acts_only_where_granted(
     with pytest.raises(oci.exceptions.ServiceError) as hidden:
         client.get_job(job.id)
     assert hidden.value.status == 404
+    # Refused before anything happens: no job in the other compartment, no run of that job.
+    with pytest.raises(oci.exceptions.ServiceError) as create:
+        client.create_job(
+            oci.data_science.models.CreateJobDetails(
+                compartment_id=other,
+                project_id=job.project_id,
+                job_configuration_details=job.job_configuration_details,
+                job_infrastructure_configuration_details=job.job_infrastructure_configuration_details,
+            )
+        )
+    assert create.value.status == 404
+    assert [j.id for j in admin.list_jobs(compartment_id=other).data] == [job.id]
+    with pytest.raises(oci.exceptions.ServiceError) as run:
+        client.create_job_run(
+            oci.data_science.models.CreateJobRunDetails(
+                compartment_id=mine, project_id=job.project_id, job_id=job.id
+            )
+        )
+    assert run.value.status == 404
+    assert admin.list_job_runs(compartment_id=mine).data == []
     assert proxied.exchanges() == 1
 
 
