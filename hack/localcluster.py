@@ -116,8 +116,8 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise ControlPlaneError(f"openssl {' '.join(args[:2])} failed: {proc.stderr.strip()}")
 
 
-def make_pki(pki: Path) -> None:
-    """CA, apiserver serving cert (SAN 127.0.0.1/localhost), admin client cert, SA key."""
+def make_pki(pki: Path, host: str = "127.0.0.1") -> None:
+    """CA, apiserver serving cert (SAN 127.0.0.1/``host``/localhost), admin client cert, SA key."""
     if shutil.which("openssl") is None:
         raise ControlPlaneError("openssl is needed to make certificates: apt-get install openssl")
     pki.mkdir(parents=True, exist_ok=True)
@@ -125,8 +125,9 @@ def make_pki(pki: Path) -> None:
     ca_subject = "/CN=ads-operator-local-ca"
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", days,
              "-subj", ca_subject, "-keyout", "ca.key", "-out", "ca.crt", cwd=pki)  # fmt: skip
+    ips = ",".join(f"IP:{ip}" for ip in dict.fromkeys(["127.0.0.1", host]))
     (pki / "serving.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+        f"subjectAltName={ips},DNS:localhost\nextendedKeyUsage=serverAuth\n"
     )
     (pki / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     for name, subject, ext in (
@@ -330,13 +331,16 @@ def _start(
 
     directory.mkdir(parents=True, exist_ok=True)
     pki = directory / "pki"
-    make_pki(pki)
+    # A node's API server gets a loopback address of its own: its pods' in-cluster
+    # KUBERNETES_SERVICE_HOST, shared with nothing else (hack/localnode.py).
+    host = localnode.own_loopback_address() if node else "127.0.0.1"
+    make_pki(pki, host)
     node_flags: list[str] = []
     if node:
         localnode.make_node_pki(pki, issue_cert)
         node_flags = localnode.apiserver_flags(pki)
     client_port, peer_port = free_port(), free_port()
-    server = f"https://127.0.0.1:{api_port}"
+    server = f"https://{host}:{api_port}"
     etcd_log, api_log = directory / "etcd.log", directory / "kube-apiserver.log"
     etcd = spawn("etcd", [
         str(etcd_bin), "--name=default", f"--data-dir={directory / 'etcd'}",
@@ -353,7 +357,7 @@ def _start(
     apiserver = spawn("kube-apiserver", [
         str(apiserver_bin),
         f"--etcd-servers=http://127.0.0.1:{client_port}",
-        "--bind-address=127.0.0.1", f"--secure-port={api_port}", "--advertise-address=127.0.0.1",
+        f"--bind-address={host}", f"--secure-port={api_port}", "--advertise-address=127.0.0.1",
         "--endpoint-reconciler-type=none",  # 127.0.0.1 is refused as a Service endpoint
         f"--cert-dir={pki}",
         f"--tls-cert-file={pki / 'serving.crt'}", f"--tls-private-key-file={pki / 'serving.key'}",

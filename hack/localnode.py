@@ -8,11 +8,15 @@ restarts, ``kubectl logs``) with two limits that keep every connection on loopba
 - **Host network only.** There is no pod network and no kube-proxy: the CNI configuration
   holds just the ``loopback`` plugin, which is what containerd needs to report the node
   Ready. Pods set ``hostNetwork: true`` and listen on 127.0.0.1.
-- **In-cluster discovery on 127.0.0.1.** A pod's ``KUBERNETES_SERVICE_HOST`` is the
-  ``kubernetes`` Service's cluster IP, which nothing routes here; pods set
-  ``KUBERNETES_SERVICE_HOST=127.0.0.1`` and ``KUBERNETES_SERVICE_PORT=<apiserver port>``
-  in their container env (which wins over the kubelet's), and the API server's serving
-  certificate names 127.0.0.1. :func:`discovery_env` gives the pair.
+- **In-cluster discovery on loopback.** A pod's ``KUBERNETES_SERVICE_HOST`` is the
+  ``kubernetes`` Service's cluster IP, which nothing routes here. The node's API server
+  listens on a loopback address of its own (``127.x.y.z``, see
+  :func:`own_loopback_address`) that its serving certificate names; pods set
+  ``KUBERNETES_SERVICE_HOST=<that address>`` and ``KUBERNETES_SERVICE_PORT=<its port>`` in
+  their container env (which wins over the kubelet's). :func:`discovery_env` gives the pair.
+  An address of its own, because OKE workload identity sends its token exchange to
+  ``https://$KUBERNETES_SERVICE_HOST:12250``: the emulator's proxymux listens there, and
+  must not meet another's.
 
 No registry is reachable, so images come from containerd's local store: the sandbox
 ("pause") image is made here from ``ads-pause`` (``hack/tools/pause``) and imported;
@@ -31,11 +35,14 @@ import hashlib
 import io
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import tarfile
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,8 +388,31 @@ def apiserver_flags(pki: Path) -> list[str]:
 
 def discovery_env(server: str) -> dict[str, str]:
     """The env a pod needs to reach the API server on loopback (in-cluster config)."""
-    port = server.rsplit(":", 1)[1]
-    return {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port}
+    url = urllib.parse.urlsplit(server)
+    return {"KUBERNETES_SERVICE_HOST": str(url.hostname), "KUBERNETES_SERVICE_PORT": str(url.port)}
+
+
+#: Where the OKE workload identity token exchange goes (fixed in the oci SDK).
+PROXYMUX_PORT = 12250
+
+
+def own_loopback_address() -> str:
+    """A 127.0.0.0/8 address (all loopback on Linux) whose proxymux port is free.
+
+    The node's API server binds it, so it is also its pods' KUBERNETES_SERVICE_HOST, and
+    an emulator's proxymux can listen on it at port 12250 beside other emulators' (each
+    on an address of its own).
+    """
+    rng = random.SystemRandom()
+    for _ in range(100):
+        host = f"127.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, PROXYMUX_PORT))
+            except OSError:
+                continue
+        return host
+    raise NodeError(f"no loopback address with port {PROXYMUX_PORT} free")
 
 
 # --- start and stop ---------------------------------------------------------------------

@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 from hack import buildtools, localcluster, localnode
 
-from oci_emulator.testing import ApiKey, EmulatorHandle
+from oci_emulator.proxymux import ProxymuxConfig
+from oci_emulator.testing import ApiKey, EmulatorHandle, start_emulator
+from oci_emulator.workload_identity import ANY_COMPARTMENT, Grant
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.waiting import wait_for
 
@@ -186,35 +188,18 @@ class Release:
         return proc.returncode == 0
 
 
-def api_key_secret(key: ApiKey) -> dict[str, Any]:
-    """The emulator's API key as the chart's api_key Secret (mounted at /etc/oci)."""
-    import base64
-
-    config = key.config_file.read_text().replace(str(key.key_file), "/etc/oci/oci_api_key.pem")
-
-    def b64(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
-
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "oci-api-key"},
-        "data": {"config": b64(config), "oci_api_key.pem": b64(key.key_file.read_text())},
-    }
+#: The operator's ServiceAccount (release ads-operator of chart ads-operator).
+SERVICE_ACCOUNT = "ads-operator"
 
 
 def release_values(cluster: NodeCluster, image: str, emulator: EmulatorHandle) -> dict[str, Any]:
     """What a user sets, plus what the loopback-only node needs (hostNetwork, ports, the
-    API server on 127.0.0.1, the emulator as the OCI endpoint)."""
+    API server's loopback address, the emulator as the OCI endpoint). Credentials are the
+    chart's default, OKE workload identity: no Secret."""
     repository, tag = image.rsplit(":", 1)
     return {
         "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
-        "oci": {
-            "auth": "api_key",
-            "apiKey": {"secretName": "oci-api-key"},
-            "region": "us-ashburn-1",
-            "endpoint": emulator.endpoint,
-        },
+        "oci": {"region": "us-ashburn-1", "endpoint": emulator.endpoint},
         "hostNetwork": True,
         "probes": {
             "port": localcluster.free_port(),
@@ -229,6 +214,33 @@ def release_values(cluster: NodeCluster, image: str, emulator: EmulatorHandle) -
 
 
 @pytest.fixture(scope="session")
+def emulator(cluster: NodeCluster, emulator_api_key: ApiKey) -> Iterator[EmulatorHandle]:
+    """The OCI emulator, serving the OKE proxymux on the node API server's address.
+
+    Its policy lets the operator's ServiceAccount act in any compartment; the tests' own
+    calls use the API key of ``emulator_api_key``.
+    """
+    pki = cluster.directory / "pki"
+    handle = start_emulator(
+        keys=[emulator_api_key],
+        proxymux=ProxymuxConfig(
+            host=cluster.discovery_env()["KUBERNETES_SERVICE_HOST"],
+            ca_cert=pki / "ca.crt",
+            ca_key=pki / "ca.key",
+            kubeconfig=cluster.kubeconfig,
+        ),
+    )
+    assert handle.server is not None
+    handle.server.emu.workload_policy.grant(
+        Grant(RELEASE_NAMESPACE, SERVICE_ACCOUNT, frozenset({ANY_COMPARTMENT}))
+    )
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
 def release_values_base(
     cluster: NodeCluster, operator_image: str, emulator: EmulatorHandle
 ) -> dict[str, Any]:
@@ -239,7 +251,6 @@ def release_values_base(
 def release(
     cluster: NodeCluster,
     release_values_base: dict[str, Any],
-    emulator_api_key: ApiKey,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Release:
     """The chart installed (once; again only after a test uninstalled it), pod Ready."""
@@ -247,9 +258,5 @@ def release(
     if not handle.installed():
         if cluster.kubectl("get", "namespace", RELEASE_NAMESPACE, check=False).returncode:
             cluster.kubectl("create", "namespace", RELEASE_NAMESPACE)
-        cluster.kubectl(
-            "apply", "-n", RELEASE_NAMESPACE, "-f", "-",
-            input=json.dumps(api_key_secret(emulator_api_key)),
-        )  # fmt: skip
         handle.helm("install", release_values_base)
     return handle

@@ -1,0 +1,111 @@
+"""The chart on the node: `helm install` with the image `make image` built gives an
+operator pod that turns Ready through its own probes, runs as UID 10001 on a read-only
+root filesystem, reads the cluster with its projected ServiceAccount token (no
+kubeconfig anywhere), and takes examples/hello-world.yaml to Succeeded with the script's
+output as Events, authenticated to OCI by OKE workload identity (the chart's default: no
+Secret of OCI credentials anywhere). Its log is readable with `kubectl logs` and holds no
+secret.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from oci_emulator.proxymux import OPERATION as EXCHANGE
+from oci_emulator.testing import EmulatorHandle
+from tests.cluster.conftest import RELEASE_NAMESPACE, REPO, Release
+from tests.fixtures.operator import events_of, log_lines, status_of
+from tests.fixtures.waiting import wait_for
+
+EXAMPLE = REPO / "examples" / "hello-world.yaml"
+
+
+def hello_world(log_group: str) -> list[dict[str, Any]]:
+    """examples/hello-world.yaml with a log group (as `make demo` fills it in)."""
+    documents = [d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d is not None]
+    job = next(d for d in documents if d["kind"] == "DataScienceJob")
+    job["spec"]["infrastructure"]["spec"]["logGroupId"] = log_group
+    return documents
+
+
+def _seconds(start: str, end: str) -> float:
+    def parse(stamp: str) -> datetime:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def test_the_operator_pod_is_ready_confined_and_uses_its_token(release: Release) -> None:
+    pod = release.ready_pod()
+    spec, status = pod["spec"], pod["status"]
+    ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+    print(
+        f"[cluster tier] operator pod created -> Ready in "
+        f"{_seconds(pod['metadata']['creationTimestamp'], ready['lastTransitionTime']):.0f}s"
+    )
+    (container,) = spec["containers"]
+    assert container["readinessProbe"]["httpGet"]["host"] == "127.0.0.1"
+    assert container["imagePullPolicy"] == "Never"
+    assert status["containerStatuses"][0]["restartCount"] == 0
+    # What the process really runs as, asked inside the container (kubectl exec).
+    name = pod["metadata"]["name"]
+    ids = release.cluster.kubectl(
+        "exec", "-n", RELEASE_NAMESPACE, name, "--", "python", "-c",
+        "import os, json; print(json.dumps([os.getuid(), os.getgid(),"
+        " os.access('/', os.W_OK), os.path.exists(os.path.expanduser('~/.kube/config')),"
+        " os.environ.get('KUBECONFIG')]))",
+    ).stdout  # fmt: skip
+    uid, gid, root_writable, kubeconfig, kubeconfig_env = json.loads(ids)
+    assert (uid, gid) == (10001, 10001)
+    assert root_writable is False
+    assert kubeconfig is False
+    assert kubeconfig_env is None
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/var/run/secrets/kubernetes.io/serviceaccount" in mounts  # projected token
+    token_volume = next(v for v in spec["volumes"] if v["name"].startswith("kube-api-access"))
+    assert "serviceAccountToken" in token_volume["projected"]["sources"][0]
+
+
+def test_hello_world_succeeds_with_log_lines_as_events(
+    release: Release, namespace: str, log_group: str, emulator: EmulatorHandle
+) -> None:
+    pod = release.ready_pod()
+    cluster = release.cluster
+    documents = hello_world(log_group)
+    cluster.kubectl(
+        "apply", "-n", namespace, "-f", "-",
+        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": documents}),
+    )  # fmt: skip
+    cluster.kubectl(
+        "wait", "-n", namespace, "dsjobrun/hello-world-run", "--for=condition=Succeeded",
+        "--timeout=180s", timeout=200,
+    )  # fmt: skip
+    wanted = ["Hello, Kubernetes!"]
+    lines = wait_for(
+        lambda: (
+            (found := log_lines(events_of(cluster, namespace, "hello-world-run")))
+            and all(w in found for w in wanted)
+            and found
+        ),
+        timeout=60,
+        what="the script's output as Events on the run",
+    )
+    assert any(line.startswith("Howdy from job run ocid1.datasciencejobrun") for line in lines)
+    assert status_of(cluster, namespace, "dsjobrun", "hello-world-run")["phase"] == "Succeeded"
+
+    # Every OCI call the pod made was signed with a session token from the proxymux.
+    counters = emulator.requests(limit=0)["counters"]
+    assert counters.get(EXCHANGE, {}).get("total", 0) >= 1
+    secrets = json.loads(cluster.kubectl("get", "secrets", "-A", "-o", "json").stdout)["items"]
+    assert {s["type"] for s in secrets} <= {"helm.sh/release.v1"}, "only helm's own records"
+
+    logs = release.logs(pod["metadata"]["name"])
+    assert "serving Prometheus metrics on 127.0.0.1" in logs  # readable, and its own
+    assert "eyJ" not in logs, "a JWT (ServiceAccount or session token) was logged"
+    assert "ST$" not in logs
+    assert "PRIVATE KEY" not in logs
+    assert "Authorization" not in logs
