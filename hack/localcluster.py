@@ -405,12 +405,18 @@ def down(directory: Path) -> list[str]:
         # while it still answers), the API server before etcd.
         for process in reversed(instance.processes):
             if process.name == "containerd" and process.alive():
+                began = time.monotonic()
                 removed = localnode.remove_containers(paths)
-                stopped += [f"container {c[:12]}" for c in removed]
+                took = time.monotonic() - began
+                stopped.append(f"{len(removed)} containers ({took:.1f}s)")
+            began = time.monotonic()
             if stop(process):
-                stopped.append(f"{process.name} (pid {process.pid})")
+                took = time.monotonic() - began
+                stopped.append(f"{process.name} (pid {process.pid}, {took:.1f}s)")
             if process.name == "containerd":
+                began = time.monotonic()
                 stopped += localnode.clean_up(paths, removed)
+                stopped.append(f"clean-up ({time.monotonic() - began:.1f}s)")
     elif paths.root.exists():
         stopped += localnode.clean_up(paths, [])
     shutil.rmtree(directory, ignore_errors=True)

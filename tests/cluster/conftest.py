@@ -73,7 +73,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeCluster]:
         )
     finally:
         paths = localnode.NodePaths.of(directory)
-        localcluster.down(directory)
+        stopping = time.monotonic()
+        stopped = localcluster.down(directory)
+        print(
+            f"\n[cluster tier] node down in {time.monotonic() - stopping:.1f}s: {stopped}",
+            file=sys.stderr,
+        )
         # `down` stopped exactly what `up` started: no process, shim, container or mount
         # of this node is left (an error at teardown says which).
         left = [p.name for p in instance.processes if p.alive()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from hack import buildtools, localnode
@@ -124,7 +125,7 @@ def test_deleting_the_operator_pod_mid_run_finishes_the_run_once(
 
 
 def test_helm_upgrade_with_20_runs_in_flight_loses_and_doubles_nothing(
-    release: Release, namespace: str, log_group: str, oci_clients: OciClients
+    release: Release, namespace: str, log_group: str, oci_clients: OciClients, tmp_path: Path
 ) -> None:
     cluster = release.cluster
     old_pod = release.ready_pod()
@@ -132,11 +133,18 @@ def test_helm_upgrade_with_20_runs_in_flight_loses_and_doubles_nothing(
     new_image = old_image.rsplit(":", 1)[0] + ":upgraded"
     localnode.tag_image(cluster.node_paths, old_image, new_image)
 
-    script = "import sys, time\ntime.sleep(15)\nprint('done ' + sys.argv[1], flush=True)\n"
+    # The runs (host processes of the emulator) wait for a file the test creates after
+    # the upgrade: they are certainly in flight while the operator is replaced.
+    gate = tmp_path / "upgraded"
+    script = (
+        "import os, sys, time\n"
+        "while not os.path.exists(os.environ['GATE']):\n    time.sleep(0.2)\n"
+        "print('done ' + sys.argv[1], flush=True)\n"
+    )
     apply(
         cluster, namespace,
         script_configmap("many", {"many.py": script}),
-        script_job("many", script="many.py", log_group=log_group),
+        script_job("many", script="many.py", log_group=log_group, env={"GATE": str(gate)}),
     )  # fmt: skip
     job_ocid = _job_ready(release, namespace, "many")
     names = [f"many-{i}" for i in range(20)]
@@ -156,10 +164,9 @@ def test_helm_upgrade_with_20_runs_in_flight_loses_and_doubles_nothing(
     assert pod["spec"]["containers"][0]["image"] == new_image
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
     assert env["ADS_OPERATOR_POLL_INTERVAL"] == "1"
-    in_flight = [
-        n for n in names if status_of(cluster, namespace, "dsjobrun", n).get("phase") != "Succeeded"
-    ]
-    assert in_flight, "every run ended before the upgrade: the test proved nothing"
+    phases = {n: status_of(cluster, namespace, "dsjobrun", n).get("phase") for n in names}
+    assert "Succeeded" not in phases.values(), phases
+    gate.touch()
 
     _wait_succeeded(release, namespace, *names)
     after = {n: str(status_of(cluster, namespace, "dsjobrun", n)["ocid"]) for n in names}
