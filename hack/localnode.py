@@ -248,10 +248,29 @@ def load_image(paths: NodePaths, archive: Path) -> list[str]:
     """Import an OCI image archive into the node's containerd; returns the image names."""
     if not paths.socket.exists():
         raise NodeError(f"no node is running here ({paths.socket} is missing): `up --node` first")
-    before = set(image_names(paths))
+    names = archive_image_names(archive)
+    if not names:
+        raise NodeError(
+            f"{archive} names no image (index.json has no io.containerd.image.name): "
+            "containerd would import it nameless, and no pod could use it"
+        )
     ctr(paths, "images", "import", str(archive))  # unpacked: the CRI needs snapshots
-    after = image_names(paths)
-    return [name for name in after if name not in before] or after
+    missing = [name for name in names if name not in image_names(paths)]
+    if missing:
+        raise NodeError(f"containerd did not list {missing} after importing {archive}")
+    return names
+
+
+def archive_image_names(archive: Path) -> list[str]:
+    """The image names an OCI image archive's index.json gives containerd."""
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("index.json")
+        index = json.loads(member.read()) if member else {}
+    return [
+        str(entry["annotations"]["io.containerd.image.name"])
+        for entry in index.get("manifests", [])
+        if "io.containerd.image.name" in entry.get("annotations", {})
+    ]
 
 
 def image_names(paths: NodePaths) -> list[str]:

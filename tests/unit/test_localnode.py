@@ -61,3 +61,10 @@ def test_kubelet_and_containerd_settings_stay_on_loopback(tmp_path: Path) -> Non
         "KUBERNETES_SERVICE_HOST": "127.0.0.1",
         "KUBERNETES_SERVICE_PORT": "34567",
     }
+
+
+def test_an_archive_names_its_images_for_load_image(tmp_path: Path) -> None:
+    binary = tmp_path / "ads-pause"
+    binary.write_bytes(b"binary")
+    localnode.write_binary_image(binary, "localhost/x:1", tmp_path / "image.tar")
+    assert localnode.archive_image_names(tmp_path / "image.tar") == ["localhost/x:1"]
