@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
+from hack import localcluster
 
 from oci_emulator.proxymux import OPERATION as EXCHANGE
 from oci_emulator.testing import EmulatorHandle
-from tests.cluster.conftest import RELEASE_NAMESPACE, REPO, Release
-from tests.fixtures.operator import events_of, log_lines, status_of
+from oci_emulator.workload_identity import ANY_COMPARTMENT, Grant
+from tests.cluster.conftest import CHART, RELEASE_NAMESPACE, REPO, SERVICE_ACCOUNT, Release
+from tests.fixtures.operator import (
+    apply,
+    events_of,
+    log_lines,
+    script_configmap,
+    script_job,
+    status_of,
+)
 from tests.fixtures.waiting import wait_for
 
 EXAMPLE = REPO / "examples" / "hello-world.yaml"
@@ -109,3 +119,77 @@ def test_hello_world_succeeds_with_log_lines_as_events(
     assert "ST$" not in logs
     assert "PRIVATE KEY" not in logs
     assert "Authorization" not in logs
+
+
+def test_a_denied_workload_is_a_readable_condition_not_a_crash_loop(
+    release: Release, namespace: str, emulator: EmulatorHandle
+) -> None:
+    """The emulator's IAM policy stops granting the operator's ServiceAccount: the job
+    says why in its Synced condition, the pod keeps running; granted again, it goes on."""
+    pod = release.ready_pod()
+    cluster = release.cluster
+    assert emulator.server is not None
+    policy = emulator.server.emu.workload_policy
+    policy.revoke(RELEASE_NAMESPACE, SERVICE_ACCOUNT)
+    try:
+        apply(
+            cluster, namespace,
+            script_configmap("denied", {"main.py": "print('allowed at last')\n"}),
+            script_job("denied", script="main.py", log_group=None),
+        )  # fmt: skip
+        condition = wait_for(
+            lambda: next(
+                (
+                    c
+                    for c in status_of(cluster, namespace, "dsjob", "denied").get("conditions", [])  # type: ignore[union-attr]
+                    if c["type"] == "Synced" and c.get("reason") == "NotAuthorizedOrNotFound"
+                ),
+                None,
+            ),
+            timeout=90,
+            what="the job's Synced condition to say NotAuthorizedOrNotFound",
+        )
+        assert f"workload {RELEASE_NAMESPACE}/{SERVICE_ACCOUNT}" in condition["message"]
+    finally:
+        policy.grant(Grant(RELEASE_NAMESPACE, SERVICE_ACCOUNT, frozenset({ANY_COMPARTMENT})))
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/denied", "--timeout=120s",
+        timeout=140,
+    )  # fmt: skip
+    after = release.ready_pod()
+    assert after["metadata"]["name"] == pod["metadata"]["name"]
+    assert after["status"]["containerStatuses"][0]["restartCount"] == 0
+
+
+def test_a_missing_image_shows_in_the_pods_events_with_its_name(
+    release: Release, tmp_path: Path
+) -> None:
+    """A second release whose image tag is not in the node's store: the pod's Events name
+    the image (ErrImageNeverPull), nothing crash-loops. It serves only its own namespace
+    and leaves the CRDs to the first release."""
+    cluster = release.cluster
+    other = "ads-missing-image"
+    values = json.loads(json.dumps(release.values))
+    values["image"]["tag"] = "no-such-tag"
+    values.update({"crds": {"install": False}, "watchNamespaces": [other]})
+    values["probes"]["port"] = localcluster.free_port()
+    values["metrics"]["port"] = localcluster.free_port()
+    path = tmp_path / "values.json"
+    path.write_text(json.dumps(values))
+    cluster.kubectl("create", "namespace", other)
+    cluster.helm("install", "missing", str(CHART), "-n", other, "-f", str(path))
+    try:
+        image = f"{values['image']['repository']}:no-such-tag"
+
+        def refused() -> str | None:
+            events = json.loads(cluster.kubectl("get", "events", "-n", other, "-o", "json").stdout)[
+                "items"
+            ]
+            return next(
+                (e["message"] for e in events if e.get("reason") == "ErrImageNeverPull"), None
+            )
+
+        message = wait_for(refused, timeout=120, what="an ErrImageNeverPull Event")
+        assert image in message
+    finally:
+        cluster.helm("uninstall", "missing", "-n", other, "--wait", "--timeout", "2m")
