@@ -193,9 +193,14 @@ def test_logs_command_prints_the_runs_lines_in_order(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    printed = [line.split(" - ", 1)[1] for line in result.stdout.splitlines()]
+    pairs = [line.split(" - ", 1) for line in result.stdout.splitlines()]
+    stamps, printed = [p[0] for p in pairs], [p[1] for p in pairs]
     assert [p for p in printed if p.startswith("row ")] == [f"row {i}" for i in range(12)]
-    assert printed[0].startswith("Job Run SUCCEEDED")
+    # The states at the times OCI recorded them, in time order with the lines: the run's
+    # whole story, its end last (it had finished before the command started).
+    assert printed[:2] == ["Job Run ACCEPTED", "Job Run IN_PROGRESS"]
+    assert printed[-1].startswith("Job Run SUCCEEDED")
+    assert stamps == sorted(stamps)
 
 
 def test_adopted_and_unmanaged_jobs_run_and_orphan_policy_keeps_oci(
