@@ -77,16 +77,27 @@ def _not_found(exc: Exception) -> bool:
 
 
 async def patch_status(
-    plural: str, namespace: str, name: str, status: dict[str, Any], *, urgent: bool = False
+    plural: str,
+    namespace: str,
+    name: str,
+    status: dict[str, Any],
+    *,
+    urgent: bool = False,
+    resource_version: str | None = None,
 ) -> None:
     """Merge-patch ``status`` of one of our resources (None values remove fields).
 
     ``urgent`` patches (a run's new state) run on threads of their own: at a thousand runs
     the loop's pool has hundreds of log cursor patches queued, and a new state waited
-    behind them for seconds before `kubectl wait` could see it."""
+    behind them for seconds before `kubectl wait` could see it. With
+    ``resource_version`` the patch applies only to that version of the object (409
+    otherwise): for a list, such as the conditions, computed from a fresh read."""
     import kubernetes
 
     api = kubernetes.client.CustomObjectsApi(_client())
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
 
     def call() -> None:
         _discard(
@@ -96,7 +107,7 @@ async def patch_status(
                 namespace,
                 plural,
                 name,
-                {"status": status},
+                body,
                 _content_type="application/merge-patch+json",
                 _preload_content=False,
             )

@@ -187,33 +187,63 @@ class Scheduler:
         next_text = iso(decision.next_at)
         if next_text != status.get("nextScheduleTime"):
             patch["nextScheduleTime"] = next_text
-        patch.update(self._condition_patch(status, now))
         if patch:
             await kube.patch_status(JOB_PLURAL, self.namespace, self.name, patch)
+        await self._write_condition(status, now)
         if self.failures:
             backoff = self.op.settings.poll_interval * float(2**self.failures)
             return min(MAX_SLEEP, max(backoff, self._sleep(now, decision.next_at)))
         return self._sleep(now, decision.next_at)
 
-    def _condition_patch(self, status: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        """Set :data:`CREATED_CONDITION` when it differs from what the body shows (checked
-        on every look: another handler writing the conditions may have dropped it)."""
-        if self.created is None:
-            return {}
+    async def _write_condition(self, status: Mapping[str, Any], now: datetime) -> None:
+        """Set :data:`CREATED_CONDITION` when the job does not show it yet (checked on
+        every look: another handler writing the conditions may have dropped it).
+
+        The conditions are one list that the job's other handlers write too: it is
+        computed from a fresh read and written only onto that version of the job, so a
+        Ready written meanwhile is never lost."""
+        if self.created is None or self._shows(status):
+            return
+        for _ in range(3):
+            fresh = await kube.get_resource(JOB_PLURAL, self.namespace, self.name)
+            if fresh is None:
+                return
+            current = fresh.get("status") or {}
+            if self._shows(current):
+                return
+            ok, reason, message = self.created
+            conds = set_condition(
+                current.get("conditions"),
+                type=CREATED_CONDITION,
+                status=ok,
+                reason=reason,
+                message=message,
+                now=now,
+            )
+            try:
+                await kube.patch_status(
+                    JOB_PLURAL,
+                    self.namespace,
+                    self.name,
+                    {"conditions": conds},
+                    resource_version=str(fresh["metadata"]["resourceVersion"]),
+                )
+                return
+            except Exception as exc:
+                if getattr(exc, "status", None) != 409:
+                    raise
+        # Still racing after three tries: the next look writes it.
+
+    def _shows(self, status: Mapping[str, Any]) -> bool:
+        assert self.created is not None
         ok, reason, message = self.created
         have = get_condition(status.get("conditions"), CREATED_CONDITION) or {}
         wire = "True" if ok else "False"
-        if (have.get("status"), have.get("reason"), have.get("message")) == (wire, reason, message):
-            return {}
-        conds = set_condition(
-            status.get("conditions"),
-            type=CREATED_CONDITION,
-            status=ok,
-            reason=reason,
-            message=message,
-            now=now,
+        return (have.get("status"), have.get("reason"), have.get("message")) == (
+            wire,
+            reason,
+            message,
         )
-        return {"conditions": conds}
 
     async def _start(self, plan: JobSchedule, decision: schedule.Decision, now: datetime) -> bool:
         """Apply concurrencyPolicy and create the run; False: not started (yet)."""
