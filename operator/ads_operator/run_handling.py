@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, outcomes, policy
 from ads_operator.reconcile.attempts import run_with_policy
-from ads_operator.reconcile.conditions import is_true
+from ads_operator.reconcile.conditions import get_condition, is_true
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.reconcile.log_batches import PendingEvent
@@ -337,8 +337,17 @@ async def resolve_job(
         if job is None:
             return Waiting("JobNotFound", f"DataScienceJob {ref!r} not found in {namespace!r}")
         jstatus = job.get("status") or {}
+        broken = _terminal_now(job)
+        if broken is not None:
+            return Waiting(
+                str(broken.get("reason") or "JobTerminal"),
+                f"DataScienceJob {ref!r} cannot run: {broken.get('message') or 'Terminal'}",
+                terminal=True,
+            )
         if not jstatus.get("ocid") or not is_true(jstatus.get("conditions"), "Ready"):
-            return Waiting("WaitingForJob", f"DataScienceJob {ref!r} is not Ready yet")
+            ready = get_condition(jstatus.get("conditions"), "Ready") or {}
+            why = f" ({ready['reason']}: {ready.get('message') or ''})" if ready else ""
+            return Waiting("WaitingForJob", f"DataScienceJob {ref!r} is not Ready yet{why}")
         try:
             job_spec = DataScienceJobSpec.model_validate(job.get("spec") or {})
         except ValidationError:
@@ -372,6 +381,20 @@ async def resolve_job(
         project_id=oci_job.project_id,
         display_name=oci_job.display_name or None,
     )
+
+
+def _terminal_now(job: dict[str, Any]) -> Mapping[str, Any] | None:
+    """The job's ``Terminal=True`` condition when it is about the job's current spec.
+
+    A condition written for an older generation may be about a spec that was just fixed
+    (job and run applied together): the job's handler has yet to look at the new one."""
+    cond = get_condition((job.get("status") or {}).get("conditions"), "Terminal")
+    if cond is None or cond.get("status") != "True":
+        return None
+    generation = (job.get("metadata") or {}).get("generation")
+    if generation is not None and cond.get("observedGeneration") != generation:
+        return None
+    return cond
 
 
 async def job_body(op: Operator, namespace: str, name: str) -> dict[str, Any] | None:

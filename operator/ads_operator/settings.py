@@ -104,6 +104,10 @@ class Settings:
     #: Connect and read timeouts of OCI calls.
     oci_connect_timeout: float = 10.0
     oci_read_timeout: float = 60.0
+    #: A run waits at most this long for its job to be Ready (the job missing, or not yet
+    #: ACTIVE), then fails with reason JobNotFound or JobNotReady; a job that can never
+    #: run (Terminal) fails its runs at once. Long enough for a job's artifact upload.
+    job_wait_timeout: float = 600.0
     #: Retry delay after 401 / NotAuthorizedOrNotFound: a person must fix a policy first.
     auth_retry_delay: float = 300.0
     #: First and largest backoff for throttling, conflicts and 5xx without retry-after.
@@ -217,6 +221,7 @@ BOUNDS: Final[Mapping[str, Bounds]] = {
     "run_batch_min": _ONE_OR_MORE,
     "run_batch_window": _NOT_NEGATIVE,
     "job_resync_interval": _POSITIVE,
+    "job_wait_timeout": _POSITIVE,
     "log_grace": _NOT_NEGATIVE,
     "log_settle": _NOT_NEGATIVE,
     "log_read_interval": _NOT_NEGATIVE,

@@ -30,6 +30,7 @@ from ads_operator.oci.port import OciPort
 from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true
+from ads_operator.reconcile.run import failed_before_start
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -150,22 +151,34 @@ async def report_run(
     body: Any, status: dict[str, Any], disposition: outcomes.Disposition, meta: Any
 ) -> None:
     metrics.reconcile_error(str(body.get("kind") or RUN_PLURAL), disposition.reason)
-    # A run that already has an OCI run stays Ready: the failure is about this pass only.
-    conds = failure_conditions(
-        status.get("conditions"),
-        reason=disposition.reason,
-        message=disposition.message,
-        terminal=isinstance(disposition, outcomes.Terminal),
-        not_ready=not status.get("ocid"),
-        generation=meta.get("generation"),
-        now=utcnow(),
-    )
-    status["conditions"] = conds
+    patch: dict[str, Any]
+    if isinstance(disposition, outcomes.Terminal) and not status.get("ocid"):
+        # Nothing was created and nothing will be: the run has failed, and says so the
+        # way every failed run does (Failed, Finished), so `kubectl wait` returns.
+        patch = failed_before_start(
+            status.get("conditions"),
+            reason=disposition.reason,
+            message=disposition.message,
+            generation=meta.get("generation"),
+            now=utcnow(),
+        )
+    else:
+        # A run that already has an OCI run stays Ready: the failure is about this pass.
+        patch = {
+            "conditions": failure_conditions(
+                status.get("conditions"),
+                reason=disposition.reason,
+                message=disposition.message,
+                terminal=isinstance(disposition, outcomes.Terminal),
+                not_ready=not status.get("ocid"),
+                generation=meta.get("generation"),
+                now=utcnow(),
+            )
+        }
+    status.update(patch)
     meta_ = body["metadata"]
     try:
-        await kube.patch_status(
-            RUN_PLURAL, meta_["namespace"], meta_["name"], {"conditions": conds}
-        )
+        await kube.patch_status(RUN_PLURAL, meta_["namespace"], meta_["name"], patch)
     except Exception as exc:
         log.warning("could not patch status of %s: %s", meta_["name"], exc)
     if status.get("_last_reason") != disposition.reason:

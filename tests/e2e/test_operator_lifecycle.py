@@ -57,6 +57,8 @@ def test_hello_world_succeeds_with_transition_and_log_events(
     status = status_of(cluster, namespace, "dsjobrun", "hello-run")
     assert status["phase"] == "Succeeded"
     assert status["lifecycleState"] == "SUCCEEDED"
+    finished = next(c for c in status["conditions"] if c["type"] == "Finished")  # type: ignore[attr-defined]
+    assert (finished["status"], finished["reason"]) == ("True", "Succeeded")
     assert status["exitCode"] == 0
     assert str(status["ocid"]).startswith("ocid1.datasciencejobrun.")
     expected = ["Hello, Kubernetes!", *[f"Howdy line {i}" for i in range(5)]]
@@ -103,7 +105,7 @@ def test_exit_code_3_fails_with_the_code_in_status_and_reason(
         "wait",
         "-n",
         namespace,
-        "--for=condition=Failed",
+        "--for=condition=Finished",  # true for every ending: one wait is enough
         "dsjobrun/fail-run",
         "--timeout=120s",
         check=False,

@@ -240,6 +240,71 @@ async def test_waits_for_the_job_and_stops_for_a_foreign_one() -> None:
     assert port.calls["create_job_run"] == 0
 
 
+def _cond(ctx: RunContext, kind: str) -> dict[str, Any]:
+    return dict(get_condition(ctx.status["conditions"], kind) or {})
+
+
+async def test_a_run_waits_for_its_job_at_most_the_job_wait_timeout_then_fails() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock, job=Waiting("WaitingForJob", "DataScienceJob 'j' is not Ready"))
+    ctx.settings = dataclasses.replace(ctx.settings, job_wait_timeout=60)
+    assert await run_pass(ctx) == ctx.settings.poll_interval
+    assert "fails if not Ready by 2026-" in _cond(ctx, "Ready")["message"]
+    assert _cond(ctx, "Finished")["status"] == "False"
+    clock.seconds = 59
+    assert await run_pass(ctx) == ctx.settings.poll_interval
+    assert ctx.status["phase"] == "Pending"
+    clock.seconds = 60
+    assert await run_pass(ctx) is None
+    assert ctx.status["phase"] == "Failed"
+    failed = _cond(ctx, "Failed")
+    assert (failed["status"], failed["reason"]) == ("True", "JobNotReady")
+    assert "gave up after waiting 60s" in failed["message"]
+    finished = _cond(ctx, "Finished")
+    assert (finished["status"], finished["reason"]) == ("True", "Failed")
+    assert finished["message"] == failed["message"]
+    assert rec.events[-1][0] == "JobNotReady"
+    assert port.calls["create_job_run"] == 0
+    # Persisted without the in-memory start of the wait.
+    assert all(not k.startswith("_") for p in rec.patches for k in p)
+
+
+async def test_a_run_of_a_job_that_can_never_run_fails_at_once_with_the_jobs_reason() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    broken = Waiting("InvalidSpec", "DataScienceJob 'j' cannot run: spec.x: bad", terminal=True)
+    ctx = make(port, rec, clock, job=broken)
+    assert await run_pass(ctx) is None
+    assert ctx.status["phase"] == "Failed"
+    for kind in ("Failed", "Terminal"):
+        assert (_cond(ctx, kind)["status"], _cond(ctx, kind)["reason"]) == ("True", "InvalidSpec")
+    assert (_cond(ctx, "Finished")["status"], _cond(ctx, "Finished")["reason"]) == (
+        "True",
+        "Failed",
+    )
+    assert _cond(ctx, "Succeeded")["status"] == "False"
+
+
+async def test_finished_follows_every_outcome() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = make(port, rec, clock)
+    await run_pass(ctx)
+    assert _cond(ctx, "Finished")["status"] == "False"
+    (run_id,) = port.runs
+    port.move(run_id, "SUCCEEDED", "Job run artifact execution succeeded.", time_started=at(1))
+    clock.seconds = 30
+    await run_pass(ctx)
+    assert (_cond(ctx, "Finished")["status"], _cond(ctx, "Finished")["reason"]) == (
+        "True",
+        "Succeeded",
+    )
+    canceled = make(FakePort(), Recorder(), clock, cancel=True)
+    await run_pass(canceled)
+    assert (_cond(canceled, "Finished")["status"], _cond(canceled, "Finished")["reason"]) == (
+        "True",
+        "Canceled",
+    )
+
+
 async def test_a_run_without_logging_says_so() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)

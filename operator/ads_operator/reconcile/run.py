@@ -13,7 +13,7 @@ from typing import Any
 
 from ads_operator.models import Phase
 from ads_operator.oci.domain import OciJobRun
-from ads_operator.reconcile.conditions import set_condition
+from ads_operator.reconcile.conditions import get_condition, set_condition
 from ads_operator.reconcile.lifecycle import (
     RUN_FAILED,
     RUN_TERMINAL,
@@ -151,6 +151,74 @@ def run_conditions(
         generation=generation,
         now=now,
     )
+
+
+#: The condition that is True once the run is over, whichever way (one ``kubectl wait``).
+FINISHED = "Finished"
+_FINAL_PHASES = {Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELED}
+
+
+def with_finished(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    phase: str | None,
+    *,
+    generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """``conditions`` with ``Finished`` set from ``phase``: True for Succeeded, Failed and
+    Canceled (reason the phase, message the outcome's), else False (reason the phase).
+
+    ``Succeeded`` and ``Failed`` answer how a run ended; CI that only needs to know
+    *that* it ended waits for this one condition instead of racing two waits."""
+    done = phase in _FINAL_PHASES
+    outcome = get_condition(conditions, "Succeeded" if phase == Phase.SUCCEEDED else "Failed")
+    message = str((outcome or {}).get("message") or "") if done else ""
+    return set_condition(
+        conditions,
+        type=FINISHED,
+        status=done,
+        reason=str(phase or Phase.PENDING),
+        message=message or (f"The run is {phase}" if phase else "The run has not started"),
+        generation=generation,
+        now=now,
+    )
+
+
+def failed_before_start(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    *,
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The status patch of a run that ends before any OCI run exists: its job cannot run
+    (Terminal, or not Ready within ``JOB_WAIT_TIMEOUT``) or OCI refused the create.
+
+    ``Failed=True`` with the reason, ``Terminal=True`` (nothing is retried), and phase
+    Failed, so that waiting for ``Failed`` or ``Finished`` ends."""
+    conds = [dict(c) for c in conditions or ()]
+    for kind, value in (("Ready", False), ("Succeeded", False), ("Failed", True)):
+        conds = set_condition(
+            conds,
+            type=kind,
+            status=value,
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+        )
+    conds = set_condition(
+        conds,
+        type="Terminal",
+        status=True,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )
+    conds = with_finished(conds, str(Phase.FAILED), generation=generation, now=now)
+    return {"phase": str(Phase.FAILED), "conditions": conds, "observedGeneration": generation}
 
 
 def is_settled(status: Mapping[str, Any]) -> bool:

@@ -40,11 +40,13 @@ from ads_operator.reconcile.lifecycle import (
 )
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run import (
+    failed_before_start,
     iso,
     parse_time,
     run_conditions,
     run_state_fields,
     transition,
+    with_finished,
 )
 from ads_operator.settings import Settings
 
@@ -79,6 +81,13 @@ class Waiting:
     reason: str
     message: str
     terminal: bool = False
+
+
+#: In-memory (never persisted) key of ``RunContext.status``: when this daemon first saw
+#: the run waiting for its job. A restarted operator counts ``JOB_WAIT_TIMEOUT`` afresh.
+WAITING_SINCE = "_jobWaitingSince"
+#: The reason a run fails with when its wait ends, by the reason it waited with.
+_GAVE_UP = {"WaitingForJob": "JobNotReady"}
 
 
 @dataclass
@@ -148,6 +157,14 @@ class RunContext:
         Most passes of a long run change little (the duration, the log cursor); sending
         only that keeps the apiserver's and every watcher's work small at a thousand runs,
         and a pass that changed nothing writes nothing."""
+        if "phase" in patch:  # Finished follows the phase, whichever path set it
+            conds = patch.get("conditions", self.status.get("conditions"))
+            patch = {
+                **patch,
+                "conditions": with_finished(
+                    conds, patch["phase"], generation=self.generation, now=self.now()
+                ),
+            }
         changed = {k: v for k, v in patch.items() if self.status.get(k) != v}
         if not changed:
             return
@@ -257,32 +274,13 @@ async def _not_started(ctx: RunContext) -> float | None:
         )
         return None
     job = await ctx.resolve_job()
-    if not isinstance(job, Waiting) and ctx.admit is not None:
-        job = await ctx.admit() or job
     if isinstance(job, Waiting):
-        conds = set_condition(
-            ctx.status.get("conditions"),
-            type="Ready",
-            status=False,
-            reason=job.reason,
-            message=job.message,
-            generation=gen,
-            now=now,
-        )
-        if job.terminal:
-            conds = set_condition(
-                conds,
-                type="Terminal",
-                status=True,
-                reason=job.reason,
-                message=job.message,
-                generation=gen,
-                now=now,
-            )
-        await ctx.save(
-            {"phase": str(Phase.PENDING), "conditions": conds, "observedGeneration": gen}
-        )
-        return None if job.terminal else ctx.settings.poll_interval
+        return await _wait_for_job(ctx, job, now)
+    ctx.status.pop(WAITING_SINCE, None)
+    full = await ctx.admit() if ctx.admit is not None else None
+    if full is not None:  # capacity frees up as other runs end: no time limit
+        await _save_waiting(ctx, full, now)
+        return ctx.settings.poll_interval
     run = await _find_or_create(ctx, job)
     # Persist the OCID before anything else can fail: this is the exactly-once anchor.
     await ctx.save({"ocid": run.id, "jobOcid": run.job_id})
@@ -290,6 +288,53 @@ async def _not_started(ctx: RunContext) -> float | None:
     delay = await _observe(ctx, run)
     await created
     return delay
+
+
+async def _wait_for_job(ctx: RunContext, wait: Waiting, now: datetime) -> float | None:
+    """The job is missing or not Ready: wait, at most ``JOB_WAIT_TIMEOUT``; a job that can
+    never run (``terminal``) fails the run at once, with the job's reason.
+
+    A missing job may yet be applied (a manifest with the run before the job) and a job
+    being created becomes Ready within seconds, so both are waited for; but a run must
+    end, or ``kubectl wait`` for it never returns."""
+    since = ctx.status.setdefault(WAITING_SINCE, now)
+    limit = ctx.settings.job_wait_timeout
+    if wait.terminal or (now - since).total_seconds() >= limit:
+        reason, message = wait.reason, wait.message
+        if not wait.terminal:
+            reason = _GAVE_UP.get(reason, reason)
+            message += f"; gave up after waiting {limit:g}s (JOB_WAIT_TIMEOUT)"
+        await ctx.save(
+            failed_before_start(
+                ctx.status.get("conditions"),
+                reason=reason,
+                message=message,
+                generation=ctx.generation,
+                now=now,
+            )
+        )
+        await ctx.post(reason, message, True)
+        return None
+    deadline = (since + timedelta(seconds=limit)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await _save_waiting(
+        ctx, Waiting(wait.reason, f"{wait.message}; the run fails if not Ready by {deadline}"), now
+    )
+    return ctx.settings.poll_interval
+
+
+async def _save_waiting(ctx: RunContext, wait: Waiting, now: datetime) -> None:
+    conds = set_condition(
+        ctx.status.get("conditions"),
+        type="Ready",
+        status=False,
+        reason=wait.reason,
+        message=wait.message,
+        generation=ctx.generation,
+        now=now,
+    )
+    await ctx.save(
+        {"phase": str(Phase.PENDING), "conditions": conds, "observedGeneration": ctx.generation}
+    )
 
 
 def _announce(ctx: RunContext, reason: str, message: str, warning: bool) -> asyncio.Future[None]:
