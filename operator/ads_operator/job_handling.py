@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, Final
 
 import kopf
 from pydantic import ValidationError
@@ -21,8 +22,8 @@ from ads_operator.models import (
     DeletionPolicy,
 )
 from ads_operator.oci.errors import NotFoundError, OciError
-from ads_operator.reconcile import history, outcomes
-from ads_operator.reconcile.conditions import is_true, set_condition
+from ads_operator.reconcile import history, outcomes, schedule
+from ads_operator.reconcile.conditions import get_condition, is_true, set_condition
 from ads_operator.reconcile.job_executor import (
     JobContext,
     JobOutcome,
@@ -47,6 +48,8 @@ from ads_operator.wiring import (
 )
 
 log = logging.getLogger(__name__)
+#: The job's condition about ``spec.schedule`` (present only while it has one).
+SCHEDULE_VALID: Final = "ScheduleValid"
 
 
 async def reconcile(
@@ -120,14 +123,19 @@ async def reconcile(
     for reason, message in ctx.events:
         await events.post(events.reference(body), reason=reason, message=message)
     now = utcnow()
-    ready = outcome is JobOutcome.READY
     state = str(ctx.status.get("lifecycleState") or "")
+    conds, unusable = _schedule_condition(ctx.status.get("conditions"), model, generation, now)
+    ready = outcome is JobOutcome.READY and unusable is None
+    reason = state or str(outcome)
+    message = str(ctx.status.get("lifecycleDetails") or f"OCI job {state}")
+    if unusable is not None:  # the OCI job may be fine, but the job is not as asked for
+        reason, message = "InvalidSchedule", unusable
     conds = set_condition(
-        ctx.status.get("conditions"),
+        conds,
         type="Ready",
         status=ready,
-        reason=state or str(outcome),
-        message=str(ctx.status.get("lifecycleDetails") or f"OCI job {state}"),
+        reason=reason,
+        message=message,
         generation=generation,
         now=now,
     )
@@ -166,6 +174,30 @@ async def reconcile(
         raise kopf.PermanentError(f"the OCI job is {state}")
 
 
+def _schedule_condition(
+    conditions: list[dict[str, Any]] | None,
+    model: DataScienceJobSpec,
+    generation: int | None,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``ScheduleValid`` for a job with ``spec.schedule`` (none without one), and why the
+    schedule cannot work, if it cannot. It stays False until the spec is fixed, unlike
+    the scheduler's Event, which expires."""
+    if model.schedule is None:
+        return [dict(c) for c in conditions or () if c.get("type") != SCHEDULE_VALID], None
+    unusable = schedule.problem(model.schedule.cron, model.schedule.time_zone, now=now)
+    conds = set_condition(
+        conditions,
+        type=SCHEDULE_VALID,
+        status=unusable is None,
+        reason="InvalidSchedule" if unusable else "Valid",
+        message=f"spec.schedule: {unusable}" if unusable else "The schedule can start runs",
+        generation=generation,
+        now=now,
+    )
+    return conds, f"spec.schedule: {unusable}" if unusable else None
+
+
 async def resync(
     *,
     body: kopf.Body,
@@ -201,7 +233,11 @@ async def resync(
         runs, pruned = await _prune_history(raw, runs, namespace, name)
         notes.extend(pruned)
         patch["runs"] = run_summary(runs, name)
-        if job.lifecycle_state != status.get("lifecycleState"):
+        valid = get_condition(status.get("conditions"), SCHEDULE_VALID)
+        if (
+            job.lifecycle_state != status.get("lifecycleState")
+            and (valid or {}).get("status") != "False"
+        ):  # an unusable schedule keeps Ready False until the spec is fixed
             patch["conditions"] = set_condition(
                 status.get("conditions"),
                 type="Ready",

@@ -423,3 +423,43 @@ def _refused_then_allowed(
     # However often it was refused, the same refusal was one Event.
     failed = [e for e in events_of(cluster, namespace, "refused") if e["reason"] == "FailedCreate"]
     assert len(failed) == 1
+
+
+def test_an_unknown_time_zone_keeps_schedule_valid_and_ready_false_until_fixed(
+    cluster: Cluster, namespace: str, scheduler: OperatorProcess
+) -> None:
+    """The apiserver cannot know time zone names; the operator says so in a condition
+    that stays (an Event expires) and keeps the job not Ready until the spec is fixed."""
+    apply(
+        cluster,
+        namespace,
+        script_configmap("typo", {"quick.py": QUICK}),
+        scheduled_job("typo", "quick.py", {"cron": "0 2 * * *", "timeZone": "Europe/Berln"}),
+    )
+
+    def invalid() -> dict[str, Any] | None:
+        cond = _condition(cluster, namespace, "typo", "ScheduleValid")
+        return cond if cond.get("status") == "False" else None
+
+    cond = wait_for(invalid, timeout=60, what=f"ScheduleValid=False ({scheduler.log})")
+    assert cond["reason"] == "InvalidSchedule"
+    assert "unknown time zone 'Europe/Berln'" in cond["message"]
+    # The OCI job was made, and the job's resync (every 2 s here) has seen it since
+    # (its run summary is written): Ready stays False all the same.
+    wait_for(
+        lambda: status_of(cluster, namespace, "dsjob", "typo").get("runs"),
+        timeout=60,
+        what="the job's resync",
+    )
+    ready = _condition(cluster, namespace, "typo", "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSchedule")
+    assert status_of(cluster, namespace, "dsjob", "typo")["lifecycleState"] == "ACTIVE"
+    cluster.kubectl(
+        "patch", "dsjob", "typo", "-n", namespace, "--type=merge",
+        "-p", json.dumps({"spec": {"schedule": {"timeZone": "Europe/Berlin"}}}),
+    )  # fmt: skip
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/typo", "--timeout=60s",
+        timeout=90,
+    )  # fmt: skip
+    assert _condition(cluster, namespace, "typo", "ScheduleValid")["status"] == "True"

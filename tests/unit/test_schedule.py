@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ads_operator.models.policy import CRON_PATTERN
 from ads_operator.reconcile import schedule
 from ads_operator.reconcile.identity import label_value
 from ads_operator.reconcile.schedule import CronError, decide, next_after, parse, zone
@@ -200,3 +203,52 @@ def test_only_unfinished_runs_of_this_schedule_are_active() -> None:
     assert [r["metadata"]["name"] for r in active_runs(runs, "nightly")] == ["new", "running"]  # type: ignore[index]
     long = "n" * 80
     assert active_runs([run("x", label_value(long), "Running")], long)
+
+
+# --- what the CRD refuses at apply, and what only the operator can tell ----------------------
+
+_CRON_ALPHABET = "0123456789*/,- @abcdefghijklmnopqrstuvwxyzAEJMS"
+
+
+@given(st.text(alphabet=_CRON_ALPHABET, max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_the_crd_pattern_refuses_every_expression_the_parser_refuses_by_its_fields(
+    text: str,
+) -> None:
+    """CEL (the same RE2 pattern) never refuses what the parser accepts, and accepts what
+    it refuses only for a range that runs backwards (which ScheduleValid reports)."""
+    matches = re.match(CRON_PATTERN, text) is not None
+    try:
+        parse(text)
+        parsed = True
+    except CronError as exc:
+        parsed = False
+        backwards = "runs backwards" in str(exc)
+    assert matches == parsed or (matches and not parsed and backwards), text
+
+
+@pytest.mark.parametrize(
+    "expr", ["0 2 * * *", "*/5 2-4 1,15 jan-mar mon-fri", "@daily", " @Hourly ", "00 05 01 01 07"]
+)
+def test_the_crd_pattern_accepts_valid_expressions(expr: str) -> None:
+    assert re.match(CRON_PATTERN, expr)
+    parse(expr)
+
+
+@pytest.mark.parametrize(
+    "expr", ["61 2 * * *", "0 24 * * *", "0 0 0 * *", "0 0 * 13 *", "0 2 * * 8", "*/0 * * * *"]
+)
+def test_the_crd_pattern_refuses_values_out_of_range(expr: str) -> None:
+    assert not re.match(CRON_PATTERN, expr)
+    with pytest.raises(CronError):
+        parse(expr)
+
+
+def test_problem_names_what_only_the_operator_can_tell() -> None:
+    now = t("2026-11-26T10:00:00")
+    assert schedule.problem("0 2 * * *", "Europe/Berlin", now=now) is None
+    assert "unknown time zone 'Europe/Berln'" in str(
+        schedule.problem("0 2 * * *", "Europe/Berln", now=now)
+    )
+    assert "runs backwards" in str(schedule.problem("5-1 * * * *", None, now=now))
+    assert "matches no time" in str(schedule.problem("0 0 31 feb *", None, now=now))

@@ -7,10 +7,11 @@ said in the field descriptions and in ``docs/guide/run-policy.md``.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Final
 
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import AfterValidator, Field, StrictBool, StrictInt
 
 from ads_operator.models.base import WireModel
 
@@ -79,16 +80,76 @@ class ConcurrencyPolicy(StrEnum):
     REPLACE = "Replace"
 
 
+def _cron_pattern() -> str:
+    """A regular expression for what the operator's cron parser accepts, field by field
+    with each field's range (RE2, so CEL can check it when the job is applied).
+
+    What a regular expression cannot see (a range that runs backwards, ``5-1``) the
+    operator reports in the job's ``ScheduleValid`` condition."""
+    step = r"(/0*[1-9][0-9]*)?"
+
+    def field(value: str) -> str:
+        item = rf"(\*|({value})(-({value}))?){step}"
+        return rf"{item}(,{item})*"
+
+    months = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+    days = "sun|mon|tue|wed|thu|fri|sat"
+    fields = [
+        field(r"0*[1-5]?[0-9]"),  # minute 0-59
+        field(r"0*(1?[0-9]|2[0-3])"),  # hour 0-23
+        field(r"0*([1-9]|[12][0-9]|3[01])"),  # day of month 1-31
+        field(rf"0*([1-9]|1[0-2])|{months}"),  # month 1-12
+        field(rf"0*[0-7]|{days}"),  # day of week 0-7 (0 and 7: Sunday)
+    ]
+    macros = "@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
+    five = r"\s+".join(fields)
+    return rf"(?i)^\s*({macros}|{five})\s*$"
+
+
+CRON_PATTERN: Final = _cron_pattern()
+CRON_MESSAGE: Final = (
+    "must be five cron fields (minute 0-59, hour 0-23, day of month 1-31, month 1-12 or"
+    " jan-dec, day of week 0-7 or sun-sat; each *, a value, a range a-b or a list, with an"
+    " optional /step) or one of @hourly, @daily, @weekly, @monthly, @yearly"
+)
+#: The shape of an IANA zone name; whether it exists only the operator can tell
+#: (``ScheduleValid``), as the apiserver has no time zone database to ask.
+TIME_ZONE_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+
+
+def _check_cron(value: str) -> str:
+    if not re.match(CRON_PATTERN, value):
+        raise ValueError(CRON_MESSAGE)
+    return value
+
+
+#: A cron expression, checked with the same pattern by pydantic and, at apply, by CEL.
+CronExpression = Annotated[
+    str,
+    AfterValidator(_check_cron),
+    Field(
+        min_length=1,
+        max_length=128,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": f"self.matches(r'{CRON_PATTERN}')", "message": CRON_MESSAGE}
+            ]
+        },
+    ),
+]
+
+
 class JobSchedule(WireModel):
     """Start runs of the job on a cron schedule, the way a CronJob starts Jobs."""
 
-    cron: str = Field(
-        min_length=1,
-        max_length=128,
+    cron: CronExpression = Field(
         description="Five-field cron expression or @hourly/@daily/@weekly/@monthly/@yearly.",
     )
     time_zone: str | None = Field(
-        default=None, max_length=64, description="IANA time zone of the expression (default UTC)."
+        default=None,
+        max_length=64,
+        pattern=TIME_ZONE_PATTERN,
+        description="IANA time zone of the expression, e.g. Europe/Berlin (default UTC).",
     )
     concurrency_policy: ConcurrencyPolicy | None = Field(
         default=None,

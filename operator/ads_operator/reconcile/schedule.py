@@ -147,6 +147,23 @@ def zone(name: str | None) -> ZoneInfo:
         ) from None
 
 
+def problem(expression: str, time_zone: str | None, *, now: datetime) -> str | None:
+    """Why a schedule can never start a run, or None when it can: the expression or the
+    time zone is unusable, or no time matches within :data:`HORIZON_DAYS` (31 February).
+
+    The job's ``ScheduleValid`` condition says this until the spec is fixed; the CRD
+    already refuses most bad expressions at apply, but not unknown zones or ranges that
+    run backwards."""
+    try:
+        cron = parse(expression)
+        tz = zone(time_zone)
+    except CronError as exc:
+        return str(exc)
+    if next_after(cron, now, tz) is None:
+        return f"{expression!r} matches no time in the next {HORIZON_DAYS} days"
+    return None
+
+
 def _exists(local: datetime, tz: ZoneInfo) -> bool:
     """Whether a naive wall time exists in ``tz`` (not in a DST gap)."""
     aware = local.replace(tzinfo=tz, fold=0)
