@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -37,6 +38,7 @@ from ads_operator.sources import ClusterSourceReader, MissingSourceError
 from ads_operator.wiring import (
     Operator,
     created,
+    is_auth_wait,
     persister,
     port_for,
     raw_secret,
@@ -45,6 +47,7 @@ from ads_operator.wiring import (
     secret_of,
     utcnow,
     validation_text,
+    wait_for_fix,
 )
 
 log = logging.getLogger(__name__)
@@ -112,13 +115,25 @@ async def reconcile(
         )
         return
     except OciError as exc:
-        await report(
-            JOB_PLURAL,
-            body,
-            status,
-            outcomes.disposition(exc, attempt=retry, settings=op.settings),
-            generation,
-        )
+        disposition = outcomes.disposition(exc, attempt=retry, settings=op.settings)
+        wait = None
+        if is_auth_wait(disposition):
+
+            async def wait(delay: float) -> float:
+                async def moved_on() -> bool:  # kopf handles a new spec or the delete
+                    now = await kube.get_resource(JOB_PLURAL, namespace, name)
+                    meta = (now or {}).get("metadata") or {}
+                    return bool(
+                        now is None
+                        or meta.get("deletionTimestamp")
+                        or meta.get("generation") != generation
+                    )
+
+                return await wait_for_fix(
+                    op, namespace, secret_of(model), delay, pause=asyncio.sleep, give_up=moved_on
+                )
+
+        await report(JOB_PLURAL, body, status, disposition, generation, wait=wait)
         return
     for reason, message in ctx.events:
         await events.post(events.reference(body), reason=reason, message=message)

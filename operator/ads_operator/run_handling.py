@@ -36,12 +36,14 @@ from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
 from ads_operator.wiring import (
     Operator,
+    is_auth_wait,
     port_for,
     raw_secret,
     report_run,
     run_finished,
     utcnow,
     validation_text,
+    wait_for_fix,
 )
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,15 @@ async def watch(
                 if isinstance(disposition, outcomes.Terminal):
                     return
                 delay = disposition.delay
+                if is_auth_wait(disposition):  # retried at once when its Secret is fixed
+
+                    async def stopping() -> bool:
+                        return bool(stopped)
+
+                    secret = await secret_of_run(op, spec, namespace)
+                    delay = await wait_for_fix(
+                        op, namespace, secret, delay, pause=stopped.wait, give_up=stopping
+                    )
             if delay is None:
                 op.limiter.forget(uid)
                 _RESERVED.release(namespace, uid)
@@ -166,6 +177,16 @@ def _in_progress(status: dict[str, Any]) -> tuple[str | None, float | None]:
     except ValueError:
         return state, None
     return state, (utcnow() - since).total_seconds()
+
+
+async def secret_of_run(op: Operator, spec: DataScienceJobRunSpec, namespace: str) -> str | None:
+    """The Secret a run's credentials come from: its own authSecretRef, else its job's."""
+    if spec.auth_secret_ref is not None:
+        return spec.auth_secret_ref.name
+    if spec.job_ref is None:
+        return None
+    job = await job_body(op, namespace, spec.job_ref.name)
+    return raw_secret(dict((job or {}).get("spec") or {}))
 
 
 async def run_policy_of(

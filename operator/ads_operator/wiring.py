@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from ads_operator import events, kube, metrics
+from ads_operator import credentials, events, kube, metrics
 from ads_operator.models import (
     RUN_PLURAL,
     DataScienceJobSpec,
@@ -53,6 +53,9 @@ class Operator:
     job_bodies: SharedReads[dict[str, Any] | None] = field(
         default_factory=lambda: SharedReads[dict[str, Any] | None](ttl=2.0)
     )
+    #: The digest of each Secret as last read for credentials (None: it was missing), so
+    #: an authorization failure can wait for the Secret to change (see credentials.py).
+    secrets_seen: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def operator_of(memo: Any) -> Operator:
@@ -73,6 +76,7 @@ async def port_for(
     secret = None
     if secret_name:
         secret = await kube.read_secret(namespace, secret_name)
+        op.secrets_seen[(namespace, secret_name)] = credentials.digest(secret)
         if secret is None:
             raise NotAuthorizedError(f"Secret {secret_name!r} not found in namespace {namespace!r}")
     try:
@@ -84,6 +88,40 @@ async def port_for(
         raise
     except Exception as exc:  # the SDK refusing the config (never echo its values)
         raise NotAuthorizedError(f"unusable OCI credentials: {type(exc).__name__}") from None
+
+
+def is_auth_wait(disposition: outcomes.Disposition) -> bool:
+    """Whether the failure waits for a person (credentials or policy), not for OCI."""
+    return isinstance(disposition, outcomes.Retry) and disposition.reason in outcomes.AUTH_REASONS
+
+
+async def wait_for_fix(
+    op: Operator,
+    namespace: str,
+    secret_name: str | None,
+    delay: float,
+    *,
+    pause: credentials.Pause,
+    give_up: Any = None,
+) -> float:
+    """After an authorization failure: waits (up to ``delay``) for the resource's Secret to
+    change and returns the delay still to wait before the retry, 0 when it changed.
+    Without a Secret there is nothing to watch: the full delay is returned."""
+    if not secret_name:
+        return delay
+    started = utcnow()
+    seen = op.secrets_seen.get((namespace, secret_name))
+    if await credentials.until_secret_changes(
+        namespace,
+        secret_name,
+        seen,
+        within=delay,
+        interval=op.settings.poll_interval,
+        pause=pause,
+        give_up=give_up,
+    ):
+        return 0.0
+    return max(0.0, delay - (utcnow() - started).total_seconds())
 
 
 def persister(plural: str, namespace: str, name: str) -> Any:
@@ -99,8 +137,13 @@ async def report(
     status: Mapping[str, Any],
     disposition: outcomes.Disposition,
     generation: int | None,
+    *,
+    wait: Callable[[float], Awaitable[float]] | None = None,
 ) -> None:
-    """Write the failure into conditions and an Event; raise kopf's retry semantics."""
+    """Write the failure into conditions and an Event; raise kopf's retry semantics.
+
+    ``wait``: given the retry delay, waits for something that ends it early and returns
+    the delay that is left (see :func:`wait_for_fix`)."""
     meta = body["metadata"]
     metrics.reconcile_error(str(body.get("kind") or plural), disposition.reason)
     conds = failure_conditions(
@@ -118,7 +161,8 @@ async def report(
     )
     if isinstance(disposition, outcomes.Terminal):
         raise kopf.PermanentError(disposition.message)
-    raise kopf.TemporaryError(disposition.message, delay=disposition.delay)
+    delay = disposition.delay if wait is None else await wait(disposition.delay)
+    raise kopf.TemporaryError(disposition.message, delay=delay)
 
 
 def run_summary(runs: list[dict[str, Any]], job_name: str) -> dict[str, Any]:

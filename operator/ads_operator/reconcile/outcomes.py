@@ -37,6 +37,16 @@ class Terminal:
 Disposition = Retry | Terminal
 
 
+#: The reasons of failures a person has to fix (credentials, policies).
+AUTH_REASONS = frozenset({"NotAuthorized", "NotAuthorizedOrNotFound"})
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending in a full stop, so that the hint after it reads as a sentence."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def backoff(attempt: int, settings: Settings) -> float:
     """Exponential backoff from ``backoff_initial``, capped at ``backoff_max``."""
     return float(min(settings.backoff_max, settings.backoff_initial * 2 ** max(0, attempt)))
@@ -56,10 +66,11 @@ def disposition(error: OciError, *, attempt: int, settings: Settings) -> Disposi
     if isinstance(error, NotAuthorizedError | NotFoundError):
         hint = (
             " Check the credentials (authSecretRef or the operator's) and the IAM policies"
-            " for the compartment, project and log group; retrying slowly."
+            " for the compartment, project and log group; retrying slowly, and at once when"
+            " the authSecretRef Secret is created or changed."
         )
         reason = "NotAuthorizedOrNotFound" if isinstance(error, NotFoundError) else "NotAuthorized"
-        return Retry(settings.auth_retry_delay, reason, text + hint)
+        return Retry(settings.auth_retry_delay, reason, _sentence(text) + hint)
     if isinstance(error, RetryableError):
         delay = error.retry_after if error.retry_after is not None else backoff(attempt, settings)
         reason = "Throttled" if isinstance(error, ThrottledError) else "OciUnavailable"
