@@ -72,13 +72,12 @@ def test_creating_the_missing_secret_retries_the_job_and_its_run_at_once(
         f"--from-file=config={emulator_api_key.config_file}",
         f"--from-file=key={emulator_api_key.key_file}",
     )  # fmt: skip
-    waited = cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Finished", "dsjobrun/late-run",
-        "--timeout=90s", check=False, timeout=120,
-    )  # fmt: skip
-    assert waited.returncode == 0, f"{waited.stderr}\n{patient.log}"
-    assert status_of(cluster, namespace, "dsjobrun", "late-run")["phase"] == "Succeeded"
-    assert _condition(status_of(cluster, namespace, "dsjob", "late"), "Ready")["status"] == "True"
+    for kind, condition in (("dsjob/late", "Ready"), ("dsjobrun/late-run", "Succeeded")):
+        waited = cluster.kubectl(
+            "wait", "-n", namespace, f"--for=condition={condition}", kind,
+            "--timeout=90s", check=False, timeout=120,
+        )  # fmt: skip
+        assert waited.returncode == 0, f"{kind}: {waited.stderr}\n{patient.log}"
     # One report per failed attempt, and the Secret was missing only once for each.
     for name in ("late", "late-run"):
         reasons = [e["reason"] for e in events_of(cluster, namespace, name)]
