@@ -282,5 +282,24 @@ def test_adopted_and_unmanaged_jobs_run_and_orphan_policy_keeps_oci(
         timeout=30,
         what="the job's run summary",
     )
+    # Leaving spec.id out makes a job of the resource's own; the adopted one is not taken
+    # for it, nor retired, nor deleted with the resource (deletionPolicy Delete now).
+    apply(
+        cluster,
+        namespace,
+        script_configmap("adopted", {"outside.py": "print('own')\n"}),
+        script_job("adopted", script="outside.py", log_group=None),
+    )
+
+    def own_job() -> str | None:
+        status = status_of(cluster, namespace, "dsjob", "adopted")
+        ocid = status.get("ocid")
+        if ocid in (None, created.id) or status.get("lifecycleState") != "ACTIVE":
+            return None
+        return str(ocid)
+
+    own = wait_for(own_job, timeout=60, what=f"a job of the resource's own\n{operator.log}")
+    assert not status_of(cluster, namespace, "dsjob", "adopted").get("retiredOcids")
     cluster.kubectl("delete", "dsjob", "adopted", "-n", namespace, "--timeout=60s", timeout=90)
+    assert ds.get_job(own).data.lifecycle_state == "DELETED"
     assert ds.get_job(created.id).data.lifecycle_state == "ACTIVE"

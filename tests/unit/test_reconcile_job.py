@@ -3,6 +3,7 @@ recovery after a lost status, update in place versus replacement, retirement, de
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from ads_operator.reconcile.job_executor import (
     MAX_REPLAYS,
     JobContext,
     JobOutcome,
+    adopt_job,
     delete_jobs,
     desired_for,
     ensure_job,
@@ -329,3 +331,39 @@ async def test_the_console_link_names_the_credentials_region_without_a_spec_regi
     assert ctx.status["consoleUrl"].endswith(f"{ctx.status['ocid']}?region=eu-frankfurt-1")
     ctx.region = "us-phoenix-1"  # spec.region (or the operator's setting) wins
     assert ctx.console_region == "us-phoenix-1"
+
+
+def _adopting(ocid: str) -> DataScienceJobSpec:
+    return DataScienceJobSpec.model_validate({"id": ocid, "deletionPolicy": "Orphan"})
+
+
+async def test_adopting_retires_the_job_the_resource_made_before() -> None:
+    port = FakePort()
+    outside = await port.create_job(
+        details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token="outside"
+    )
+    port.jobs[outside.id] = replace(port.jobs[outside.id], lifecycle_state="ACTIVE")
+    ctx, _ = context(port, job_spec())
+    await ensure_job(ctx, await desired_for(ctx))
+    own = ctx.status["ocid"]
+    adopting, _ = context(port, _adopting(outside.id), ctx.status)
+    assert await adopt_job(adopting) is JobOutcome.READY
+    assert adopting.status["ocid"] == outside.id
+    assert adopting.status["retiredOcids"] == [own]
+    assert adopting.status["specHash"] is None
+
+
+async def test_leaving_spec_id_out_again_makes_a_job_of_its_own() -> None:
+    """The adopted job is not taken for the resource's own, nor retired (deleted)."""
+    port = FakePort()
+    outside = await port.create_job(
+        details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token="outside"
+    )
+    adopting, _ = context(port, _adopting(outside.id))
+    await adopt_job(adopting)
+    managed, _ = context(port, job_spec(), adopting.status)
+    assert await ensure_job(managed, await desired_for(managed)) is JobOutcome.READY
+    assert managed.status["ocid"] != outside.id
+    assert not managed.status.get("retiredOcids")
+    assert port.jobs[outside.id].lifecycle_state == "CREATING"  # untouched
+    assert port.calls["create_job"] == 2  # the outside job, and the resource's own

@@ -101,10 +101,22 @@ async def desired_for(ctx: JobContext) -> DesiredJob:
 
 
 async def adopt_job(ctx: JobContext) -> JobOutcome:
-    """``spec.id`` names an existing OCI job: mirror it, change nothing in OCI."""
+    """``spec.id`` names an existing OCI job: mirror it, change nothing in OCI.
+
+    An adopted job has no ``specHash`` in status (that is how :func:`ensure_job` knows
+    it is not this resource's own). A job this resource made before is retired, as a
+    replaced one is: kept while runs refer to it, then deleted."""
     assert ctx.spec.id is not None
     job = await ctx.port.get_job(job_id=ctx.spec.id)
-    await ctx.save(job_state_fields(job, ctx.console_region))
+    patch = job_state_fields(job, ctx.console_region)
+    own = ctx.status.get("ocid") if ctx.status.get("specHash") else None
+    if own and own != job.id:
+        retired = [o for o in ctx.status.get("retiredOcids") or [] if o not in (own, job.id)]
+        patch["retiredOcids"] = [*retired, own]
+        ctx.events.append(("Adopted", f"Adopted OCI job {job.id}; {own} is retired"))
+    if ctx.status.get("specHash"):
+        patch.update(specHash=None, artifact=None)
+    await ctx.save(patch)
     return _outcome(job)
 
 
@@ -160,7 +172,10 @@ async def _create(ctx: JobContext, desired: DesiredJob) -> OciJob:
 
 async def ensure_job(ctx: JobContext, desired: DesiredJob) -> JobOutcome:
     """Drive the OCI job towards the desired one; returns where it stands."""
-    observed = await _get_job(ctx.port, ctx.status.get("ocid"))
+    # An OCID without a spec hash is a job adopted by spec.id, which has been removed
+    # since: not this resource's to use, change or retire. It makes a job of its own.
+    own = ctx.status.get("ocid") if ctx.status.get("specHash") else None
+    observed = await _get_job(ctx.port, own)
     for _ in range(8):
         artifact_status = ctx.status.get("artifact") or {}
         uploaded = desired.artifact is None or (
