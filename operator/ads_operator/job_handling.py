@@ -80,6 +80,14 @@ async def reconcile(
             generation,
         )
         return
+    status["conditions"], unusable = _schedule_condition(
+        status.get("conditions"), model, generation, utcnow()
+    )
+    if unusable is not None:  # only the operator can tell: Terminal, and no OCI call
+        await report(
+            JOB_PLURAL, body, status, outcomes.Terminal("InvalidSchedule", unusable), generation
+        )
+        return
     try:
         port = await port_for(op, namespace, secret_of(model), model.region)
         ctx = JobContext(
@@ -139,18 +147,13 @@ async def reconcile(
         await events.post(events.reference(body), reason=reason, message=message)
     now = utcnow()
     state = str(ctx.status.get("lifecycleState") or "")
-    conds, unusable = _schedule_condition(ctx.status.get("conditions"), model, generation, now)
-    ready = outcome is JobOutcome.READY and unusable is None
-    reason = state or str(outcome)
-    message = str(ctx.status.get("lifecycleDetails") or f"OCI job {state}")
-    if unusable is not None:  # the OCI job may be fine, but the job is not as asked for
-        reason, message = "InvalidSchedule", unusable
+    ready = outcome is JobOutcome.READY
     conds = set_condition(
-        conds,
+        ctx.status.get("conditions"),
         type="Ready",
         status=ready,
-        reason=reason,
-        message=message,
+        reason=state or str(outcome),
+        message=str(ctx.status.get("lifecycleDetails") or f"OCI job {state}"),
         generation=generation,
         now=now,
     )
@@ -196,8 +199,9 @@ def _schedule_condition(
     now: datetime,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """``ScheduleValid`` for a job with ``spec.schedule`` (none without one), and why the
-    schedule cannot work, if it cannot. It stays False until the spec is fixed, unlike
-    the scheduler's Event, which expires."""
+    schedule cannot work, if it cannot. A schedule that cannot work makes the job
+    Terminal (reason InvalidSchedule) until the spec is fixed, unlike the scheduler's
+    Event, which expires."""
     if model.schedule is None:
         return [dict(c) for c in conditions or () if c.get("type") != SCHEDULE_VALID], None
     unusable = schedule.problem(model.schedule.cron, model.schedule.time_zone, now=now)

@@ -25,6 +25,7 @@ from tests.fixtures.operator import (
     OperatorProcess,
     apply,
     events_of,
+    job_run,
     script_configmap,
     script_job,
     status_of,
@@ -425,16 +426,18 @@ def _refused_then_allowed(
     assert len(failed) == 1
 
 
-def test_an_unknown_time_zone_keeps_schedule_valid_and_ready_false_until_fixed(
+def test_an_unknown_time_zone_holds_the_job_terminal_without_oci_until_fixed(
     cluster: Cluster, namespace: str, scheduler: OperatorProcess
 ) -> None:
-    """The apiserver cannot know time zone names; the operator says so in a condition
-    that stays (an Event expires) and keeps the job not Ready until the spec is fixed."""
+    """The apiserver cannot know time zone names; the operator says so in conditions
+    that stay (an Event expires), creates nothing in OCI, fails a run of the job at
+    once, and makes the job once the spec is fixed."""
     apply(
         cluster,
         namespace,
         script_configmap("typo", {"quick.py": QUICK}),
         scheduled_job("typo", "quick.py", {"cron": "0 2 * * *", "timeZone": "Europe/Berln"}),
+        job_run("typo-now", "typo"),
     )
 
     def invalid() -> dict[str, Any] | None:
@@ -444,16 +447,14 @@ def test_an_unknown_time_zone_keeps_schedule_valid_and_ready_false_until_fixed(
     cond = wait_for(invalid, timeout=60, what=f"ScheduleValid=False ({scheduler.log})")
     assert cond["reason"] == "InvalidSchedule"
     assert "unknown time zone 'Europe/Berln'" in cond["message"]
-    # The OCI job was made, and the job's resync (every 2 s here) has seen it since
-    # (its run summary is written): Ready stays False all the same.
-    wait_for(
-        lambda: status_of(cluster, namespace, "dsjob", "typo").get("runs"),
-        timeout=60,
-        what="the job's resync",
-    )
-    ready = _condition(cluster, namespace, "typo", "Ready")
-    assert (ready["status"], ready["reason"]) == ("False", "InvalidSchedule")
-    assert status_of(cluster, namespace, "dsjob", "typo")["lifecycleState"] == "ACTIVE"
+    for kind, value in (("Terminal", "True"), ("Ready", "False")):
+        held = _condition(cluster, namespace, "typo", kind)
+        assert (held["status"], held["reason"]) == (value, "InvalidSchedule")
+    assert "ocid" not in status_of(cluster, namespace, "dsjob", "typo")
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Failed", "dsjobrun/typo-now",
+        "--timeout=60s", timeout=90,
+    )  # fmt: skip
     cluster.kubectl(
         "patch", "dsjob", "typo", "-n", namespace, "--type=merge",
         "-p", json.dumps({"spec": {"schedule": {"timeZone": "Europe/Berlin"}}}),
@@ -463,3 +464,4 @@ def test_an_unknown_time_zone_keeps_schedule_valid_and_ready_false_until_fixed(
         timeout=90,
     )  # fmt: skip
     assert _condition(cluster, namespace, "typo", "ScheduleValid")["status"] == "True"
+    assert _condition(cluster, namespace, "typo", "Terminal")["status"] == "False"
