@@ -23,6 +23,7 @@ from ads_operator.models import (
     DeletionPolicy,
 )
 from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import history, outcomes, schedule
 from ads_operator.reconcile.conditions import get_condition, is_true, set_condition
 from ads_operator.reconcile.job_executor import (
@@ -242,13 +243,7 @@ async def resync(
         }
         runs = await kube.list_resources(RUN_PLURAL, namespace)
         if status.get("retiredOcids"):
-            # Any run resource naming a retired job keeps it: deleting the job deletes its
-            # runs in OCI, the records (state, logs, console links) the run resources
-            # show. Their history limits and TTLs decide when they go, then the job goes.
-            kept, notes = await retire_jobs(
-                port, status["retiredOcids"], job.compartment_id, in_use=referenced_jobs(runs)
-            )
-            patch["retiredOcids"] = kept or None
+            notes = await _retire(port, namespace, name, job.compartment_id, runs)
         runs, pruned = await _prune_history(raw, runs, namespace, name)
         notes.extend(pruned)
         patch["runs"] = run_summary(runs, name)
@@ -272,6 +267,51 @@ async def resync(
         return
     for reason, message in notes:
         await events.post(events.reference(body), reason=reason, message=message)
+
+
+async def _retire(
+    port: OciPort, namespace: str, name: str, compartment_id: str, runs: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """Delete the retired jobs no run resource refers to any more; their Events.
+
+    Any run resource naming a retired job keeps it: deleting the job deletes its runs in
+    OCI, the records (state, logs, console links) the run resources show. Their history
+    limits and TTLs decide when they go, then the job goes.
+
+    The reconcile handler may retire another job, or make a retired one current again
+    (a spec edited back), while this timer runs: the list is read fresh just before, a
+    job current again is never deleted, and the list is written back only onto the
+    version it was read from (read again after a conflict).
+    """
+    fresh = await _fresh_status(namespace, name)
+    retired = [o for o in fresh.get("retiredOcids") or [] if o != fresh.get("ocid")]
+    kept, notes = await retire_jobs(port, retired, compartment_id, in_use=referenced_jobs(runs))
+    gone = set(retired) - set(kept)
+    for _ in range(3):
+        if not gone:
+            break
+        obj = await kube.get_resource(JOB_PLURAL, namespace, name)
+        if obj is None:
+            break
+        listed = (obj.get("status") or {}).get("retiredOcids") or []
+        try:
+            await kube.patch_status(
+                JOB_PLURAL,
+                namespace,
+                name,
+                {"retiredOcids": [o for o in listed if o not in gone] or None},
+                resource_version=str(obj["metadata"]["resourceVersion"]),
+            )
+            break
+        except Exception as exc:
+            if getattr(exc, "status", None) != 409:
+                raise
+    return notes
+
+
+async def _fresh_status(namespace: str, name: str) -> dict[str, Any]:
+    obj = await kube.get_resource(JOB_PLURAL, namespace, name)
+    return dict((obj or {}).get("status") or {})
 
 
 def referenced_jobs(runs: list[dict[str, Any]]) -> set[str]:

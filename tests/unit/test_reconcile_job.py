@@ -367,3 +367,53 @@ async def test_leaving_spec_id_out_again_makes_a_job_of_its_own() -> None:
     assert not managed.status.get("retiredOcids")
     assert port.jobs[outside.id].lifecycle_state == "CREATING"  # untouched
     assert port.calls["create_job"] == 2  # the outside job, and the resource's own
+
+
+class _ConflictError(Exception):
+    status = 409
+
+
+async def test_the_resync_never_deletes_a_job_made_current_again_nor_drops_a_new_retiree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reconcile handler changes the retired list while the resync timer works from
+    an older copy: a job the spec returned to is not deleted, and jobs retired meanwhile
+    stay listed (the list is read fresh and written onto the version read)."""
+    from ads_operator import job_handling, kube
+
+    port = FakePort()
+    made = [
+        await port.create_job(
+            details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token=t
+        )
+        for t in ("a", "b", "c", "d")
+    ]
+    a, b, c, d = (j.id for j in made)
+    versions = iter(
+        [
+            {"ocid": a, "retiredOcids": [b]},  # a made current again since the timer began
+            {"ocid": a, "retiredOcids": [b, c]},  # c retired meanwhile: the write is a 409
+            {"ocid": a, "retiredOcids": [b, c, d]},  # and d too
+        ]
+    )
+    written: list[dict[str, Any]] = []
+    versions_read = iter(range(1, 10))
+
+    async def get_resource(plural: str, namespace: str, name: str) -> dict[str, Any]:
+        rv = str(next(versions_read))
+        return {"metadata": {"resourceVersion": rv}, "status": next(versions)}
+
+    async def patch_status(
+        plural: str, namespace: str, name: str, status: dict[str, Any], **kw: Any
+    ) -> None:
+        if kw.get("resource_version") == "2":
+            raise _ConflictError()
+        written.append(status)
+
+    monkeypatch.setattr(kube, "get_resource", get_resource)
+    monkeypatch.setattr(kube, "patch_status", patch_status)
+    notes = await job_handling._retire(port, "ns", "job", COMPARTMENT, runs=[])
+    assert port.jobs[a].lifecycle_state != "DELETED"
+    assert port.jobs[b].lifecycle_state == "DELETED"
+    assert written == [{"retiredOcids": [c, d]}]
+    assert notes == [("Retired", f"Deleted retired OCI job {b}")]
