@@ -515,3 +515,40 @@ async def test_log_read_interval_zero_reads_at_every_pass() -> None:
         clock.seconds = second
         await run_pass(ctx)
     assert port.calls["search_logs"] == 3
+
+
+async def test_a_run_refused_by_oci_before_it_exists_has_failed_and_finished(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CreateJobRun answered 400 (OciValidationError): nothing exists and nothing will, so
+    the run is Failed and Finished, not Pending for ever."""
+    from ads_operator import events, kube, wiring
+    from ads_operator.reconcile import outcomes
+
+    patches: list[dict[str, Any]] = []
+
+    async def patch_status(plural: str, namespace: str, name: str, patch: Any, **_: Any) -> None:
+        patches.append(patch)
+
+    async def post(*_: Any, **__: Any) -> None:
+        return None
+
+    monkeypatch.setattr(kube, "patch_status", patch_status)
+    monkeypatch.setattr(events, "post", post)
+    body = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJobRun",
+        "metadata": {"namespace": "team-a", "name": "run-1", "uid": "u", "generation": 1},
+    }
+    status: dict[str, Any] = {"phase": "Pending"}
+    refused = outcomes.Terminal("OciValidationError", "CreateJobRun 400: bad shape")
+    await wiring.report_run(body, status, refused, body["metadata"])
+    (patch,) = patches
+    assert patch["phase"] == "Failed"
+    conds = {c["type"]: c for c in patch["conditions"]}
+    assert (conds["Failed"]["status"], conds["Failed"]["reason"]) == ("True", "OciValidationError")
+    assert (conds["Finished"]["status"], conds["Terminal"]["status"]) == ("True", "True")
+    # With an OCI run, a terminal error is about that pass only: the run keeps its phase.
+    patches.clear()
+    await wiring.report_run(body, {"ocid": "r", "phase": "Running"}, refused, body["metadata"])
+    assert "phase" not in patches[0]
