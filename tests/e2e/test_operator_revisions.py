@@ -14,6 +14,7 @@ from tests.fixtures.operator import (
     OperatorProcess,
     apply,
     events_of,
+    job_run,
     script_configmap,
     script_job,
     status_of,
@@ -81,3 +82,67 @@ def test_reverting_the_spec_after_the_old_job_was_deleted_creates_a_live_job(
     # region (issue 17: it named none).
     url = status_of(cluster, namespace, "dsjob", "rev")["consoleUrl"]
     assert url == f"https://cloud.oracle.com/data-science/jobs/{third}?region={DEFAULT_REGION}"
+
+
+def test_reverting_while_a_finished_run_refers_to_the_old_job_makes_it_current_again(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    log_group: str,
+    oci_clients: OciClients,
+) -> None:
+    """Issue 17's own steps: a job and a run, an edit that needs a new OCI job, the run
+    finishes, the original manifest again. The old job is kept for the run resource that
+    refers to it (its OCI run is that resource's record), so the revert uses it again."""
+    ds = oci_clients.data_science
+    apply(
+        cluster,
+        namespace,
+        script_configmap("back", {"back.py": "print('back')\n"}),
+        script_job("back", script="back.py", log_group=log_group, env={"V": "1"}),
+        job_run("back-run", "back"),
+    )
+    cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Succeeded", "dsjobrun/back-run",
+        "--timeout=90s", timeout=120,
+    )  # fmt: skip
+    first = str(status_of(cluster, namespace, "dsjob", "back")["ocid"])
+    run_ocid = str(status_of(cluster, namespace, "dsjobrun", "back-run")["ocid"])
+    apply(
+        cluster,
+        namespace,
+        script_job("back", script="back.py", log_group=log_group, env={"V": "2"}),
+    )
+
+    def ocid_other_than(old: str) -> str | None:
+        status = status_of(cluster, namespace, "dsjob", "back")
+        ocid = status.get("ocid")
+        ok = ocid not in (None, old) and status.get("lifecycleState") == "ACTIVE"
+        return str(ocid) if ok else None
+
+    second = wait_for(lambda: ocid_other_than(first), timeout=60, what="the V=2 job")
+    apply(
+        cluster,
+        namespace,
+        script_job("back", script="back.py", log_group=log_group, env={"V": "1"}),
+    )
+    wait_for(
+        lambda: ocid_other_than(second) == first,
+        timeout=60,
+        what=f"the first job to be current again\n{operator.log}",
+    )
+    # The V=2 job, retired now and referred to by no run, goes.
+    wait_for(
+        lambda: ds.get_job(second).data.lifecycle_state == "DELETED",
+        timeout=60,
+        what="the retired V=2 job to be deleted",
+    )
+    wait_for(
+        lambda: not status_of(cluster, namespace, "dsjob", "back").get("retiredOcids"),
+        timeout=30,
+        what="status.retiredOcids to be emptied",
+    )
+    assert ds.get_job(first).data.lifecycle_state == "ACTIVE"
+    assert ds.get_job_run(run_ocid).data.lifecycle_state == "SUCCEEDED"
+    created = [e for e in events_of(cluster, namespace, "back") if e.get("reason") == "Created"]
+    assert len(created) == 2, [e.get("message") for e in created]
