@@ -165,6 +165,7 @@ class DataScienceJobStatus(WireModel):
     )
     conditions: Annotated[list[Condition], Field(max_length=MAX_CONDITIONS)] | None = Field(
         default=None,
-        description="Ready, Synced (and Terminal for a spec that cannot work).",
+        description="Ready, Synced, Terminal (a spec that cannot work); with a schedule,"
+        " ScheduleValid and ScheduledRunCreated.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
