@@ -82,11 +82,14 @@ def plan_launch(
     extra_env: dict[str, str] | None = None,
     host_env: dict[str, str] | None = None,
     allow_installs: bool = False,
+    shared_python: Path | None = None,
 ) -> LaunchPlan:
     """Decide what to execute for ``run``; raises :class:`BootstrapError` if it cannot run.
 
-    Every process runs in a virtual environment of its own under ``work_dir``
-    (``allow_installs`` lets ``pip`` install into it)."""
+    Every process runs in a virtual environment apart from the emulator's: its own under
+    ``work_dir`` when ``allow_installs`` lets ``pip`` install into it, else the one at
+    ``shared_python`` if given (nothing can be installed into it, so runs may share it
+    and skip making one each)."""
     config = run.get("jobConfigurationOverrideDetails") or {}
     user_env = dict(config.get("environmentVariables") or {})
     args = shlex.split(config.get("commandLineArguments") or "")
@@ -97,7 +100,11 @@ def plan_launch(
     env.update(service_variables(run, job, region))
     env.update(extra_env or {})
     work_dir.mkdir(parents=True, exist_ok=True)
-    python = sandbox.create(work_dir / ".python", allow_installs=allow_installs)
+    own = allow_installs or shared_python is None
+    python = sandbox.create(
+        work_dir / ".python" if own or shared_python is None else shared_python,
+        allow_installs=allow_installs,
+    )
     env = python.environment(env)
     preamble: list[str] = []
     container = run.get("jobEnvironmentConfigurationOverrideDetails")
@@ -197,6 +204,7 @@ def plan_nodes(
     host_env: dict[str, str] | None = None,
     service_env: dict[str, str] | None = None,
     allow_installs: bool = False,
+    shared_python: Path | None = None,
 ) -> list[NodeLaunch]:
     """Every replica of every node group, each a host process in its own work directory.
 
@@ -227,6 +235,7 @@ def plan_nodes(
                 region=region,
                 host_env=host_env,
                 allow_installs=allow_installs,
+                shared_python=shared_python,
                 extra_env={
                     **(service_env or {}),
                     "NODE_RANK": str(rank),

@@ -258,6 +258,7 @@ class RunDriver:
                     host_env=self._host_env(),
                     extra_env=service_env,
                     allow_installs=self._settings.allow_installs,
+                    shared_python=self.work_root() / ".python",
                 )
             except BootstrapError as exc:
                 buffer.add("stderr", f"oci_emulator: {exc}")
@@ -305,6 +306,7 @@ class RunDriver:
                 host_env=self._host_env(),
                 service_env=service_env,
                 allow_installs=self._settings.allow_installs,
+                shared_python=self.work_root() / ".python",
             )
         except BootstrapError as exc:
             buffer.add("stderr", f"oci_emulator: {exc}")

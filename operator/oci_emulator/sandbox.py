@@ -12,27 +12,32 @@ each replica, gets a virtual environment of its own in its work directory:
 * the emulator's packages stay importable (the ``oci`` SDK for uploads, the notebook
   runner's dependencies) through a ``.pth`` file, read-only: pip installs into the run's
   environment, and refuses to uninstall what lies outside it;
-* bytecode goes to ``PYTHONPYCACHEPREFIX`` in the work directory, not next to the
-  emulator's sources;
+* no bytecode is written (``PYTHONDONTWRITEBYTECODE``): the emulator's ``__pycache__``
+  folders stay as they are, and the compiled files already there are still used (a
+  per-run ``PYTHONPYCACHEPREFIX`` would recompile the standard library for every run);
 * installs are refused unless the emulator runs with ``--allow-installs``: a stand-in
-  ``pip`` in the run's environment fails the run with a message that says so. Installing
+  ``pip`` in the run's environment fails the run with a message that says so. As nothing
+  can be installed then, runs share one such environment (made once per work root); with
+  installs allowed each run and each replica has its own. Installing
   means downloading from a package index (torch is gigabytes), which tests and the demo
   must not depend on; allowed, the packages land in the run's environment and go with
   its work directory.
 
-Creating one costs a few milliseconds (no pip is copied in).
+Creating one costs a few milliseconds (no pip, no activation scripts).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import sys
 import sysconfig
+import uuid
 import venv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 #: Exit code of a refused ``pip``.
 PIP_REFUSED_EXIT: Final = 3
@@ -77,11 +82,18 @@ class Sandbox:
         env.update(
             PATH=os.pathsep.join([str(self.bin_dir), *path]),
             VIRTUAL_ENV=str(self.root),
-            PYTHONPYCACHEPREFIX=str(self.root / "pycache"),
+            PYTHONDONTWRITEBYTECODE="1",
             PYTHONNOUSERSITE="1",
             PIP_DISABLE_PIP_VERSION_CHECK="1",
         )
         return env
+
+
+class _Builder(venv.EnvBuilder):
+    """A virtual environment without activation scripts: nobody activates it."""
+
+    def setup_scripts(self, context: Any) -> None:
+        return None
 
 
 def create(root: Path, *, allow_installs: bool) -> Sandbox:
@@ -89,7 +101,20 @@ def create(root: Path, *, allow_installs: bool) -> Sandbox:
     sandbox = Sandbox(root)
     if sandbox.python.exists():
         return sandbox
-    venv.EnvBuilder(with_pip=False, symlinks=True, clear=True).create(root)
+    # Built aside and moved into place, so runs starting together may share one root.
+    building = root.with_name(f"{root.name}.{uuid.uuid4().hex}")
+    _build(building, allow_installs=allow_installs)
+    try:
+        building.rename(root)
+    except OSError:  # another run's environment got there first: use that one
+        shutil.rmtree(building, ignore_errors=True)
+        if not sandbox.python.exists():
+            raise
+    return sandbox
+
+
+def _build(root: Path, *, allow_installs: bool) -> None:
+    _Builder(with_pip=False, symlinks=True, clear=True).create(root)
     site_packages = Path(
         sysconfig.get_path("purelib", vars={"base": str(root), "platbase": str(root)})
     )
@@ -103,7 +128,6 @@ def create(root: Path, *, allow_installs: bool) -> Sandbox:
         (stand_in / "__init__.py").write_text(_REFUSING_PIP)
         (stand_in / "__main__.py").write_text(_REFUSING_PIP)
     for name in ("pip", "pip3", f"pip{sys.version_info.major}.{sys.version_info.minor}"):
-        shim = sandbox.bin_dir / name
+        shim = root / "bin" / name
         shim.write_text(_PIP_SHIM)
         shim.chmod(0o755)
-    return sandbox
