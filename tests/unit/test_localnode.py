@@ -68,3 +68,20 @@ def test_an_archive_names_its_images_for_load_image(tmp_path: Path) -> None:
     binary.write_bytes(b"binary")
     localnode.write_binary_image(binary, "localhost/x:1", tmp_path / "image.tar")
     assert localnode.archive_image_names(tmp_path / "image.tar") == ["localhost/x:1"]
+
+
+def test_up_node_on_a_machine_without_the_runtime_starts_nothing_and_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hack import localcluster
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(localnode, "CNI_BIN_DIR", Path("/nonexistent"))
+    directory = tmp_path / "instance"
+    code = localcluster.main(["controlplane", "up", "--node", "--dir", str(directory)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "the node needs a container runtime this machine lacks" in err
+    assert "containerd (container runtime): `containerd` (Debian package containerd)" in err
+    assert "`make node-tools`" in err
+    assert not directory.exists()  # nothing was started, not even etcd
