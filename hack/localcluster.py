@@ -337,7 +337,7 @@ def _start(
     make_pki(pki, host)
     node_flags: list[str] = []
     if node:
-        localnode.make_node_pki(pki, issue_cert)
+        localnode.make_node_pki(pki)
         node_flags = localnode.apiserver_flags(pki)
     client_port, peer_port = free_port(), free_port()
     server = f"https://{host}:{api_port}"

@@ -41,7 +41,6 @@ import signal
 import socket
 import subprocess
 import tarfile
-import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -373,7 +372,7 @@ def _kubelet_config(paths: NodePaths, pki: Path, port: int, healthz_port: int) -
     }
 
 
-def make_node_pki(pki: Path, issue_cert: object) -> None:
+def make_node_pki(pki: Path) -> None:
     """Client certificates of the node's components and the kubelet's serving certificate."""
     (pki / "kubelet-serving.ext").write_text(
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
@@ -391,7 +390,7 @@ def make_node_pki(pki: Path, issue_cert: object) -> None:
         ("controller-manager", "/CN=system:kube-controller-manager", "client.ext"),
         ("scheduler", "/CN=system:kube-scheduler", "client.ext"),
     ):
-        issue_cert(pki, name, subject, ext)  # type: ignore[operator]
+        localcluster.issue_cert(pki, name, subject, ext)
 
 
 def apiserver_flags(pki: Path) -> list[str]:
@@ -595,12 +594,6 @@ def mounts_under(root: Path) -> list[str]:
         if point == prefix or point.startswith(prefix + "/"):
             points.append(point)
     return sorted(points, key=len, reverse=True)
-
-
-def wait_gone(pids_of: Callable[[], list[int]], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while pids_of() and time.monotonic() < deadline:
-        time.sleep(0.1)  # poll for exit, bounded by the deadline
 
 
 def tag_image(paths: NodePaths, source: str, target: str) -> None:
