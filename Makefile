@@ -80,7 +80,7 @@ test-cluster: $(STAMP) node-tools image ## cluster tier: a real node (kubelet, c
 .PHONY: test
 test: $(STAMP) tools node-tools image $(CHECKOV_STAMP) ## every tier (tests/cluster included), plus `pip check`
 	$(PY) -m pip check
-	$(PYTEST) tests
+	$(PY) hack/runtests.py
 
 $(CHECKOV_STAMP):
 	@echo ">> creating $(CHECKOV_VENV) with checkov $(CHECKOV_VERSION)"
