@@ -502,7 +502,7 @@ def build_image(tag: str, archive: Path = ARCHIVE, recipe: BaseRecipe = RECIPE) 
         f"{summary.reference}: {summary.layers} layers, "
         f"{summary.compressed / 1e6:.1f} MB archive, {summary.uncompressed / 1e6:.1f} MB unpacked"
     )
-    say(f"load it into containerd: ctr -n k8s.io images import {archive}")
+    say(f"load it into the local node: hack/controlplane load-image {archive}")
     return summary
 
 
