@@ -16,6 +16,7 @@ from tests.fixtures.operator import (
     COMPARTMENT,
     OperatorProcess,
     apply,
+    condition_of,
     events_of,
     job_run,
     script_configmap,
@@ -23,12 +24,6 @@ from tests.fixtures.operator import (
     status_of,
 )
 from tests.fixtures.waiting import wait_for
-
-
-def _condition(status: dict[str, object], kind: str) -> dict[str, str]:
-    conditions = status.get("conditions") or []
-    assert isinstance(conditions, list)
-    return next((c for c in conditions if c["type"] == kind), {})
 
 
 def _count(emulator: EmulatorHandle, operation: str, status: str = "total") -> int:
@@ -67,7 +62,7 @@ def test_throttled_and_failing_creates_retry_into_exactly_one_job_and_run(
     )
 
     def throttled() -> dict[str, str] | None:
-        synced = _condition(status_of(cluster, namespace, "dsjob", "flaky"), "Synced")
+        synced = condition_of(status_of(cluster, namespace, "dsjob", "flaky"), "Synced")
         return synced if synced.get("reason") == "Throttled" else None
 
     wait_for(throttled, timeout=60, what="the job to report throttling")
@@ -88,7 +83,7 @@ def test_throttled_and_failing_creates_retry_into_exactly_one_job_and_run(
     )
 
     def unavailable() -> dict[str, str] | None:
-        synced = _condition(status_of(cluster, namespace, "dsjobrun", "flaky-run"), "Synced")
+        synced = condition_of(status_of(cluster, namespace, "dsjobrun", "flaky-run"), "Synced")
         return synced if synced.get("reason") == "OciUnavailable" else None
 
     wait_for(unavailable, timeout=60, what="the run to report the outage")
@@ -112,7 +107,7 @@ def test_throttled_and_failing_creates_retry_into_exactly_one_job_and_run(
     ]
     assert [j.id for j in jobs] == [job_ocid]
     assert len(oci_clients.data_science.list_job_runs(COMPARTMENT, job_id=job_ocid).data) == 1
-    synced = _condition(status_of(cluster, namespace, "dsjobrun", "flaky-run"), "Synced")
+    synced = condition_of(status_of(cluster, namespace, "dsjobrun", "flaky-run"), "Synced")
     assert synced["status"] == "True"
 
 
@@ -131,7 +126,7 @@ def test_input_only_the_operator_can_judge_is_terminal_without_any_oci_call(
     apply(cluster, namespace, job)
 
     def terminal() -> dict[str, str] | None:
-        cond = _condition(status_of(cluster, namespace, "dsjob", "local"), "Terminal")
+        cond = condition_of(status_of(cluster, namespace, "dsjob", "local"), "Terminal")
         return cond if cond.get("status") == "True" else None
 
     cond = wait_for(terminal, timeout=60, what="a Terminal condition for a local path")
@@ -154,7 +149,7 @@ def test_oci_validation_errors_are_terminal(
     apply(cluster, namespace, script_configmap("unknown-shape", {"x.py": "print(1)\n"}), job)
 
     def terminal() -> dict[str, str] | None:
-        cond = _condition(status_of(cluster, namespace, "dsjob", "unknown-shape"), "Terminal")
+        cond = condition_of(status_of(cluster, namespace, "dsjob", "unknown-shape"), "Terminal")
         return cond if cond.get("status") == "True" else None
 
     cond = wait_for(terminal, timeout=60, what="a Terminal condition from OCI's 400")

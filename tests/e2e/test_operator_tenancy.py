@@ -14,18 +14,13 @@ from tests.fixtures.operator import (
     COMPARTMENT,
     OperatorProcess,
     apply,
+    condition_of,
     events_of,
     script_configmap,
     script_job,
     status_of,
 )
 from tests.fixtures.waiting import wait_for
-
-
-def _condition(status: dict[str, object], kind: str) -> dict[str, str]:
-    conditions = status.get("conditions") or []
-    assert isinstance(conditions, list)
-    return next((c for c in conditions if c["type"] == kind), {})
 
 
 def test_a_namespace_cannot_use_another_namespaces_secret_or_job(
@@ -76,7 +71,7 @@ def test_a_namespace_cannot_use_another_namespaces_secret_or_job(
         )
 
         def refused() -> dict[str, str] | None:
-            synced = _condition(status_of(cluster, namespace, "dsjob", "borrow"), "Synced")
+            synced = condition_of(status_of(cluster, namespace, "dsjob", "borrow"), "Synced")
             return synced if synced.get("status") == "False" else None
 
         synced = wait_for(refused, timeout=60, what="the borrowing job to be refused")
@@ -98,7 +93,7 @@ def test_a_namespace_cannot_use_another_namespaces_secret_or_job(
         )
 
         def terminal() -> dict[str, str] | None:
-            cond = _condition(status_of(cluster, namespace, "dsjobrun", "steal"), "Terminal")
+            cond = condition_of(status_of(cluster, namespace, "dsjobrun", "steal"), "Terminal")
             return cond if cond.get("status") == "True" else None
 
         cond = wait_for(terminal, timeout=60, what="the run of a foreign job to be refused")

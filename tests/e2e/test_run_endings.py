@@ -5,16 +5,15 @@ is created."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
+    OperatorFactory,
     OperatorProcess,
     apply,
+    condition_of,
     events_of,
     job_run,
     script_configmap,
@@ -27,22 +26,8 @@ WAIT = "4"
 
 
 @pytest.fixture
-def impatient(
-    operator_crds: None, operator_env: dict[str, str], namespace: str, tmp_path: Path
-) -> Iterator[OperatorProcess]:
-    env = {**operator_env, "ADS_OPERATOR_JOB_WAIT_TIMEOUT": WAIT}
-    handle = OperatorProcess((namespace,), env, tmp_path / "operator.log")
-    handle.start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
-def _condition(status: dict[str, object], kind: str) -> dict[str, str]:
-    conditions = status.get("conditions") or []
-    assert isinstance(conditions, list)
-    return next((c for c in conditions if c["type"] == kind), {})
+def impatient(operator_with: OperatorFactory) -> OperatorProcess:
+    return operator_with(ADS_OPERATOR_JOB_WAIT_TIMEOUT=WAIT)
 
 
 def _wait_finished(cluster: Cluster, namespace: str, run: str, operator: OperatorProcess) -> None:
@@ -72,12 +57,12 @@ def test_a_run_of_a_missing_job_fails_after_the_job_wait_timeout(
     _wait_finished(cluster, namespace, "orphan-run", impatient)
     status = status_of(cluster, namespace, "dsjobrun", "orphan-run")
     assert status["phase"] == "Failed"
-    failed = _condition(status, "Failed")
+    failed = condition_of(status, "Failed")
     assert (failed["status"], failed["reason"]) == ("True", "JobNotFound")
     assert "'no-such-job' not found" in failed["message"]
     assert f"gave up after waiting {WAIT}s" in failed["message"]
-    assert _condition(status, "Finished")["reason"] == "Failed"
-    assert _condition(status, "Succeeded")["status"] == "False"
+    assert condition_of(status, "Finished")["reason"] == "Failed"
+    assert condition_of(status, "Succeeded")["status"] == "False"
     reasons = [e["reason"] for e in events_of(cluster, namespace, "orphan-run")]
     assert reasons.count("JobNotFound") == 1
     assert _creates(emulator) == before
@@ -115,8 +100,8 @@ def test_a_run_of_a_job_that_can_never_run_fails_with_the_jobs_reason(
     _wait_finished(cluster, namespace, f"{broken}-run", operator)
     status = status_of(cluster, namespace, "dsjobrun", f"{broken}-run")
     assert status["phase"] == "Failed"
-    failed = _condition(status, "Failed")
+    failed = condition_of(status, "Failed")
     assert (failed["status"], failed["reason"]) == ("True", reason)
     assert f"DataScienceJob '{broken}' cannot run" in failed["message"]
-    assert _condition(status, "Terminal")["status"] == "True"
+    assert condition_of(status, "Terminal")["status"] == "True"
     assert _creates(emulator) == before

@@ -9,7 +9,6 @@ runs' own timestamps) runs on the real clock.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
     REPO,
+    OperatorFactory,
     OperatorProcess,
     apply,
     events_of,
@@ -55,16 +55,8 @@ def clock(tmp_path: Path) -> Clock:
 
 
 @pytest.fixture
-def scheduler(
-    operator_crds: None, operator_env: dict[str, str], namespace: str, tmp_path: Path, clock: Clock
-) -> Iterator[OperatorProcess]:
-    env = {**operator_env, "ADS_OPERATOR_SCHEDULE_CLOCK_FILE": str(clock.path)}
-    handle = OperatorProcess((namespace,), env, tmp_path / "operator.log")
-    handle.start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
+def scheduler(operator_with: OperatorFactory, clock: Clock) -> OperatorProcess:
+    return operator_with(ADS_OPERATOR_SCHEDULE_CLOCK_FILE=str(clock.path))
 
 
 def created_at(cluster: Cluster, namespace: str, job: str) -> datetime:

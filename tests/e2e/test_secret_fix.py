@@ -3,16 +3,15 @@ reads the Secret a failing resource names (no OCI call) and retries once it appe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from oci_emulator.testing import ApiKey
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
+    OperatorFactory,
     OperatorProcess,
     apply,
+    condition_of,
     events_of,
     job_run,
     script_configmap,
@@ -26,22 +25,8 @@ AUTH_RETRY_DELAY = "900"
 
 
 @pytest.fixture
-def patient(
-    operator_crds: None, operator_env: dict[str, str], namespace: str, tmp_path: Path
-) -> Iterator[OperatorProcess]:
-    env = {**operator_env, "ADS_OPERATOR_AUTH_RETRY_DELAY": AUTH_RETRY_DELAY}
-    handle = OperatorProcess((namespace,), env, tmp_path / "operator.log")
-    handle.start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
-
-
-def _condition(status: dict[str, object], kind: str) -> dict[str, str]:
-    conditions = status.get("conditions") or []
-    assert isinstance(conditions, list)
-    return next((c for c in conditions if c["type"] == kind), {})
+def patient(operator_with: OperatorFactory) -> OperatorProcess:
+    return operator_with(ADS_OPERATOR_AUTH_RETRY_DELAY=AUTH_RETRY_DELAY)
 
 
 def test_creating_the_missing_secret_retries_the_job_and_its_run_at_once(
@@ -61,7 +46,7 @@ def test_creating_the_missing_secret_retries_the_job_and_its_run_at_once(
     )
 
     def refused(kind: str, name: str) -> dict[str, str] | None:
-        synced = _condition(status_of(cluster, namespace, kind, name), "Synced")
+        synced = condition_of(status_of(cluster, namespace, kind, name), "Synced")
         return synced if synced.get("reason") == "NotAuthorized" else None
 
     synced = wait_for(lambda: refused("dsjob", "late"), timeout=60, what="the job refused")
