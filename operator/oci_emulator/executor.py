@@ -100,11 +100,8 @@ def plan_launch(
     env.update(service_variables(run, job, region))
     env.update(extra_env or {})
     work_dir.mkdir(parents=True, exist_ok=True)
-    own = allow_installs or shared_python is None
-    python = sandbox.create(
-        work_dir / ".python" if own or shared_python is None else shared_python,
-        allow_installs=allow_installs,
-    )
+    shared = shared_python if not allow_installs else None
+    python = sandbox.create(shared or work_dir / ".python", allow_installs=allow_installs)
     env = python.environment(env)
     preamble: list[str] = []
     container = run.get("jobEnvironmentConfigurationOverrideDetails")
