@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -127,21 +127,7 @@ async def reconcile(
         disposition = outcomes.disposition(exc, attempt=retry, settings=op.settings)
         wait = None
         if is_auth_wait(disposition):
-
-            async def wait(delay: float) -> float:
-                async def moved_on() -> bool:  # kopf handles a new spec or the delete
-                    now = await kube.get_resource(JOB_PLURAL, namespace, name)
-                    meta = (now or {}).get("metadata") or {}
-                    return bool(
-                        now is None
-                        or meta.get("deletionTimestamp")
-                        or meta.get("generation") != generation
-                    )
-
-                return await wait_for_fix(
-                    op, namespace, secret_of(model), delay, pause=asyncio.sleep, give_up=moved_on
-                )
-
+            wait = _secret_fix_wait(op, namespace, name, secret_of(model), generation)
         await report(JOB_PLURAL, body, status, disposition, generation, wait=wait)
         return
     for reason, message in ctx.events:
@@ -191,6 +177,28 @@ async def reconcile(
         raise kopf.TemporaryError("the OCI job is being created", delay=delay)
     if outcome is JobOutcome.FAILED:
         raise kopf.PermanentError(f"the OCI job is {state}")
+
+
+def _secret_fix_wait(
+    op: Operator, namespace: str, name: str, secret: str | None, generation: int | None
+) -> Callable[[float], Awaitable[float]]:
+    """The ``wait`` for :func:`report` after an authorization failure: ends early when the
+    job's Secret changes, and gives up when the job moved on (a new spec or its deletion,
+    which kopf hands to a new call of this handler)."""
+
+    async def moved_on() -> bool:
+        now = await kube.get_resource(JOB_PLURAL, namespace, name)
+        meta = (now or {}).get("metadata") or {}
+        return bool(
+            now is None or meta.get("deletionTimestamp") or meta.get("generation") != generation
+        )
+
+    async def wait(delay: float) -> float:
+        return await wait_for_fix(
+            op, namespace, secret, delay, pause=asyncio.sleep, give_up=moved_on
+        )
+
+    return wait
 
 
 def _schedule_condition(

@@ -102,7 +102,7 @@ async def wait_for_fix(
     delay: float,
     *,
     pause: credentials.Pause,
-    give_up: Any = None,
+    give_up: Callable[[], Awaitable[bool]] | None = None,
 ) -> float:
     """After an authorization failure: waits (up to ``delay``) for the resource's Secret to
     change and returns the delay still to wait before the retry, 0 when it changed.
