@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ import yaml
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
     REPO,
+    OperatorFactory,
     OperatorProcess,
     _free_port,
     apply,
@@ -30,21 +29,11 @@ PROGRESS_EXAMPLE = REPO / "examples" / "policy-progress.yaml"
 
 
 @pytest.fixture
-def metered(
-    operator_crds: None, operator_env: dict[str, str], namespace: str, tmp_path: Path
-) -> Iterator[OperatorProcess]:
+def metered(operator_with: OperatorFactory) -> OperatorProcess:
     """The operator with /metrics on a loopback port."""
-    env = {
-        **operator_env,
-        "ADS_OPERATOR_METRICS_PORT": str(_free_port()),
-        "ADS_OPERATOR_METRICS_ADDRESS": "127.0.0.1",
-    }
-    handle = OperatorProcess((namespace,), env, tmp_path / "operator.log")
-    handle.start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
+    return operator_with(
+        ADS_OPERATOR_METRICS_PORT=str(_free_port()), ADS_OPERATOR_METRICS_ADDRESS="127.0.0.1"
+    )
 
 
 def scrape(op: OperatorProcess) -> dict[str, float]:

@@ -4,15 +4,14 @@ clear condition and start in creation order."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.operator import (
+    OperatorFactory,
     OperatorProcess,
     apply,
     job_run,
@@ -28,16 +27,8 @@ RUNS = ("first", "second", "third")
 
 
 @pytest.fixture
-def capped(
-    operator_crds: None, operator_env: dict[str, str], namespace: str, tmp_path: Path
-) -> Iterator[OperatorProcess]:
-    env = {**operator_env, "ADS_OPERATOR_MAX_ACTIVE_RUNS_PER_NAMESPACE": "1"}
-    handle = OperatorProcess((namespace,), env, tmp_path / "operator.log")
-    handle.start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
+def capped(operator_with: OperatorFactory) -> OperatorProcess:
+    return operator_with(ADS_OPERATOR_MAX_ACTIVE_RUNS_PER_NAMESPACE="1")
 
 
 def ready_reason(status: dict[str, Any]) -> str:
