@@ -95,7 +95,7 @@ bundle: tools ## render the Helm chart into dist/install.yaml (for kubectl apply
 
 .PHONY: chart-lint
 chart-lint: $(STAMP) tools $(CHECKOV_STAMP) ## helm lint, checkov on the rendered chart, hadolint on the Dockerfile
-	$(PYTEST) tests/e2e/test_chart_static.py tests/unit/test_dockerfile.py
+	$(PYTEST) tests/e2e/test_chart_static.py tests/unit/packaging/test_dockerfile.py
 
 .PHONY: demo
 demo: $(STAMP) tools ## local cluster + emulator + operator; runs the hello-world job to completion

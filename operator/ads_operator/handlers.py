@@ -1,8 +1,8 @@
 """Every kopf decorator of the operator; each handler is a thin adapter.
 
-The work happens in :mod:`ads_operator.job_handling` and :mod:`ads_operator.run_handling`
+The work happens in :mod:`ads_operator.usecases.job` and :mod:`ads_operator.usecases.run`
 (which parse the resource, get an OCI port for its credentials and region, and call
-:mod:`ads_operator.reconcile`), with shared plumbing in :mod:`ads_operator.wiring`.
+:mod:`ads_operator.reconcile`), with shared plumbing in :mod:`ads_operator.usecases.shared`.
 Handlers return None: kopf would store return values under ``status.<handler>``.
 Settings are read from the environment when this module is imported
 (:func:`ads_operator.settings.from_env`), because kopf needs timer intervals then.
@@ -17,13 +17,18 @@ from typing import Any
 
 import kopf
 
-from ads_operator import events, job_handling, kube, metrics, run_handling, scheduling
+from ads_operator import metrics
+from ads_operator.kube import client as kube
+from ads_operator.kube import events
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.settings import Settings, from_env
-from ads_operator.wiring import Operator, operator_of
+from ads_operator.usecases import job as job_handling
+from ads_operator.usecases import run as run_handling
+from ads_operator.usecases import schedule as scheduling
+from ads_operator.usecases.shared import Operator, operator_of
 
 SETTINGS: Settings = from_env()
 

@@ -157,7 +157,7 @@ class Bounds:
 
     One source of truth: the operator checks these at startup, and ``make crds`` writes
     the same limits into the Helm chart's ``values.schema.json``
-    (:mod:`ads_operator.chartschema`), so ``helm install`` refuses what the operator
+    (:mod:`ads_operator.commands.chartschema`), so ``helm install`` refuses what the operator
     would refuse with a crash loop.
     """
 

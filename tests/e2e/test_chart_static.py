@@ -20,7 +20,8 @@ import pytest
 import yaml
 from hack import buildtools
 
-from ads_operator import chartschema, cli, settings
+from ads_operator import cli, settings
+from ads_operator.commands import chartschema
 from tests.fixtures.cluster import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ import difflib
 import sys
 from pathlib import Path
 
-from ads_operator import chartschema, crdgen
+from ads_operator.commands import chartschema
+from ads_operator.models import crdgen
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

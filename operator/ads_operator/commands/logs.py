@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from ads_operator import kube
+from ads_operator.kube import client as kube
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
 from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import OciError

@@ -1,0 +1,1 @@
+"""The Kubernetes side: the API calls the operator makes outside kopf, and Events."""

@@ -1,0 +1,608 @@
+"""One pass of a DataScienceJobRun: create once, mirror state, cancel, mirror logs.
+
+The kopf daemon in :mod:`ads_operator.handlers` calls :func:`run_once` until it returns
+None. Everything that touches Kubernetes (resolving the job, patching status, posting
+Events) comes in through :class:`RunContext`, so this module holds the run's logic and
+can be tested against an in-memory port.
+
+While a run is live, its log lines are mirrored by a *log step* beside the passes (one
+at a time): reading the log, saving the cursor and creating the Events takes as long as
+the Logging service and the apiserver need for thousands of lines, and the next state
+read must not wait for that. Once the run is terminal its state cannot change any more,
+and the passes wait for their log step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ads_operator.ads.translate import run_details
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase, RunPolicy
+from ads_operator.oci.domain import LogRecord, OciJobRun
+from ads_operator.oci.errors import NotFoundError
+from ads_operator.oci.logreader import LogSearchBatcher, LogWant
+from ads_operator.oci.poller import RunStateReader
+from ads_operator.oci.port import OciPort
+from ads_operator.reconcile import log_batches, logs, policy, progress
+from ads_operator.reconcile.conditions import set_condition
+from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token
+from ads_operator.reconcile.lifecycle import (
+    RUN_ACTIVE,
+    RUN_CANCELING,
+    RUN_TERMINAL,
+    is_terminal_phase,
+)
+from ads_operator.reconcile.log_batches import PendingEvent
+from ads_operator.reconcile.run import (
+    failed_before_start,
+    iso,
+    parse_time,
+    run_conditions,
+    run_state_fields,
+    transition,
+    with_finished,
+)
+from ads_operator.settings import Settings
+from ads_operator.usecases.job_executor import console_url
+
+#: Status fields that make a pass save before it reads logs.
+STATE_KEYS = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
+#: Status fields whose patch goes ahead of queued log cursor patches: a new state, and a
+#: new run's OCID (its passes wait for it). Not the marker saved before a create: a
+#: thousand runs applied together save it at once, and new states would queue behind.
+URGENT_KEYS = STATE_KEYS | {"ocid"}
+
+LOGGING_NOT_CONFIGURED = (
+    "Logging is not configured for this job run, so only its status is mirrored. Set"
+    " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
+)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """The OCI job a run belongs to, as far as the run needs it."""
+
+    ocid: str
+    compartment_id: str
+    project_id: str
+    spec: DataScienceJobSpec | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Why the run cannot be created yet (or, ``terminal``, ever)."""
+
+    reason: str
+    message: str
+    terminal: bool = False
+
+
+#: In-memory (never persisted) key of ``RunContext.status``: when this daemon first saw
+#: the run waiting for its job. A restarted operator counts ``JOB_WAIT_TIMEOUT`` afresh.
+WAITING_SINCE = "_jobWaitingSince"
+#: The reason a run fails with when its wait ends, by the reason it waited with.
+_GAVE_UP = {"WaitingForJob": "JobNotReady"}
+
+
+@dataclass
+class RunContext:
+    namespace: str
+    name: str
+    uid: str
+    generation: int | None
+    spec: DataScienceJobRunSpec
+    status: dict[str, Any]
+    settings: Settings
+    port: OciPort
+    persist: Callable[[dict[str, Any]], Awaitable[None]]
+    post: Callable[[str, str, bool], Awaitable[None]]
+    #: Log records → the Events for them (fixed names, rate limits applied).
+    plan_lines: Callable[[Sequence[LogRecord]], Sequence[PendingEvent]]
+    #: Create these Events; one that already exists counts as posted. Returns those the
+    #: apiserver refused (kept pending and created again, so their lines are not lost).
+    post_events: Callable[[Sequence[PendingEvent]], Awaitable[Sequence[PendingEvent]]]
+    resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
+    now: Callable[[], datetime]
+    region: str = ""
+    #: Shared reader that batches state polls per compartment (None: one GetJobRun each).
+    reader: RunStateReader | None = None
+    #: Shared batcher of log searches per log group (None: one search per run).
+    log_reader: LogSearchBatcher | None = None
+    log_compartment: str | None = field(default=None)
+    #: The namespace's active-run cap: None admits at once, else why the run must wait.
+    admit: Callable[[], Awaitable[Waiting | None]] | None = field(default=None)
+    #: The run's compartment, learnt from the first full read.
+    compartment_id: str | None = field(default=None)
+    #: The effective runPolicy (the run's over its job's); None: no policy.
+    run_policy: RunPolicy | None = field(default=None)
+    #: Whether the Events left pending in status by an earlier incarnation were re-posted.
+    pending_resumed: bool = field(default=False)
+    #: Log Events the apiserver refused in the last pass (still in ``logPending``).
+    unposted: list[PendingEvent] = field(default_factory=list)
+    #: The log step in flight (read, save the cursor, create the Events), if any.
+    log_step: asyncio.Task[None] | None = field(default=None)
+    #: The time of the last log step that read the log (its window ends ``settle`` before).
+    logs_read_at: datetime | None = field(default=None)
+    #: The run as last read from OCI.
+    last_run: OciJobRun | None = field(default=None)
+
+    @property
+    def attempt(self) -> int:
+        return policy.attempt_of(self.status)
+
+    async def wait_logs(self) -> None:
+        """Waits for the log step in flight; its error, if it failed, is raised here."""
+        step, self.log_step = self.log_step, None
+        if step is not None:
+            await step
+
+    def stop(self) -> None:
+        """The run is no longer followed (deleted, or the operator stops): a log step in
+        flight is canceled, as a crash would end it (its write-ahead makes that safe)."""
+        step, self.log_step = self.log_step, None
+        if step is not None and not step.done():
+            step.cancel()
+        elif step is not None and not step.cancelled():
+            step.exception()  # taken in: the run is not followed any more
+
+    async def save(self, patch: dict[str, Any]) -> None:
+        """Persists the fields of ``patch`` that differ from the status as last saved.
+
+        Most passes of a long run change little (the duration, the log cursor); sending
+        only that keeps the apiserver's and every watcher's work small at a thousand runs,
+        and a pass that changed nothing writes nothing."""
+        if "phase" in patch:  # Finished follows the phase, whichever path set it
+            conds = patch.get("conditions", self.status.get("conditions"))
+            patch = {
+                **patch,
+                "conditions": with_finished(
+                    conds, patch["phase"], generation=self.generation, now=self.now()
+                ),
+            }
+        changed = {k: v for k, v in patch.items() if self.status.get(k) != v}
+        if not changed:
+            return
+        self.status.update(changed)
+        await self.persist(changed)
+
+
+def _cursor(status: dict[str, Any]) -> logs.Cursor:
+    raw = status.get("logCursor") or {}
+    return logs.Cursor.from_wire(
+        parse_time(raw.get("lastTime")),
+        raw.get("ids") or [],
+        floor=parse_time(raw.get("floor")),
+        watermark=parse_time(raw.get("watermark")),
+    )
+
+
+def _cursor_wire(cursor: logs.Cursor) -> dict[str, Any]:
+    """``status.logCursor`` for a merge patch: unset fields are written as None, which
+    removes them, and the ids list replaces the earlier one (with any legacy ``floor:``
+    entry in it)."""
+    return {
+        "lastTime": iso(cursor.last_time),
+        "watermark": iso(cursor.watermark),
+        "floor": iso(cursor.floor),
+        "ids": list(cursor.ids),
+    }
+
+
+async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
+    """The run of this attempt: adopted when an earlier pass may have created it, else new.
+
+    Listing the job's runs costs pages that grow with the job's history (a thousand runs
+    started together would list each other: ~N²/100 calls). So only a pass that finds
+    ``createRequested`` set to this attempt looks; the marker is persisted before
+    CreateJobRun is sent, and the retry token answers a repeated create with the same run
+    anyway while OCI keeps it (24 h)."""
+    attempt = ctx.attempt
+    if ctx.status.get("createRequested") == attempt:
+        runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
+        mine = [
+            r
+            for r in runs
+            if owned_by(r.freeform_tags, uid=ctx.uid)
+            and r.freeform_tags.get(TAG_ATTEMPT, "1") == str(attempt)
+        ]
+        if mine:
+            return await ctx.port.get_job_run(run_id=mine[0].id)
+    else:
+        await ctx.save({"createRequested": attempt})
+    details = run_details(
+        job.spec,
+        ctx.spec,
+        job_id=job.ocid,
+        project_id=job.project_id,
+        compartment_id=job.compartment_id,
+        job_display_name=job.display_name,
+        now=ctx.now(),
+    )
+    details["freeformTags"] = {
+        **details.get("freeformTags", {}),
+        **provenance(
+            namespace=ctx.namespace,
+            name=ctx.name,
+            uid=ctx.uid,
+            cluster_id=ctx.settings.cluster_id,
+        ),
+    }
+    # Attempt 1 keeps the token and tags runs always had; a retry is a new OCI run with
+    # its own token, so it can never be answered with the failed attempt's run.
+    token = (
+        retry_token("run", ctx.uid) if attempt == 1 else retry_token("run", ctx.uid, str(attempt))
+    )
+    if attempt > 1:
+        details["freeformTags"][TAG_ATTEMPT] = str(attempt)
+    return await ctx.port.create_job_run(details=details, retry_token=token)
+
+
+async def _not_started(ctx: RunContext) -> float | None:
+    """No OCI run yet: create it once the job is ready, unless canceled first."""
+    now = ctx.now()
+    gen = ctx.generation
+    if ctx.spec.cancel:
+        conds = set_condition(
+            ctx.status.get("conditions"),
+            type="Ready",
+            status=False,
+            reason="Canceled",
+            message="Canceled before it was created",
+            generation=gen,
+            now=now,
+        )
+        conds = set_condition(
+            conds, type="Succeeded", status=False, reason="Canceled", generation=gen, now=now
+        )
+        conds = set_condition(
+            conds,
+            type="Failed",
+            status=True,
+            reason="Canceled",
+            message="Canceled before it was created",
+            generation=gen,
+            now=now,
+        )
+        await ctx.save(
+            {"phase": str(Phase.CANCELED), "conditions": conds, "observedGeneration": gen}
+        )
+        return None
+    job = await ctx.resolve_job()
+    if isinstance(job, Waiting):
+        return await _wait_for_job(ctx, job, now)
+    ctx.status.pop(WAITING_SINCE, None)
+    full = await ctx.admit() if ctx.admit is not None else None
+    if full is not None:  # capacity frees up as other runs end: no time limit
+        await _save_waiting(ctx, full, now)
+        return ctx.settings.poll_interval
+    run = await _find_or_create(ctx, job)
+    # Persist the OCID before anything else can fail: this is the exactly-once anchor.
+    await ctx.save({"ocid": run.id, "jobOcid": run.job_id})
+    created = _announce(ctx, "Created", f"Created OCI job run {run.id}", False)
+    delay = await _observe(ctx, run)
+    await created
+    return delay
+
+
+async def _wait_for_job(ctx: RunContext, wait: Waiting, now: datetime) -> float | None:
+    """The job is missing or not Ready: wait, at most ``JOB_WAIT_TIMEOUT``; a job that can
+    never run (``terminal``) fails the run at once, with the job's reason.
+
+    A missing job may yet be applied (a manifest with the run before the job) and a job
+    being created becomes Ready within seconds, so both are waited for; but a run must
+    end, or ``kubectl wait`` for it never returns."""
+    since = ctx.status.setdefault(WAITING_SINCE, now)
+    limit = ctx.settings.job_wait_timeout
+    if wait.terminal or (now - since).total_seconds() >= limit:
+        reason, message = wait.reason, wait.message
+        if not wait.terminal:
+            reason = _GAVE_UP.get(reason, reason)
+            message += f"; gave up after waiting {limit:g}s (JOB_WAIT_TIMEOUT)"
+        await ctx.save(
+            failed_before_start(
+                ctx.status.get("conditions"),
+                reason=reason,
+                message=message,
+                generation=ctx.generation,
+                now=now,
+            )
+        )
+        await ctx.post(reason, message, True)
+        return None
+    deadline = (since + timedelta(seconds=limit)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await _save_waiting(
+        ctx, Waiting(wait.reason, f"{wait.message}; the run fails if not Ready by {deadline}"), now
+    )
+    return ctx.settings.poll_interval
+
+
+async def _save_waiting(ctx: RunContext, wait: Waiting, now: datetime) -> None:
+    conds = set_condition(
+        ctx.status.get("conditions"),
+        type="Ready",
+        status=False,
+        reason=wait.reason,
+        message=wait.message,
+        generation=ctx.generation,
+        now=now,
+    )
+    await ctx.save(
+        {"phase": str(Phase.PENDING), "conditions": conds, "observedGeneration": ctx.generation}
+    )
+
+
+def _announce(ctx: RunContext, reason: str, message: str, warning: bool) -> asyncio.Future[None]:
+    """Posts an Event beside what follows: at a thousand runs the Event threads have
+    hundreds of log Events queued, and a new state must not wait behind them."""
+    return asyncio.ensure_future(ctx.post(reason, message, warning))
+
+
+async def run_once(ctx: RunContext) -> float | None:
+    """One pass; returns the delay before the next one, or None when nothing is left."""
+    ocid = ctx.status.get("ocid")
+    if not ocid:
+        if is_terminal_phase(ctx.status.get("phase")):
+            return None  # canceled before creation: never create it afterwards
+        return await _not_started(ctx)
+    try:
+        run = await _read(ctx, ocid)
+    except NotFoundError:
+        conds = set_condition(
+            ctx.status.get("conditions"),
+            type="Synced",
+            status=False,
+            reason="NotFound",
+            message=f"OCI job run {ocid} no longer exists",
+            generation=ctx.generation,
+            now=ctx.now(),
+        )
+        await ctx.save({"conditions": conds})
+        return None
+    return await _observe(ctx, run)
+
+
+async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
+    """The run as OCI reports it; batched with other runs once its log ids are known.
+
+    A run read in a terminal state is not read again: its state cannot change any more,
+    and the passes through its log grace are about its log only (at a thousand runs
+    ending together, a hundred runs in their grace read every 3 s)."""
+    last = ctx.last_run
+    if last is not None and last.id == ocid and last.lifecycle_state in RUN_TERMINAL:
+        return last
+    log_id = ctx.status.get("logId")
+    if ctx.reader is None or ctx.compartment_id is None or not log_id:
+        run = await ctx.port.get_job_run(run_id=ocid)
+    else:
+        run = await ctx.reader.read(
+            ctx.port,
+            run_id=ocid,
+            compartment_id=ctx.compartment_id,
+            batchable=True,
+            log_group_id=ctx.status.get("logGroupId"),
+            log_id=log_id,
+            known_state=ctx.status.get("lifecycleState"),
+        )
+    return run
+
+
+async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
+    ctx.compartment_id = run.compartment_id  # later reads can then be batched
+    ctx.last_run = run
+    now = ctx.now()
+    previous_phase = ctx.status.get("phase")
+    fields = run_state_fields(
+        run,
+        previous_phase=Phase(previous_phase) if previous_phase else None,
+        console=console_url("job-runs", run.id, ctx.region or ctx.port.region),
+        now=now,
+    )
+    change = transition(ctx.status, run)
+    announced = None
+    if change is not None:
+        announced = _announce(ctx, change.reason, change.message, change.warning)
+    if ctx.spec.cancel and run.lifecycle_state in RUN_ACTIVE - RUN_CANCELING:
+        await ctx.port.cancel_job_run(run_id=run.id)
+        await ctx.post("CancelRequested", "spec.cancel is true: canceling the OCI job run", False)
+    patch: dict[str, Any] = {
+        **fields,
+        "conditions": run_conditions(
+            ctx.status.get("conditions"), fields, generation=ctx.generation, now=now
+        ),
+        "observedGeneration": ctx.generation,
+    }
+    if ctx.run_policy is not None:
+        patch = policy.apply_to_observation(
+            ctx.run_policy,
+            patch,
+            ctx.status,
+            canceling=bool(ctx.spec.cancel),
+            generation=ctx.generation,
+            now=now,
+        )
+    terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
+    following = bool(run.log_id and run.log_group_id)
+    state_changed = any(patch.get(k) != ctx.status.get(k) for k in STATE_KEYS)
+    if following and not state_changed:
+        # The duration changes every pass; it rides with the log step's write instead of
+        # costing a patch of its own.
+        patch.pop("duration", None)
+    if state_changed:
+        # A new state is saved before anything about logs: `kubectl wait` waits for
+        # this, not for a search that at scale queues behind other calls.
+        await ctx.save(patch)
+    if announced is not None:
+        await announced
+    complete = not following
+    if following and (run.time_started is not None or terminal):
+        complete = await _follow_logs(ctx, run, now, terminal, fields["duration"])
+    if following:
+        logging_ok, reason = True, ("Complete" if complete else "Mirroring")
+        message = f"Log lines are mirrored as Events from log {run.log_id}"
+    else:
+        logging_ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
+    patch["conditions"] = set_condition(
+        patch["conditions"],
+        type="Logging",
+        status=logging_ok,
+        reason=reason,
+        message=message,
+        generation=ctx.generation,
+        now=now,
+    )
+    await ctx.save(patch)
+    if terminal and complete:
+        if ctx.status.get("logPending"):
+            await ctx.save({"logPending": None})  # posted: nothing left to resume
+        return None
+    return ctx.settings.poll_interval
+
+
+async def _follow_logs(
+    ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool, duration: str | None
+) -> bool:
+    """Takes in the last log step (raising its error), starts the next one unless one is
+    in flight, and says whether the log is complete: the run is terminal, no Event is
+    left to create, and a read made after the log grace has passed the finish.
+
+    A live run's step runs beside the passes; a terminal run's pass waits for it, so the
+    read that completes the log is decided on at once, as a single pass would."""
+    if ctx.log_step is not None and (terminal or ctx.log_step.done()):
+        await ctx.wait_logs()
+    if (
+        ctx.log_step is None
+        and not _read_enough(ctx, run, terminal)
+        and _log_due(ctx, now, terminal)
+    ):
+        ctx.log_step = asyncio.get_running_loop().create_task(_log_step(ctx, run, now, duration))
+        if terminal:
+            await ctx.wait_logs()
+    return _read_enough(ctx, run, terminal) and ctx.log_step is None
+
+
+def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
+    """Whether this pass reads the log: a terminal run's at every pass (its end is decided
+    on them), a live run's at the pass nearest to ``log_read_interval`` after its last
+    read (passes fall on ticks of the poll interval)."""
+    if terminal or ctx.logs_read_at is None or ctx.unposted:
+        return True
+    since = (now - ctx.logs_read_at).total_seconds()
+    return since >= ctx.settings.log_read_interval - ctx.settings.poll_interval / 2
+
+
+def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
+    if not terminal or ctx.unposted or ctx.logs_read_at is None:
+        return False
+    return not logs.keep_reading(
+        terminal=True,
+        time_finished=run.time_finished,
+        now=ctx.logs_read_at,
+        grace=timedelta(seconds=ctx.settings.log_grace),
+        settle=timedelta(seconds=ctx.settings.log_settle),
+    )
+
+
+async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: str | None) -> None:
+    """Read the new lines, persist the cursor with the Events they make (write-ahead, see
+    :mod:`~ads_operator.reconcile.log_batches`), then create those Events."""
+    patch, to_post, read = await _mirror_logs(ctx, run, now)
+    patch["duration"] = duration
+    await ctx.save(patch)
+    if to_post:
+        ctx.unposted = list(await ctx.post_events(to_post))
+    if read:
+        ctx.logs_read_at = now
+
+
+async def _search_all(
+    ctx: RunContext, run: OciJobRun, start: datetime, end: datetime
+) -> list[LogRecord]:
+    assert run.log_group_id
+    assert run.log_id
+    if ctx.log_compartment is None:
+        try:
+            if ctx.log_reader is not None:
+                ctx.log_compartment = await ctx.log_reader.log_compartment(
+                    ctx.port, log_group_id=run.log_group_id, log_id=run.log_id
+                )
+            else:
+                ctx.log_compartment = await ctx.port.get_log_compartment(
+                    log_group_id=run.log_group_id, log_id=run.log_id
+                )
+        except NotFoundError:
+            ctx.log_compartment = run.compartment_id
+    if ctx.log_reader is not None:
+        want = LogWant(ctx.log_compartment, run.log_group_id, run.log_id, run.id, start, end)
+        return await ctx.log_reader.search(ctx.port, want)
+    query = logs.search_query(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
+    records: list[LogRecord] = []
+    page: str | None = None
+    while True:
+        result = await ctx.port.search_logs(
+            query=query, time_start=start, time_end=end, limit=1000, page=page
+        )
+        records.extend(result.records)
+        page = result.next_page
+        if not page:
+            return records
+
+
+async def _resume_pending(ctx: RunContext) -> None:
+    """Once per incarnation: create the Events an earlier one persisted as pending and may
+    have been killed before creating (those it did create answer 409 and count as done)."""
+    if ctx.pending_resumed:
+        return
+    pending = log_batches.from_wire(ctx.status.get("logPending"))
+    if pending:
+        ctx.unposted = list(await ctx.post_events(pending))
+    ctx.pending_resumed = True
+
+
+async def _mirror_logs(
+    ctx: RunContext, run: OciJobRun, now: datetime
+) -> tuple[dict[str, Any], list[PendingEvent], bool]:
+    """The status patch after reading new log lines, the Events to create once that
+    patch is persisted, and whether the log was read (not when refused Events come first)."""
+    await _resume_pending(ctx)
+    if ctx.unposted:
+        # The apiserver refused some Events (overload, a timeout): create them again
+        # before reading on; the cursor waits, so the pending list stays bounded.
+        return {"logPending": log_batches.to_wire(ctx.unposted)}, list(ctx.unposted), False
+    settings = ctx.settings
+    overlap = timedelta(seconds=settings.log_overlap)
+    cursor = _cursor(ctx.status)
+    window = logs.read_window(
+        cursor,
+        time_accepted=run.time_accepted,
+        now=now,
+        settle=timedelta(seconds=settings.log_settle),
+        overlap=overlap,
+    )
+    if window is None:  # nothing has settled since the last read: no call
+        merged = logs.Merged((), cursor)
+    else:
+        fetched = await _search_all(ctx, run, window.start, window.end)
+        merged = logs.merge(
+            cursor, fetched, window=window, overlap=overlap, max_ids=settings.log_cursor_max_ids
+        )
+    to_post = list(ctx.plan_lines(merged.new)) if merged.new else []
+    previous_tail = [
+        LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
+        for x in ctx.status.get("logTail") or []
+    ]
+    tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
+    patch: dict[str, Any] = {
+        "logCursor": _cursor_wire(merged.cursor),
+        "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
+    }
+    if to_post or ctx.status.get("logPending"):
+        patch["logPending"] = log_batches.to_wire(to_post)
+    reported = progress.latest(r.message for r in merged.new)
+    if reported is not None:
+        patch.update(reported.as_status())
+    return patch, to_post, True

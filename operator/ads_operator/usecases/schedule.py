@@ -1,0 +1,328 @@
+"""DataScienceJob ``spec.schedule``: a kopf daemon per scheduled job that creates
+DataScienceJobRuns the way the CronJob controller creates Jobs.
+
+The decisions are :mod:`ads_operator.reconcile.schedule`'s; this module reads the clock,
+lists the job's scheduled runs, applies ``concurrencyPolicy`` and writes
+``status.lastScheduleTime`` / ``nextScheduleTime``. A run's name is derived from its
+schedule time, so a create repeated after a crash (or before the status patch was seen)
+finds the run it made instead of making a second one.
+
+The clock is the wall clock, or, when ``SCHEDULE_CLOCK_FILE`` is set, the ISO time in
+that file (tests move time forward by writing it; the daemon then looks every
+``POLL_INTERVAL``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import kopf
+from pydantic import ValidationError
+
+from ads_operator.kube import client as kube
+from ads_operator.kube import events
+from ads_operator.models import (
+    API_VERSION,
+    JOB_KIND,
+    JOB_PLURAL,
+    RUN_KIND,
+    RUN_PLURAL,
+    ConcurrencyPolicy,
+    JobSchedule,
+)
+from ads_operator.reconcile import schedule
+from ads_operator.reconcile.conditions import get_condition, set_condition
+from ads_operator.reconcile.identity import label_value
+from ads_operator.reconcile.run import iso, parse_time
+from ads_operator.settings import Settings
+from ads_operator.usecases.shared import Operator, created, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Label on runs a schedule created: the job's name, cut and hashed when over 63
+#: characters (:func:`ads_operator.reconcile.identity.label_value`).
+SCHEDULED_BY: Final = "ads.oci.dev/scheduled-by"
+#: The job's condition about creating scheduled runs: False while a create fails.
+CREATED_CONDITION: Final = "ScheduledRunCreated"
+#: Annotation with the schedule time a run was created for.
+SCHEDULED_AT: Final = "ads.oci.dev/scheduled-at"
+#: Longest sleep between looks, so a clock jump or lost wake-up costs at most this.
+MAX_SLEEP: Final = 60.0
+_ACTIVE_PHASES: Final = (None, "Pending", "Running")
+
+
+def has_schedule(spec: Mapping[str, Any], **_: Any) -> bool:
+    """kopf's ``when`` filter: a daemon runs only for jobs with a schedule."""
+    return bool(spec.get("schedule"))
+
+
+def clock(settings: Settings) -> datetime | None:
+    """Now, from the wall clock or the test clock file (None: the file is unusable)."""
+    if not settings.schedule_clock_file:
+        return utcnow()
+    try:
+        text = Path(settings.schedule_clock_file).read_text().strip()
+        moment = parse_time(text)
+    except (OSError, ValueError) as exc:
+        log.warning("schedule clock file %s unusable: %s", settings.schedule_clock_file, exc)
+        return None
+    return moment
+
+
+def _run_manifest(body: Any, run_name: str, moment: datetime) -> dict[str, Any]:
+    meta = body["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": RUN_KIND,
+        "metadata": {
+            "name": run_name,
+            "labels": {SCHEDULED_BY: label_value(meta["name"])},
+            "annotations": {SCHEDULED_AT: iso(moment)},
+            "ownerReferences": [
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": JOB_KIND,
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": False,
+                }
+            ],
+        },
+        "spec": {"jobRef": {"name": meta["name"]}},
+    }
+
+
+def active_runs(runs: list[dict[str, Any]], job_name: str) -> list[dict[str, Any]]:
+    """The runs this job's schedule created that have not finished."""
+    return [
+        r
+        for r in runs
+        if (r["metadata"].get("labels") or {}).get(SCHEDULED_BY) == label_value(job_name)
+        and not r["metadata"].get("deletionTimestamp")
+        and (r.get("status") or {}).get("phase") in _ACTIVE_PHASES
+    ]
+
+
+class Scheduler:
+    """The state one job's daemon keeps between passes (only to avoid repeats; every
+    decision is re-derived from the resource)."""
+
+    def __init__(self, op: Operator, body: Any, namespace: str, name: str) -> None:
+        self.op = op
+        self.body = body
+        self.namespace = namespace
+        self.name = name
+        self.last_scheduled: datetime | None = None
+        self.told: set[str] = set()
+        #: Creates that failed in a row (the next look backs off).
+        self.failures = 0
+        #: What :data:`CREATED_CONDITION` should say: (status, reason, message).
+        self.created: tuple[bool, str, str] | None = None
+
+    async def tell(self, reason: str, message: str, *, warning: bool, once: str) -> None:
+        if once in self.told:
+            return
+        self.told.add(once)
+        await events.post(
+            events.reference(self.body), reason=reason, message=message, warning=warning
+        )
+
+    def _sleep(self, now: datetime, next_at: datetime | None) -> float:
+        if self.op.settings.schedule_clock_file:
+            return self.op.settings.poll_interval
+        if next_at is None:
+            return MAX_SLEEP
+        return min(MAX_SLEEP, max(0.5, (next_at - now).total_seconds()))
+
+    async def step(self) -> float:
+        """One look at the schedule; returns seconds until the next."""
+        raw = dict(self.body.get("spec") or {})
+        status = dict(self.body.get("status") or {})
+        try:
+            plan = JobSchedule.model_validate(raw.get("schedule") or {})
+            cron = schedule.parse(plan.cron)
+            tz = schedule.zone(plan.time_zone)
+        except (ValidationError, schedule.CronError) as exc:
+            text = str(exc).splitlines()[0]
+            await self.tell("InvalidSchedule", text, warning=True, once=f"invalid:{text}")
+            return MAX_SLEEP
+        now = clock(self.op.settings)
+        if now is None:
+            return self.op.settings.poll_interval
+        recorded = parse_time(status.get("lastScheduleTime"))
+        last = max((t for t in (recorded, self.last_scheduled) if t), default=None)
+        if plan.suspend:
+            if status.get("nextScheduleTime"):
+                await kube.patch_status(
+                    JOB_PLURAL, self.namespace, self.name, {"nextScheduleTime": None}
+                )
+            return self._sleep(now, None)
+        decision = schedule.decide(
+            cron,
+            tz,
+            now=now,
+            created=created(self.body["metadata"]),
+            last_scheduled=last,
+            starting_deadline_seconds=plan.starting_deadline_seconds,
+        )
+        patch: dict[str, Any] = {}
+        if decision.skipped is not None:
+            when = iso(decision.skipped)
+            await self.tell(
+                "MissedSchedule",
+                f"Missed the scheduled time {when}: not started within"
+                f" startingDeadlineSeconds ({plan.starting_deadline_seconds}s)",
+                warning=True,
+                once=f"missed:{when}",
+            )
+            self.last_scheduled = decision.skipped
+            patch["lastScheduleTime"] = when
+        if decision.run_at is not None and await self._start(plan, decision, now):
+            self.last_scheduled = decision.run_at
+            patch["lastScheduleTime"] = iso(decision.run_at)
+        next_text = iso(decision.next_at)
+        if next_text != status.get("nextScheduleTime"):
+            patch["nextScheduleTime"] = next_text
+        if patch:
+            await kube.patch_status(JOB_PLURAL, self.namespace, self.name, patch)
+        await self._write_condition(status, now)
+        if self.failures:
+            backoff = self.op.settings.poll_interval * float(2**self.failures)
+            return min(MAX_SLEEP, max(backoff, self._sleep(now, decision.next_at)))
+        return self._sleep(now, decision.next_at)
+
+    async def _write_condition(self, status: Mapping[str, Any], now: datetime) -> None:
+        """Set :data:`CREATED_CONDITION` when the job does not show it yet (checked on
+        every look: another handler writing the conditions may have dropped it).
+
+        The conditions are one list that the job's other handlers write too: it is
+        computed from a fresh read and written only onto that version of the job, so a
+        Ready written meanwhile is never lost."""
+        if self.created is None or self._shows(status):
+            return
+        for _ in range(3):
+            fresh = await kube.get_resource(JOB_PLURAL, self.namespace, self.name)
+            if fresh is None:
+                return
+            current = fresh.get("status") or {}
+            if self._shows(current):
+                return
+            ok, reason, message = self.created
+            conds = set_condition(
+                current.get("conditions"),
+                type=CREATED_CONDITION,
+                status=ok,
+                reason=reason,
+                message=message,
+                now=now,
+            )
+            try:
+                await kube.patch_status(
+                    JOB_PLURAL,
+                    self.namespace,
+                    self.name,
+                    {"conditions": conds},
+                    resource_version=str(fresh["metadata"]["resourceVersion"]),
+                )
+                return
+            except Exception as exc:
+                if getattr(exc, "status", None) != 409:
+                    raise
+        # Still racing after three tries: the next look writes it.
+
+    def _shows(self, status: Mapping[str, Any]) -> bool:
+        assert self.created is not None
+        ok, reason, message = self.created
+        have = get_condition(status.get("conditions"), CREATED_CONDITION) or {}
+        wire = "True" if ok else "False"
+        return (have.get("status"), have.get("reason"), have.get("message")) == (
+            wire,
+            reason,
+            message,
+        )
+
+    async def _start(self, plan: JobSchedule, decision: schedule.Decision, now: datetime) -> bool:
+        """Apply concurrencyPolicy and create the run; False: not started (yet)."""
+        assert decision.run_at is not None
+        when = iso(decision.run_at)
+        if decision.too_many_missed:
+            await self.tell(
+                "TooManyMissedTimes",
+                f"More than {schedule.MANY_MISSED} scheduled times were missed; starting only"
+                f" the most recent ({when}). Check the clock, or set startingDeadlineSeconds.",
+                warning=True,
+                once=f"many:{when}",
+            )
+        policy = plan.concurrency_policy or ConcurrencyPolicy.ALLOW
+        active = active_runs(await kube.list_resources(RUN_PLURAL, self.namespace), self.name)
+        name = schedule.run_name(self.name, decision.run_at)
+        active = [r for r in active if r["metadata"]["name"] != name]
+        if active and policy == ConcurrencyPolicy.FORBID:
+            await self.tell(
+                "JobAlreadyActive",
+                f"Not starting the run for {when}: {active[0]['metadata']['name']} is still"
+                " active and concurrencyPolicy is Forbid",
+                warning=False,
+                once=f"forbid:{when}",
+            )
+            return False
+        if active and policy == ConcurrencyPolicy.REPLACE:
+            for run in active:
+                meta = run["metadata"]
+                if await kube.delete_resource(
+                    RUN_PLURAL, self.namespace, meta["name"], meta["uid"]
+                ):
+                    await self.tell(
+                        "Replaced",
+                        f"Deleted active run {meta['name']}: concurrencyPolicy is Replace",
+                        warning=False,
+                        once=f"replace:{meta['uid']}",
+                    )
+        manifest = _run_manifest(self.body, name, decision.run_at)
+        try:
+            made = await kube.create_resource(RUN_PLURAL, self.namespace, manifest)
+        except Exception as exc:  # refused (quota, policy, rights): say so, try again later
+            text = kube.error_text(exc)
+            message = f"Could not create run {name} for the scheduled time {when}: {text}"
+            log.warning("schedule of %s/%s: %s", self.namespace, self.name, message)
+            await self.tell("FailedCreate", message, warning=True, once=f"failed:{name}:{text}")
+            self.failures += 1
+            self.created = (False, "FailedCreate", message)
+            return False
+        self.failures = 0
+        self.created = (True, "RunCreated", f"Created run {name} for the scheduled time {when}")
+        if made:
+            late = (now - decision.run_at).total_seconds()
+            await self.tell(
+                "SuccessfulCreate",
+                f"Created run {name} for the scheduled time {when}"
+                + (f" ({late:.0f}s late)" if late >= 1 else ""),
+                warning=False,
+                once=f"create:{name}",
+            )
+        return True
+
+
+async def watch(
+    *,
+    body: kopf.Body,
+    namespace: Any,
+    name: str,
+    stopped: kopf.DaemonStopped,
+    op: Operator,
+    **_: Any,
+) -> None:
+    """Look at the schedule until the job is deleted or its schedule removed."""
+    scheduler = Scheduler(op, body, namespace, name)
+    while not stopped:
+        try:
+            delay = await scheduler.step()
+        except Exception as exc:  # one failed pass must not end the schedule
+            log.warning("schedule of %s/%s: %s", namespace, name, kube.error_text(exc))
+            delay = op.settings.poll_interval * 4
+        await stopped.wait(min(delay, MAX_SLEEP))

@@ -1,0 +1,88 @@
+"""The operator's :class:`~ads_operator.ads.artifacts.SourceReader`: code from the cluster
+(ConfigMaps in the resource's own namespace), Object Storage and https.
+
+The namespace is fixed when the reader is built from the resource being handled, so a
+``configmap://`` source can never reach into another namespace.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Final
+
+import aiohttp
+
+from ads_operator.ads.artifacts import SourceFiles
+from ads_operator.ads.sources import Source, SourceError, SourceKind
+from ads_operator.kube import client as kube
+from ads_operator.oci.port import OciPort
+
+#: Largest artifact source the operator downloads (OCI's artifact limit is far above
+#: anything that should travel through an operator's memory).
+MAX_SOURCE_BYTES: Final = 100 * 1024 * 1024
+
+
+class MissingSourceError(SourceError):
+    """The source does not exist (yet): the spec may be fine, a ConfigMap may come later."""
+
+
+class ClusterSourceReader:
+    def __init__(self, *, namespace: str, port: OciPort) -> None:
+        self.namespace = namespace
+        self.port = port
+
+    async def read(self, source: Source) -> SourceFiles:
+        if source.kind is SourceKind.CONFIGMAP:
+            return await self._configmap(source)
+        if source.kind is SourceKind.OBJECT_STORAGE:
+            return await self._object_storage(source)
+        return await self._https(source)
+
+    async def _configmap(self, source: Source) -> SourceFiles:
+        data = await kube.read_configmap(self.namespace, source.bucket)
+        if data is None:
+            raise MissingSourceError(
+                f"ConfigMap {source.bucket!r} not found in namespace {self.namespace!r}"
+            )
+        if not source.path:
+            return SourceFiles(name=source.bucket, files=data, is_folder=True)
+        if source.path not in data:
+            raise MissingSourceError(f"ConfigMap {source.bucket!r} has no key {source.path!r}")
+        return SourceFiles(
+            name=source.path, files={source.path: data[source.path]}, is_folder=False
+        )
+
+    async def _object_storage(self, source: Source) -> SourceFiles:
+        ns, bucket, path = source.namespace, source.bucket, source.path
+        if source.is_folder is not True:
+            names = await self.port.list_objects(namespace=ns, bucket=bucket, prefix=path)
+            if path in names:
+                data = await self.port.get_object(namespace=ns, bucket=bucket, name=path)
+                name = posixpath.basename(path)
+                return SourceFiles(name=name, files={name: data}, is_folder=False)
+        prefix = path if not path or path.endswith("/") else path + "/"
+        names = await self.port.list_objects(namespace=ns, bucket=bucket, prefix=prefix)
+        files = {
+            n[len(prefix) :]: await self.port.get_object(namespace=ns, bucket=bucket, name=n)
+            for n in names
+            if not n.endswith("/")
+        }
+        if not files:
+            raise MissingSourceError(f"{source.uri}: no such object or prefix")
+        return SourceFiles(name=source.basename, files=files, is_folder=True)
+
+    async def _https(self, source: Source) -> SourceFiles:
+        timeout = aiohttp.ClientTimeout(total=120)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(source.uri) as resp,
+        ):
+            if resp.status == 404:
+                raise MissingSourceError(f"{source.uri}: 404 Not Found")
+            if resp.status >= 400:
+                raise SourceError(f"{source.uri}: HTTP {resp.status}")
+            body = await resp.content.read(MAX_SOURCE_BYTES + 1)
+        if len(body) > MAX_SOURCE_BYTES:
+            raise SourceError(f"{source.uri}: larger than {MAX_SOURCE_BYTES} bytes")
+        name = source.basename
+        return SourceFiles(name=name, files={name: body}, is_folder=False)

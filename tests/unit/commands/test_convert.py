@@ -1,0 +1,218 @@
+"""ADS job YAML <-> DataScienceJob manifest: lossless for every example, and ADS's
+alternative spellings normalised on import."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ads_operator.ads import yaml_io
+from ads_operator.commands import convert
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+C = "ocid1.compartment.oc1..aaaaaaaaexample"
+P = "ocid1.datascienceproject.oc1.iad.aaaaaaaaexample"
+
+
+def example_jobs() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in EXAMPLES:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "DataScienceJob":
+                found.append((f"{path.name}:{doc['metadata']['name']}", doc))
+    return found
+
+
+@pytest.mark.parametrize(("name", "manifest"), example_jobs(), ids=[n for n, _ in example_jobs()])
+def test_every_example_round_trips_unchanged(name: str, manifest: dict[str, Any]) -> None:
+    ads = yaml_io.manifest_to_ads(manifest)
+    text = yaml.safe_dump(ads, sort_keys=False)  # through text, as a user would
+    back = yaml_io.ads_to_manifest(yaml.safe_load(text))
+    assert back == manifest
+
+
+def test_export_is_an_ads_job_document() -> None:
+    _, manifest = example_jobs()[0]
+    ads = yaml_io.manifest_to_ads(manifest, ads_only=True)
+    assert ads["kind"] == "job"
+    assert ads["apiVersion"] == "v1.0"
+    assert set(ads) == {"kind", "apiVersion", "spec"}
+    assert set(ads["spec"]) <= {"name", "id", "infrastructure", "runtime"}
+
+
+def test_operator_settings_travel_in_the_kubernetes_block() -> None:
+    manifest = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJob",
+        "metadata": {"name": "j", "namespace": "ns", "labels": {"a": "b"}, "uid": "dropped"},
+        "spec": {
+            "name": "j",
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {"compartmentId": C},
+            },
+            "runtime": {"kind": "runtime", "type": "container", "spec": {"image": "x:1"}},
+            "deletionPolicy": "Orphan",
+            "region": "us-phoenix-1",
+        },
+    }
+    ads = yaml_io.manifest_to_ads(manifest)
+    assert "deletionPolicy" not in ads["spec"]
+    assert ads["kubernetes"]["spec"] == {"deletionPolicy": "Orphan", "region": "us-phoenix-1"}
+    back = yaml_io.ads_to_manifest(ads)
+    assert back["spec"] == manifest["spec"]
+    assert back["metadata"] == {"name": "j", "namespace": "ns", "labels": {"a": "b"}}
+
+
+def ads_document(
+    runtime: dict[str, Any], infra: dict[str, Any] | None = None, name: str | None = "My Job_1"
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "infrastructure": {
+            "kind": "infrastructure",
+            "type": "dataScienceJob",
+            "spec": infra or {"compartmentId": C, "projectId": P},
+        },
+        "runtime": {"kind": "runtime", "type": "python", "spec": runtime},
+    }
+    if name is not None:
+        spec["name"] = name
+    return {"kind": "job", "apiVersion": "v1.0", "spec": spec}
+
+
+def test_import_normalises_what_ads_accepts() -> None:
+    document = ads_document(
+        {
+            "script_path_uri": "oci://b@ns/train.py",
+            "env": {"A": 1, "B": None, "C": "x"},
+            "args": ["--n", 3],
+            "conda": {"type": "service", "slug": "s"},
+        },
+        {
+            "compartment_id": C,
+            "project_id": P,
+            "block_storage_size_in_gbs": 100,
+            "job_shape_config_details": {"ocpus": 1, "memory_in_gbs": 8},
+            "shape_name": "VM.Standard.E4.Flex",
+        },
+    )
+    manifest = yaml_io.ads_to_manifest(document, namespace="team-a")
+    assert manifest["metadata"] == {"name": "my-job-1", "namespace": "team-a"}
+    infra = manifest["spec"]["infrastructure"]["spec"]
+    assert infra == {
+        "compartmentId": C,
+        "projectId": P,
+        "blockStorageSize": 100,
+        "shapeConfigDetails": {"ocpus": 1, "memoryInGBs": 8},
+        "shapeName": "VM.Standard.E4.Flex",
+    }
+    runtime = manifest["spec"]["runtime"]["spec"]
+    assert runtime["scriptPathURI"] == "oci://b@ns/train.py"
+    assert runtime["env"] == [
+        {"name": "A", "value": "1"},
+        {"name": "B", "value": ""},
+        {"name": "C", "value": "x"},
+    ]
+    assert runtime["args"] == ["--n", "3"]
+
+
+def test_notebook_output_uri_alias() -> None:
+    document = ads_document({"notebookPathURI": "oci://b@ns/a.ipynb", "outputURI": "oci://b@ns/o"})
+    document["spec"]["runtime"]["type"] = "notebook"
+    manifest = yaml_io.ads_to_manifest(document, name="nb")
+    assert manifest["spec"]["runtime"]["spec"]["outputUri"] == "oci://b@ns/o"
+
+
+def test_import_errors_name_the_field() -> None:
+    document = ads_document({"scriptPathURI": "/home/me/train.py"})
+    with pytest.raises(yaml_io.ConversionError, match=r"spec\.runtime\.spec.*configmap://"):
+        yaml_io.ads_to_manifest(document)
+
+
+def test_a_job_without_a_name_needs_one() -> None:
+    with pytest.raises(yaml_io.ConversionError, match="--name"):
+        yaml_io.ads_to_manifest(ads_document({"scriptPathURI": "oci://b@ns/a.py"}, name=None))
+    assert (
+        yaml_io.ads_to_manifest(
+            ads_document({"scriptPathURI": "oci://b@ns/a.py"}, name=None), name="given"
+        )["metadata"]["name"]
+        == "given"
+    )
+
+
+def test_cli_both_ways(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ads_file = tmp_path / "job.yaml"
+    manifest_file = tmp_path / "manifest.yaml"
+    back_file = tmp_path / "back.yaml"
+    example = ROOT / "examples" / "hello-world.yaml"
+    args = argparse.Namespace(
+        file=str(example), output=str(ads_file), name=None, namespace=None, ads_only=False
+    )
+    assert convert.main(args) == 0
+    [ads] = list(yaml.safe_load_all(ads_file.read_text()))
+    assert ads["kind"] == "job"
+    args = argparse.Namespace(
+        file=str(ads_file),
+        output=str(manifest_file),
+        name="renamed",
+        namespace="demo",
+        ads_only=False,
+    )
+    assert convert.main(args) == 0
+    [manifest] = list(yaml.safe_load_all(manifest_file.read_text()))
+    assert manifest["metadata"] == {"name": "renamed", "namespace": "demo"}
+    args = argparse.Namespace(
+        file=str(manifest_file), output=str(back_file), name=None, namespace=None, ads_only=True
+    )
+    assert convert.main(args) == 0
+    assert "kubernetes" not in yaml.safe_load(back_file.read_text())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: ConfigMap\n")
+    assert (
+        convert.main(
+            argparse.Namespace(
+                file=str(bad), output=None, name=None, namespace=None, ads_only=False
+            )
+        )
+        == 1
+    )
+    assert "no ADS job" in capsys.readouterr().err
+
+
+def test_convert_names_what_it_leaves_out_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An example file holds ConfigMaps and runs besides the job: none fits an ADS job YAML,
+    and each is named on stderr with the reason (they used to vanish silently)."""
+    source = ROOT / "examples" / "hello-world.yaml"
+    args = argparse.Namespace(
+        file=str(source), output=str(tmp_path / "out.yaml"), name=None, namespace=None,
+        ads_only=False,
+    )  # fmt: skip
+    assert convert.main(args) == 0
+    notes = capsys.readouterr().err.splitlines()
+    assert notes == [
+        "ads-operator convert: left out ConfigMap/hello-world: ADS reads code from a path or"
+        " oci://, not a ConfigMap: upload its files and point the job's scriptPathURI at them",
+        "ads-operator convert: left out DataScienceJobRun/hello-world-run: a run is not part of"
+        " an ADS job YAML: start one with job.run() in ADS",
+    ]
+
+
+def test_a_manifest_may_give_env_as_ads_mapping(tmp_path: Path) -> None:
+    """ADS writes `env: {STEPS: 3}`; it was refused as `unknown field
+    "spec.runtime.spec.env.STEPS"`."""
+    documents = yaml.safe_load_all((ROOT / "examples" / "hello-world.yaml").read_text())
+    manifest = next(d for d in documents if d and d["kind"] == "DataScienceJob")
+    manifest["spec"]["runtime"]["spec"]["env"] = {"STEPS": 3, "GREETING": "Hi"}
+    (ads,) = convert.convert_documents([manifest], name=None, namespace=None, ads_only=True)
+    assert ads["spec"]["runtime"]["spec"]["env"] == [
+        {"name": "STEPS", "value": "3"},
+        {"name": "GREETING", "value": "Hi"},
+    ]

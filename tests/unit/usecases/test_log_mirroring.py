@@ -1,0 +1,137 @@
+"""Exactly-once log mirroring across crashes (finding F1): batches and Event names are
+deterministic, and a kill at any point of a pass (before the write-ahead patch, between it
+and creating the Events, or after them) neither loses nor doubles a line."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from ads_operator.kube.events import LogEventLimiter, plan_named_events
+from ads_operator.oci.domain import LogRecord
+from ads_operator.reconcile import log_batches
+from ads_operator.reconcile.log_batches import PendingEvent, batch_records, event_name
+from ads_operator.settings import Settings
+from ads_operator.usecases.run_executor import RunContext
+from ads_operator.usecases.shared import run_finished
+from tests.fixtures.fake_oci import FakePort, at
+from tests.unit.usecases.test_run_executor import Clock, Recorder, make, run_pass
+
+
+def records(n: int, start: int = 0) -> list[LogRecord]:
+    return [LogRecord(id=f"r{i}", time=at(i), message=f"line {i}") for i in range(start, n)]
+
+
+def test_the_same_records_give_the_same_batches_and_names() -> None:
+    first = batch_records(records(200), 300)
+    again = batch_records(records(200), 300)
+    assert first == again
+    assert len(first) > 1
+    assert [i for ids, _ in first for i in ids] == [f"r{i}" for i in range(200)]
+    assert all(len(m.encode()) <= 300 for _, m in first)
+    names = {event_name("run", "uid", ids) for ids, _ in first}
+    assert len(names) == len(first)
+    assert event_name("run", "uid", ("r1",)) != event_name("run", "uid-2", ("r1",))
+    assert len(event_name("x" * 300, "uid", ("r1",))) <= 253
+
+
+def test_pending_events_round_trip_through_the_status_wire_form() -> None:
+    pending = [PendingEvent("a.log.1", "LogLines", "x\ny"), PendingEvent("a.lim.2", "L", "m", True)]
+    assert log_batches.from_wire(log_batches.to_wire(pending)) == pending
+    assert log_batches.to_wire([]) is None
+    assert log_batches.from_wire(None) == []
+
+
+def test_rate_limit_keeps_one_named_announcement_and_bounds_the_pending_list() -> None:
+    limiter = LogEventLimiter(per_run=1000, global_=1000, clock=lambda: 0.0)
+    settings = Settings(log_event_max_bytes=16)
+    planned, dropped = plan_named_events(
+        records(500), run_name="r", run_uid="u", limiter=limiter, settings=settings
+    )
+    assert len(planned) == log_batches.MAX_PENDING
+    assert planned[-1].reason == log_batches.LIMIT_REASON
+    assert planned[-1].name == log_batches.limit_event_name("r", "u")
+    shown = sum(p.message.count("\n") + 1 for p in planned[:-1])
+    assert shown + dropped == 500
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after the raise runs."""
+
+
+def persisted(patches: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The status as the API server holds it after these merge patches."""
+    status: dict[str, Any] = {}
+    for patch in patches:
+        for key, value in patch.items():
+            if value is None:
+                status.pop(key, None)
+            else:
+                status[key] = value
+    return status
+
+
+def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None) -> RunContext:
+    """A daemon started from the persisted status, killed at ``kill_at`` of its first pass
+    that mirrors lines: "persist" (before the write-ahead patch), "post" (after it, before
+    the Events) or "posted" (after the Events, before anything else)."""
+    ctx = make(port, rec, clock, status=persisted(rec.patches))
+    persist, post_events = ctx.persist, ctx.post_events
+
+    async def killing_persist(patch: dict[str, Any]) -> None:
+        if kill_at == "persist" and patch.get("logPending"):
+            raise Killed
+        await persist(patch)
+
+    async def killing_post(pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:
+        if kill_at == "post":
+            raise Killed
+        refused = await post_events(pending)
+        if kill_at == "posted":
+            raise Killed
+        return refused
+
+    ctx.persist, ctx.post_events = killing_persist, killing_post
+    return ctx
+
+
+@pytest.mark.parametrize("kill_at", ["persist", "post", "posted"])
+async def test_a_kill_at_any_point_of_a_pass_neither_loses_nor_doubles_lines(kill_at: str) -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    await run_pass(make(port, rec, clock))
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    expected: list[str] = []
+    for step in range(6):
+        lines = [(f"line {step}.{i}", at(2 + step + i * 0.01)) for i in range(40)]
+        port.emit(run_id, *lines)
+        expected += [text for text, _ in lines]
+        clock.seconds = 3 + step
+        ctx = incarnation(port, rec, clock, kill_at if step % 2 == 0 else None)
+        with contextlib.suppress(Killed):
+            await run_pass(ctx)
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(9))
+    clock.seconds = 200
+    assert await run_pass(incarnation(port, rec, clock, None)) is None
+    assert rec.lines == expected
+    assert run_finished(persisted(rec.patches))
+
+
+async def test_a_kill_after_the_last_write_ahead_keeps_the_run_unfinished() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    await run_pass(make(port, rec, clock))
+    (run_id,) = port.runs
+    port.emit(run_id, ("last words", at(2)))
+    port.move(run_id, "FAILED", "exit code 1", time_started=at(1), time_finished=at(3))
+    clock.seconds = 200
+    with pytest.raises(Killed):
+        await run_pass(incarnation(port, rec, clock, "post"))
+    status = persisted(rec.patches)
+    assert status["logPending"]
+    assert not run_finished(status)  # so a new daemon is started and creates the Event
+    assert await run_pass(incarnation(port, rec, clock, None)) is None
+    assert rec.lines == ["last words"]
+    assert "logPending" not in persisted(rec.patches)
