@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 from oci_emulator import ids, lifecycle
 from oci_emulator.executor import (
     BootstrapError,
-    NodeLaunch,
     Outcome,
     kill_leftover_group,
     plan_launch,
-    plan_nodes,
     run_process,
 )
 from oci_emulator.faults import Faults
+from oci_emulator.multinode import GROUP_ACTIVE, GROUP_FAILED, plan_nodes, run_nodes
 from oci_emulator.principals import TokenAuthority
 from oci_emulator.settings import Settings
 from oci_emulator.simulate import script_for, simulate
@@ -289,8 +288,8 @@ class RunDriver:
         cancel: asyncio.Event,
         service_env: dict[str, str],
     ) -> Outcome | None:
-        """Run every replica of every node group at once; a group succeeds when at least
-        ``minimumSuccessReplicas`` (default: all) of its replicas exit 0."""
+        """Every replica of every node group at once, under the node group rules
+        (:mod:`.multinode`); the run's ``nodeGroupDetailsList`` follows them."""
         nodes = run["_nodeConfig"]
         groups = nodes["jobNodeGroupConfigurationDetailsList"]
         try:
@@ -310,78 +309,33 @@ class RunDriver:
             )
         except BootstrapError as exc:
             buffer.add("stderr", f"oci_emulator: {exc}")
-            self._set_groups(run["id"], groups, "FAILED", str(exc))
+            self._set_groups(run["id"], [_group(g, GROUP_FAILED, str(exc)) for g in groups])
             self._finish(
                 run["id"], lifecycle.RUN_FAILED, lifecycle.bootstrap_failed_details(str(exc))
             )
             return None
-        self._set_groups(run["id"], groups, "ACTIVE", "Node group running.")
+        self._set_groups(
+            run["id"], [_group(g, GROUP_ACTIVE, "Node group running.") for g in groups]
+        )
         minutes = nodes.get("maximumRuntimeInMinutes")
         timeout = None if minutes is None else minutes * self._settings.runtime_minute_seconds
         for line in dict.fromkeys(line for launch in launches for line in launch.plan.preamble):
             buffer.add("stdout", line)
-        outcomes = await asyncio.gather(
-            *(
-                run_process(
-                    launch.plan,
-                    buffer.add,
-                    cancel=cancel,
-                    timeout_seconds=timeout,
-                    on_start=lambda pid: self._record_pid(run["id"], pid),
-                )
-                for launch in launches
-            )
-        )
-        return self._combine_nodes(run["id"], groups, launches, outcomes)
-
-    def _combine_nodes(
-        self,
-        run_id: str,
-        groups: list[Doc],
-        launches: list[NodeLaunch],
-        outcomes: list[Outcome],
-    ) -> Outcome:
-        details = []
-        failed_code = 0
-        for group in groups:
-            mine = [
-                o
-                for launch, o in zip(launches, outcomes, strict=True)
-                if launch.group == group["name"]
-            ]
-            ok = sum(1 for o in mine if o.exit_code == 0 and not o.canceled and not o.timed_out)
-            needed = int(group.get("minimumSuccessReplicas") or len(mine))
-            good = ok >= needed
-            if not good:
-                failed_code = failed_code or next((o.exit_code for o in mine if o.exit_code), 1)
-            details.append(
-                {
-                    "name": group["name"],
-                    "lifecycleState": "DELETED" if good else "FAILED",
-                    "lifecycleDetails": f"{ok} of {len(mine)} replicas succeeded "
-                    f"({needed} needed).",
-                }
-            )
-        if not self._stopping:
-            run = self.ds.get_job_run(run_id)
-            self.ds.set_run_state(run_id, run["lifecycleState"], None, nodeGroupDetailsList=details)
-        return Outcome(
-            exit_code=failed_code,
-            canceled=any(o.canceled for o in outcomes),
-            timed_out=any(o.timed_out for o in outcomes),
+        return await run_nodes(
+            launches,
+            groups,
+            buffer.add,
+            cancel=cancel,
+            timeout_seconds=timeout,
+            on_start=lambda pid: self._record_pid(run["id"], pid),
+            on_groups=lambda details: self._set_groups(run["id"], details),
         )
 
-    def _set_groups(self, run_id: str, groups: list[Doc], state: str, details: str) -> None:
+    def _set_groups(self, run_id: str, details: list[Doc]) -> None:
+        if self._stopping:
+            return
         run = self.ds.get_job_run(run_id)
-        self.ds.set_run_state(
-            run_id,
-            run["lifecycleState"],
-            None,
-            nodeGroupDetailsList=[
-                {"name": g["name"], "lifecycleState": state, "lifecycleDetails": details}
-                for g in groups
-            ],
-        )
+        self.ds.set_run_state(run_id, run["lifecycleState"], None, nodeGroupDetailsList=details)
 
     def _record_pid(self, run_id: str, pid: int) -> None:
         self.ds.remember(run_id, pid=pid)
@@ -426,6 +380,10 @@ class RunDriver:
             self.ds.set_run_state(run_id, lifecycle.RUN_CANCELING, lifecycle.CANCELING_DETAILS)
         self.ds.set_run_state(run_id, state, details, timeFinished=ids.now_iso())
         log.info("job run %s %s: %s", run_id, state, details)
+
+
+def _group(group: Doc, state: str, details: str) -> Doc:
+    return {"name": group["name"], "lifecycleState": state, "lifecycleDetails": details}
 
 
 async def _cancelled_within(cancel: asyncio.Event, seconds: float) -> bool:

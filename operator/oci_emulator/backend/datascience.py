@@ -28,7 +28,7 @@ from oci_emulator.errors import (
     NotAuthorizedOrNotFound,
     RelatedResourceNotAuthorizedOrNotFound,
 )
-from oci_emulator.executor import merge_node_configuration
+from oci_emulator.multinode import merge_node_configuration
 from oci_emulator.settings import Settings
 
 Doc = dict[str, Any]

@@ -484,7 +484,23 @@ def test_cluster_layout_finds_this_nodes_rank_from_the_metadata(
     )
     monkeypatch.setenv("CLUSTER_NODES_METADATA_FILE", str(metadata))
     monkeypatch.setenv("INITIAL_CLUSTER_SIZE", "2")
+    monkeypatch.delenv("NODE_RANK", raising=False)
     assert driver_pytorch.cluster_layout() == (1, 2, "192.0.2.10")
+
+
+def test_cluster_layout_takes_the_rank_the_service_gives(
+    driver_pytorch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nodes sharing one host (the emulator's, on loopback) all own every address listed:
+    the rank is the service's ``NODE_RANK``, as ADS's driver takes it."""
+    metadata = tmp_path / "nodes.json"
+    metadata.write_text(
+        json.dumps([{"Rank": 0, "IPAddress": "127.9.9.1"}, {"Rank": 1, "IPAddress": "127.9.9.2"}])
+    )
+    monkeypatch.setenv("CLUSTER_NODES_METADATA_FILE", str(metadata))
+    monkeypatch.setenv("INITIAL_CLUSTER_SIZE", "2")
+    monkeypatch.setenv("NODE_RANK", "1")
+    assert driver_pytorch.cluster_layout() == (1, 2, "127.9.9.1")
 
 
 def test_cluster_layout_gives_up_when_nodes_never_appear(

@@ -9,9 +9,9 @@ Prepares the node the way ADS's contract describes, then launches training:
 3. ``OCI__PIP_REQUIREMENTS`` / ``OCI__PIP_PKG`` installed with pip;
 4. the cluster layout: on a multi-node job the service writes the nodes (``Rank``,
    ``IPAddress``) to the JSON file named by ``CLUSTER_NODES_METADATA_FILE`` and the size to
-   ``INITIAL_CLUSTER_SIZE``; this node's rank is the entry whose address is local, the
-   rendezvous host is rank 0. ``NODE_RANK``, ``NODE_COUNT``, ``MASTER_ADDR`` and
-   ``MASTER_PORT`` are exported;
+   ``INITIAL_CLUSTER_SIZE``; this node's rank is ``NODE_RANK`` (which the service sets),
+   else the entry whose address is local; the rendezvous host is rank 0. ``NODE_RANK``,
+   ``NODE_COUNT``, ``MASTER_ADDR`` and ``MASTER_PORT`` are exported;
 5. ``OCI__LAUNCH_CMD`` runs through the shell. For ``torchrun`` the driver adds
    ``--nnodes``, ``--nproc-per-node`` and a c10d rendezvous on the host, and for
    ``accelerate launch`` the machine count, rank and main process address, each only when
@@ -120,6 +120,9 @@ def cluster_layout() -> tuple[int, int, str]:
         return int(os.environ.get("NODE_RANK") or 0), count, "127.0.0.1"
     timeout = float(os.environ.get("OCI__RDZV_TIMEOUT") or 600)
     nodes = read_cluster(metadata, count, timeout)
+    given = os.environ.get("NODE_RANK")
+    if given:  # the service names this node's rank, as ADS's driver reads it
+        return int(given), count, nodes[min(nodes)]
     mine = [rank for rank, address in nodes.items() if _is_local_address(address)]
     if not mine:
         raise RuntimeError(f"none of the node addresses in {metadata} is local: {nodes}")
