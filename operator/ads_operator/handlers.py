@@ -28,7 +28,8 @@ from ads_operator.settings import Settings, from_env
 from ads_operator.usecases import job as job_handling
 from ads_operator.usecases import run as run_handling
 from ads_operator.usecases import schedule as scheduling
-from ads_operator.usecases.shared import Operator, operator_of
+from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.shared import operator_of
 
 SETTINGS: Settings = from_env()
 
@@ -56,11 +57,12 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=SETTINGS.worker_threads, thread_name_prefix="ads-io")
     )
-    await asyncio.to_thread(kube.configure, SETTINGS.worker_threads)
+    client = await asyncio.to_thread(kube.configure, SETTINGS.worker_threads)
     if SETTINGS.metrics_port:
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     memo.ads = Operator(
         SETTINGS,
+        client,
         PortFactory(SETTINGS),
         events.LogEventLimiter(
             SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute

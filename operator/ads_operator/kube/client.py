@@ -1,8 +1,9 @@
-"""The few Kubernetes API calls the operator makes outside kopf's own machinery.
+"""The Kubernetes API calls the operator makes outside kopf's own machinery:
+:class:`KubeClient`, the :class:`~ads_operator.kube.port.KubePort` the operator runs with.
 
 kopf applies handler patches only when a handler finishes; the OCID of a freshly created
 OCI object must be stored *at once*, so status is patched directly here. Secrets and
-ConfigMaps are read from the resource's own namespace only: every function takes the
+ConfigMaps are read from the resource's own namespace only: every call takes the
 namespace of the resource being handled, never one from its spec. Events are posted here
 (awaited, in order) instead of through kopf's background queue so that a status patch
 right after them reflects what was really posted.
@@ -21,48 +22,45 @@ import itertools
 import json
 import os
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusPatch
 from ads_operator.models import GROUP, VERSION
 
-_api_client: Any = None
-_event_threads: ThreadPoolExecutor | None = None
-_state_threads: ThreadPoolExecutor | None = None
 #: Threads for patches that carry a new state (``urgent``), at most.
 STATE_THREADS = 8
-_counter = itertools.count()
+#: Objects per list page: a page is parsed whole, so this bounds what one list holds.
+LIST_PAGE = 100
+_T = TypeVar("_T")
 
 
-def configure(pool_size: int = 32) -> None:
-    """Load credentials the way kopf does: in-cluster first, then the kubeconfig.
+def configure(pool_size: int = 32) -> KubeClient:
+    """A client with credentials loaded the way kopf loads them: in-cluster first, then
+    the kubeconfig.
 
     ``pool_size`` keeps one apiserver connection per worker thread (the loop's executor,
     as many Event threads, and the few for new states): the client's default (5 per CPU)
     made the threads beyond it open and TLS-negotiate a new connection for each status
     patch or Event at scale."""
-    global _api_client, _event_threads, _state_threads
     import kubernetes
 
-    _event_threads = ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events")
     state_threads = min(pool_size, STATE_THREADS)
-    _state_threads = ThreadPoolExecutor(state_threads, thread_name_prefix="ads-state")
-    pool_size = pool_size * 2 + state_threads
-
     config = kubernetes.client.Configuration()
     try:
         kubernetes.config.load_incluster_config(client_configuration=config)
     except kubernetes.config.ConfigException:
         kubernetes.config.load_kube_config(client_configuration=config)
-    config.connection_pool_maxsize = pool_size
-    _api_client = kubernetes.client.ApiClient(configuration=config)
-
-
-def _client() -> Any:
-    if _api_client is None:
-        configure()
-    return _api_client
+    config.connection_pool_maxsize = pool_size * 2 + state_threads
+    global _default  # the module functions below use it until every caller has a port
+    _default = KubeClient(
+        kubernetes.client.ApiClient(configuration=config),
+        event_threads=ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events"),
+        state_threads=ThreadPoolExecutor(state_threads, thread_name_prefix="ads-state"),
+    )
+    return _default
 
 
 def _discard(response: Any) -> None:
@@ -72,228 +70,237 @@ def _discard(response: Any) -> None:
     response.release_conn()
 
 
-def _not_found(exc: Exception) -> bool:
-    return getattr(exc, "status", None) == 404
-
-
-async def patch_status(
-    plural: str,
-    namespace: str,
-    name: str,
-    status: dict[str, Any],
-    *,
-    urgent: bool = False,
-    resource_version: str | None = None,
-) -> None:
-    """Merge-patch ``status`` of one of our resources (None values remove fields).
-
-    ``urgent`` patches (a run's new state) run on threads of their own: at a thousand runs
-    the loop's pool has hundreds of log cursor patches queued, and a new state waited
-    behind them for seconds before `kubectl wait` could see it. With
-    ``resource_version`` the patch applies only to that version of the object (409
-    otherwise): for a list, such as the conditions, computed from a fresh read."""
-    import kubernetes
-
-    api = kubernetes.client.CustomObjectsApi(_client())
-    body: dict[str, Any] = {"status": status}
-    if resource_version is not None:
-        body["metadata"] = {"resourceVersion": resource_version}
-
-    def call() -> None:
-        _discard(
-            api.patch_namespaced_custom_object_status(
-                GROUP,
-                VERSION,
-                namespace,
-                plural,
-                name,
-                body,
-                _content_type="application/merge-patch+json",
-                _preload_content=False,
-            )
-        )
-
-    try:
-        if urgent:
-            await asyncio.get_running_loop().run_in_executor(_state_threads, call)
-        else:
-            await asyncio.to_thread(call)
-    except kubernetes.client.ApiException as exc:
-        if not _not_found(exc):
-            raise
-
-
-async def get_resource(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-    import kubernetes
-
-    api = kubernetes.client.CustomObjectsApi(_client())
-    try:
-        result: dict[str, Any] = await asyncio.to_thread(
-            api.get_namespaced_custom_object, GROUP, VERSION, namespace, plural, name
-        )
-    except kubernetes.client.ApiException as exc:
-        if _not_found(exc):
-            return None
-        raise
-    return result
-
-
-#: Objects per list page: a page is parsed whole, so this bounds what one list holds.
-LIST_PAGE = 100
-
-
-async def list_resources(
-    plural: str, namespace: str, page_size: int = LIST_PAGE
-) -> list[dict[str, Any]]:
-    """Every resource of ``plural`` in ``namespace``, read in pages, each without the
-    fields no lister reads (see :func:`listed`).
-
-    The job's resync lists all runs every 30 s: in one response, 1,000 runs were ~10 MB
-    of JSON and ~45 MB of dicts at once, which set the process's memory high-water mark;
-    a page of 100 without the log tail is a tenth of that."""
-    import kubernetes
-
-    api = kubernetes.client.CustomObjectsApi(_client())
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = await asyncio.to_thread(
-            api.list_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            namespace,
-            plural,
-            limit=page_size,
-            _continue=token,
-        )
-        items.extend(listed(item) for item in page.get("items", []))
-        token = (page.get("metadata") or {}).get("continue")
-        if not token:
-            return items
-
-
-def listed(item: dict[str, Any]) -> dict[str, Any]:
-    """A listed resource without its largest parts, which summaries never read: the
-    apiserver's managedFields, a run's log tail and log cursor; ``logPending`` is cut to
-    its first entry (readers ask only whether any Event is pending)."""
-    item.get("metadata", {}).pop("managedFields", None)
-    status = item.get("status")
-    if isinstance(status, dict):
-        status.pop("logTail", None)
-        status.pop("logCursor", None)
-        if status.get("logPending"):
-            status["logPending"] = status["logPending"][:1]
-    return item
-
-
-def error_text(exc: BaseException) -> str:
-    """One line about a failed API call: status, reason and the apiserver's message (the
-    client's own text is a multi-line HTTP dump)."""
-    status = getattr(exc, "status", None)
-    if status is None:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+def _kube_error(exc: BaseException) -> KubeError:
+    """The port's error for the client's ``ApiException`` (status, reason, and the
+    apiserver's own message rather than the client's multi-line HTTP dump)."""
     message = ""
     try:
         message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
     except (ValueError, AttributeError):
         message = ""
-    head = f"{status} {getattr(exc, 'reason', '') or ''}".strip()
-    return f"{head}: {message}" if message else head
+    status = int(getattr(exc, "status", 0) or 0)
+    return KubeError(status, str(getattr(exc, "reason", "") or ""), message)
 
 
-async def create_resource(plural: str, namespace: str, body: dict[str, Any]) -> bool:
-    """Create one of our resources; False when one of that name exists already (callers
-    derive names so that a repeated create means "done before")."""
-    import kubernetes
+class KubeClient:
+    """The operator's :class:`~ads_operator.kube.port.KubePort` over the ``kubernetes``
+    client; one per process, built by :func:`configure`."""
 
-    api = kubernetes.client.CustomObjectsApi(_client())
-    try:
-        await asyncio.to_thread(
-            api.create_namespaced_custom_object, GROUP, VERSION, namespace, plural, body
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        event_threads: ThreadPoolExecutor,
+        state_threads: ThreadPoolExecutor,
+    ) -> None:
+        import kubernetes
+
+        self._custom = kubernetes.client.CustomObjectsApi(api_client)
+        self._core = kubernetes.client.CoreV1Api(api_client)
+        self._api_exception: type[Exception] = kubernetes.client.ApiException
+        self._event_threads = event_threads
+        self._state_threads = state_threads
+        self._counter = itertools.count()
+
+    async def _call(
+        self, call: Callable[[], _T], *, threads: ThreadPoolExecutor | None = None
+    ) -> _T:
+        """Runs a blocking client call in ``threads`` (the loop's default executor
+        without), raising :class:`KubeError` for whatever the apiserver refused."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(threads, call)
+        except self._api_exception as exc:
+            raise _kube_error(exc) from None
+
+    async def patch_status(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: StatusPatch,
+        *,
+        urgent: bool = False,
+        resource_version: str | None = None,
+    ) -> None:
+        """Merge-patch ``status`` of one of our resources (None values remove fields).
+
+        ``urgent`` patches (a run's new state) run on threads of their own: at a thousand
+        runs the loop's pool has hundreds of log cursor patches queued, and a new state
+        waited behind them for seconds before `kubectl wait` could see it. With
+        ``resource_version`` the patch applies only to that version of the object (409
+        otherwise): for a list, such as the conditions, computed from a fresh read."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
+
+        def call() -> None:
+            _discard(
+                self._custom.patch_namespaced_custom_object_status(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    plural,
+                    name,
+                    body,
+                    _content_type="application/merge-patch+json",
+                    _preload_content=False,
+                )
+            )
+
+        try:
+            await self._call(call, threads=self._state_threads if urgent else None)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+
+    async def get_resource(self, plural: str, namespace: str, name: str) -> Resource | None:
+        def call() -> Resource:
+            result: Resource = self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name
+            )
+            return result
+
+        try:
+            return await self._call(call)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def list_resources(
+        self, plural: str, namespace: str, page_size: int = LIST_PAGE
+    ) -> list[Resource]:
+        """Every resource of ``plural`` in ``namespace``, read in pages, each without the
+        fields no lister reads (see :func:`listed`).
+
+        The job's resync lists all runs every 30 s: in one response, 1,000 runs were
+        ~10 MB of JSON and ~45 MB of dicts at once, which set the process's memory
+        high-water mark; a page of 100 without the log tail is a tenth of that."""
+        items: list[Resource] = []
+        token: str | None = None
+        while True:
+            page = await self._call(self._lister(plural, namespace, page_size, token))
+            items.extend(listed(item) for item in page.get("items", []))
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    def _lister(
+        self, plural: str, namespace: str, page_size: int, token: str | None
+    ) -> Callable[[], Resource]:
+        def call() -> Resource:
+            page: Resource = self._custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, limit=page_size, _continue=token
+            )
+            return page
+
+        return call
+
+    async def create_resource(self, plural: str, namespace: str, body: Resource) -> bool:
+        """Create one of our resources; False when one of that name exists already
+        (callers derive names so that a repeated create means "done before")."""
+        try:
+            await self._call(
+                lambda: self._custom.create_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, body
+                )
+            )
+        except KubeError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def delete_resource(self, plural: str, namespace: str, name: str, uid: str) -> bool:
+        """Delete one of our resources, only if it is still the object with ``uid`` (a
+        new resource of the same name is never deleted by mistake). False: it was gone
+        already."""
+        options = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
+        try:
+            await self._call(
+                lambda: self._custom.delete_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, name, body=options
+                )
+            )
+        except KubeError as exc:
+            if exc.status in (404, 409):  # 409: the uid precondition failed
+                return False
+            raise
+        return True
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
+        """A Secret's data, decoded; None when it does not exist."""
+        try:
+            secret = await self._call(lambda: self._core.read_namespaced_secret(name, namespace))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+    async def read_configmap(self, namespace: str, name: str) -> dict[str, bytes] | None:
+        """A ConfigMap's data and binaryData as bytes; None when it does not exist."""
+        try:
+            cm = await self._call(lambda: self._core.read_namespaced_config_map(name, namespace))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        files = {k: v.encode() for k, v in (cm.data or {}).items()}
+        files.update({k: base64.b64decode(v) for k, v in (cm.binary_data or {}).items()})
+        return files
+
+    async def post_event(
+        self,
+        involved: ObjectReference,
+        *,
+        type: str,
+        reason: str,
+        message: str,
+        component: str,
+        name: str | None = None,
+    ) -> None:
+        """Post a core v1 Event about ``involved``. Failures are logged by the caller and
+        never fatal. With ``name``, creating the same Event twice fails with 409 (callers
+        use it to post idempotently)."""
+        body = event_body(
+            involved,
+            type=type,
+            reason=reason,
+            message=message,
+            component=component,
+            name=name,
+            serial=next(self._counter),
         )
-    except kubernetes.client.ApiException as exc:
-        if exc.status == 409:
-            return False
-        raise
-    return True
+
+        def call() -> None:
+            _discard(
+                self._core.create_namespaced_event(
+                    involved["namespace"], body, _preload_content=False
+                )
+            )
+
+        await self._call(call, threads=self._event_threads)
 
 
-async def delete_resource(plural: str, namespace: str, name: str, uid: str) -> bool:
-    """Delete one of our resources, only if it is still the object with ``uid`` (a new
-    resource of the same name is never deleted by mistake). False: it was gone already."""
-    import kubernetes
-
-    api = kubernetes.client.CustomObjectsApi(_client())
-    options = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
-    try:
-        await asyncio.to_thread(
-            api.delete_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            namespace,
-            plural,
-            name,
-            body=options,
-        )
-    except kubernetes.client.ApiException as exc:
-        if _not_found(exc) or exc.status == 409:  # 409: the uid precondition failed
-            return False
-        raise
-    return True
-
-
-async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
-    """A Secret's data, decoded; None when it does not exist."""
-    import kubernetes
-
-    api = kubernetes.client.CoreV1Api(_client())
-    try:
-        secret = await asyncio.to_thread(api.read_namespaced_secret, name, namespace)
-    except kubernetes.client.ApiException as exc:
-        if _not_found(exc):
-            return None
-        raise
-    return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
-
-
-async def read_configmap(namespace: str, name: str) -> dict[str, bytes] | None:
-    """A ConfigMap's data and binaryData as bytes; None when it does not exist."""
-    import kubernetes
-
-    api = kubernetes.client.CoreV1Api(_client())
-    try:
-        cm = await asyncio.to_thread(api.read_namespaced_config_map, name, namespace)
-    except kubernetes.client.ApiException as exc:
-        if _not_found(exc):
-            return None
-        raise
-    files = {k: v.encode() for k, v in (cm.data or {}).items()}
-    files.update({k: base64.b64decode(v) for k, v in (cm.binary_data or {}).items()})
-    return files
-
-
-async def post_event(
-    involved: dict[str, Any],
+def event_body(
+    involved: ObjectReference,
     *,
     type: str,
     reason: str,
     message: str,
     component: str,
-    name: str | None = None,
-) -> None:
-    """Post a core v1 Event about ``involved`` (a ``{apiVersion, kind, name, namespace,
-    uid}`` reference). Failures are logged by the caller and never fatal. With ``name``,
-    creating the same Event twice fails with 409 (callers use it to post idempotently)."""
-    import kubernetes
-
-    api = kubernetes.client.CoreV1Api(_client())
+    name: str | None,
+    serial: int,
+) -> dict[str, Any]:
+    """A core v1 Event; without ``name`` one made unique by the time and ``serial``."""
     now = datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     # The object's name may have 253 characters: cut it so the stamp still makes the
     # Event's name unique (a cut name would give every Event the same one, a 409).
     head = str(involved["name"])[:200].rstrip("-.")
-    name = name or f"{head}.{now.strftime('%Y%m%d%H%M%S%f')}.{next(_counter)}"
-    body = {
+    name = name or f"{head}.{now.strftime('%Y%m%d%H%M%S%f')}.{serial}"
+    return {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": name[:253], "namespace": involved["namespace"]},
@@ -311,7 +318,89 @@ async def post_event(
         "count": 1,
     }
 
-    def call() -> None:
-        _discard(api.create_namespaced_event(involved["namespace"], body, _preload_content=False))
 
-    await asyncio.get_running_loop().run_in_executor(_event_threads, call)
+def listed(item: Resource) -> Resource:
+    """A listed resource without its largest parts, which summaries never read: the
+    apiserver's managedFields, a run's log tail and log cursor; ``logPending`` is cut to
+    its first entry (readers ask only whether any Event is pending)."""
+    item.get("metadata", {}).pop("managedFields", None)
+    status = item.get("status")
+    if isinstance(status, dict):
+        status.pop("logTail", None)
+        status.pop("logCursor", None)
+        if status.get("logPending"):
+            status["logPending"] = status["logPending"][:1]
+    return item
+
+
+def error_text(exc: BaseException) -> str:
+    """One line about a failed API call: status, reason and the apiserver's message (the
+    client's own text is a multi-line HTTP dump)."""
+    if isinstance(exc, KubeError):
+        head = f"{exc.status} {exc.reason}".strip()
+        return f"{head}: {exc.message}" if exc.message else head
+    status = getattr(exc, "status", None)
+    if status is None:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return error_text(_kube_error(exc))
+
+
+# Module functions over the process's client, for callers not yet handed a KubePort.
+_default: KubeClient | None = None
+
+
+def default() -> KubeClient:
+    """The client :func:`configure` built last (built now if none was)."""
+    return _default or configure()
+
+
+async def patch_status(
+    plural: str,
+    namespace: str,
+    name: str,
+    status: StatusPatch,
+    *,
+    urgent: bool = False,
+    resource_version: str | None = None,
+) -> None:
+    await default().patch_status(
+        plural, namespace, name, status, urgent=urgent, resource_version=resource_version
+    )
+
+
+async def get_resource(plural: str, namespace: str, name: str) -> Resource | None:
+    return await default().get_resource(plural, namespace, name)
+
+
+async def list_resources(plural: str, namespace: str) -> list[Resource]:
+    return await default().list_resources(plural, namespace)
+
+
+async def create_resource(plural: str, namespace: str, body: Resource) -> bool:
+    return await default().create_resource(plural, namespace, body)
+
+
+async def delete_resource(plural: str, namespace: str, name: str, uid: str) -> bool:
+    return await default().delete_resource(plural, namespace, name, uid)
+
+
+async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
+    return await default().read_secret(namespace, name)
+
+
+async def read_configmap(namespace: str, name: str) -> dict[str, bytes] | None:
+    return await default().read_configmap(namespace, name)
+
+
+async def post_event(
+    involved: ObjectReference,
+    *,
+    type: str,
+    reason: str,
+    message: str,
+    component: str,
+    name: str | None = None,
+) -> None:
+    await default().post_event(
+        involved, type=type, reason=reason, message=message, component=component, name=name
+    )

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ads_operator.kube import client as kube
+from ads_operator.kube.port import ObjectReference
 from ads_operator.oci.domain import LogRecord
 from ads_operator.reconcile import log_batches
 from ads_operator.reconcile.log_batches import PendingEvent
@@ -231,7 +232,7 @@ def limit_message(dropped: int, settings: Settings) -> str:
     )
 
 
-def reference(body: Any) -> dict[str, Any]:
+def reference(body: Any) -> ObjectReference:
     """The ``involvedObject`` of Events about ``body``."""
     meta = body["metadata"]
     return {
@@ -244,7 +245,7 @@ def reference(body: Any) -> dict[str, Any]:
 
 
 async def post(
-    involved: dict[str, Any], *, reason: str, message: str, warning: bool = False
+    involved: ObjectReference, *, reason: str, message: str, warning: bool = False
 ) -> None:
     """Post one Event; a failure is logged, never raised (Events are best effort).
 
@@ -265,7 +266,7 @@ async def post(
         log.warning("could not post Event %s for %s: %s", reason, involved.get("name"), exc)
 
 
-async def post_named(involved: dict[str, Any], event: PendingEvent) -> bool:
+async def post_named(involved: ObjectReference, event: PendingEvent) -> bool:
     """Create ``event`` under its fixed name; True when it exists afterwards (created now
     or, 409 AlreadyExists, by an earlier incarnation). Failures are logged, never raised."""
     try:

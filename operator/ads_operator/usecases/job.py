@@ -36,8 +36,8 @@ from ads_operator.usecases.job_executor import (
     ensure_job,
     retire_jobs,
 )
+from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.shared import (
-    Operator,
     created,
     is_auth_wait,
     persister,

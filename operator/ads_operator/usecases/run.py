@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ads_operator import metrics
 from ads_operator.kube import client as kube
 from ads_operator.kube import events
+from ads_operator.kube.port import ObjectReference
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
@@ -35,9 +36,9 @@ from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.usecases.attempts import run_with_policy
+from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
 from ads_operator.usecases.shared import (
-    Operator,
     is_auth_wait,
     port_for,
     raw_secret,
@@ -49,9 +50,6 @@ from ads_operator.usecases.shared import (
 )
 
 log = logging.getLogger(__name__)
-#: Runs admitted under MAX_ACTIVE_RUNS_PER_NAMESPACE by this process (one replica).
-_RESERVED = admission.Reservations()
-_ADMISSION_LOCK = asyncio.Lock()
 
 
 async def watch(
@@ -123,7 +121,7 @@ async def watch(
                     )
             if delay is None:
                 op.limiter.forget(uid)
-                _RESERVED.release(namespace, uid)
+                op.reservations.release(namespace, uid)
                 known = (rules,) if rules_for is not None else None  # read at the start
                 await expire(
                     op, body, ctx.status if ctx else status, namespace, name, uid, stopped, known
@@ -143,7 +141,7 @@ async def watch(
         if ocid:
             op.reader.forget(str(ocid))  # no wake, no page kept for it
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
-    _RESERVED.release(namespace, uid)
+    op.reservations.release(namespace, uid)
 
 
 async def _pause(
@@ -269,7 +267,7 @@ async def run_context(
     namespace: str,
     name: str,
     uid: str,
-    involved: dict[str, Any],
+    involved: ObjectReference,
 ) -> RunContext:
     job = None
     if spec.job_ref is not None:
@@ -302,14 +300,14 @@ async def run_context(
 
     async def admit() -> Waiting | None:
         cap = op.settings.max_active_runs_per_namespace
-        async with _ADMISSION_LOCK:  # one decision at a time: each sees the last one's slot
+        async with op.admission_lock:  # one decision at a time: each sees the last one's slot
             runs = await kube.list_resources(RUN_PLURAL, namespace)
             ready = {
                 j["metadata"]["name"]
                 for j in await kube.list_resources(JOB_PLURAL, namespace)
                 if is_true((j.get("status") or {}).get("conditions"), "Ready")
             }
-            booked = _RESERVED.of(namespace)
+            booked = op.reservations.of(namespace)
             decision = admission.admit(runs, uid=uid, cap=cap, reserved=booked, ready_jobs=ready)
             if decision.allowed:
                 booked.add(uid)

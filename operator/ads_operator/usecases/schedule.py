@@ -39,7 +39,8 @@ from ads_operator.reconcile.conditions import get_condition, set_condition
 from ads_operator.reconcile.identity import label_value
 from ads_operator.reconcile.run import iso, parse_time
 from ads_operator.settings import Settings
-from ads_operator.usecases.shared import Operator, created, utcnow
+from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.shared import created, utcnow
 
 log = logging.getLogger(__name__)
 

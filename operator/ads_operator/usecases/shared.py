@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,42 +22,15 @@ from ads_operator.models import (
     RUN_PLURAL,
     DataScienceJobSpec,
 )
-from ads_operator.oci.domain import OciJob
 from ads_operator.oci.errors import NotAuthorizedError, OciError
-from ads_operator.oci.factory import PortFactory
-from ads_operator.oci.logreader import LogSearchBatcher
-from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
-from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true
 from ads_operator.reconcile.run import failed_before_start
-from ads_operator.settings import Settings
 from ads_operator.usecases import credentials
+from ads_operator.usecases.operator import Operator
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Operator:
-    """What every handler shares (kept in kopf's memo)."""
-
-    settings: Settings
-    factory: PortFactory
-    limiter: events.LogEventLimiter
-    reader: RunStateReader
-    #: Batches log searches of runs sharing a log group (None: one search per run).
-    logs: LogSearchBatcher | None = None
-    #: GetJob answers shared by the runs being created together (keyed by port and job).
-    jobs: SharedReads[OciJob] = field(default_factory=lambda: SharedReads[OciJob](ttl=10.0))
-    #: DataScienceJob bodies read for runs, shared for a moment (a change is seen at most
-    #: this late; the job's own Ready condition gates creation anyway).
-    job_bodies: SharedReads[dict[str, Any] | None] = field(
-        default_factory=lambda: SharedReads[dict[str, Any] | None](ttl=2.0)
-    )
-    #: The digest of each Secret as last read for credentials (None: it was missing), so
-    #: an authorization failure can wait for the Secret to change (see credentials.py).
-    secrets_seen: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 def operator_of(memo: Any) -> Operator:

@@ -1,0 +1,48 @@
+"""The operator object: everything one operator process shares between handlers.
+
+kopf keeps it in its memo (set at startup, see :mod:`ads_operator.handlers`); use cases
+receive it and find here every piece of process-wide state, so no module keeps any of
+its own and a unit test builds a fresh one over fake ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from ads_operator.kube.events import LogEventLimiter
+from ads_operator.kube.port import KubePort, Resource
+from ads_operator.oci.domain import OciJob
+from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.logreader import LogSearchBatcher
+from ads_operator.oci.poller import RunStateReader
+from ads_operator.oci.shared_reads import SharedReads
+from ads_operator.reconcile import admission
+from ads_operator.settings import Settings
+
+
+@dataclass
+class Operator:
+    """What every handler shares."""
+
+    settings: Settings
+    kube: KubePort
+    factory: PortFactory
+    limiter: LogEventLimiter
+    reader: RunStateReader
+    #: Batches log searches of runs sharing a log group (None: one search per run).
+    logs: LogSearchBatcher | None = None
+    #: GetJob answers shared by the runs being created together (keyed by port and job).
+    jobs: SharedReads[OciJob] = field(default_factory=lambda: SharedReads[OciJob](ttl=10.0))
+    #: DataScienceJob bodies read for runs, shared for a moment (a change is seen at most
+    #: this late; the job's own Ready condition gates creation anyway).
+    job_bodies: SharedReads[Resource | None] = field(
+        default_factory=lambda: SharedReads[Resource | None](ttl=2.0)
+    )
+    #: The digest of each Secret as last read for credentials (None: it was missing), so
+    #: an authorization failure can wait for the Secret to change (see credentials.py).
+    secrets_seen: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    #: Runs admitted under MAX_ACTIVE_RUNS_PER_NAMESPACE by this process (one replica).
+    reservations: admission.Reservations = field(default_factory=admission.Reservations)
+    #: One admission decision at a time: each sees the slot the one before took.
+    admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
