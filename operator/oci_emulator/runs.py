@@ -68,7 +68,8 @@ class _LineBuffer:
         self.mirror: Path | None = None
 
     def add(self, stream: str, text: str) -> None:
-        # Strictly increasing timestamps keep ``sort by datetime`` equal to output order.
+        # Never earlier than the line before: with ties in ingestion order (as the search
+        # answers them), ``sort by datetime`` gives the output order.
         stamp = max(ids.now_ms(), self._last_ms)
         self._last_ms = stamp
         self.lines.append((stamp, stream, text))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+#: Values of ``Settings.log_tie_order``.
+TIE_ORDERS = ("ingestion", "reversed")
+
 
 @dataclass
 class SimulateScript:
@@ -53,6 +56,10 @@ class Settings:
     allow_installs: bool = False
     #: Reject requests whose ``date`` is further than this from the server clock (seconds).
     max_clock_skew: float = 300.0
+    #: How SearchLogs orders records with the same ``datetime``: ``ingestion`` (in the
+    #: order they were written, for both sort orders) or ``reversed`` (newest first, for
+    #: both). OCI documents neither; readers that must not depend on it test with both.
+    log_tie_order: str = "ingestion"
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +85,10 @@ class Settings:
                 if not isinstance(value, bool):
                     raise ValueError(f"allow_installs must be true or false, not {value!r}")
                 self.allow_installs = value
+            elif key == "log_tie_order":
+                if value not in TIE_ORDERS:
+                    raise ValueError(f"log_tie_order must be one of {TIE_ORDERS}, not {value!r}")
+                self.log_tie_order = str(value)
             elif key == "mode":
                 if value not in ("execute", "simulate"):
                     raise ValueError(f"mode must be execute or simulate, not {value!r}")

@@ -246,6 +246,16 @@ class EmulatorControl:
         result: dict[str, Any] = self.admin("POST", "log-groups", body)
         return result
 
+    def seed_log_records(self, log_id: str, *, source: str, records: list[tuple[int, str]]) -> int:
+        """Append ``(datetime ms, message)`` records to a log, ingested in list order."""
+        body = {
+            "logId": log_id,
+            "source": source,
+            "records": [{"datetime": t, "message": m} for t, m in records],
+        }
+        result: dict[str, Any] = self.admin("POST", "log-records", body)
+        return int(result["count"])
+
     def register_key(self, key: ApiKey) -> str:
         result = self.admin(
             "POST",

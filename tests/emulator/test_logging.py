@@ -93,7 +93,9 @@ def test_ten_thousand_lines_come_back_in_order_through_paging(
     base = f'search "{compartment}/{details.log_group_id}/{details.log_id}"'
     query = f"{base} | where source = '*{run.id}' | sort by datetime desc"
     records = search_all(oci_clients, query, limit=1000)
-    messages = [r["logContent"]["data"]["message"] for r in reversed(records)]
+    # Re-sorted by time as ADS does (a stable sort): ties keep ingestion order.
+    in_time = sorted(records, key=lambda r: r["datetime"])
+    messages = [r["logContent"]["data"]["message"] for r in in_time]
     assert messages == [f"line {i:05d}" for i in range(10_000)]
     assert len({r["logContent"]["id"] for r in records}) == 10_000
     assert all(r["logContent"]["source"] == run.id for r in records)

@@ -59,6 +59,7 @@ def search(
     limit: int,
     page: str | None,
     visibility_delay_seconds: float,
+    ties_reversed: bool = False,
 ) -> SearchPage:
     logsearch.check_window(time_start, time_end)
     query = logsearch.parse_query(query_text)
@@ -75,6 +76,7 @@ def search(
         visible_before=visible_before,
         descending=query.descending,
         after=after,
+        ties_reversed=ties_reversed,
     ):
         doc = logsearch.record_document(row)
         if not logsearch.matches(query, doc):

@@ -282,8 +282,11 @@ class Store:
         visible_before: int,
         descending: bool,
         after: tuple[int, int] | None,
+        ties_reversed: bool = False,
     ) -> Iterator[LogRecordRow]:
-        """Records of the given logs in ``[time_start, time_end)`` in (time, seq) order.
+        """Records of the given logs in ``[time_start, time_end)`` by time, ascending or
+        ``descending``; records of the same millisecond in ingestion order (``seq``), or
+        newest first with ``ties_reversed``, whichever the time order.
 
         ``after`` is the (time, seq) key of the last record of the previous page: keyset
         paging keeps pages stable while new lines keep arriving.
@@ -297,12 +300,12 @@ class Store:
         where = f"log_id IN ({marks}) AND time_ms >= ? AND time_ms < ? AND ingested_ms <= ?"
         sql = f"SELECT {columns} FROM log_records WHERE {where}"  # noqa: S608
         args: list[Any] = [*log_ids, time_start, time_end, visible_before]
+        time_op, time_order = ("<", "DESC") if descending else (">", "ASC")
+        seq_op, seq_order = ("<", "DESC") if ties_reversed else (">", "ASC")
         if after is not None:
-            op = "<" if descending else ">"
-            sql += f" AND (time_ms, seq) {op} (?, ?)"
-            args.extend(after)
-        order = "DESC" if descending else "ASC"
-        sql += f" ORDER BY time_ms {order}, seq {order}"
+            sql += f" AND (time_ms {time_op} ? OR (time_ms = ? AND seq {seq_op} ?))"
+            args.extend([after[0], after[0], after[1]])
+        sql += f" ORDER BY time_ms {time_order}, seq {seq_order}"
         for row in self._db.execute(sql, args):
             yield LogRecordRow(*row)
 

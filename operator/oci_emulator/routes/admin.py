@@ -91,6 +91,26 @@ async def seed_log_group(request: web.Request) -> web.Response:
     return json_response({k: v for k, v in doc.items() if not k.startswith("_")})
 
 
+async def seed_log_records(request: web.Request) -> web.Response:
+    """Append records to a log in the order given (their ingestion order), at the times
+    given: e.g. a burst of lines of one millisecond, to test how readers order ties."""
+    body: dict[str, Any] = await json_body(request)
+    emu = emulator(request)
+    log = emu.logging.find_log(str(body.get("logId") or ""))
+    if log is None:
+        raise InvalidParameter("logId must name an existing log.")
+    source, records = body.get("source"), body.get("records")
+    if not isinstance(source, str) or not isinstance(records, list):
+        raise InvalidParameter("source (a string) and records (a list) are required.")
+    try:
+        lines = [
+            (int(r["datetime"]), str(r.get("stream", "stdout")), str(r["message"])) for r in records
+        ]
+    except (KeyError, TypeError, ValueError):
+        raise InvalidParameter("each record needs datetime (ms) and message.") from None
+    return json_response({"count": emu.logging.append_lines(log, source=source, lines=lines)})
+
+
 def register(app: web.Application) -> None:
     add = app.router.add_route
     add("GET", ADMIN_PREFIX + "/health", health, name="Admin.Health")
@@ -103,3 +123,4 @@ def register(app: web.Application) -> None:
     add("GET", ADMIN_PREFIX + "/keys", list_keys, name="Admin.ListKeys")
     add("POST", ADMIN_PREFIX + "/keys", add_key, name="Admin.AddKey")
     add("POST", ADMIN_PREFIX + "/log-groups", seed_log_group, name="Admin.SeedLogGroup")
+    add("POST", ADMIN_PREFIX + "/log-records", seed_log_records, name="Admin.SeedLogRecords")

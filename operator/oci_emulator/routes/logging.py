@@ -117,6 +117,7 @@ async def search_logs(request: web.Request) -> web.Response:
         limit=parse_limit(request.query.get("limit"), default=100, maximum=1000),
         page=request.query.get("page"),
         visibility_delay_seconds=emu.settings.log_visibility_delay,
+        ties_reversed=emu.settings.log_tie_order == "reversed",
     )
     data: dict[str, object] = {
         "results": [{"data": doc} for doc in page.results],
