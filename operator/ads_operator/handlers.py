@@ -60,15 +60,16 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
     client = await asyncio.to_thread(kube.configure, SETTINGS.worker_threads)
     if SETTINGS.metrics_port:
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
+    reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)
+    logs = LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0)
     memo.ads = Operator(
         SETTINGS,
         client,
-        PortFactory(SETTINGS),
+        PortFactory(SETTINGS, reader=reader, logs=logs),
         events.LogEventLimiter(
             SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute
         ),
-        RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window),
-        LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0),
+        reader,
     )
 
 

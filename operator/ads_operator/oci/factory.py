@@ -11,7 +11,10 @@ import time
 from collections.abc import Mapping
 
 from ads_operator.oci.auth import Credentials, default_credentials, from_secret
+from ads_operator.oci.batching import BatchingPort
 from ads_operator.oci.errors import OciError
+from ads_operator.oci.logreader import LogSearchBatcher
+from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.sdk_adapter import SdkOciPort
@@ -19,8 +22,19 @@ from ads_operator.settings import Settings
 
 
 class PortFactory:
-    def __init__(self, settings: Settings) -> None:
+    """Builds the ports; with ``reader`` or ``logs`` given, each reads run states and
+    searches logs through them (:class:`~ads_operator.oci.batching.BatchingPort`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        reader: RunStateReader | None = None,
+        logs: LogSearchBatcher | None = None,
+    ) -> None:
         self.settings = settings
+        self.reader = reader
+        self.logs = logs
         #: One budget per tenancy (a bucket per OCI service in it): OCI throttles per
         #: tenancy and service, and every call for that tenancy (all namespaces and
         #: regions) spends from it, while another tenancy's runs are not slowed by this one's.
@@ -79,5 +93,8 @@ class PortFactory:
                 limiter = self.limiters[tenancy] = TenancyBudget(
                     self.settings.oci_requests_per_second
                 )
-            self._ports[key] = SdkOciPort(creds, self.settings, limiter)
+            port: OciPort = SdkOciPort(creds, self.settings, limiter)
+            if self.reader is not None or self.logs is not None:
+                port = BatchingPort(port, reader=self.reader, logs=self.logs)
+            self._ports[key] = port
         return self._ports[key]

@@ -4,16 +4,51 @@ Reconcile code and handlers depend on this protocol only; the SDK adapter implem
 for real OCI (or the emulator) and unit tests implement it in memory. Methods take
 keyword arguments, return frozen records from :mod:`ads_operator.oci.domain` and raise
 the classes of :mod:`ads_operator.oci.errors`.
+
+Two reads take an optional hint about the run they are for (:class:`KnownRun`,
+:class:`RunLog`). A plain port ignores it; the batching decorator of
+:mod:`ads_operator.oci.batching` uses it to answer many runs' reads with one call. So a
+caller has one way to read a run's state and one to search its log, batched or not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.run_scan import RunScan
+
+
+@dataclass(frozen=True)
+class KnownRun:
+    """What a caller already knows of a run whose state it reads again.
+
+    With it, a batching port may answer from a page of the compartment's runs in the
+    run's state (ListJobRuns) instead of a GetJobRun. Such summaries carry no log ids,
+    hence ``log_group_id``/``log_id`` here (they fill them in); ``state``, the state last
+    seen, spares reading lists the run has already left (a run IN_PROGRESS is not looked
+    for among the ACCEPTED ones)."""
+
+    compartment_id: str
+    log_id: str
+    log_group_id: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class RunLog:
+    """The run a log search is for, whose query is ADS's per-run query of that log.
+
+    With it, a batching port may search the log of many runs with one query and answer
+    each with the run's own records of the window, all on one page."""
+
+    compartment_id: str
+    log_group_id: str
+    log_id: str
+    run_id: str
 
 
 class OciPort(Protocol):
@@ -43,7 +78,9 @@ class OciPort(Protocol):
 
     async def create_job_run(self, *, details: dict[str, Any], retry_token: str) -> OciJobRun: ...
 
-    async def get_job_run(self, *, run_id: str) -> OciJobRun: ...
+    async def get_job_run(self, *, run_id: str, known: KnownRun | None = None) -> OciJobRun:
+        """The run's state; ``known`` lets a batching port read it with other runs'."""
+        ...
 
     async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]: ...
 
@@ -76,7 +113,11 @@ class OciPort(Protocol):
         time_end: datetime,
         limit: int,
         page: str | None,
-    ) -> LogPage: ...
+        run: RunLog | None = None,
+    ) -> LogPage:
+        """A page of the query's records; ``run`` lets a batching port search the log
+        with other runs' (it then answers the run's whole window on one page)."""
+        ...
 
     async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes: ...
 

@@ -32,6 +32,7 @@ from ads_operator import metrics
 from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
+from ads_operator.oci.port import KnownRun, RunLog
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
 from ads_operator.settings import Settings
@@ -234,7 +235,8 @@ class SdkOciPort:
         )
         return _run(resp.data)
 
-    async def get_job_run(self, *, run_id: str) -> OciJobRun:
+    async def get_job_run(self, *, run_id: str, known: KnownRun | None = None) -> OciJobRun:
+        """One GetJobRun (``known`` is for batching decorators)."""
         resp = await self._call("GetJobRun", lambda: self._ds.get_job_run(run_id))
         return _run(resp.data)
 
@@ -317,7 +319,9 @@ class SdkOciPort:
         time_end: datetime,
         limit: int,
         page: str | None,
+        run: RunLog | None = None,
     ) -> LogPage:
+        """One page of the query (``run`` is for batching decorators)."""
         details = self._search_details(time_start=time_start, time_end=time_end, search_query=query)
         kwargs: dict[str, Any] = {"limit": limit}
         if page:

@@ -14,7 +14,6 @@ from ads_operator.kube.events import LogEventLimiter
 from ads_operator.kube.port import KubePort, Resource
 from ads_operator.oci.domain import OciJob
 from ads_operator.oci.factory import PortFactory
-from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import admission
@@ -29,9 +28,8 @@ class Operator:
     kube: KubePort
     factory: PortFactory
     limiter: LogEventLimiter
+    #: The state reader the factory's ports batch through (its wake-ups are per run).
     reader: RunStateReader
-    #: Batches log searches of runs sharing a log group (None: one search per run).
-    logs: LogSearchBatcher | None = None
     #: GetJob answers shared by the runs being created together (keyed by port and job).
     jobs: SharedReads[OciJob] = field(default_factory=lambda: SharedReads[OciJob](ttl=10.0))
     #: DataScienceJob bodies read for runs, shared for a moment (a change is seen at most

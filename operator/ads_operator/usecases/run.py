@@ -342,8 +342,6 @@ async def run_context(
         admit=admit if op.settings.max_active_runs_per_namespace > 0 else None,
         now=utcnow,
         region=region or op.settings.region,
-        reader=op.reader,
-        log_reader=op.logs,
     )
 
 

@@ -24,9 +24,7 @@ from ads_operator.ads.translate import run_details
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase, RunPolicy
 from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import NotFoundError
-from ads_operator.oci.logreader import LogSearchBatcher, LogWant
-from ads_operator.oci.poller import RunStateReader
-from ads_operator.oci.port import OciPort
+from ads_operator.oci.port import KnownRun, OciPort, RunLog
 from ads_operator.reconcile import log_batches, logs, policy, progress
 from ads_operator.reconcile.conditions import set_condition
 from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token
@@ -109,10 +107,6 @@ class RunContext:
     resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
     now: Callable[[], datetime]
     region: str = ""
-    #: Shared reader that batches state polls per compartment (None: one GetJobRun each).
-    reader: RunStateReader | None = None
-    #: Shared batcher of log searches per log group (None: one search per run).
-    log_reader: LogSearchBatcher | None = None
     log_compartment: str | None = field(default=None)
     #: The namespace's active-run cap: None admits at once, else why the run must wait.
     admit: Callable[[], Awaitable[Waiting | None]] | None = field(default=None)
@@ -367,7 +361,8 @@ async def run_once(ctx: RunContext) -> float | None:
 
 
 async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
-    """The run as OCI reports it; batched with other runs once its log ids are known.
+    """The run as OCI reports it; batched with other runs once its log ids are known
+    (a port that batches reads it from a list of its compartment's runs).
 
     A run read in a terminal state is not read again: its state cannot change any more,
     and the passes through its log grace are about its log only (at a thousand runs
@@ -376,19 +371,15 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
     if last is not None and last.id == ocid and last.lifecycle_state in RUN_TERMINAL:
         return last
     log_id = ctx.status.get("logId")
-    if ctx.reader is None or ctx.compartment_id is None or not log_id:
-        run = await ctx.port.get_job_run(run_id=ocid)
-    else:
-        run = await ctx.reader.read(
-            ctx.port,
-            run_id=ocid,
+    known = None
+    if ctx.compartment_id is not None and log_id:
+        known = KnownRun(
             compartment_id=ctx.compartment_id,
-            batchable=True,
-            log_group_id=ctx.status.get("logGroupId"),
             log_id=log_id,
-            known_state=ctx.status.get("lifecycleState"),
+            log_group_id=ctx.status.get("logGroupId"),
+            state=ctx.status.get("lifecycleState"),
         )
-    return run
+    return await ctx.port.get_job_run(run_id=ocid, known=known)
 
 
 async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
@@ -522,29 +513,24 @@ async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: st
 async def _search_all(
     ctx: RunContext, run: OciJobRun, start: datetime, end: datetime
 ) -> list[LogRecord]:
+    """The run's records in the window (a port that batches searches the log of many
+    runs at once and answers on one page)."""
     assert run.log_group_id
     assert run.log_id
     if ctx.log_compartment is None:
         try:
-            if ctx.log_reader is not None:
-                ctx.log_compartment = await ctx.log_reader.log_compartment(
-                    ctx.port, log_group_id=run.log_group_id, log_id=run.log_id
-                )
-            else:
-                ctx.log_compartment = await ctx.port.get_log_compartment(
-                    log_group_id=run.log_group_id, log_id=run.log_id
-                )
+            ctx.log_compartment = await ctx.port.get_log_compartment(
+                log_group_id=run.log_group_id, log_id=run.log_id
+            )
         except NotFoundError:
             ctx.log_compartment = run.compartment_id
-    if ctx.log_reader is not None:
-        want = LogWant(ctx.log_compartment, run.log_group_id, run.log_id, run.id, start, end)
-        return await ctx.log_reader.search(ctx.port, want)
-    query = logs.search_query(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
+    log = RunLog(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
+    query = logs.search_query(log.compartment_id, log.log_group_id, log.log_id, log.run_id)
     records: list[LogRecord] = []
     page: str | None = None
     while True:
         result = await ctx.port.search_logs(
-            query=query, time_start=start, time_end=end, limit=1000, page=page
+            query=query, time_start=start, time_end=end, limit=1000, page=page, run=log
         )
         records.extend(result.records)
         page = result.next_page

@@ -323,15 +323,16 @@ async def test_a_run_without_logging_says_so() -> None:
 async def test_runs_sharing_a_reader_are_polled_with_one_list_call() -> None:
     import asyncio
 
+    from ads_operator.oci.batching import BatchingPort
     from ads_operator.oci.poller import RunStateReader
 
     port, clock = FakePort(), Clock()
-    reader = RunStateReader(min_batch=3, window=0.01)
+    batching = BatchingPort(port, reader=RunStateReader(min_batch=3, window=0.01))
     contexts = []
     for i in range(3):
         ctx = make(port, Recorder(), clock)
         ctx.uid = f"uid-{i}"
-        ctx.reader = reader
+        ctx.port = batching
         contexts.append(ctx)
         await run_pass(ctx)  # creates the run (a full read follows)
     for run_id in port.runs:
