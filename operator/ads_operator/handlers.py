@@ -1,17 +1,19 @@
-"""Every kopf decorator of the operator; each handler is a thin adapter.
+"""Every kopf decorator of the operator, and the only module that imports kopf.
 
-The work happens in :mod:`ads_operator.usecases.job` and :mod:`ads_operator.usecases.run`
-(which parse the resource, get an OCI port for its credentials and region, and call
-:mod:`ads_operator.reconcile`), with shared plumbing in :mod:`ads_operator.usecases.shared`.
-Handlers return None: kopf would store return values under ``status.<handler>``.
-Settings are read from the environment when this module is imported
-(:func:`ads_operator.settings.from_env`), because kopf needs timer intervals then.
+Each handler takes the few arguments it uses from kopf, by name and type, and calls one
+use case (:mod:`ads_operator.usecases.job`, :mod:`~ads_operator.usecases.run`,
+:mod:`~ads_operator.usecases.schedule`). Use cases return an outcome; :func:`raise_for`
+is the one place it becomes kopf's retry semantics. Handlers return None: kopf would
+store return values under ``status.<handler>``. Settings are read from the environment
+when this module is imported (:func:`ads_operator.settings.from_env`), because kopf needs
+timer intervals then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,6 +22,7 @@ import kopf
 from ads_operator import metrics
 from ads_operator.kube import client as kube
 from ads_operator.kube import events
+from ads_operator.kube.events import RepeatLimiter
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher
@@ -29,20 +32,83 @@ from ads_operator.usecases import job as job_handling
 from ads_operator.usecases import run as run_handling
 from ads_operator.usecases import schedule as scheduling
 from ads_operator.usecases.operator import Operator
-from ads_operator.usecases.shared import operator_of
+from ads_operator.usecases.outcome import Failed, Outcome, RetryAfter
 
 SETTINGS: Settings = from_env()
 
 
+def raise_for(outcome: Outcome | None) -> None:
+    """The one mapping of a use case's outcome to kopf: a retry after the delay, a
+    permanent failure (no retry until the resource changes), or nothing to do."""
+    if isinstance(outcome, RetryAfter):
+        raise kopf.TemporaryError(outcome.message, delay=outcome.delay)
+    if isinstance(outcome, Failed):
+        raise kopf.PermanentError(outcome.message)
+
+
+def operator_of(memo: kopf.Memo) -> Operator:
+    """The operator object :func:`configure` put into kopf's memo."""
+    op = getattr(memo, "ads", None)
+    if not isinstance(op, Operator):
+        raise kopf.TemporaryError("operator state not initialised yet", delay=1)
+    return op
+
+
+class KopfEventFilter(logging.Filter):
+    """Applies the operator's :class:`RepeatLimiter` to the Events kopf posts from its
+    object log (reason ``Logging``): e.g. "Handler ... failed temporarily", once per
+    retry otherwise."""
+
+    def __init__(self, limiter: RepeatLimiter) -> None:
+        super().__init__()
+        self.limiter = limiter
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ref = getattr(record, "k8s_ref", None) or {}
+        uid = str(ref.get("uid") or ref.get("name") or "")
+        return self.limiter.allow(uid, f"kopf:{record.levelname}")
+
+
+def limit_kopf_events(limiter: RepeatLimiter) -> None:
+    """Put :class:`KopfEventFilter` on kopf's Event poster (the handler kopf adds to its
+    ``kopf.objects`` logger, found by its class name ``K8sPoster``); its stderr log stays
+    complete."""
+    for handler in logging.getLogger("kopf.objects").handlers:
+        if type(handler).__name__ == "K8sPoster" and not any(
+            isinstance(f, KopfEventFilter) for f in handler.filters
+        ):
+            handler.addFilter(KopfEventFilter(limiter))
+
+
+def run_operator(
+    *,
+    standalone: bool,
+    peering_name: str | None,
+    priority: int,
+    clusterwide: bool,
+    namespaces: list[str],
+    liveness_endpoint: str | None,
+) -> None:
+    """Run kopf with the handlers of this module until the process is stopped."""
+    kopf.run(
+        standalone=standalone,
+        peering_name=peering_name,
+        priority=priority,
+        clusterwide=clusterwide,
+        namespaces=namespaces,
+        liveness_endpoint=liveness_endpoint,
+    )
+
+
 @kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-    """kopf settings for this operator, and the shared state every handler uses."""
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: object) -> None:
+    """kopf settings for this operator, and the operator object every handler uses."""
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     settings.persistence.finalizer = SETTINGS.finalizer
     settings.posting.level = logging.WARNING
     settings.posting.reporting_component = events.COMPONENT
-    events.limit_kopf_events()  # kopf's own Events (handler retries) get the same budget
+    limit_kopf_events(events.REPEATS)  # kopf's own Events (handler retries): same budget
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 660
     settings.networking.request_timeout = 120
@@ -76,9 +142,9 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> Non
 @kopf.on.resume(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
 @kopf.on.create(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
 @kopf.on.update(GROUP, VERSION, JOB_PLURAL, field="spec", backoff=10.0)
-async def reconcile_job(memo: Any, **kwargs: Any) -> None:
+async def reconcile_job(body: kopf.Body, retry: int, memo: kopf.Memo, **_: object) -> None:
     """Create, adopt, update or replace the OCI job until it is ACTIVE and matches."""
-    await job_handling.reconcile(op=operator_of(memo), **kwargs)
+    raise_for(await job_handling.reconcile(operator_of(memo), body, retry=retry))
 
 
 @kopf.timer(
@@ -89,37 +155,46 @@ async def reconcile_job(memo: Any, **kwargs: Any) -> None:
     initial_delay=SETTINGS.job_resync_interval / 2,
     idle=SETTINGS.job_resync_interval / 2,
 )
-async def resync_job(memo: Any, **kwargs: Any) -> None:
+async def resync_job(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """Refresh OCI state, delete retired jobs once nothing uses them, count runs."""
-    await job_handling.resync(op=operator_of(memo), **kwargs)
+    await job_handling.resync(operator_of(memo), body)
+
+
+def _has_schedule(spec: Mapping[str, Any], **_: object) -> bool:
+    """kopf's ``when`` filter: a daemon runs only for jobs with a schedule."""
+    return scheduling.has_schedule(spec)
 
 
 @kopf.daemon(
     GROUP,
     VERSION,
     JOB_PLURAL,
-    when=scheduling.has_schedule,
+    when=_has_schedule,
     cancellation_timeout=10.0,
     backoff=5.0,
 )
-async def schedule_job(memo: Any, **kwargs: Any) -> None:
+async def schedule_job(
+    body: kopf.Body, stopped: kopf.DaemonStopped, memo: kopf.Memo, **_: object
+) -> None:
     """spec.schedule: create DataScienceJobRuns at the cron times (as CronJob does)."""
-    await scheduling.watch(op=operator_of(memo), **kwargs)
+    await scheduling.watch(operator_of(memo), body, stopped)
 
 
 @kopf.on.delete(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
-async def delete_job(memo: Any, **kwargs: Any) -> None:
+async def delete_job(body: kopf.Body, retry: int, memo: kopf.Memo, **_: object) -> None:
     """Per deletionPolicy: cancel active runs, delete the OCI jobs with their runs."""
-    await job_handling.delete(op=operator_of(memo), **kwargs)
+    raise_for(await job_handling.delete(operator_of(memo), body, retry=retry))
 
 
 @kopf.daemon(GROUP, VERSION, RUN_PLURAL, cancellation_timeout=10.0, backoff=5.0)
-async def watch_run(memo: Any, **kwargs: Any) -> None:
+async def watch_run(
+    body: kopf.Body, stopped: kopf.DaemonStopped, memo: kopf.Memo, **_: object
+) -> None:
     """Create the OCI run once, then mirror its lifecycle and logs until there is no more."""
-    await run_handling.watch(op=operator_of(memo), **kwargs)
+    await run_handling.watch(operator_of(memo), body, stopped)
 
 
 @kopf.on.delete(GROUP, VERSION, RUN_PLURAL, backoff=10.0)
-async def delete_run(memo: Any, **kwargs: Any) -> None:
+async def delete_run(body: kopf.Body, retry: int, memo: kopf.Memo, **_: object) -> None:
     """Cancel the OCI run if it is active, then delete it (unless the policy orphans it)."""
-    await run_handling.delete(op=operator_of(memo), **kwargs)
+    raise_for(await run_handling.delete(operator_of(memo), body, retry=retry))

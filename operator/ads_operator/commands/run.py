@@ -78,15 +78,13 @@ def main(args: argparse.Namespace) -> int:
         return 2
     few_malloc_arenas()
     trim_freed_memory()
-    import kopf
-
-    import ads_operator.handlers  # noqa: F401  (registers the handlers)
+    from ads_operator.handlers import run_operator  # importing registers the handlers
 
     priority = args.priority
     if args.peering is not None and priority is None:
         priority = peering_priority()
         logging.getLogger(__name__).info("peering %r with priority %d", args.peering, priority)
-    kopf.run(
+    run_operator(
         standalone=args.peering is None,
         peering_name=args.peering,
         priority=priority or 0,

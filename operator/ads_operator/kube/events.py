@@ -142,30 +142,6 @@ _MAX_BUCKETS: Final = 10_000
 REPEATS = RepeatLimiter()
 
 
-class KopfEventFilter(logging.Filter):
-    """Applies :data:`REPEATS` to the Events kopf posts from its object log (reason
-    ``Logging``): e.g. "Handler ... failed temporarily", once per retry otherwise."""
-
-    def __init__(self, limiter: RepeatLimiter | None = None) -> None:
-        super().__init__()
-        self.limiter = limiter or REPEATS
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        ref = getattr(record, "k8s_ref", None) or {}
-        uid = str(ref.get("uid") or ref.get("name") or "")
-        return self.limiter.allow(uid, f"kopf:{record.levelname}")
-
-
-def limit_kopf_events(limiter: RepeatLimiter | None = None) -> None:
-    """Put :class:`KopfEventFilter` on kopf's Event poster (the handler kopf adds to its
-    ``kopf.objects`` logger); its stderr log stays complete."""
-    for handler in logging.getLogger("kopf.objects").handlers:
-        if type(handler).__name__ == "K8sPoster" and not any(
-            isinstance(f, KopfEventFilter) for f in handler.filters
-        ):
-            handler.addFilter(KopfEventFilter(limiter))
-
-
 @dataclass(frozen=True)
 class Plan:
     """The Events to post for a batch of lines, and how many lines got no Event."""

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-import kopf
 from pydantic import ValidationError
 
 from ads_operator.ads.artifacts import ArtifactError
@@ -37,6 +36,7 @@ from ads_operator.usecases.job_executor import (
     retire_jobs,
 )
 from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.outcome import Done, Failed, Outcome, RetryAfter
 from ads_operator.usecases.shared import (
     created,
     is_auth_wait,
@@ -57,39 +57,30 @@ log = logging.getLogger(__name__)
 SCHEDULE_VALID: Final = "ScheduleValid"
 
 
-async def reconcile(
-    *,
-    body: kopf.Body,
-    spec: kopf.Spec,
-    meta: kopf.Meta,
-    namespace: Any,
-    name: str,
-    uid: str,
-    retry: int,
-    op: Operator,
-    **_: Any,
-) -> None:
+async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
+    """Create, adopt, update or replace the OCI job until it is ACTIVE and matches.
+    ``retry``: how many times in a row this was retried (kopf counts)."""
+    meta = body["metadata"]
+    namespace, name, uid = meta["namespace"], meta["name"], meta["uid"]
     status = dict(body.get("status") or {})
     generation = meta.get("generation")
     try:
-        model = DataScienceJobSpec.model_validate(dict(spec))
+        model = DataScienceJobSpec.model_validate(dict(body.get("spec") or {}))
     except ValidationError as exc:
-        await report(
+        return await report(
             JOB_PLURAL,
             body,
             status,
             outcomes.Terminal("InvalidSpec", validation_text(exc)),
             generation,
         )
-        return
     status["conditions"], unusable = _schedule_condition(
         status.get("conditions"), model, generation, utcnow()
     )
     if unusable is not None:  # only the operator can tell: Terminal, and no OCI call
-        await report(
+        return await report(
             JOB_PLURAL, body, status, outcomes.Terminal("InvalidSchedule", unusable), generation
         )
-        return
     try:
         port = await port_for(op, namespace, secret_of(model), model.region)
         ctx = JobContext(
@@ -111,26 +102,23 @@ async def reconcile(
         else:
             outcome = await ensure_job(ctx, await desired_for(ctx))
     except MissingSourceError as exc:
-        await report(
+        return await report(
             JOB_PLURAL,
             body,
             status,
             outcomes.Retry(op.settings.poll_interval * 5, "SourceNotFound", str(exc)),
             generation,
         )
-        return
     except (TranslationError, ArtifactError, SourceError) as exc:
-        await report(
+        return await report(
             JOB_PLURAL, body, status, outcomes.Terminal("InvalidSpec", str(exc)), generation
         )
-        return
     except OciError as exc:
         disposition = outcomes.disposition(exc, attempt=retry, settings=op.settings)
         wait = None
         if is_auth_wait(disposition):
             wait = _secret_fix_wait(op, namespace, name, secret_of(model), generation)
-        await report(JOB_PLURAL, body, status, disposition, generation, wait=wait)
-        return
+        return await report(JOB_PLURAL, body, status, disposition, generation, wait=wait)
     for reason, message in ctx.events:
         await events.post(events.reference(body), reason=reason, message=message)
     now = utcnow()
@@ -175,9 +163,10 @@ async def reconcile(
     if outcome is JobOutcome.PENDING:
         # Backs off as it keeps waiting: a job that stays CREATING is not polled every tick.
         delay = outcomes.pending_delay(retry, op.settings)
-        raise kopf.TemporaryError("the OCI job is being created", delay=delay)
+        return RetryAfter(delay, "the OCI job is being created")
     if outcome is JobOutcome.FAILED:
-        raise kopf.PermanentError(f"the OCI job is {state}")
+        return Failed(f"the OCI job is {state}")
+    return Done()
 
 
 def _secret_fix_wait(
@@ -227,21 +216,13 @@ def _schedule_condition(
     return conds, f"spec.schedule: {unusable}" if unusable else None
 
 
-async def resync(
-    *,
-    body: kopf.Body,
-    spec: kopf.Spec,
-    namespace: Any,
-    name: str,
-    uid: str,
-    op: Operator,
-    **_: Any,
-) -> None:
+async def resync(op: Operator, body: Mapping[str, Any]) -> None:
     """Refresh OCI state, delete retired jobs once their runs finished, count runs."""
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     status = dict(body.get("status") or {})
     if not status.get("ocid"):
         return
-    raw = dict(spec)
+    raw = dict(body.get("spec") or {})
     notes: list[tuple[str, str]] = []
     try:
         port = await port_for(op, namespace, raw_secret(raw), raw.get("region"))
@@ -359,16 +340,16 @@ async def _prune_history(
     return [r for r in runs if r["metadata"].get("uid") not in gone], notes
 
 
-async def delete(
-    *, body: kopf.Body, spec: kopf.Spec, namespace: Any, retry: int, op: Operator, **_: Any
-) -> None:
-    raw = dict(spec)
+async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
+    """Per deletionPolicy: cancel active runs, delete the OCI jobs with their runs."""
+    namespace = body["metadata"]["namespace"]
+    raw = dict(body.get("spec") or {})
     status = dict(body.get("status") or {})
     if raw.get("deletionPolicy") == DeletionPolicy.ORPHAN:
-        return
+        return Done()
     ocids = [o for o in [status.get("ocid"), *(status.get("retiredOcids") or [])] if o]
     if not ocids:
-        return
+        return Done()
     compartment = ((raw.get("infrastructure") or {}).get("spec") or {}).get("compartmentId")
     try:
         port = await port_for(op, namespace, raw_secret(raw), raw.get("region"))
@@ -376,13 +357,27 @@ async def delete(
             compartment = (await port.get_job(job_id=ocids[0])).compartment_id
         done, notes = await delete_jobs(port, ocids, compartment)
     except NotFoundError:
-        return
+        return Done()
     except OciError as exc:
         d = outcomes.disposition(exc, attempt=retry, settings=op.settings)
-        raise kopf.TemporaryError(d.message, delay=getattr(d, "delay", 60)) from None
+        return RetryAfter(_delete_retry_delay(d), d.message)
     for reason, message in notes:
         await events.post(events.reference(body), reason=reason, message=message)
     if not done:
-        raise kopf.TemporaryError(
-            "waiting for OCI to cancel runs and delete the job", delay=op.settings.poll_interval
+        return RetryAfter(
+            op.settings.poll_interval, "waiting for OCI to cancel runs and delete the job"
         )
+    return Done()
+
+
+#: The retry delay of a delete whose OCI error is terminal (e.g. a 400): the resource
+#: keeps its finalizer, so kopf must try again, but no sooner than a person could have
+#: changed something (the credentials, a policy, OCI's state).
+TERMINAL_DELETE_RETRY: Final = 60.0
+
+
+def _delete_retry_delay(disposition: outcomes.Disposition) -> float:
+    """A deletion is never given up: a terminal error is retried too, slowly."""
+    if isinstance(disposition, outcomes.Retry):
+        return disposition.delay
+    return TERMINAL_DELETE_RETRY

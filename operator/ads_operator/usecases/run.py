@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
 from ads_operator import metrics
@@ -37,6 +36,7 @@ from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELE
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.usecases.attempts import run_with_policy
 from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.outcome import Done, Outcome, RetryAfter, Stopping
 from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
 from ads_operator.usecases.shared import (
     is_auth_wait,
@@ -52,18 +52,11 @@ from ads_operator.usecases.shared import (
 log = logging.getLogger(__name__)
 
 
-async def watch(
-    *,
-    body: kopf.Body,
-    meta: kopf.Meta,
-    namespace: Any,
-    name: str,
-    uid: str,
-    stopped: kopf.DaemonStopped,
-    op: Operator,
-    **_: Any,
-) -> None:
-    """Create the OCI run once, then mirror its lifecycle and logs until there is no more."""
+async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> None:
+    """Create the OCI run once, then mirror its lifecycle and logs until there is no more.
+
+    ``body`` is the run as it is now (kopf's live view): each pass reads it anew."""
+    namespace, name, uid = (body["metadata"][k] for k in ("namespace", "name", "uid"))
     status = dict(body.get("status") or {})
     metrics.record_run(uid, namespace, status)
     if run_finished(status):
@@ -80,7 +73,10 @@ async def watch(
                 spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
             except ValidationError as exc:
                 await report_run(
-                    body, status, outcomes.Terminal("InvalidSpec", validation_text(exc)), meta
+                    body,
+                    status,
+                    outcomes.Terminal("InvalidSpec", validation_text(exc)),
+                    body["metadata"],
                 )
                 return
             try:
@@ -89,7 +85,7 @@ async def watch(
                     # region the run inherits) may appear or change while the run waits.
                     ctx = await run_context(op, body, spec, status, namespace, name, uid, involved)
                 ctx.spec = spec
-                ctx.generation = meta.get("generation")
+                ctx.generation = body["metadata"].get("generation")
                 if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon
                     rules, rules_for = await run_policy_of(op, spec, namespace), (spec.run_policy,)
                 ctx.run_policy = rules
@@ -106,7 +102,7 @@ async def watch(
             except OciError as exc:
                 disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
                 attempt += 1
-                await report_run(body, status, disposition, meta)
+                await report_run(body, status, disposition, body["metadata"])
                 if isinstance(disposition, outcomes.Terminal):
                     return
                 delay = disposition.delay
@@ -144,9 +140,7 @@ async def watch(
     op.reservations.release(namespace, uid)
 
 
-async def _pause(
-    op: Operator, status: dict[str, Any], stopped: kopf.DaemonStopped, delay: float
-) -> None:
+async def _pause(op: Operator, status: dict[str, Any], stopped: Stopping, delay: float) -> None:
     """Sleeps until the next pass; a live run is woken early when a state read for other
     runs shows it moved on (see :meth:`RunStateReader.follow`): a long run polls every
     6 s, but its list is read every 3 s while other runs start or end around it."""
@@ -214,7 +208,7 @@ async def expire(
     namespace: str,
     name: str,
     uid: str,
-    stopped: kopf.DaemonStopped,
+    stopped: Stopping,
     known: tuple[RunPolicy | None] | None = None,
 ) -> None:
     """ttlSecondsAfterFinished: wait for the expiry, then delete the resource (its
@@ -430,17 +424,16 @@ async def _shared_job(op: Operator, port: OciPort, job_ocid: str) -> OciJob:
     return await op.jobs.get((id(port), job_ocid), lambda: port.get_job(job_id=job_ocid))
 
 
-async def delete(
-    *, body: kopf.Body, spec: kopf.Spec, namespace: Any, retry: int, op: Operator, **_: Any
-) -> None:
+async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
     """Cancel the OCI run if it is active, then delete it (unless the policy orphans it)."""
-    raw = dict(spec)
+    namespace = body["metadata"]["namespace"]
+    raw = dict(body.get("spec") or {})
     status = dict(body.get("status") or {})
     metrics.forget_run(str(body["metadata"].get("uid")))
     ocid = status.get("ocid")
     earlier = [str(a["ocid"]) for a in status.get("attempts") or [] if a.get("ocid")]
     if raw.get("deletionPolicy") == DeletionPolicy.ORPHAN or not (ocid or earlier):
-        return
+        return Done()
     job_spec: dict[str, Any] = {}
     ref = (raw.get("jobRef") or {}).get("name")
     if ref:
@@ -455,7 +448,7 @@ async def delete(
                 if (await port.get_job_run(run_id=done)).lifecycle_state not in RUN_DELETED:
                     await port.delete_job_run(run_id=done)
         if not ocid:
-            return
+            return Done()
         run = await port.get_job_run(run_id=ocid)
         if run.lifecycle_state in RUN_ACTIVE:
             if run.lifecycle_state not in RUN_CANCELING:
@@ -465,13 +458,12 @@ async def delete(
                     reason="CancelRequested",
                     message=f"Deleting: canceling OCI job run {ocid}",
                 )
-            raise kopf.TemporaryError(
-                "waiting for the run to be canceled", delay=op.settings.poll_interval
-            )
+            return RetryAfter(op.settings.poll_interval, "waiting for the run to be canceled")
         if run.lifecycle_state not in RUN_DELETED:
             await port.delete_job_run(run_id=ocid)
     except NotFoundError:
-        return
+        return Done()
     except OciError as exc:
         d = outcomes.disposition(exc, attempt=retry, settings=op.settings)
-        raise kopf.TemporaryError(d.message, delay=getattr(d, "delay", 60)) from None
+        return RetryAfter(getattr(d, "delay", 60), d.message)
+    return Done()

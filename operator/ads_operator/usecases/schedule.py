@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-import kopf
 from pydantic import ValidationError
 
 from ads_operator.kube import client as kube
@@ -40,6 +39,7 @@ from ads_operator.reconcile.identity import label_value
 from ads_operator.reconcile.run import iso, parse_time
 from ads_operator.settings import Settings
 from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.outcome import Stopping
 from ads_operator.usecases.shared import created, utcnow
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ MAX_SLEEP: Final = 60.0
 _ACTIVE_PHASES: Final = (None, "Pending", "Running")
 
 
-def has_schedule(spec: Mapping[str, Any], **_: Any) -> bool:
-    """kopf's ``when`` filter: a daemon runs only for jobs with a schedule."""
+def has_schedule(spec: Mapping[str, Any]) -> bool:
+    """Whether the job has a schedule (kopf starts its daemon only then)."""
     return bool(spec.get("schedule"))
 
 
@@ -309,16 +309,11 @@ class Scheduler:
         return True
 
 
-async def watch(
-    *,
-    body: kopf.Body,
-    namespace: Any,
-    name: str,
-    stopped: kopf.DaemonStopped,
-    op: Operator,
-    **_: Any,
-) -> None:
-    """Look at the schedule until the job is deleted or its schedule removed."""
+async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> None:
+    """Look at the schedule until the job is deleted or its schedule removed.
+
+    ``body`` is the job as it is now (kopf's live view): each look reads it anew."""
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     scheduler = Scheduler(op, body, namespace, name)
     while not stopped:
         try:

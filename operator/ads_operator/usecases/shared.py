@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
 from ads_operator import metrics
@@ -29,15 +28,9 @@ from ads_operator.reconcile.conditions import failure_conditions, is_true
 from ads_operator.reconcile.run import failed_before_start
 from ads_operator.usecases import credentials
 from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.outcome import Failed, RetryAfter
 
 log = logging.getLogger(__name__)
-
-
-def operator_of(memo: Any) -> Operator:
-    op = getattr(memo, "ads", None)
-    if not isinstance(op, Operator):
-        raise kopf.TemporaryError("operator state not initialised yet", delay=1)
-    return op
 
 
 def utcnow() -> datetime:
@@ -114,8 +107,8 @@ async def report(
     generation: int | None,
     *,
     wait: Callable[[float], Awaitable[float]] | None = None,
-) -> None:
-    """Write the failure into conditions and an Event; raise kopf's retry semantics.
+) -> Failed | RetryAfter:
+    """Write the failure into conditions and an Event; the outcome for the handler.
 
     ``wait``: given the retry delay, waits for something that ends it early and returns
     the delay that is left (see :func:`wait_for_fix`)."""
@@ -135,9 +128,9 @@ async def report(
         events.reference(body), reason=disposition.reason, message=disposition.message, warning=True
     )
     if isinstance(disposition, outcomes.Terminal):
-        raise kopf.PermanentError(disposition.message)
+        return Failed(disposition.message)
     delay = disposition.delay if wait is None else await wait(disposition.delay)
-    raise kopf.TemporaryError(disposition.message, delay=delay)
+    return RetryAfter(delay, disposition.message)
 
 
 def run_summary(runs: list[dict[str, Any]], job_name: str) -> dict[str, Any]:

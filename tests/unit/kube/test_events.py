@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from ads_operator.kube import events
 from ads_operator.kube.events import (
-    KopfEventFilter,
     LogEventLimiter,
     RepeatLimiter,
     batch_lines,
@@ -98,36 +97,6 @@ def test_the_repeat_budgets_forget_idle_objects() -> None:
     assert len(limiter._buckets) == 1
 
 
-def test_kopfs_own_retry_events_get_the_same_budget() -> None:
-    import logging
-
-    clock = Clock()
-    flt = KopfEventFilter(RepeatLimiter(burst=2, per_minute=1.0, clock=clock))
-
-    def record() -> logging.LogRecord:
-        rec = logging.LogRecord(
-            "kopf.objects", logging.ERROR, "", 0, "failed temporarily", (), None
-        )
-        rec.k8s_ref = {"uid": "uid-1", "name": "job"}
-        return rec
-
-    assert [flt.filter(record()) for _ in range(4)] == [True, True, False, False]
-
-
 def test_pending_waits_back_off_from_the_poll_interval() -> None:
     settings = Settings(poll_interval=3.0, backoff_max=60.0)
     assert [pending_delay(n, settings) for n in range(7)] == [3, 6, 12, 24, 48, 60, 60]
-
-
-def test_the_filter_sits_on_kopfs_event_poster() -> None:
-    import logging
-
-    import kopf  # noqa: F401  (importing kopf adds its poster)
-
-    events.limit_kopf_events()
-    events.limit_kopf_events()  # idempotent
-    posters = [
-        h for h in logging.getLogger("kopf.objects").handlers if type(h).__name__ == "K8sPoster"
-    ]
-    assert posters
-    assert all(sum(isinstance(f, KopfEventFilter) for f in h.filters) == 1 for h in posters)
