@@ -25,6 +25,7 @@ from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.infrastructure import Infrastructure
 from ads_operator.models.policy import JobSchedule, RunPolicy
 from ads_operator.models.runtime import Runtime
+from ads_operator.models.status import StatusModel
 
 #: The ADS keys of a job spec; everything else in ``spec`` belongs to the operator.
 ADS_JOB_KEYS: Final = ("name", "id", "infrastructure", "runtime")
@@ -132,7 +133,7 @@ class RunSummary(WireModel):
     last_run: str | None = Field(default=None, max_length=253, description="Latest run name.")
 
 
-class DataScienceJobStatus(WireModel):
+class DataScienceJobStatus(StatusModel):
     """What the operator last observed; rebuilt from OCI on every pass."""
 
     ocid: str | None = Field(default=None, max_length=MAX_OCID, description="OCI job OCID.")
