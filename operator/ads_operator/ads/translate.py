@@ -16,185 +16,35 @@ image, and does not document a field-by-field merge).
 
 from __future__ import annotations
 
-import posixpath
-import re
-import shlex
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ads_operator.ads import envcontract
-from ads_operator.ads.envvars import substitute, template_name
-from ads_operator.models import (
-    DataScienceJobRunSpec,
-    DataScienceJobSpec,
-    JobInfrastructureType,
-    Runtime,
-    RuntimeType,
-    StorageMount,
+from ads_operator.ads.envvars import template_name
+from ads_operator.ads.job_parts import (
+    NODE_GROUP_NAME,
+    OCIR_CONTAINER,
+    TranslationError,  # re-exported below: callers catch it as translate's error
+    environment_details,
+    infrastructure_details,
+    log_details,
+    node_configuration,
+    runtime_env,
+    storage_mount_details,
 )
+from ads_operator.ads.spec_values import (
+    NAME_TIME_FORMAT,
+    command_line,
+    is_multi_node,
+    job_display_name,
+    merge_tags,
+    strip_name_timestamp,
+    user_env,
+)
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
 
 DEFAULT_JOB_TYPE: Final = "DEFAULT"
-DEFAULT_BLOCK_STORAGE_GB: Final = 50
-#: ADS names the single node group of a multi-node job this.
-NODE_GROUP_NAME: Final = "node-group"
-#: ADS's timestamp suffix on default names (UTC for jobs).
-NAME_TIME_FORMAT: Final = "%Y-%m-%d-%H:%M.%S"
-OCIR_CONTAINER: Final = "OCIR_CONTAINER"
-_IPV4_EXPORT: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}:/")
 
-
-class TranslationError(ValueError):
-    """The spec is valid as a resource but cannot become an OCI request (e.g. no project)."""
-
-
-def runtime_env(runtime: Runtime, region: str | None = None) -> dict[str, str]:
-    """The job's ``environmentVariables``: the user's env after ADS's substitution, then
-    the variables ADS adds for the runtime type (which win on a name clash)."""
-    user = substitute((v.name, v.value) for v in runtime.spec.env or [])
-    try:
-        user.update(envcontract.ads_variables(runtime, region))
-    except envcontract.ContractError as exc:
-        raise TranslationError(str(exc)) from exc
-    return user
-
-
-def user_env(runtime: Runtime) -> dict[str, str]:
-    """Only the user's variables after substitution (what ADS fills names from)."""
-    return substitute((v.name, v.value) for v in runtime.spec.env or [])
-
-
-def split_exec(value: str | list[str] | None) -> list[str] | None:
-    """ADS's reading of a container ``cmd``/``entrypoint``: a string is split on commas
-    (not by shell rules) and each piece trimmed; a list passes through."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [piece.strip() for piece in value.split(",")] if value else []
-    return list(value)
-
-
-def command_line(args: list[str] | None) -> str | None:
-    """``args`` as one string, each element shell-quoted (ADS; loading uses shlex.split)."""
-    if not args:
-        return None
-    return " ".join(shlex.quote(str(a)) for a in args)
-
-
-def is_multi_node(spec: DataScienceJobSpec) -> bool:
-    """ADS's test: a container or pyTorchDistributed runtime with more than one replica."""
-    runtime = spec.rt
-    return runtime.runtime_type in (RuntimeType.CONTAINER, RuntimeType.PYTORCH_DISTRIBUTED) and (
-        (runtime.spec.replicas or 1) > 1
-    )
-
-
-def default_job_name(spec: DataScienceJobSpec, now: datetime) -> str:
-    """ADS's default: the code's base name cut at the first dot, ``-``, UTC time.
-
-    ADS picks a random adjective-animal name for gitPython and container jobs; a name
-    derived from the repository or the image says more and is reproducible.
-    """
-    rs = spec.rt.spec
-    source = rs.script_path_uri or rs.notebook_path_uri or rs.source or rs.url
-    if spec.rt.runtime_type is RuntimeType.CONTAINER and rs.image:
-        source = rs.image.split("@", 1)[0].rsplit(":", 1)[0]
-    if source is None and rs.git is not None:
-        source = rs.git.url
-    base = posixpath.basename((source or "job").rstrip("/")).split(".", 1)[0] or "job"
-    return f"{base}-{now.astimezone(UTC).strftime(NAME_TIME_FORMAT)}"
-
-
-def job_display_name(spec: DataScienceJobSpec, now: datetime | None = None) -> str:
-    """``displayName`` of the job: the name with env placeholders filled, else the
-    infrastructure's ``displayName``, else :func:`default_job_name`."""
-    if spec.name:
-        return template_name(spec.name, user_env(spec.rt))
-    if spec.infra.spec.display_name:
-        return spec.infra.spec.display_name
-    return default_job_name(spec, now or datetime.now(UTC))
-
-
-def infrastructure_details(spec: DataScienceJobSpec) -> dict[str, Any]:
-    """``jobInfrastructureConfigurationDetails`` (single node)."""
-    infra = spec.infra.spec
-    if not infra.shape_name:
-        raise TranslationError("infrastructure.spec.shapeName is required to create a job")
-    kind = infra.job_infrastructure_type or JobInfrastructureType.ME_STANDALONE
-    if infra.subnet_id:
-        kind = JobInfrastructureType.STANDALONE  # ADS forces it whenever a subnet is set
-    details: dict[str, Any] = {
-        "jobInfrastructureType": str(kind),
-        "shapeName": infra.shape_name,
-        "blockStorageSizeInGBs": infra.block_storage_size or DEFAULT_BLOCK_STORAGE_GB,
-    }
-    if infra.subnet_id and kind == JobInfrastructureType.STANDALONE:
-        details["subnetId"] = infra.subnet_id
-    if infra.shape_config_details is not None:
-        details["jobShapeConfigDetails"] = infra.shape_config_details.to_wire()
-    return details
-
-
-def log_details(spec: DataScienceJobSpec) -> dict[str, Any] | None:
-    """``jobLogConfigurationDetails``: none without ids; a group alone asks OCI to create
-    a log per run (``enableAutoLogCreation``)."""
-    infra = spec.infra.spec
-    if not infra.log_group_id and not infra.log_id:
-        return None
-    details: dict[str, Any] = {
-        "enableLogging": True,
-        "enableAutoLogCreation": bool(infra.log_group_id and not infra.log_id),
-    }
-    if infra.log_id:
-        details["logId"] = infra.log_id
-    if infra.log_group_id:
-        details["logGroupId"] = infra.log_group_id
-    return details
-
-
-def storage_mount_details(mount: StorageMount) -> dict[str, Any]:
-    """One ``StorageMountConfigurationDetails`` from ADS's ``{src, dest}``."""
-    dest = mount.dest
-    directory, name = posixpath.split(dest) if "/" in dest else ("", dest)
-    details: dict[str, Any] = {}
-    src = mount.src
-    if src.startswith("oci://"):
-        authority, _, prefix = src[len("oci://") :].partition("/")
-        bucket, _, namespace = authority.partition("@")
-        details = {"storageType": "OBJECT_STORAGE", "bucket": bucket, "namespace": namespace}
-        if prefix:
-            details["prefix"] = prefix
-    elif _IPV4_EXPORT.match(src):
-        # ADS resolves an IP and export path to OCIDs with Resource Search; that needs
-        # tenancy-wide search rights the operator should not need, so we refuse it.
-        raise TranslationError(
-            f"storageMount src {src!r}: give <mount target OCID>:<export OCID>; resolving "
-            "an IP address and export path needs OCI Resource Search"
-        )
-    else:
-        mount_target, _, export = src.partition(":")
-        details = {"storageType": "FILE_STORAGE", "mountTargetId": mount_target, "exportId": export}
-    details["destinationDirectoryName"] = name
-    if directory:
-        details["destinationPath"] = directory
-    return details
-
-
-def environment_details(runtime: Runtime) -> dict[str, Any] | None:
-    """``jobEnvironmentConfigurationDetails`` for container jobs (the six fields only)."""
-    if runtime.runtime_type is not RuntimeType.CONTAINER:
-        return None
-    rs = runtime.spec
-    details: dict[str, Any] = {"jobEnvironmentType": OCIR_CONTAINER, "image": rs.image}
-    for key, value in (
-        ("entrypoint", split_exec(rs.entrypoint)),
-        ("cmd", split_exec(rs.cmd)),
-        ("imageDigest", rs.image_digest),
-        ("imageSignatureId", rs.image_signature_id),
-    ):
-        if value is not None:
-            details[key] = value
-    return details
+__all__ = ["DEFAULT_JOB_TYPE", "TranslationError", "job_details", "run_details"]
 
 
 def job_details(
@@ -229,7 +79,7 @@ def job_details(
     infrastructure = infrastructure_details(spec)
     environment = environment_details(runtime)
     if is_multi_node(spec):
-        details["jobNodeConfigurationDetails"] = _node_configuration(
+        details["jobNodeConfigurationDetails"] = node_configuration(
             spec, infrastructure, config, environment
         )
     else:
@@ -252,58 +102,6 @@ def job_details(
     if defined:
         details["definedTags"] = {ns: dict(tags) for ns, tags in defined.items()}
     return details
-
-
-def _node_configuration(
-    spec: DataScienceJobSpec,
-    infrastructure: dict[str, Any],
-    config: dict[str, Any],
-    environment: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """ADS's multi-node layout: one node group carrying infra, config and environment;
-    the subnet moves into the network configuration."""
-    replicas = spec.rt.spec.replicas or 1
-    group_infra = {k: v for k, v in infrastructure.items() if k != "subnetId"}
-    group_infra["jobInfrastructureType"] = str(JobInfrastructureType.MULTI_NODE)
-    subnet = spec.infra.spec.subnet_id
-    network: dict[str, Any] = (
-        {"jobNetworkType": "CUSTOM_NETWORK", "subnetId": subnet}
-        if subnet
-        else {"jobNetworkType": "DEFAULT_NETWORK"}
-    )
-    group: dict[str, Any] = {
-        "name": NODE_GROUP_NAME,
-        "replicas": replicas,
-        "minimumSuccessReplicas": replicas,
-        "jobInfrastructureConfigurationDetails": group_infra,
-        "jobConfigurationDetails": config,
-    }
-    if environment is not None:
-        group["jobEnvironmentConfigurationDetails"] = environment
-    return {
-        "jobNodeType": "MULTI_NODE",
-        "startupOrder": "IN_PARALLEL",
-        "jobNetworkConfiguration": network,
-        "jobNodeGroupConfigurationDetailsList": [group],
-    }
-
-
-def strip_name_timestamp(name: str) -> str:
-    """ADS drops a trailing ``-<YYYY-mm-dd-HH:MM.SS>`` before naming a run after the job."""
-    try:
-        datetime.strptime(name[-19:], NAME_TIME_FORMAT)
-    except ValueError:
-        return name
-    return name[:-20]
-
-
-def merge_tags(
-    run_tags: Mapping[str, Any] | None, runtime_tags: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    """Run tags merged with the runtime's; the runtime's values win on the same key."""
-    merged = dict(run_tags or {})
-    merged.update(runtime_tags or {})
-    return merged
 
 
 def run_details(

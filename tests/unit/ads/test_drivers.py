@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from ads_operator.ads import artifacts, translate
+from ads_operator.ads import artifacts, job_parts
 from ads_operator.ads.artifacts import Artifact, SourceFiles
 from ads_operator.ads.drivers import driver_utils
 from ads_operator.ads.sources import Source
@@ -104,7 +104,7 @@ def run(
 
 
 def job_env(spec: DataScienceJobSpec) -> dict[str, str]:
-    return translate.runtime_env(spec.runtime)
+    return job_parts.runtime_env(spec.runtime)
 
 
 # -- python ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ads_operator.ads import envcontract, translate
+from ads_operator.ads import envcontract, spec_values, translate
 from ads_operator.ads.envvars import SubstitutionError, substitute, template_name
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
 
@@ -287,10 +287,10 @@ def test_container_list_commands_pass_through() -> None:
 
 
 def test_split_exec_matches_ads() -> None:
-    assert translate.split_exec("/bin/sh,-c") == ["/bin/sh", "-c"]
-    assert translate.split_exec(" a , b ") == ["a", "b"]
-    assert translate.split_exec("") == []
-    assert translate.split_exec(None) is None
+    assert spec_values.split_exec("/bin/sh,-c") == ["/bin/sh", "-c"]
+    assert spec_values.split_exec(" a , b ") == ["a", "b"]
+    assert spec_values.split_exec("") == []
+    assert spec_values.split_exec(None) is None
 
 
 def test_multi_node_container_with_subnet() -> None:
@@ -556,7 +556,7 @@ def test_run_tags_merge_with_runtime_tags_and_runtime_wins() -> None:
 
 def test_arguments_are_shell_quoted() -> None:
     args = ["plain", "two words", "it's", "$HOME", "--key", "", "a;b"]
-    line = translate.command_line(args)
+    line = spec_values.command_line(args)
     assert line == "plain 'two words' 'it'\"'\"'s' '$HOME' --key '' 'a;b'"
     assert shlex.split(line or "") == args
 
@@ -573,7 +573,7 @@ def test_arguments_are_shell_quoted() -> None:
     )
 )
 def test_quoting_round_trips_through_shlex(args: list[str]) -> None:
-    assert shlex.split(translate.command_line(args) or "") == args
+    assert shlex.split(spec_values.command_line(args) or "") == args
 
 
 def test_env_substitution_as_ads_does_it() -> None:
@@ -623,7 +623,7 @@ def test_default_job_name_follows_the_source() -> None:
     spec = job("python", {"scriptPathURI": "oci://b@ns/train.tar.gz"})
     assert translate.job_details(spec, now=NOW)["displayName"] == "train-2026-05-01-13:45.07"
     container = job("container", {"image": "iad.ocir.io/t/app:1.2"})
-    assert translate.job_display_name(container, NOW) == "app-2026-05-01-13:45.07"
+    assert spec_values.job_display_name(container, NOW) == "app-2026-05-01-13:45.07"
 
 
 # -- runs --------------------------------------------------------------------------------
@@ -738,8 +738,8 @@ def test_multi_node_run_overrides_are_wrapped_in_the_node_group() -> None:
 
 
 def test_strip_name_timestamp() -> None:
-    assert translate.strip_name_timestamp("train-2024-05-01-13:45.07") == "train"
-    assert translate.strip_name_timestamp("train") == "train"
+    assert spec_values.strip_name_timestamp("train-2024-05-01-13:45.07") == "train"
+    assert spec_values.strip_name_timestamp("train") == "train"
 
 
 def test_contract_constants_are_the_ads_names() -> None:

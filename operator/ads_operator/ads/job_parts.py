@@ -1,0 +1,158 @@
+"""The parts of a ``CreateJobDetails`` ADS builds from a job spec: infrastructure, logging,
+storage mounts, the container environment, the multi-node layout and the environment
+variables (see :func:`ads_operator.ads.translate.job_details`, which puts them together).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any, Final
+
+from ads_operator.ads import envcontract
+from ads_operator.ads.envvars import substitute
+from ads_operator.ads.spec_values import split_exec
+from ads_operator.models import (
+    DataScienceJobSpec,
+    JobInfrastructureType,
+    Runtime,
+    RuntimeType,
+    StorageMount,
+)
+
+DEFAULT_BLOCK_STORAGE_GB: Final = 50
+#: ADS names the single node group of a multi-node job this.
+NODE_GROUP_NAME: Final = "node-group"
+OCIR_CONTAINER: Final = "OCIR_CONTAINER"
+_IPV4_EXPORT: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}:/")
+
+
+class TranslationError(ValueError):
+    """The spec is valid as a resource but cannot become an OCI request (e.g. no project)."""
+
+
+def runtime_env(runtime: Runtime, region: str | None = None) -> dict[str, str]:
+    """The job's ``environmentVariables``: the user's env after ADS's substitution, then
+    the variables ADS adds for the runtime type (which win on a name clash)."""
+    user = substitute((v.name, v.value) for v in runtime.spec.env or [])
+    try:
+        user.update(envcontract.ads_variables(runtime, region))
+    except envcontract.ContractError as exc:
+        raise TranslationError(str(exc)) from exc
+    return user
+
+
+def infrastructure_details(spec: DataScienceJobSpec) -> dict[str, Any]:
+    """``jobInfrastructureConfigurationDetails`` (single node)."""
+    infra = spec.infra.spec
+    if not infra.shape_name:
+        raise TranslationError("infrastructure.spec.shapeName is required to create a job")
+    kind = infra.job_infrastructure_type or JobInfrastructureType.ME_STANDALONE
+    if infra.subnet_id:
+        kind = JobInfrastructureType.STANDALONE  # ADS forces it whenever a subnet is set
+    details: dict[str, Any] = {
+        "jobInfrastructureType": str(kind),
+        "shapeName": infra.shape_name,
+        "blockStorageSizeInGBs": infra.block_storage_size or DEFAULT_BLOCK_STORAGE_GB,
+    }
+    if infra.subnet_id and kind == JobInfrastructureType.STANDALONE:
+        details["subnetId"] = infra.subnet_id
+    if infra.shape_config_details is not None:
+        details["jobShapeConfigDetails"] = infra.shape_config_details.to_wire()
+    return details
+
+
+def log_details(spec: DataScienceJobSpec) -> dict[str, Any] | None:
+    """``jobLogConfigurationDetails``: none without ids; a group alone asks OCI to create
+    a log per run (``enableAutoLogCreation``)."""
+    infra = spec.infra.spec
+    if not infra.log_group_id and not infra.log_id:
+        return None
+    details: dict[str, Any] = {
+        "enableLogging": True,
+        "enableAutoLogCreation": bool(infra.log_group_id and not infra.log_id),
+    }
+    if infra.log_id:
+        details["logId"] = infra.log_id
+    if infra.log_group_id:
+        details["logGroupId"] = infra.log_group_id
+    return details
+
+
+def storage_mount_details(mount: StorageMount) -> dict[str, Any]:
+    """One ``StorageMountConfigurationDetails`` from ADS's ``{src, dest}``."""
+    dest = mount.dest
+    directory, name = posixpath.split(dest) if "/" in dest else ("", dest)
+    details: dict[str, Any] = {}
+    src = mount.src
+    if src.startswith("oci://"):
+        authority, _, prefix = src[len("oci://") :].partition("/")
+        bucket, _, namespace = authority.partition("@")
+        details = {"storageType": "OBJECT_STORAGE", "bucket": bucket, "namespace": namespace}
+        if prefix:
+            details["prefix"] = prefix
+    elif _IPV4_EXPORT.match(src):
+        # ADS resolves an IP and export path to OCIDs with Resource Search; that needs
+        # tenancy-wide search rights the operator should not need, so we refuse it.
+        raise TranslationError(
+            f"storageMount src {src!r}: give <mount target OCID>:<export OCID>; resolving "
+            "an IP address and export path needs OCI Resource Search"
+        )
+    else:
+        mount_target, _, export = src.partition(":")
+        details = {"storageType": "FILE_STORAGE", "mountTargetId": mount_target, "exportId": export}
+    details["destinationDirectoryName"] = name
+    if directory:
+        details["destinationPath"] = directory
+    return details
+
+
+def environment_details(runtime: Runtime) -> dict[str, Any] | None:
+    """``jobEnvironmentConfigurationDetails`` for container jobs (the six fields only)."""
+    if runtime.runtime_type is not RuntimeType.CONTAINER:
+        return None
+    rs = runtime.spec
+    details: dict[str, Any] = {"jobEnvironmentType": OCIR_CONTAINER, "image": rs.image}
+    for key, value in (
+        ("entrypoint", split_exec(rs.entrypoint)),
+        ("cmd", split_exec(rs.cmd)),
+        ("imageDigest", rs.image_digest),
+        ("imageSignatureId", rs.image_signature_id),
+    ):
+        if value is not None:
+            details[key] = value
+    return details
+
+
+def node_configuration(
+    spec: DataScienceJobSpec,
+    infrastructure: dict[str, Any],
+    config: dict[str, Any],
+    environment: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """ADS's multi-node layout: one node group carrying infra, config and environment;
+    the subnet moves into the network configuration."""
+    replicas = spec.rt.spec.replicas or 1
+    group_infra = {k: v for k, v in infrastructure.items() if k != "subnetId"}
+    group_infra["jobInfrastructureType"] = str(JobInfrastructureType.MULTI_NODE)
+    subnet = spec.infra.spec.subnet_id
+    network: dict[str, Any] = (
+        {"jobNetworkType": "CUSTOM_NETWORK", "subnetId": subnet}
+        if subnet
+        else {"jobNetworkType": "DEFAULT_NETWORK"}
+    )
+    group: dict[str, Any] = {
+        "name": NODE_GROUP_NAME,
+        "replicas": replicas,
+        "minimumSuccessReplicas": replicas,
+        "jobInfrastructureConfigurationDetails": group_infra,
+        "jobConfigurationDetails": config,
+    }
+    if environment is not None:
+        group["jobEnvironmentConfigurationDetails"] = environment
+    return {
+        "jobNodeType": "MULTI_NODE",
+        "startupOrder": "IN_PARALLEL",
+        "jobNetworkConfiguration": network,
+        "jobNodeGroupConfigurationDetailsList": [group],
+    }
