@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from ads_operator.ads.envvars import substitute, template_name
 from ads_operator.models import DataScienceJobSpec, Runtime, RuntimeType
+from ads_operator.models.runtime import args_list
 
 #: ADS's timestamp suffix on default names (UTC for jobs).
 NAME_TIME_FORMAT: Final = "%Y-%m-%d-%H:%M.%S"
@@ -34,11 +35,17 @@ def split_exec(value: str | list[str] | None) -> list[str] | None:
     return list(value)
 
 
-def command_line(args: list[str] | None) -> str | None:
-    """``args`` as one string, each element shell-quoted (ADS; loading uses shlex.split)."""
-    if not args:
+def command_line(args: str | list[str] | None) -> str | None:
+    """``args`` as one string, each element shell-quoted (ADS; loading uses shlex.split).
+
+    A string is split by shell rules first. ADS itself would quote each *character* of
+    a string (it iterates over it), which no one means: we split it as ADS splits the
+    arguments of a job it reads back, so ``"--n 3"`` sends ``--n 3``.
+    """
+    arguments = args_list(args)
+    if not arguments:
         return None
-    return " ".join(shlex.quote(str(a)) for a in args)
+    return " ".join(shlex.quote(str(a)) for a in arguments)
 
 
 def is_multi_node(spec: DataScienceJobSpec) -> bool:

@@ -8,14 +8,16 @@ pydantic applies the same table here. Keys, meanings and defaults are ADS's
 (``ads/jobs/builders/runtimes``); see docs/model.md.
 
 Two keys, ``entrypoint`` and ``cmd``, are a string for some runtime types and "a string
-or a list" for ``container``. A structural schema cannot express "string or list", and
-CEL cannot inspect a field without a type, so the CRD leaves those two untyped and this
-model (which the operator parses every resource with) checks them.
+or a list" for ``container``; ``args`` is a list or one string (ADS's
+``DataScienceJobRun.to_yaml()`` writes the string). A structural schema cannot express
+"string or list", and CEL cannot inspect a field without a type, so the CRD leaves those
+three untyped and this model (which the operator parses every resource with) checks them.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
@@ -83,6 +85,24 @@ SourceUri = Annotated[
 
 def _source_field(description: str, alias: str | None = None) -> Any:
     return Field(default=None, alias=alias, description=description)
+
+
+#: Longest single argument, and longest ``args`` string.
+MAX_ARG: Final = 32768
+
+
+def _check_args_line(value: str) -> str:
+    try:
+        shlex.split(value)
+    except ValueError as exc:  # an unclosed quote or a trailing backslash
+        raise ValueError(f"args cannot be split by shell rules: {exc}") from exc
+    return value
+
+
+def args_list(args: str | list[str] | None) -> list[str] | None:
+    """``args`` as a list: a string is split by shell rules, as ADS reads a job's
+    ``commandLineArguments`` back (``shlex.split``)."""
+    return shlex.split(args) if isinstance(args, str) else args
 
 
 RelativePath = Annotated[
@@ -278,9 +298,18 @@ class RuntimeSpec(WireModel):
             "x-kubernetes-list-map-keys": ["name"],
         },
     )
-    args: Annotated[list[Annotated[str, Field(max_length=32768)]], Field(max_length=1024)] | (
-        None
-    ) = Field(default=None, description="Command-line arguments; each is shell-quoted.")
+    args: (
+        Annotated[list[Annotated[str, Field(max_length=MAX_ARG)]], Field(max_length=1024)]
+        | Annotated[str, Field(max_length=MAX_ARG), AfterValidator(_check_args_line)]
+        | None
+    ) = Field(
+        default=None,
+        description=(
+            "Command-line arguments: a list (each element shell-quoted), or one string "
+            "split by shell rules (shlex), as ADS splits the arguments of a job it reads."
+        ),
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
     freeform_tags: FreeformTags | None = Field(default=None, description="Job tags.")
     defined_tags: DefinedTags | None = Field(default=None, description="Job defined tags.")
     maximum_runtime_in_minutes: StrictInt | None = Field(
@@ -330,7 +359,7 @@ RUNTIME_KEYS: Final[dict[RuntimeType, frozenset[str]]] = {
 }
 
 #: Keys that are untyped in the CRD, so CEL cannot name them; pydantic checks them.
-UNTYPED_KEYS: Final = frozenset({"entrypoint", "cmd"})
+UNTYPED_KEYS: Final = frozenset({"entrypoint", "cmd", "args"})
 
 
 def _present(spec: RuntimeSpec) -> set[str]:
