@@ -8,20 +8,25 @@ manifest -> ADS YAML -> manifest is lossless; ``ads_only=True`` leaves it out.
 
 Import normalises what ADS itself accepts but the CRD spells one way: ``env`` given as
 a mapping becomes the name/value list ADS stores (non-string values JSON-encoded, as
-ADS does), snake_case and OCI-payload key names become ADS's camelCase keys (ADS's
-``_standardize_spec``), ``outputURI`` becomes ``outputUri``, argument values become
-strings. The result is validated with the same models the operator uses.
+ADS does), every other spelling ADS reads (snake_case, other case, OCI-payload names,
+the notebook's ``outputURI``; see :mod:`ads_operator.ads.spellings`) becomes the
+camelCase key, argument values become strings. A key ADS keeps but never reads (such as
+``blockStorageSizeInGBs``) is refused with the key ADS does read: importing it would
+make the same file mean a different job to ADS and to us. The result is validated
+with the same models the operator uses.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from ads_operator.ads import spellings
 from ads_operator.ads.envvars import normalise_value
 from ads_operator.models import (
     API_VERSION,
@@ -29,6 +34,7 @@ from ads_operator.models import (
     DataScienceJobInfrastructureSpec,
     DataScienceJobSpec,
     RuntimeSpec,
+    RuntimeType,
 )
 from ads_operator.models.job import ADS_JOB_KEYS, OPERATOR_JOB_KEYS
 
@@ -37,14 +43,6 @@ ADS_API_VERSION: Final = "v1.0"
 #: Top-level key of the exported ADS file carrying what only Kubernetes needs.
 KUBERNETES_BLOCK: Final = "kubernetes"
 _KEPT_METADATA: Final = ("name", "namespace", "labels", "annotations")
-#: Key spellings ADS accepts for infrastructure keys besides the snake_case field names.
-_INFRA_ALIASES: Final = {
-    "blockStorageSizeInGBs": "blockStorageSize",
-    "block_storage_size_in_gbs": "blockStorageSize",
-    "jobShapeConfigDetails": "shapeConfigDetails",
-    "job_shape_config_details": "shapeConfigDetails",
-}
-_RUNTIME_ALIASES: Final = {"outputURI": "outputUri"}
 
 
 class ConversionError(ValueError):
@@ -122,15 +120,27 @@ def validate_job_spec(spec: Mapping[str, Any]) -> DataScienceJobSpec:
 
 
 def normalise_ads_spec(ads_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """ADS's accepted spellings turned into the CRD's (see the module docstring)."""
+    """ADS's accepted spellings turned into the CRD's (see the module docstring); a key
+    ADS would ignore is refused, naming the key ADS reads."""
     spec = {k: copy.deepcopy(v) for k, v in ads_spec.items()}
     infrastructure = spec.get("infrastructure")
-    if isinstance(infrastructure, dict) and isinstance(infrastructure.get("spec"), dict):
-        infra_spec = _rename(infrastructure["spec"], _INFRA_ALIASES)
-        infrastructure["spec"] = _camel_keys(infra_spec, DataScienceJobInfrastructureSpec)
+    if isinstance(infrastructure, dict) and isinstance(infrastructure.get("spec"), Mapping):
+        where = "spec.infrastructure.spec"
+        infra_spec = _standardised(
+            spellings.standardise_infrastructure, infrastructure["spec"], where
+        )
+        _refuse_ignored_keys(infra_spec, DataScienceJobInfrastructureSpec, where)
+        infrastructure["spec"] = infra_spec
     runtime = spec.get("runtime")
-    if isinstance(runtime, dict) and isinstance(runtime.get("spec"), dict):
-        runtime_spec = _camel_keys(_rename(runtime["spec"], _RUNTIME_ALIASES), RuntimeSpec)
+    if isinstance(runtime, dict) and isinstance(runtime.get("spec"), Mapping):
+        where = "spec.runtime.spec"
+        runtime_spec = dict(runtime["spec"])
+        if runtime.get("type") in set(RuntimeType):
+            runtime_spec = _standardised(
+                partial(spellings.standardise_runtime, RuntimeType(runtime["type"])),
+                runtime_spec,
+                where,
+            )
         env = runtime_spec.get("env")
         if isinstance(env, Mapping):
             runtime_spec["env"] = [
@@ -142,29 +152,37 @@ def normalise_ads_spec(ads_spec: Mapping[str, Any]) -> dict[str, Any]:
                     item["value"] = normalise_value(item["value"])
         if isinstance(runtime_spec.get("args"), list):
             runtime_spec["args"] = [str(a) for a in runtime_spec["args"]]
+        _refuse_ignored_keys(runtime_spec, RuntimeSpec, where)
         runtime["spec"] = runtime_spec
     return spec
 
 
-def _rename(mapping: Mapping[str, Any], aliases: Mapping[str, str]) -> dict[str, Any]:
-    return {aliases.get(k, k): v for k, v in mapping.items()}
+def _standardised(
+    standardise: Callable[[Mapping[str, Any], str], dict[str, Any]],
+    spec: Mapping[str, Any],
+    where: str,
+) -> dict[str, Any]:
+    try:
+        return standardise(spec, where)
+    except spellings.SpellingError as exc:
+        raise ConversionError(str(exc)) from exc
 
 
-def _camel_keys(mapping: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
-    """snake_case field names -> wire aliases, recursing into nested model fields."""
-    out: dict[str, Any] = {}
-    fields = model.model_fields
-    by_alias = {f.alias or n: n for n, f in fields.items()}
+def _refuse_ignored_keys(mapping: Mapping[str, Any], model: type[BaseModel], where: str) -> None:
+    """Every key must be one the model (ADS's camelCase) knows, down nested models."""
+    fields = {field.alias or name: name for name, field in model.model_fields.items()}
     for key, value in mapping.items():
-        name = key if key in fields else by_alias.get(key)
-        wire = (fields[name].alias or name) if name else key
-        nested = _nested_model(model, name) if name else None
-        if nested is not None and isinstance(value, Mapping):
-            value = _camel_keys(value, nested)
-        elif nested is not None and isinstance(value, list):
-            value = [_camel_keys(v, nested) if isinstance(v, Mapping) else v for v in value]
-        out[wire] = value
-    return out
+        if key not in fields:
+            hint = spellings.ignored_key_hint(str(key), set(fields))
+            raise ConversionError(f"{where}.{key}: {hint}")
+        nested = _nested_model(model, fields[key])
+        if nested is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping):
+                at = f"{where}.{key}" + (f"[{index}]" if isinstance(value, list) else "")
+                _refuse_ignored_keys(item, nested, at)
 
 
 def _nested_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:

@@ -216,3 +216,66 @@ def test_a_manifest_may_give_env_as_ads_mapping(tmp_path: Path) -> None:
         {"name": "STEPS", "value": "3"},
         {"name": "GREETING", "value": "Hi"},
     ]
+
+
+def test_infrastructure_keys_in_another_case_are_read_as_ads_reads_them() -> None:
+    """ADS folds the case of infrastructure keys (`SHAPE_NAME`); convert said "Extra inputs
+    are not permitted"."""
+    document = ads_document(
+        {"scriptPathURI": "oci://b@ns/train.py"},
+        {"COMPARTMENT_ID": C, "Project_Id": P, "SHAPE_NAME": "VM.Standard.E4.Flex"},
+    )
+    infra = yaml_io.ads_to_manifest(document)["spec"]["infrastructure"]["spec"]
+    assert infra == {"compartmentId": C, "projectId": P, "shapeName": "VM.Standard.E4.Flex"}
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value", "reads"),
+    [
+        ("infra", "blockStorageSizeInGBs", 100, "blockStorageSize"),
+        ("infra", "jobShapeConfigDetails", {"ocpus": 1}, "shapeConfigDetails"),
+        ("infra", "ShapeName", "VM.Standard.E4.Flex", "shapeName"),
+        ("runtime", "maximum_runtime_in_minutes", 5, "maximumRuntimeInMinutes"),
+        ("runtime", "scriptPathUri", "oci://b@ns/a.py", "scriptPathURI"),
+    ],
+)
+def test_a_key_ads_ignores_is_refused_with_the_key_ads_reads(
+    where: str, key: str, value: Any, reads: str
+) -> None:
+    """`blockStorageSizeInGBs: 100` used to become `blockStorageSize: 100`: a 100 GB job
+    here, a 50 GB job under ADS, from the same file."""
+    runtime: dict[str, Any] = {"scriptPathURI": "oci://b@ns/train.py"}
+    infra: dict[str, Any] = {"compartmentId": C, "projectId": P}
+    (infra if where == "infra" else runtime)[key] = value
+    with pytest.raises(yaml_io.ConversionError) as raised:
+        yaml_io.ads_to_manifest(ads_document(runtime, infra))
+    assert str(raised.value) == (
+        f"spec.{where.replace('infra', 'infrastructure')}.spec.{key}: "
+        f"ADS ignores this key; did you mean {reads}?"
+    )
+
+
+def test_two_spellings_of_one_key_are_refused() -> None:
+    document = ads_document(
+        {"scriptPathURI": "oci://b@ns/train.py"},
+        {"compartmentId": C, "projectId": P, "shapeName": "A.Flex", "SHAPE_NAME": "B.Flex"},
+    )
+    with pytest.raises(yaml_io.ConversionError, match="shapeName and SHAPE_NAME both set"):
+        yaml_io.ads_to_manifest(document)
+
+
+def test_a_snake_case_key_of_another_runtime_type_is_refused() -> None:
+    """ADS's script runtime does not know `output_dir` (python's does), so ignores it."""
+    document = ads_document({"scriptPathURI": "oci://b@ns/run.sh", "output_dir": "out"})
+    document["spec"]["runtime"]["type"] = "script"
+    with pytest.raises(yaml_io.ConversionError, match="output_dir: ADS ignores this key"):
+        yaml_io.ads_to_manifest(document)
+
+
+def test_args_as_one_string_is_kept_and_split_by_shell_rules() -> None:
+    """ADS's own DataScienceJobRun.to_yaml() writes args as one string."""
+    document = ads_document({"scriptPathURI": "oci://b@ns/a.py", "args": "--n 3 'two words'"})
+    manifest = yaml_io.ads_to_manifest(document)
+    assert manifest["spec"]["runtime"]["spec"]["args"] == "--n 3 'two words'"
+    with pytest.raises(yaml_io.ConversionError, match="args cannot be split by shell rules"):
+        yaml_io.ads_to_manifest(ads_document({"scriptPathURI": "oci://b@ns/a.py", "args": "'x"}))
