@@ -25,16 +25,17 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from ads_operator import metrics
 from ads_operator.oci.auth import Credentials
-from ads_operator.oci.domain import LogPage, LogRecord, OciJob, OciJobRun, WorkRequest
+from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
 from ads_operator.oci.port import KnownRun, RunLog
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
+from ads_operator.oci.sdk_records import job_of, parse_log_result, run_of
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,66 +46,6 @@ T = TypeVar("T")
 def oci_threads(size: int) -> ThreadPoolExecutor:
     """The threads every SDK call runs in (one pool per process and size)."""
     return ThreadPoolExecutor(size, thread_name_prefix="ads-oci")
-
-
-def _tags(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (value or {}).items()}
-
-
-def _job(model: Any) -> OciJob:
-    return OciJob(
-        id=model.id,
-        lifecycle_state=str(model.lifecycle_state),
-        compartment_id=model.compartment_id,
-        project_id=model.project_id,
-        display_name=model.display_name or "",
-        lifecycle_details=getattr(model, "lifecycle_details", None) or "",
-        freeform_tags=_tags(model.freeform_tags),
-    )
-
-
-def _run(model: Any) -> OciJobRun:
-    """A JobRun or a JobRunSummary as a record (a summary has no logDetails: None ids)."""
-    details = getattr(model, "log_details", None)
-    return OciJobRun(
-        id=model.id,
-        job_id=model.job_id,
-        lifecycle_state=str(model.lifecycle_state),
-        compartment_id=model.compartment_id,
-        project_id=model.project_id or "",
-        display_name=model.display_name or "",
-        lifecycle_details=model.lifecycle_details or "",
-        time_accepted=model.time_accepted,
-        time_started=model.time_started,
-        time_finished=model.time_finished,
-        log_group_id=getattr(details, "log_group_id", None),
-        log_id=getattr(details, "log_id", None),
-        freeform_tags=_tags(model.freeform_tags),
-    )
-
-
-def parse_log_result(data: dict[str, Any]) -> LogRecord | None:
-    """A SearchLogs result's ``data`` as a record; None for shapes that are not log lines."""
-    content = data.get("logContent") or {}
-    record_id = content.get("id")
-    message = (content.get("data") or {}).get("message")
-    if record_id is None or message is None:
-        return None
-    time: datetime | None = None
-    raw_time = content.get("time")
-    if isinstance(raw_time, str):
-        try:
-            time = datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
-        except ValueError:
-            time = None
-    if time is None and isinstance(data.get("datetime"), int | float):
-        time = datetime.fromtimestamp(float(data["datetime"]) / 1000, tz=UTC)
-    if time is None:
-        return None
-    if time.tzinfo is None:
-        time = time.replace(tzinfo=UTC)
-    source = str(content.get("source") or "")
-    return LogRecord(id=str(record_id), time=time, message=str(message), source=source)
 
 
 def _widen_pool(client: Any, size: int) -> None:
@@ -169,7 +110,7 @@ class SdkOciPort:
         resp = await self._call(
             "CreateJob", lambda: self._ds.create_job(details, opc_retry_token=retry_token)
         )
-        return _job(resp.data)
+        return job_of(resp.data)
 
     async def create_job_artifact(
         self, *, job_id: str, file_name: str, content: bytes, retry_token: str
@@ -193,7 +134,7 @@ class SdkOciPort:
 
     async def get_job(self, *, job_id: str) -> OciJob:
         resp = await self._call("GetJob", lambda: self._ds.get_job(job_id))
-        return _job(resp.data)
+        return job_of(resp.data)
 
     async def list_jobs(self, *, compartment_id: str, project_id: str | None) -> list[OciJob]:
         jobs: list[OciJob] = []
@@ -207,14 +148,14 @@ class SdkOciPort:
             resp = await self._call(
                 "ListJobs", functools.partial(self._ds.list_jobs, compartment_id, **kwargs)
             )
-            jobs.extend(_job(item) for item in resp.data)
+            jobs.extend(job_of(item) for item in resp.data)
             page = resp.next_page
             if not page:
                 return jobs
 
     async def update_job(self, *, job_id: str, details: dict[str, Any]) -> OciJob:
         resp = await self._call("UpdateJob", lambda: self._ds.update_job(job_id, details))
-        return _job(resp.data)
+        return job_of(resp.data)
 
     async def delete_job(self, *, job_id: str, delete_related_job_runs: bool) -> str | None:
         resp = await self._call(
@@ -233,12 +174,12 @@ class SdkOciPort:
         resp = await self._call(
             "CreateJobRun", lambda: self._ds.create_job_run(details, opc_retry_token=retry_token)
         )
-        return _run(resp.data)
+        return run_of(resp.data)
 
     async def get_job_run(self, *, run_id: str, known: KnownRun | None = None) -> OciJobRun:
         """One GetJobRun (``known`` is for batching decorators)."""
         resp = await self._call("GetJobRun", lambda: self._ds.get_job_run(run_id))
-        return _run(resp.data)
+        return run_of(resp.data)
 
     async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]:
         runs: list[OciJobRun] = []
@@ -250,7 +191,7 @@ class SdkOciPort:
             resp = await self._call(
                 "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
             )
-            runs.extend(_run(item) for item in resp.data)
+            runs.extend(run_of(item) for item in resp.data)
             page = resp.next_page
             if not page:
                 return runs
@@ -281,7 +222,7 @@ class SdkOciPort:
                     kwargs["page"] = page
                 resp = self._ds.list_job_runs(compartment_id, **kwargs)
                 metrics.oci_call("ListJobRuns", status=resp.status, code=None, ok=True)
-                new = scan.add(newest_first, [_run(item) for item in resp.data], resp.next_page)
+                new = scan.add(newest_first, [run_of(item) for item in resp.data], resp.next_page)
                 if new:
                     loop.call_soon_threadsafe(found, new)
                 if not more or scan.done() or budget.try_take() > 0:

@@ -10,7 +10,7 @@ import pytest
 from ads_operator.oci.auth import from_secret
 from ads_operator.oci.errors import NotAuthorizedError
 from ads_operator.oci.ratelimit import TenancyBudget, TokenBucket, priority_of
-from ads_operator.oci.sdk_adapter import parse_log_result
+from ads_operator.oci.sdk_records import parse_log_result
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"
 CONFIG = """[DEFAULT]

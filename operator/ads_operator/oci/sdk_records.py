@@ -1,0 +1,73 @@
+"""The SDK's models and SearchLogs results as the port's records (:mod:`.domain`).
+
+Kept apart from the adapter's calls: these are pure conversions, and the tolerant
+reading of log results (times as ISO text or epoch milliseconds, shapes that are not
+log lines) is tested on its own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ads_operator.oci.domain import LogRecord, OciJob, OciJobRun
+
+
+def tags_of(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (value or {}).items()}
+
+
+def job_of(model: Any) -> OciJob:
+    return OciJob(
+        id=model.id,
+        lifecycle_state=str(model.lifecycle_state),
+        compartment_id=model.compartment_id,
+        project_id=model.project_id,
+        display_name=model.display_name or "",
+        lifecycle_details=getattr(model, "lifecycle_details", None) or "",
+        freeform_tags=tags_of(model.freeform_tags),
+    )
+
+
+def run_of(model: Any) -> OciJobRun:
+    """A JobRun or a JobRunSummary as a record (a summary has no logDetails: None ids)."""
+    details = getattr(model, "log_details", None)
+    return OciJobRun(
+        id=model.id,
+        job_id=model.job_id,
+        lifecycle_state=str(model.lifecycle_state),
+        compartment_id=model.compartment_id,
+        project_id=model.project_id or "",
+        display_name=model.display_name or "",
+        lifecycle_details=model.lifecycle_details or "",
+        time_accepted=model.time_accepted,
+        time_started=model.time_started,
+        time_finished=model.time_finished,
+        log_group_id=getattr(details, "log_group_id", None),
+        log_id=getattr(details, "log_id", None),
+        freeform_tags=tags_of(model.freeform_tags),
+    )
+
+
+def parse_log_result(data: dict[str, Any]) -> LogRecord | None:
+    """A SearchLogs result's ``data`` as a record; None for shapes that are not log lines."""
+    content = data.get("logContent") or {}
+    record_id = content.get("id")
+    message = (content.get("data") or {}).get("message")
+    if record_id is None or message is None:
+        return None
+    time: datetime | None = None
+    raw_time = content.get("time")
+    if isinstance(raw_time, str):
+        try:
+            time = datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
+        except ValueError:
+            time = None
+    if time is None and isinstance(data.get("datetime"), int | float):
+        time = datetime.fromtimestamp(float(data["datetime"]) / 1000, tz=UTC)
+    if time is None:
+        return None
+    if time.tzinfo is None:
+        time = time.replace(tzinfo=UTC)
+    source = str(content.get("source") or "")
+    return LogRecord(id=str(record_id), time=time, message=str(message), source=source)
