@@ -83,15 +83,9 @@ def ads_to_manifest(
     metadata = copy.deepcopy(block.get("metadata") or {})
     spec = normalise_ads_spec(ads_spec)
     spec.update(copy.deepcopy(block.get("spec") or {}))
-    if name:
-        metadata["name"] = name
+    metadata["name"] = manifest_name(document, name)
     if namespace:
         metadata["namespace"] = namespace
-    if "name" not in metadata:
-        derived = resource_name(str(spec.get("name") or ""))
-        if not derived:
-            raise ConversionError("the job has no usable name: pass --name")
-        metadata["name"] = derived
     validate_job_spec(spec)
     return {
         "apiVersion": block.get("apiVersion", API_VERSION),
@@ -99,6 +93,22 @@ def ads_to_manifest(
         "metadata": metadata,
         "spec": spec,
     }
+
+
+def manifest_name(document: Mapping[str, Any], name: str | None = None) -> str:
+    """The DataScienceJob's ``metadata.name`` for an ADS document: ``name`` if given,
+    else the ``kubernetes`` block's, else one made from the job's name."""
+    if name:
+        return name
+    block = document.get(KUBERNETES_BLOCK) or {}
+    given = (block.get("metadata") or {}).get("name") if isinstance(block, Mapping) else None
+    if given:
+        return str(given)
+    spec = document.get("spec")
+    derived = resource_name(str((spec.get("name") if isinstance(spec, Mapping) else "") or ""))
+    if not derived:
+        raise ConversionError("the job has no usable name: pass --name")
+    return derived
 
 
 def resource_name(job_name: str) -> str:

@@ -7,12 +7,20 @@ Other documents (an example's ConfigMaps and runs) have no place in an ADS job Y
 are left out, and a note on stderr names each one and says why. A manifest may spell
 ``env`` as ADS's mapping (``{NAME: value}``); it is written as the name/value list.
 ``--ads-only`` leaves out the ``kubernetes`` block that makes the round trip lossless.
+
+A local path in ``scriptPathURI``, ``notebookPathURI`` or ``source`` (ADS uploads those)
+becomes a ConfigMap written before the job when the code is small, or with ``--upload
+oci://bucket@namespace/prefix`` is uploaded with the user's OCI config (``--oci-config``,
+``--oci-endpoint`` as for ``logs``); see :mod:`ads_operator.commands.localcode`. Uploads
+happen only once every job converted, and the output is written only after them.
 Every error is one line on stderr with exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +28,11 @@ from typing import Any
 import yaml
 
 from ads_operator.ads import yaml_io
+from ads_operator.commands.localcode import CodePlan, place_local_code
 from ads_operator.models import JOB_KIND, RUN_KIND
+from ads_operator.oci.errors import OciError
+from ads_operator.oci.upload import put_objects
+from ads_operator.settings import SettingsError, from_env
 
 #: Why a document of a kind is left out of the output (manifest -> ADS).
 _DROPPED_BECAUSE: dict[str, str] = {
@@ -28,6 +40,18 @@ _DROPPED_BECAUSE: dict[str, str] = {
     " and point the job's scriptPathURI at them",
     RUN_KIND: "a run is not part of an ADS job YAML: start one with job.run() in ADS",
 }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings (a ConfigMap's code) as literal blocks, readable as code."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None  # PyYAML quotes what a block cannot hold
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +64,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="manifest -> ADS: omit the kubernetes block (metadata and operator settings)",
     )
+    parser.add_argument(
+        "--upload",
+        metavar="oci://BUCKET@NAMESPACE/PREFIX",
+        help="ADS -> manifest: upload local code here instead of writing it into ConfigMaps",
+    )
+    parser.add_argument(
+        "--oci-config", help="OCI config file for --upload (sets ADS_OPERATOR_OCI_CONFIG_FILE)"
+    )
+    parser.add_argument(
+        "--oci-endpoint", help="send --upload's calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
+    )
 
 
 def convert_documents(
@@ -49,10 +84,16 @@ def convert_documents(
     namespace: str | None,
     ads_only: bool,
     notes: list[str] | None = None,
+    upload: str | None = None,
+    base: Path | None = None,
+    plan: CodePlan | None = None,
 ) -> list[dict[str, Any]]:
     """Convert every job in ``documents`` (the pure core of the command); what is left
-    out is appended to ``notes``, one line each."""
+    out is appended to ``notes``, one line each. Local code paths (read from ``base``,
+    default the current directory) are replaced by where ``plan`` says their code goes:
+    its ConfigMaps are returned before their job, its uploads are left to the caller."""
     notes = [] if notes is None else notes
+    plan = CodePlan() if plan is None else plan
     ads_jobs = [d for d in documents if isinstance(d, dict) and d.get("kind", "job") == "job"]
     manifests = [d for d in documents if isinstance(d, dict) and d.get("kind") == JOB_KIND]
     if ads_jobs and manifests:
@@ -70,7 +111,18 @@ def convert_documents(
     if ads_jobs:
         if len(ads_jobs) > 1 and name:
             raise yaml_io.ConversionError("--name needs an input with a single job")
-        return [yaml_io.ads_to_manifest(d, name=name, namespace=namespace) for d in ads_jobs]
+        out: list[dict[str, Any]] = []
+        for document in ads_jobs:
+            placed_before = len(plan.configmaps)
+            document = _with_code_placed(
+                document, name=name, namespace=namespace, upload=upload, base=base, plan=plan
+            )
+            manifest = yaml_io.ads_to_manifest(document, name=name, namespace=namespace)
+            out.extend(plan.configmaps[placed_before:])  # the job's code, applied first
+            out.append(manifest)
+        return out
+    if upload:
+        raise yaml_io.ConversionError("--upload applies to ADS job YAML (kind: job) only")
     if not manifests:
         raise yaml_io.ConversionError("no ADS job (kind: job) or DataScienceJob in the input")
     converted = []
@@ -79,6 +131,59 @@ def convert_documents(
         yaml_io.validate_job_spec(manifest["spec"])
         converted.append(yaml_io.manifest_to_ads(manifest, ads_only=ads_only))
     return converted
+
+
+def _with_code_placed(
+    document: dict[str, Any],
+    *,
+    name: str | None,
+    namespace: str | None,
+    upload: str | None,
+    base: Path | None,
+    plan: CodePlan,
+) -> dict[str, Any]:
+    """The ADS document with its local code paths replaced (spellings normalised first,
+    so ``script_path_uri`` is found too)."""
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        return document  # ads_to_manifest says what is wrong
+    spec = yaml_io.normalise_ads_spec(spec)
+    runtime = spec.get("runtime")
+    if isinstance(runtime, dict) and isinstance(runtime.get("spec"), dict):
+        taken = {c["metadata"]["name"] for c in plan.configmaps}
+        place_local_code(
+            runtime["spec"],
+            job_name=yaml_io.manifest_name(document, name),
+            namespace=namespace,
+            upload=upload,
+            base=base or Path.cwd(),
+            plan=plan,
+        )
+        for configmap in plan.configmaps[len(taken) :]:
+            if configmap["metadata"]["name"] in taken:
+                raise yaml_io.ConversionError(
+                    f"two jobs put code into ConfigMap {configmap['metadata']['name']!r}: "
+                    "rename a folder, or give --upload oci://bucket@namespace/prefix"
+                )
+    return {**copy.deepcopy(document), "spec": spec}
+
+
+def _upload(plan: CodePlan, args: argparse.Namespace) -> None:
+    """Put the planned objects with the user's OCI config; one line on failure."""
+    if getattr(args, "oci_config", None):
+        os.environ["ADS_OPERATOR_OCI_CONFIG_FILE"] = args.oci_config
+    if getattr(args, "oci_endpoint", None):
+        os.environ["ADS_OPERATOR_OCI_ENDPOINT"] = args.oci_endpoint
+    try:
+        settings = from_env()
+        for (namespace, bucket), objects in plan.uploads.items():
+            put_objects(settings, namespace=namespace, bucket=bucket, objects=objects)
+    except (SettingsError, OciError) as exc:
+        summary = exc.summary() if isinstance(exc, OciError) else str(exc)
+        raise yaml_io.ConversionError(
+            f"cannot upload to {args.upload}: {summary}; the output was not written. Give "
+            "--oci-config FILE (default ~/.oci/config) with an API key that may write there"
+        ) from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -94,6 +199,7 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     notes: list[str] = []
+    plan = CodePlan()
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
         converted = convert_documents(
@@ -102,7 +208,11 @@ def main(args: argparse.Namespace) -> int:
             namespace=args.namespace,
             ads_only=args.ads_only,
             notes=notes,
+            upload=getattr(args, "upload", None),
+            plan=plan,
         )
+        if plan.uploads:
+            _upload(plan, args)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where is not None else ""
@@ -115,7 +225,9 @@ def main(args: argparse.Namespace) -> int:
     except yaml_io.ConversionError as exc:
         print(f"ads-operator convert: {source}: {exc}", file=sys.stderr)
         return 1
-    output = yaml.safe_dump_all(converted, sort_keys=False, explicit_start=True, width=100)
+    output = yaml.dump_all(
+        converted, Dumper=_Dumper, sort_keys=False, explicit_start=True, width=100
+    )
     if args.output:
         try:
             Path(args.output).write_text(output)
