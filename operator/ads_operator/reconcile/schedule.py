@@ -1,10 +1,13 @@
 """Cron schedules for DataScienceJobs, decided the way Kubernetes CronJob decides (pure).
 
-* **Expressions**: the five standard fields (minute hour day-of-month month
-  day-of-week) with ``*``, ``a-b``, ``/step``, lists and month/day names, plus
-  ``@yearly``/``@annually``, ``@monthly``, ``@weekly``, ``@daily``/``@midnight`` and
+`cronsim <https://pypi.org/project/cronsim/>`_ reads the expressions and walks their
+times; this module keeps what is CronJob's, or ours:
+
+* **Expressions**: what the CRD's pattern accepts (:data:`CRON_PATTERN`: the five fields
+  with ``*``, ``a-b``, ``/step``, lists and month/day names, day-of-week 7 being Sunday),
+  plus ``@yearly``/``@annually``, ``@monthly``, ``@weekly``, ``@daily``/``@midnight`` and
   ``@hourly``. When both day fields are restricted, a day matching *either* counts (the
-  classic cron rule, which CronJob follows). Day-of-week 7 is Sunday, like 0.
+  classic cron rule, which CronJob follows); only a field that *is* ``*`` is unrestricted.
 * **Time zones**: times are matched on the wall clock of ``timeZone`` (an IANA name,
   default UTC). A wall time that does not exist (the hour skipped when DST starts) is
   skipped; one that exists twice (DST ends) fires once, at its first occurrence.
@@ -20,11 +23,17 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import islice, takewhile
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cronsim import CronSim, CronSimError
+
+from ads_operator.models.policy import CRON_MESSAGE, CRON_PATTERN
 from ads_operator.reconcile.identity import fit_name
 
 #: CronJob's limit before it reports "too many missed start times".
@@ -32,13 +41,7 @@ MANY_MISSED: Final = 100
 #: A schedule with no time in this many days never fires (e.g. 30 February).
 HORIZON_DAYS: Final = 5 * 366
 
-_MONTHS: Final = {
-    n: i
-    for i, n in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
-_DAYS: Final = {n: i for i, n in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
+#: cronsim reads five fields only.
 _MACROS: Final = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -48,6 +51,12 @@ _MACROS: Final = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+_FIELDS: Final = ("minute", "hour", "day of month", "month", "day of week")
+#: Any time will do to check an expression with cronsim.
+_SOME_TIME: Final = datetime(2000, 1, 1)
+#: More than any DST shift (at most 2 hours, Antarctica/Troll): a look back in wall time
+#: starts this much after now, so that no time of a repeated hour is missed.
+_DST_SLACK: Final = timedelta(hours=3)
 
 
 class CronError(ValueError):
@@ -56,83 +65,44 @@ class CronError(ValueError):
 
 @dataclass(frozen=True)
 class Cron:
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]  # 0 = Sunday
-    any_day: bool  # the day-of-month field is "*"
-    any_weekday: bool  # the day-of-week field is "*"
+    """A checked expression, as the five fields cronsim reads."""
 
-    def day_matches(self, day: date) -> bool:
-        if day.month not in self.months:
-            return False
-        in_month = day.day in self.days
-        in_week = (day.isoweekday() % 7) in self.weekdays
-        if self.any_day or self.any_weekday:
-            return in_month and in_week
-        return in_month or in_week
-
-
-def _value(text: str, names: dict[str, int], low: int, high: int, what: str) -> int:
-    key = text.lower()
-    if key in names:
-        return names[key]
-    if not text.isdigit():
-        raise CronError(f"{what}: {text!r} is not a number")
-    value = int(text)
-    if not low <= value <= high:
-        raise CronError(f"{what}: {value} is outside {low}-{high}")
-    return value
-
-
-def _field(
-    text: str, low: int, high: int, what: str, names: dict[str, int] | None = None
-) -> set[int]:
-    values: set[int] = set()
-    for part in text.split(","):
-        if not part:
-            raise CronError(f"{what}: empty list item")
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"{what}: step {step_text!r} must be a positive number")
-            step = int(step_text)
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            a, _, b = base.partition("-")
-            start = _value(a, names or {}, low, high, what)
-            end = _value(b, names or {}, low, high, what)
-            if start > end:
-                raise CronError(f"{what}: range {base!r} runs backwards")
-        else:
-            start = _value(base, names or {}, low, high, what)
-            end = high if step_text else start
-        values.update(range(start, end + 1, step))
-    return values
+    fields: str
+    #: Its day of month occurs in none of its months (31 February): no time matches.
+    never: bool = False
 
 
 def parse(expression: str) -> Cron:
-    """A cron expression (five fields or a macro) as sets of matching values."""
-    text = _MACROS.get(expression.strip().lower(), expression.strip())
+    """A cron expression (five fields or a macro), checked.
+
+    The CRD's pattern decides the syntax, so the operator accepts exactly what
+    ``kubectl apply`` accepts; cronsim then finds what a pattern cannot see (a range that
+    runs backwards), field by field so the message can name the field."""
+    text = expression.strip()
+    text = _MACROS.get(text.lower(), text)
+    if not re.match(CRON_PATTERN, text):
+        raise CronError(f"{expression!r}: {CRON_MESSAGE}")
     fields = text.split()
-    if len(fields) != 5:
-        raise CronError(f"{expression!r}: expected 5 fields (minute hour day month weekday)")
+    for i, (what, field) in enumerate(zip(_FIELDS, fields, strict=True)):
+        alone = " ".join(field if j == i else "*" for j in range(5))
+        try:
+            CronSim(alone, _SOME_TIME)
+        except CronSimError:
+            # the pattern has checked names and ranges: what is left is a-b with a > b
+            raise CronError(f"{what}: a range in {field!r} runs backwards") from None
     minute, hour, dom, month, dow = fields
-    weekdays = _field(dow, 0, 7, "day of week", _DAYS)
-    if 7 in weekdays:
-        weekdays = (weekdays - {7}) | {0}
-    return Cron(
-        minutes=frozenset(_field(minute, 0, 59, "minute")),
-        hours=frozenset(_field(hour, 0, 23, "hour")),
-        days=frozenset(_field(dom, 1, 31, "day of month")),
-        months=frozenset(_field(month, 1, 12, "month", _MONTHS)),
-        weekdays=frozenset(weekdays),
-        any_day=dom == "*",
-        any_weekday=dow == "*",
-    )
+    if dom != "*" and dow != "*":
+        # cronsim (like Debian's cron) takes a day field *starting* with "*" (*/2) as
+        # unrestricted, and then wants both day fields to match; CronJob only "*" itself.
+        # Spelt out as a range, the field has the same days and counts as restricted.
+        dom, dow = dom.replace("*", "1-31"), dow.replace("*", "0-7")
+    checked = " ".join((minute, hour, dom, month, dow))
+    try:
+        CronSim(checked, _SOME_TIME)
+    except CronSimError:
+        # each field is fine alone, so the days are: their day of month never comes
+        return Cron(checked, never=True)
+    return Cron(checked)
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -164,29 +134,48 @@ def problem(expression: str, time_zone: str | None, *, now: datetime) -> str | N
     return None
 
 
-def _exists(local: datetime, tz: ZoneInfo) -> bool:
+def _exists(wall: datetime, tz: ZoneInfo) -> bool:
     """Whether a naive wall time exists in ``tz`` (not in a DST gap)."""
-    aware = local.replace(tzinfo=tz, fold=0)
-    back = aware.astimezone(UTC).astimezone(tz)
-    return back.replace(tzinfo=None) == local
+    back = wall.replace(tzinfo=tz, fold=0).astimezone(UTC).astimezone(tz)
+    return back.replace(tzinfo=None) == wall
+
+
+def _moments(cron: Cron, tz: ZoneInfo, wall: datetime, *, reverse: bool) -> Iterator[datetime]:
+    """The schedule's times from the naive wall time ``wall`` on (or back), in UTC.
+
+    cronsim walks the naive wall clock, where a time exists once: this is where our DST
+    rule is kept (cronsim's own, Debian cron's, runs a time skipped by DST at once)."""
+    if cron.never:
+        return
+    for each in CronSim(cron.fields, wall, reverse=reverse):
+        if _exists(each, tz):
+            yield each.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def _wall(moment: datetime, tz: ZoneInfo) -> datetime:
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def times_after(cron: Cron, after: datetime, tz: ZoneInfo) -> Iterator[datetime]:
+    """The schedule times strictly after ``after`` (aware), in UTC, in order."""
+    # after may lie in the second pass of a repeated hour: its first pass comes again
+    return (m for m in _moments(cron, tz, _wall(after, tz), reverse=False) if m > after)
 
 
 def next_after(cron: Cron, after: datetime, tz: ZoneInfo) -> datetime | None:
     """The first schedule time strictly after ``after`` (aware), in UTC; None if none
     within :data:`HORIZON_DAYS`."""
-    start_local = after.astimezone(tz)
-    day = start_local.date()
-    for _ in range(HORIZON_DAYS):
-        if cron.day_matches(day):
-            for hour in sorted(cron.hours):
-                for minute in sorted(cron.minutes):
-                    wall = datetime.combine(day, time(hour, minute))
-                    if not _exists(wall, tz):
-                        continue
-                    moment = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-                    if moment > after:
-                        return moment
-        day += timedelta(days=1)
+    moment = next(times_after(cron, after, tz), None)
+    if moment is None or moment > after + timedelta(days=HORIZON_DAYS):
+        return None
+    return moment
+
+
+def _latest(cron: Cron, tz: ZoneInfo, earliest: datetime, now: datetime) -> datetime | None:
+    """The most recent schedule time in (earliest, now]."""
+    for moment in _moments(cron, tz, _wall(now, tz) + _DST_SLACK, reverse=True):
+        if moment <= now:
+            return moment if moment > earliest else None
     return None
 
 
@@ -208,36 +197,6 @@ class Decision:
         return self.missed > MANY_MISSED
 
 
-def _walk(
-    cron: Cron, tz: ZoneInfo, earliest: datetime, now: datetime, limit: int
-) -> tuple[datetime | None, int]:
-    """The latest schedule time in (earliest, now] seen within ``limit`` steps, and the
-    number of times seen."""
-    latest: datetime | None = None
-    count = 0
-    moment = next_after(cron, earliest, tz)
-    while moment is not None and moment <= now and count < limit:
-        latest, count = moment, count + 1
-        moment = next_after(cron, moment, tz)
-    return latest, count
-
-
-def _due(
-    cron: Cron, tz: ZoneInfo, earliest: datetime, now: datetime
-) -> tuple[datetime | None, int]:
-    """The most recent schedule time in (earliest, now], and how many there are (counted
-    up to ``MANY_MISSED + 1``)."""
-    latest, count = _walk(cron, tz, earliest, now, MANY_MISSED + 1)
-    if count <= MANY_MISSED:
-        return latest, count
-    # Too many to walk from the start: the most recent one lies in a window before now.
-    for window in (timedelta(hours=2), timedelta(days=2), timedelta(days=32), timedelta(days=367)):
-        recent, _ = _walk(cron, tz, max(earliest, now - window), now, 10**6)
-        if recent is not None:
-            return recent, count
-    return latest, count
-
-
 def decide(
     cron: Cron,
     tz: ZoneInfo,
@@ -252,11 +211,12 @@ def decide(
     earliest = base
     if starting_deadline_seconds is not None:
         earliest = max(base, now - timedelta(seconds=starting_deadline_seconds))
-    run_at, missed = _due(cron, tz, earliest, now)
+    due = takewhile(lambda moment: moment <= now, times_after(cron, earliest, tz))
+    missed = sum(1 for _ in islice(due, MANY_MISSED + 1))
+    run_at = _latest(cron, tz, earliest, now) if missed else None
     next_at = next_after(cron, now, tz)
     if run_at is None and earliest > base:
-        skipped, _ = _due(cron, tz, base, earliest)
-        return Decision(None, next_at, 0, skipped)
+        return Decision(None, next_at, 0, _latest(cron, tz, base, earliest))
     return Decision(run_at, next_at, missed)
 
 

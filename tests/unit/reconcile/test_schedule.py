@@ -36,6 +36,9 @@ def t(text: str) -> datetime:
         ("5-10/5 1,3 * JAN-mar *", "2026-11-26T00:00:00", "2027-01-01T01:05:00"),
         # both day fields restricted: either matches (the 13th, or any Friday)
         ("0 12 13 * fri", "2026-11-26T00:00:00", "2026-11-27T12:00:00"),
+        # */2 restricts the day of month (only "*" itself does not): the 27th, though not a
+        # Monday (Debian's cron, and cronsim read as is, would wait for an odd Monday)
+        ("0 12 */2 * mon", "2026-11-26T00:00:00", "2026-11-27T12:00:00"),
     ],
 )
 def test_next_time(expr: str, after: str, expected: str) -> None:
@@ -83,6 +86,13 @@ def test_dst_gap_is_skipped_and_the_repeated_hour_fires_once() -> None:
     first = next_after(parse("30 2 * * *"), t("2026-10-24T12:00:00"), berlin)
     assert first == t("2026-10-25T00:30:00")
     assert next_after(parse("30 2 * * *"), first, berlin) == t("2026-10-26T01:30:00")
+    # the same for an hourly time: 02:30 once, then 03:30 (not 02:30 again, in CET)
+    hourly = next_after(parse("30 * * * *"), first, berlin)
+    assert hourly == t("2026-10-25T02:30:00")
+    # nor in the gap: after 01:30 CET comes 03:30 CEST (01:30 UTC), 02:30 does not exist
+    assert next_after(parse("30 * * * *"), t("2026-03-29T00:30:00"), berlin) == t(
+        "2026-03-29T01:30:00"
+    )
 
 
 def _decide(
