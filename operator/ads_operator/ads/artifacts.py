@@ -48,6 +48,7 @@ DRIVERS: Final[dict[RuntimeType, tuple[str, ...]]] = {
         ec.DRIVER_PYTORCH,
         ec.DRIVER_GIT,
         ec.DRIVER_PYTHON,
+        ec.DRIVER_NOTEBOOK,
     ),
 }
 GIT_ARTIFACT_NAME: Final = "ads_driver.zip"

@@ -9,6 +9,7 @@ a real Object Storage API belongs to the emulator tier.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -26,7 +27,7 @@ from ads_operator.ads import artifacts, job_parts
 from ads_operator.ads.artifacts import Artifact, SourceFiles
 from ads_operator.ads.drivers import driver_utils
 from ads_operator.ads.sources import Source
-from ads_operator.models import DataScienceJobSpec
+from ads_operator.models import DataScienceJobSpec, RuntimeType
 
 C = "ocid1.compartment.oc1..aaaaaaaaexample"
 P = "ocid1.datascienceproject.oc1.iad.aaaaaaaaexample"
@@ -404,6 +405,39 @@ async def test_pytorch_driver_runs_the_launch_command(tmp_path: Path) -> None:
     result = run(directory, env["JOB_RUN_ENTRYPOINT"], env, ["--lr", "1"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "node 0 of 1 ['--lr', '1']" in result.stdout
+
+
+@pytest.mark.parametrize("kind", sorted(artifacts.DRIVERS))
+def test_an_artifact_holds_every_driver_its_drivers_import(kind: RuntimeType) -> None:
+    """In the job the drivers import each other as sibling files: one missing from the
+    artifact is an ImportError there (issue 18: pyTorch's lacked driver_notebook.py)."""
+    shipped = set(artifacts.DRIVERS[kind])
+    for name, source in artifacts.driver_files(artifacts.DRIVERS[kind]).items():
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported = {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported = {alias.name for alias in node.names} | {node.module or ""}
+            else:
+                continue
+            siblings = {f"{n}.py" for n in imported if n.startswith("driver_")}
+            assert siblings <= shipped, f"{name} in {kind.value}: {siblings - shipped}"
+
+
+async def test_pytorch_driver_runs_a_notebook_entrypoint(tmp_path: Path) -> None:
+    """Issue 18: without a command the entrypoint runs like the python runtime's, a
+    notebook included; the artifact lacked the notebook driver (ImportError in the job)."""
+    text = notebook(("print('prepared', 6 * 7)", []))
+    spec = job(
+        "pyTorchDistributed",
+        {"scriptPathURI": "configmap://ddp", "entrypoint": "ddp/prepare.ipynb", "conda": CONDA},
+    )
+    artifact = await build(spec, {"configmap://ddp": folder("ddp", {"prepare.ipynb": text})})
+    directory = unpack(artifact, tmp_path / "a")
+    env = job_env(spec)
+    result = run(directory, env["JOB_RUN_ENTRYPOINT"], env, [], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "prepared 42" in result.stdout
 
 
 # -- outputs -------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ import tempfile
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ads_operator.ads.drivers import driver_utils
+    from ads_operator.ads.drivers import driver_notebook, driver_utils
 else:
+    import driver_notebook
     import driver_utils
 
 
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("ENTRY_FUNCTION"):
             tags["method"] = os.environ["ENTRY_FUNCTION"]
         _record_metadata(tags)
-    return driver_utils.run_python_code(repo, entrypoint, sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    return driver_utils.run_python_code(repo, entrypoint, argv, driver_notebook.run_notebook)
 
 
 if __name__ == "__main__":

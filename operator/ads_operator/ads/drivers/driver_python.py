@@ -11,8 +11,9 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ads_operator.ads.drivers import driver_utils
+    from ads_operator.ads.drivers import driver_notebook, driver_utils
 else:
+    import driver_notebook
     import driver_utils
 
 
@@ -22,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         driver_utils.log("CODE_ENTRYPOINT is not set")
         return 2
     return driver_utils.run_python_code(
-        driver_utils.code_dir(), entrypoint, sys.argv[1:] if argv is None else argv
+        driver_utils.code_dir(),
+        entrypoint,
+        sys.argv[1:] if argv is None else argv,
+        driver_notebook.run_notebook,
     )
 
 

@@ -33,8 +33,9 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ads_operator.ads.drivers import driver_oci, driver_utils
+    from ads_operator.ads.drivers import driver_notebook, driver_oci, driver_utils
 else:
+    import driver_notebook
     import driver_oci
     import driver_utils
 
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         if not entrypoint:
             driver_utils.log("neither OCI__LAUNCH_CMD nor CODE_ENTRYPOINT is set")
             return 2
-        return driver_utils.run_python_code(root, entrypoint, argv)
+        return driver_utils.run_python_code(root, entrypoint, argv, driver_notebook.run_notebook)
     command = launch_command(command, rank, count, host, max(_gpu_count(), 1))
     driver_utils.log(f"node {rank} of {count} (rendezvous on {host}): {command}")
     try:

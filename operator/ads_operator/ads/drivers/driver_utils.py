@@ -25,7 +25,7 @@ import runpy
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 ENV_WORKING_DIR = "WORKING_DIR"
 ENV_PYTHON_PATH = "PYTHON_PATH"
@@ -105,12 +105,17 @@ def load_function(path: str, name: str) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-def run_entrypoint(path: str, argv: list[str], entry_function: str | None = None) -> int:
+def run_entrypoint(
+    path: str,
+    argv: list[str],
+    entry_function: str | None,
+    run_notebook: Callable[[str], int],
+) -> int:
     """Run the user's entrypoint and return its exit code.
 
     ``.py``: in this interpreter with ``runpy`` (``sys.argv`` = the path and ``argv``),
-    or ``entry_function`` called with the parsed arguments. ``.ipynb``: through
-    ``driver_notebook``. Anything else: executed as a program (``.sh`` through bash).
+    or ``entry_function`` called with the parsed arguments. ``.ipynb``: with
+    ``run_notebook``. Anything else: executed as a program (``.sh`` through bash).
     """
     if not os.path.exists(path):
         log(f"entrypoint {path} does not exist")
@@ -130,12 +135,7 @@ def run_entrypoint(path: str, argv: list[str], entry_function: str | None = None
             return exit_code_of(exc)
         return 0
     if path.endswith(".ipynb"):
-        if TYPE_CHECKING:
-            from ads_operator.ads.drivers import driver_notebook
-        else:
-            import driver_notebook  # a sibling file inside the artifact
-
-        return driver_notebook.run_notebook(path)
+        return run_notebook(path)
     command = ["bash", path] if path.endswith(".sh") else [path]
     return subprocess.call(command + list(argv))
 
@@ -215,17 +215,24 @@ def copy_outputs(working_dir: str) -> None:
     log(f"copied {count} file(s) from {output_dir} to {os.path.expandvars(output_uri)}")
 
 
-def run_python_code(root: str, entrypoint: str, argv: list[str]) -> int:
+def run_python_code(
+    root: str, entrypoint: str, argv: list[str], run_notebook: Callable[[str], int]
+) -> int:
     """Everything the python and gitPython drivers share: enter the working directory,
     run the entrypoint (relative to the working directory, else to ``root``), copy
-    outputs whatever the outcome (they often explain a failure), return the exit code."""
+    outputs whatever the outcome (they often explain a failure), return the exit code.
+
+    ``run_notebook`` (path -> exit code) is ``driver_notebook.run_notebook``, passed in
+    by the driver that runs: ``driver_notebook`` imports this module, so this module
+    does not import it."""
     working = enter_working_dir(root)
     path = os.path.join(working, entrypoint)
     if not os.path.exists(path):
         path = os.path.join(root, entrypoint)
     log(f"running {os.path.relpath(path, root)} in {os.path.relpath(working, root)}")
     try:
-        code = run_entrypoint(path, argv, os.environ.get(ENV_ENTRY_FUNCTION) or None)
+        entry_function = os.environ.get(ENV_ENTRY_FUNCTION) or None
+        code = run_entrypoint(path, argv, entry_function, run_notebook)
     finally:
         copy_outputs(working)
     return code
