@@ -32,7 +32,7 @@ from oci_emulator.errors import (
 )
 from oci_emulator.faults import family_of
 from oci_emulator.requestlog import Entry
-from oci_emulator.routes import admin, datascience, objectstorage
+from oci_emulator.routes import admin, datascience, objectstorage, resourcesearch
 from oci_emulator.routes import logging as logging_routes
 from oci_emulator.routes.common import CALLER_KEY, EMULATOR_KEY, json_response
 
@@ -206,6 +206,7 @@ def create_app(emu: Emulator) -> web.Application:
     datascience.register(app)
     logging_routes.register(app)
     objectstorage.register(app)
+    resourcesearch.register(app)
     admin.register(app)
 
     async def on_startup(_: web.Application) -> None:

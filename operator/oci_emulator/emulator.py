@@ -10,6 +10,7 @@ from oci_emulator.auth import KeyRegistry
 from oci_emulator.backend.datascience import DataScienceBackend
 from oci_emulator.backend.logmanagement import LoggingBackend
 from oci_emulator.backend.objectstorage import ObjectStorageBackend
+from oci_emulator.backend.resourcesearch import ResourceSearchBackend
 from oci_emulator.backend.store import Store
 from oci_emulator.faults import Faults
 from oci_emulator.principals import TokenAuthority
@@ -58,6 +59,8 @@ class Emulator:
         self._ds: DataScienceBackend | None = None
         self._logging: LoggingBackend | None = None
         self.objects = ObjectStorageBackend(self.store)
+        #: File Storage mount targets/exports (seeded) and the Resource Search over them.
+        self.search = ResourceSearchBackend(self.store)
 
     @property
     def ds(self) -> DataScienceBackend:

@@ -256,6 +256,25 @@ class EmulatorControl:
         result: dict[str, Any] = self.admin("POST", "log-records", body)
         return int(result["count"])
 
+    def seed_file_system(
+        self,
+        *,
+        compartment: str,
+        ip_address: str,
+        export_path: str,
+        tenancy: str = DEFAULT_TENANCY,
+    ) -> dict[str, str]:
+        """A mount target at ``ip_address`` with an export at ``export_path``, for Resource
+        Search; returns ``mountTargetId``, ``exportId`` and ``privateIpId``."""
+        body = {
+            "compartmentId": compartment,
+            "ipAddress": ip_address,
+            "exportPath": export_path,
+            "tenancy": tenancy,
+        }
+        result: dict[str, str] = self.admin("POST", "file-systems", body)
+        return result
+
     def register_key(self, key: ApiKey) -> str:
         result = self.admin(
             "POST",

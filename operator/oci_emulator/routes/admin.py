@@ -111,6 +111,25 @@ async def seed_log_records(request: web.Request) -> web.Response:
     return json_response({"count": emu.logging.append_lines(log, source=source, lines=lines)})
 
 
+async def seed_file_system(request: web.Request) -> web.Response:
+    """A File Storage mount target at an IP with an export at a path, for Resource Search
+    to find (ADS's ``<IP>:<export path>`` mounts); answers their OCIDs."""
+    body: dict[str, Any] = await json_body(request)
+    keys = ("compartmentId", "ipAddress", "exportPath", "tenancy")
+    values = {key: body.get(key) for key in keys}
+    missing = [key for key, value in values.items() if not isinstance(value, str) or not value]
+    if missing:
+        raise InvalidParameter(f"{', '.join(missing)} (strings) are required.")
+    return json_response(
+        emulator(request).search.seed_file_system(
+            tenancy=str(values["tenancy"]),
+            compartment=str(values["compartmentId"]),
+            ip_address=str(values["ipAddress"]),
+            export_path=str(values["exportPath"]),
+        )
+    )
+
+
 def register(app: web.Application) -> None:
     add = app.router.add_route
     add("GET", ADMIN_PREFIX + "/health", health, name="Admin.Health")
@@ -124,3 +143,4 @@ def register(app: web.Application) -> None:
     add("POST", ADMIN_PREFIX + "/keys", add_key, name="Admin.AddKey")
     add("POST", ADMIN_PREFIX + "/log-groups", seed_log_group, name="Admin.SeedLogGroup")
     add("POST", ADMIN_PREFIX + "/log-records", seed_log_records, name="Admin.SeedLogRecords")
+    add("POST", ADMIN_PREFIX + "/file-systems", seed_file_system, name="Admin.SeedFileSystem")
