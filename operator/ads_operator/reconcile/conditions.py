@@ -64,23 +64,20 @@ def set_condition(
     return result
 
 
-def failure_conditions(
+#: One condition to set: its type and status (None: Unknown).
+Mark = tuple[str, bool | None]
+
+
+def set_conditions(
     conditions: Iterable[Mapping[str, Any]] | None,
+    marks: Iterable[Mark],
     *,
     reason: str,
-    message: str,
-    terminal: bool,
-    not_ready: bool,
-    generation: int | None,
+    message: str = "",
+    generation: int | None = None,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """The conditions after a failed pass: ``Synced=False``; when the failure is terminal,
-    ``Terminal=True`` too, and ``Ready=False`` where the caller says readiness is lost."""
-    marks: list[tuple[str, bool]] = [("Synced", False)]
-    if terminal:
-        marks.append(("Terminal", True))
-        if not_ready:
-            marks.append(("Ready", False))
+    """``conditions`` with every mark set, all with the same reason and message."""
     result = [dict(c) for c in conditions or ()]
     for type_, status in marks:
         result = set_condition(
@@ -93,6 +90,28 @@ def failure_conditions(
             now=now,
         )
     return result
+
+
+def failure_conditions(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    *,
+    reason: str,
+    message: str,
+    terminal: bool,
+    not_ready: bool,
+    generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The conditions after a failed pass: ``Synced=False``; when the failure is terminal,
+    ``Terminal=True`` too, and ``Ready=False`` where the caller says readiness is lost."""
+    marks: list[Mark] = [("Synced", False)]
+    if terminal:
+        marks.append(("Terminal", True))
+        if not_ready:
+            marks.append(("Ready", False))
+    return set_conditions(
+        conditions, marks, reason=reason, message=message, generation=generation, now=now
+    )
 
 
 def get_condition(

@@ -29,11 +29,19 @@ from typing import Any, Final
 
 from ads_operator.models import Phase
 from ads_operator.models.policy import DEFAULT_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS, RunPolicy
-from ads_operator.reconcile.conditions import get_condition, set_condition
+from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_FAILED
 
 DEADLINE_REASON: Final = "DeadlineExceeded"
 RETRY_REASON: Final = "Retrying"
+#: A failed attempt that will be retried: neither outcome yet.
+RETRYING: Final[tuple[Mark, ...]] = (("Succeeded", False), ("Failed", False))
+#: The conditions of a run that ends before any OCI run exists.
+ENDED_BEFORE_START: Final[tuple[Mark, ...]] = (
+    ("Ready", False),
+    ("Succeeded", False),
+    ("Failed", True),
+)
 #: Status fields that describe one attempt's OCI run; cleared when the next one starts.
 ATTEMPT_FIELDS: Final = (
     "ocid",
@@ -167,17 +175,14 @@ def apply_to_observation(
     if will_retry(policy, merged, canceling=canceling, now=now):
         message = _attempt_failed_message(merged, policy)
         out["phase"] = str(Phase.PENDING)
-        for kind in ("Succeeded", "Failed"):
-            conds = set_condition(
-                conds,
-                type=kind,
-                status=False,
-                reason=RETRY_REASON,
-                message=message,
-                generation=generation,
-                now=now,
-            )
-        out["conditions"] = conds
+        out["conditions"] = set_conditions(
+            conds,
+            RETRYING,
+            reason=RETRY_REASON,
+            message=message,
+            generation=generation,
+            now=now,
+        )
     elif ended_by_deadline(policy, merged) and not canceling:
         failed = get_condition(conds, "Failed") or {}
         if failed.get("status") == "True":
@@ -239,18 +244,14 @@ def deadline_final(
     policy: RunPolicy, status: Mapping[str, Any], *, now: datetime, generation: int | None
 ) -> dict[str, Any]:
     """The patch for a run whose deadline passed while it had no active OCI run."""
-    conds = status.get("conditions")
-    message = f"runPolicy.activeDeadlineSeconds ({policy.active_deadline_seconds}s) exceeded"
-    for kind, value in (("Ready", False), ("Succeeded", False), ("Failed", True)):
-        conds = set_condition(
-            conds,
-            type=kind,
-            status=value,
-            reason=DEADLINE_REASON,
-            message=message,
-            generation=generation,
-            now=now,
-        )
+    conds = set_conditions(
+        status.get("conditions"),
+        ENDED_BEFORE_START,
+        reason=DEADLINE_REASON,
+        message=f"runPolicy.activeDeadlineSeconds ({policy.active_deadline_seconds}s) exceeded",
+        generation=generation,
+        now=now,
+    )
     return {"phase": str(Phase.FAILED), "conditions": conds}
 
 

@@ -9,44 +9,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from ads_operator.models import Phase
+from ads_operator.models import Phase, RunPolicy
 from ads_operator.oci.domain import OciJobRun
-from ads_operator.reconcile.conditions import get_condition, set_condition
+from ads_operator.reconcile import policy
+from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
 from ads_operator.reconcile.lifecycle import (
+    RUN_ACTIVE,
     RUN_FAILED,
-    RUN_TERMINAL,
     exit_code,
     is_terminal_phase,
     run_phase,
 )
+from ads_operator.reconcile.policy import ENDED_BEFORE_START
+from ads_operator.reconcile.times import duration
+from ads_operator.reconcile.times import iso as iso  # re-exported: older imports
+from ads_operator.reconcile.times import parse_time as parse_time
+
+#: Status fields that make a pass save before it reads logs.
+STATE_KEYS: Final = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+LOGGING_NOT_CONFIGURED: Final = (
+    "Logging is not configured for this job run, so only its status is mirrored. Set"
+    " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
+)
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def duration(start: datetime | None, end: datetime | None) -> str | None:
-    """Like kubectl's ages: ``45s``, ``3m12s``, ``2h5m``."""
-    if start is None or end is None:
-        return None
-    seconds = max(0, int((end - start).total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+def console_url(kind: str, ocid: str, region: str) -> str:
+    """The OCI console page of a job or job run (``kind``: jobs, job-runs)."""
+    suffix = f"?region={region}" if region else ""
+    return f"https://cloud.oracle.com/data-science/{kind}/{ocid}{suffix}"
 
 
 def run_state_fields(
@@ -90,6 +84,35 @@ def transition(previous: Mapping[str, Any], run: OciJobRun) -> Transition | None
     return Transition(run.lifecycle_state, message, warning)
 
 
+#: What each phase says about the run's outcome: the statuses of Succeeded, Failed and
+#: Finished. A canceled run is ``Failed=True`` (reason ``Canceled``), so that waiting for
+#: either Succeeded or Failed always ends; Finished is True however the run ended.
+OUTCOMES: Final[Mapping[Phase, tuple[bool, bool, bool]]] = {
+    Phase.PENDING: (False, False, False),
+    Phase.RUNNING: (False, False, False),
+    Phase.SUCCEEDED: (True, False, True),
+    Phase.FAILED: (False, True, True),
+    Phase.CANCELED: (False, True, True),
+}
+#: The condition that is True once the run is over, whichever way (one ``kubectl wait``).
+FINISHED = "Finished"
+#: ... and of one whose job can never run, or that OCI refused to create: nothing retries.
+REFUSED_BEFORE_START: Final[tuple[Mark, ...]] = (*ENDED_BEFORE_START, ("Terminal", True))
+
+
+def _phase(value: str | None) -> Phase:
+    return Phase(value) if value else Phase.PENDING
+
+
+def _failed_words(phase: Phase, code: int | None, details: str) -> tuple[str, str]:
+    """Failed's reason and message: the phase, but a failure names its exit code."""
+    if phase == Phase.FAILED and code is not None:
+        return f"ExitCode{code}", f"exit code {code}: {details}"
+    if phase == Phase.CANCELED:
+        return str(phase), details or "The run was canceled"
+    return str(phase), details
+
+
 def run_conditions(
     existing: Iterable[Mapping[str, Any]] | None,
     fields: Mapping[str, Any],
@@ -97,65 +120,31 @@ def run_conditions(
     generation: int | None,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """Ready (the OCI run exists), Synced, Succeeded and Failed from the state fields.
-
-    A canceled run is ``Failed=True`` with reason ``Canceled``, so that waiting for either
-    Succeeded or Failed always ends.
-    """
-    phase = fields.get("phase")
+    """Ready (the OCI run exists), Synced, Succeeded and Failed from the state fields,
+    the outcome ones by :data:`OUTCOMES`."""
+    phase = _phase(fields.get("phase"))
     state = str(fields.get("lifecycleState") or "")
     details = str(fields.get("lifecycleDetails") or "")
-    code = fields.get("exitCode")
-    conds = set_condition(
-        existing,
-        type="Ready",
-        status=True,
-        reason=state or "Created",
-        message=details or f"OCI job run {fields.get('ocid')}",
-        generation=generation,
-        now=now,
+    succeeded, failed, _ = OUTCOMES[phase]
+    failed_reason, failed_message = _failed_words(phase, fields.get("exitCode"), details)
+    rows: tuple[tuple[str, bool, str, str], ...] = (
+        ("Ready", True, state or "Created", details or f"OCI job run {fields.get('ocid')}"),
+        ("Synced", True, "Observed", "Status mirrors the OCI job run"),
+        ("Succeeded", succeeded, str(phase), details),
+        ("Failed", failed, failed_reason, failed_message),
     )
-    conds = set_condition(
-        conds,
-        type="Synced",
-        status=True,
-        reason="Observed",
-        message="Status mirrors the OCI job run",
-        generation=generation,
-        now=now,
-    )
-    succeeded = phase == Phase.SUCCEEDED
-    conds = set_condition(
-        conds,
-        type="Succeeded",
-        status=succeeded if is_terminal_phase(phase) else False,
-        reason="Succeeded" if succeeded else (str(phase) if phase else "Pending"),
-        message=details,
-        generation=generation,
-        now=now,
-    )
-    failed = phase in (Phase.FAILED, Phase.CANCELED)
-    if phase == Phase.FAILED:
-        reason = f"ExitCode{code}" if code is not None else "Failed"
-        message = f"exit code {code}: {details}" if code is not None else details
-    elif phase == Phase.CANCELED:
-        reason, message = "Canceled", details or "The run was canceled"
-    else:
-        reason, message = (str(phase) if phase else "Pending"), details
-    return set_condition(
-        conds,
-        type="Failed",
-        status=failed,
-        reason=reason,
-        message=message,
-        generation=generation,
-        now=now,
-    )
-
-
-#: The condition that is True once the run is over, whichever way (one ``kubectl wait``).
-FINISHED = "Finished"
-_FINAL_PHASES = {Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELED}
+    conds = [dict(c) for c in existing or ()]
+    for kind, status, reason, message in rows:
+        conds = set_condition(
+            conds,
+            type=kind,
+            status=status,
+            reason=reason,
+            message=message,
+            generation=generation,
+            now=now,
+        )
+    return conds
 
 
 def with_finished(
@@ -165,12 +154,12 @@ def with_finished(
     generation: int | None,
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """``conditions`` with ``Finished`` set from ``phase``: True for Succeeded, Failed and
-    Canceled (reason the phase, message the outcome's), else False (reason the phase).
+    """``conditions`` with ``Finished`` set from ``phase`` (:data:`OUTCOMES`), reason the
+    phase, message the outcome's.
 
     ``Succeeded`` and ``Failed`` answer how a run ended; CI that only needs to know
     *that* it ended waits for this one condition instead of racing two waits."""
-    done = phase in _FINAL_PHASES
+    done = OUTCOMES[_phase(phase)][2]
     outcome = get_condition(conditions, "Succeeded" if phase == Phase.SUCCEEDED else "Failed")
     message = str((outcome or {}).get("message") or "") if done else ""
     return set_condition(
@@ -197,21 +186,9 @@ def failed_before_start(
 
     ``Failed=True`` with the reason, ``Terminal=True`` (nothing is retried), and phase
     Failed, so that waiting for ``Failed`` or ``Finished`` ends."""
-    conds = [dict(c) for c in conditions or ()]
-    for kind, value in (("Ready", False), ("Succeeded", False), ("Failed", True)):
-        conds = set_condition(
-            conds,
-            type=kind,
-            status=value,
-            reason=reason,
-            message=message,
-            generation=generation,
-            now=now,
-        )
-    conds = set_condition(
-        conds,
-        type="Terminal",
-        status=True,
+    conds = set_conditions(
+        conditions,
+        REFUSED_BEFORE_START,
         reason=reason,
         message=message,
         generation=generation,
@@ -221,6 +198,100 @@ def failed_before_start(
     return {"phase": str(Phase.FAILED), "conditions": conds, "observedGeneration": generation}
 
 
-def is_settled(status: Mapping[str, Any]) -> bool:
-    """Whether the recorded OCI state is one a run never leaves."""
-    return str(status.get("lifecycleState") or "") in RUN_TERMINAL
+def canceled_before_start(
+    conditions: Iterable[Mapping[str, Any]] | None, *, generation: int | None, now: datetime
+) -> dict[str, Any]:
+    """The status patch of a run canceled before its OCI run was created."""
+    conds = set_conditions(
+        conditions,
+        ENDED_BEFORE_START,
+        reason="Canceled",
+        message="Canceled before it was created",
+        generation=generation,
+        now=now,
+    )
+    return {"phase": str(Phase.CANCELED), "conditions": conds, "observedGeneration": generation}
+
+
+def waiting(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    *,
+    reason: str,
+    message: str,
+    generation: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The status patch of a run waiting to be created (for its job, or a slot)."""
+    conds = set_conditions(
+        conditions,
+        [("Ready", False)],
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )
+    return {"phase": str(Phase.PENDING), "conditions": conds, "observedGeneration": generation}
+
+
+def state_patch(
+    status: Mapping[str, Any],
+    run: OciJobRun,
+    *,
+    rules: RunPolicy | None,
+    canceling: bool,
+    generation: int | None,
+    region: str,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """The status patch of one read of the OCI run (under the run's policy), and whether
+    the run is over in OCI."""
+    previous = status.get("phase")
+    fields = run_state_fields(
+        run,
+        previous_phase=Phase(previous) if previous else None,
+        console=console_url("job-runs", run.id, region),
+        now=now,
+    )
+    patch: dict[str, Any] = {
+        **fields,
+        "conditions": run_conditions(
+            status.get("conditions"), fields, generation=generation, now=now
+        ),
+        "observedGeneration": generation,
+    }
+    if rules is not None:
+        patch = policy.apply_to_observation(
+            rules,
+            patch,
+            status,
+            canceling=canceling,
+            generation=generation,
+            now=now,
+        )
+    terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
+    return patch, terminal
+
+
+def logging_condition(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    run: OciJobRun,
+    complete: bool,
+    *,
+    generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Conditions with ``Logging``: whether the run's log is mirrored, and how far."""
+    if run.log_id and run.log_group_id:
+        ok, reason = True, ("Complete" if complete else "Mirroring")
+        message = f"Log lines are mirrored as Events from log {run.log_id}"
+    else:
+        ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
+    return set_condition(
+        conditions,
+        type="Logging",
+        status=ok,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )

@@ -34,10 +34,9 @@ from ads_operator.reconcile.conditions import get_condition, is_true
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.reconcile.log_batches import PendingEvent
-from ads_operator.usecases.attempts import run_with_policy
 from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.outcome import Done, Outcome, RetryAfter, Stopping
-from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
+from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting, run_once
 from ads_operator.usecases.shared import (
     is_auth_wait,
     port_for,
@@ -89,7 +88,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                 if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon
                     rules, rules_for = await run_policy_of(op, spec, namespace), (spec.run_policy,)
                 ctx.run_policy = rules
-                delay = await run_with_policy(ctx)
+                delay = await run_once(ctx)
                 log.debug(
                     "run %s/%s: %s %s, next pass in %s s",
                     namespace,

@@ -15,76 +15,42 @@ and the passes wait for their log step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ads_operator.ads.translate import run_details
-from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, Phase, RunPolicy
+from ads_operator.models import DataScienceJobRunSpec, RunPolicy
 from ads_operator.oci.domain import LogRecord, OciJobRun
 from ads_operator.oci.errors import NotFoundError
 from ads_operator.oci.port import KnownRun, OciPort, RunLog
 from ads_operator.reconcile import log_batches, logs, policy, progress
-from ads_operator.reconcile.conditions import set_condition
 from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token
-from ads_operator.reconcile.lifecycle import (
-    RUN_ACTIVE,
-    RUN_CANCELING,
-    RUN_TERMINAL,
-    is_terminal_phase,
-)
+from ads_operator.reconcile.lifecycle import RUN_TERMINAL
 from ads_operator.reconcile.log_batches import PendingEvent
-from ads_operator.reconcile.run import (
-    failed_before_start,
-    iso,
-    parse_time,
-    run_conditions,
-    run_state_fields,
-    transition,
-    with_finished,
+from ads_operator.reconcile.run import STATE_KEYS
+from ads_operator.reconcile.run_plan import plan_run
+from ads_operator.reconcile.run_step import (
+    ENDS_PASS,
+    Announce,
+    DesiredRun,
+    JobInfo,
+    ObservedRun,
+    RunStep,
+    RunStepKind,
+    Waiting,
 )
+from ads_operator.reconcile.times import iso, parse_time
 from ads_operator.settings import Settings
-from ads_operator.usecases.job_executor import console_url
 
-#: Status fields that make a pass save before it reads logs.
-STATE_KEYS = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
+__all__ = ["URGENT_KEYS", "JobInfo", "RunContext", "Waiting", "run_once"]
+
 #: Status fields whose patch goes ahead of queued log cursor patches: a new state, and a
 #: new run's OCID (its passes wait for it). Not the marker saved before a create: a
 #: thousand runs applied together save it at once, and new states would queue behind.
 URGENT_KEYS = STATE_KEYS | {"ocid"}
-
-LOGGING_NOT_CONFIGURED = (
-    "Logging is not configured for this job run, so only its status is mirrored. Set"
-    " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
-)
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    """The OCI job a run belongs to, as far as the run needs it."""
-
-    ocid: str
-    compartment_id: str
-    project_id: str
-    spec: DataScienceJobSpec | None = None
-    display_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """Why the run cannot be created yet (or, ``terminal``, ever)."""
-
-    reason: str
-    message: str
-    terminal: bool = False
-
-
-#: In-memory (never persisted) key of ``RunContext.status``: when this daemon first saw
-#: the run waiting for its job. A restarted operator counts ``JOB_WAIT_TIMEOUT`` afresh.
-WAITING_SINCE = "_jobWaitingSince"
-#: The reason a run fails with when its wait ends, by the reason it waited with.
-_GAVE_UP = {"WaitingForJob": "JobNotReady"}
 
 
 @dataclass
@@ -124,6 +90,9 @@ class RunContext:
     logs_read_at: datetime | None = field(default=None)
     #: The run as last read from OCI.
     last_run: OciJobRun | None = field(default=None)
+    #: When this daemon first saw the run waiting for its job: in memory, never in
+    #: status (a restarted operator counts ``JOB_WAIT_TIMEOUT`` afresh).
+    waiting_since: datetime | None = field(default=None)
 
     @property
     def attempt(self) -> int:
@@ -150,14 +119,6 @@ class RunContext:
         Most passes of a long run change little (the duration, the log cursor); sending
         only that keeps the apiserver's and every watcher's work small at a thousand runs,
         and a pass that changed nothing writes nothing."""
-        if "phase" in patch:  # Finished follows the phase, whichever path set it
-            conds = patch.get("conditions", self.status.get("conditions"))
-            patch = {
-                **patch,
-                "conditions": with_finished(
-                    conds, patch["phase"], generation=self.generation, now=self.now()
-                ),
-            }
         changed = {k: v for k, v in patch.items() if self.status.get(k) != v}
         if not changed:
             return
@@ -187,7 +148,97 @@ def _cursor_wire(cursor: logs.Cursor) -> dict[str, Any]:
     }
 
 
-async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
+def _desired(ctx: RunContext) -> DesiredRun:
+    return DesiredRun(
+        cancel=bool(ctx.spec.cancel),
+        generation=ctx.generation,
+        rules=ctx.run_policy,
+        region=ctx.region or ctx.port.region,
+        poll_interval=ctx.settings.poll_interval,
+        job_wait_timeout=ctx.settings.job_wait_timeout,
+        capped=ctx.admit is not None,
+    )
+
+
+async def run_once(ctx: RunContext) -> float | None:
+    """One pass: observe, plan, perform, until a step ends the pass. Returns the delay
+    before the next pass, or None when the run is over."""
+    observed = ObservedRun(status=ctx.status, now=ctx.now(), waiting_since=ctx.waiting_since)
+    beside: list[asyncio.Future[None]] = []
+    while True:
+        step = plan_run(_desired(ctx), observed)
+        observed = await _perform(ctx, step, observed, beside)
+        if step.kind in ENDS_PASS:
+            for announced in beside:
+                await announced
+            return step.delay
+
+
+async def _perform(
+    ctx: RunContext, step: RunStep, seen: ObservedRun, beside: list[asyncio.Future[None]]
+) -> ObservedRun:
+    """Performs one step through the ports; returns what the pass has now observed."""
+    kind, done = step.kind, seen.done | {step.kind}
+    if kind is RunStepKind.LOOK_UP_JOB:
+        job = await ctx.resolve_job()
+        waiting = isinstance(job, Waiting)
+        ctx.waiting_since = (ctx.waiting_since or seen.now) if waiting else None
+        return replace(seen, job=job, waiting_since=ctx.waiting_since, done=done)
+    if kind is RunStepKind.ADMIT:
+        assert ctx.admit is not None
+        return replace(seen, admission=await ctx.admit() or True, done=done)
+    if kind is RunStepKind.READ:
+        try:
+            run = await _read(ctx, str(ctx.status["ocid"]))
+        except NotFoundError:
+            return replace(seen, gone=True, done=done)
+        return _seen_run(ctx, seen, run, done)
+    if kind is RunStepKind.SAVE_STATE:
+        assert step.patch is not None
+        # The Event is posted beside the save: at a thousand runs the Event threads have
+        # hundreds of log Events queued, and a new state must not wait behind them.
+        announced = _announce(ctx, step.event) if step.event is not None else None
+        await ctx.save(step.patch)
+        if announced is not None:
+            await announced
+        return replace(seen, done=done)
+    if step.patch is not None:
+        await ctx.save(step.patch)
+    if kind is RunStepKind.CREATE:
+        assert isinstance(seen.job, JobInfo)
+        run = await _find_or_create(ctx, seen.job, adopt=step.adopt)
+        # Persist the OCID before anything else can fail: the exactly-once anchor.
+        await ctx.save({"ocid": run.id, "jobOcid": run.job_id})
+        beside.append(_announce(ctx, Announce("Created", f"Created OCI job run {run.id}")))
+        return _seen_run(ctx, seen, run, done)
+    if kind is RunStepKind.CANCEL:
+        with contextlib.suppress(*((NotFoundError,) if step.deadline else ())):
+            await ctx.port.cancel_job_run(run_id=str(ctx.status["ocid"]))
+    if kind is RunStepKind.READ_LOGS:
+        assert seen.run is not None
+        complete = await _follow_logs(ctx, seen.run, seen.now, step.terminal, step.duration)
+        return replace(seen, logs_complete=complete, done=done)
+    if kind is RunStepKind.RETRY:
+        assert step.archive is not None
+        await ctx.save(step.archive)
+    if step.event is not None:
+        await ctx.post(step.event.reason, step.event.message, step.event.warning)
+    return replace(seen, done=done)
+
+
+def _seen_run(
+    ctx: RunContext, seen: ObservedRun, run: OciJobRun, done: frozenset[RunStepKind]
+) -> ObservedRun:
+    ctx.compartment_id = run.compartment_id  # later reads can then be batched
+    ctx.last_run = run
+    return replace(seen, run=run, done=done)
+
+
+def _announce(ctx: RunContext, event: Announce) -> asyncio.Future[None]:
+    return asyncio.ensure_future(ctx.post(event.reason, event.message, event.warning))
+
+
+async def _find_or_create(ctx: RunContext, job: JobInfo, *, adopt: bool) -> OciJobRun:
     """The run of this attempt: adopted when an earlier pass may have created it, else new.
 
     Listing the job's runs costs pages that grow with the job's history (a thousand runs
@@ -196,7 +247,7 @@ async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
     CreateJobRun is sent, and the retry token answers a repeated create with the same run
     anyway while OCI keeps it (24 h)."""
     attempt = ctx.attempt
-    if ctx.status.get("createRequested") == attempt:
+    if adopt:
         runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
         mine = [
             r
@@ -206,8 +257,6 @@ async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
         ]
         if mine:
             return await ctx.port.get_job_run(run_id=mine[0].id)
-    else:
-        await ctx.save({"createRequested": attempt})
     details = run_details(
         job.spec,
         ctx.spec,
@@ -236,130 +285,6 @@ async def _find_or_create(ctx: RunContext, job: JobInfo) -> OciJobRun:
     return await ctx.port.create_job_run(details=details, retry_token=token)
 
 
-async def _not_started(ctx: RunContext) -> float | None:
-    """No OCI run yet: create it once the job is ready, unless canceled first."""
-    now = ctx.now()
-    gen = ctx.generation
-    if ctx.spec.cancel:
-        conds = set_condition(
-            ctx.status.get("conditions"),
-            type="Ready",
-            status=False,
-            reason="Canceled",
-            message="Canceled before it was created",
-            generation=gen,
-            now=now,
-        )
-        conds = set_condition(
-            conds, type="Succeeded", status=False, reason="Canceled", generation=gen, now=now
-        )
-        conds = set_condition(
-            conds,
-            type="Failed",
-            status=True,
-            reason="Canceled",
-            message="Canceled before it was created",
-            generation=gen,
-            now=now,
-        )
-        await ctx.save(
-            {"phase": str(Phase.CANCELED), "conditions": conds, "observedGeneration": gen}
-        )
-        return None
-    job = await ctx.resolve_job()
-    if isinstance(job, Waiting):
-        return await _wait_for_job(ctx, job, now)
-    ctx.status.pop(WAITING_SINCE, None)
-    full = await ctx.admit() if ctx.admit is not None else None
-    if full is not None:  # capacity frees up as other runs end: no time limit
-        await _save_waiting(ctx, full, now)
-        return ctx.settings.poll_interval
-    run = await _find_or_create(ctx, job)
-    # Persist the OCID before anything else can fail: this is the exactly-once anchor.
-    await ctx.save({"ocid": run.id, "jobOcid": run.job_id})
-    created = _announce(ctx, "Created", f"Created OCI job run {run.id}", False)
-    delay = await _observe(ctx, run)
-    await created
-    return delay
-
-
-async def _wait_for_job(ctx: RunContext, wait: Waiting, now: datetime) -> float | None:
-    """The job is missing or not Ready: wait, at most ``JOB_WAIT_TIMEOUT``; a job that can
-    never run (``terminal``) fails the run at once, with the job's reason.
-
-    A missing job may yet be applied (a manifest with the run before the job) and a job
-    being created becomes Ready within seconds, so both are waited for; but a run must
-    end, or ``kubectl wait`` for it never returns."""
-    since = ctx.status.setdefault(WAITING_SINCE, now)
-    limit = ctx.settings.job_wait_timeout
-    if wait.terminal or (now - since).total_seconds() >= limit:
-        reason, message = wait.reason, wait.message
-        if not wait.terminal:
-            reason = _GAVE_UP.get(reason, reason)
-            message += f"; gave up after waiting {limit:g}s (JOB_WAIT_TIMEOUT)"
-        await ctx.save(
-            failed_before_start(
-                ctx.status.get("conditions"),
-                reason=reason,
-                message=message,
-                generation=ctx.generation,
-                now=now,
-            )
-        )
-        await ctx.post(reason, message, True)
-        return None
-    deadline = (since + timedelta(seconds=limit)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    await _save_waiting(
-        ctx, Waiting(wait.reason, f"{wait.message}; the run fails if not Ready by {deadline}"), now
-    )
-    return ctx.settings.poll_interval
-
-
-async def _save_waiting(ctx: RunContext, wait: Waiting, now: datetime) -> None:
-    conds = set_condition(
-        ctx.status.get("conditions"),
-        type="Ready",
-        status=False,
-        reason=wait.reason,
-        message=wait.message,
-        generation=ctx.generation,
-        now=now,
-    )
-    await ctx.save(
-        {"phase": str(Phase.PENDING), "conditions": conds, "observedGeneration": ctx.generation}
-    )
-
-
-def _announce(ctx: RunContext, reason: str, message: str, warning: bool) -> asyncio.Future[None]:
-    """Posts an Event beside what follows: at a thousand runs the Event threads have
-    hundreds of log Events queued, and a new state must not wait behind them."""
-    return asyncio.ensure_future(ctx.post(reason, message, warning))
-
-
-async def run_once(ctx: RunContext) -> float | None:
-    """One pass; returns the delay before the next one, or None when nothing is left."""
-    ocid = ctx.status.get("ocid")
-    if not ocid:
-        if is_terminal_phase(ctx.status.get("phase")):
-            return None  # canceled before creation: never create it afterwards
-        return await _not_started(ctx)
-    try:
-        run = await _read(ctx, ocid)
-    except NotFoundError:
-        conds = set_condition(
-            ctx.status.get("conditions"),
-            type="Synced",
-            status=False,
-            reason="NotFound",
-            message=f"OCI job run {ocid} no longer exists",
-            generation=ctx.generation,
-            now=ctx.now(),
-        )
-        await ctx.save({"conditions": conds})
-        return None
-    return await _observe(ctx, run)
-
-
 async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
     """The run as OCI reports it; batched with other runs once its log ids are known
     (a port that batches reads it from a list of its compartment's runs).
@@ -380,78 +305,6 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
             state=ctx.status.get("lifecycleState"),
         )
     return await ctx.port.get_job_run(run_id=ocid, known=known)
-
-
-async def _observe(ctx: RunContext, run: OciJobRun) -> float | None:
-    ctx.compartment_id = run.compartment_id  # later reads can then be batched
-    ctx.last_run = run
-    now = ctx.now()
-    previous_phase = ctx.status.get("phase")
-    fields = run_state_fields(
-        run,
-        previous_phase=Phase(previous_phase) if previous_phase else None,
-        console=console_url("job-runs", run.id, ctx.region or ctx.port.region),
-        now=now,
-    )
-    change = transition(ctx.status, run)
-    announced = None
-    if change is not None:
-        announced = _announce(ctx, change.reason, change.message, change.warning)
-    if ctx.spec.cancel and run.lifecycle_state in RUN_ACTIVE - RUN_CANCELING:
-        await ctx.port.cancel_job_run(run_id=run.id)
-        await ctx.post("CancelRequested", "spec.cancel is true: canceling the OCI job run", False)
-    patch: dict[str, Any] = {
-        **fields,
-        "conditions": run_conditions(
-            ctx.status.get("conditions"), fields, generation=ctx.generation, now=now
-        ),
-        "observedGeneration": ctx.generation,
-    }
-    if ctx.run_policy is not None:
-        patch = policy.apply_to_observation(
-            ctx.run_policy,
-            patch,
-            ctx.status,
-            canceling=bool(ctx.spec.cancel),
-            generation=ctx.generation,
-            now=now,
-        )
-    terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
-    following = bool(run.log_id and run.log_group_id)
-    state_changed = any(patch.get(k) != ctx.status.get(k) for k in STATE_KEYS)
-    if following and not state_changed:
-        # The duration changes every pass; it rides with the log step's write instead of
-        # costing a patch of its own.
-        patch.pop("duration", None)
-    if state_changed:
-        # A new state is saved before anything about logs: `kubectl wait` waits for
-        # this, not for a search that at scale queues behind other calls.
-        await ctx.save(patch)
-    if announced is not None:
-        await announced
-    complete = not following
-    if following and (run.time_started is not None or terminal):
-        complete = await _follow_logs(ctx, run, now, terminal, fields["duration"])
-    if following:
-        logging_ok, reason = True, ("Complete" if complete else "Mirroring")
-        message = f"Log lines are mirrored as Events from log {run.log_id}"
-    else:
-        logging_ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
-    patch["conditions"] = set_condition(
-        patch["conditions"],
-        type="Logging",
-        status=logging_ok,
-        reason=reason,
-        message=message,
-        generation=ctx.generation,
-        now=now,
-    )
-    await ctx.save(patch)
-    if terminal and complete:
-        if ctx.status.get("logPending"):
-            await ctx.save({"logPending": None})  # posted: nothing left to resume
-        return None
-    return ctx.settings.poll_interval
 
 
 async def _follow_logs(

@@ -11,7 +11,7 @@ from ads_operator.models import DataScienceJobRunSpec, RunPolicy
 from ads_operator.reconcile import policy
 from ads_operator.reconcile.conditions import get_condition
 from ads_operator.reconcile.identity import TAG_ATTEMPT
-from ads_operator.usecases.attempts import run_with_policy
+from ads_operator.usecases.run_executor import run_once
 from tests.fixtures.fake_oci import FakePort, at
 from tests.unit.usecases.test_run_executor import Clock, Recorder, make
 
@@ -127,28 +127,28 @@ def _condition(ctx: Any, kind: str) -> dict[str, Any]:
 async def test_a_failed_attempt_becomes_a_new_oci_run_and_success_ends_it() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = _ctx(port, rec, clock, RunPolicy(backoff_limit=2, backoff_seconds=5))
-    await run_with_policy(ctx)
+    await run_once(ctx)
     (first,) = port.runs
     port.move(first, "FAILED", FAILED, time_started=at(1), time_finished=at(2))
     clock.seconds = 3
-    assert await run_with_policy(ctx) is not None
+    assert await run_once(ctx) is not None
     # Retrying: not a failed run, so `kubectl wait --for=condition=Failed` keeps waiting.
     assert ctx.status["phase"] == "Pending"
     assert _condition(ctx, "Failed")["status"] == "False"
     assert _condition(ctx, "Failed")["reason"] == "Retrying"
     clock.seconds = 13  # log grace (10 s) and backoff (5 s) over
-    assert await run_with_policy(ctx) == 0.0
+    assert await run_once(ctx) == 0.0
     assert ctx.status["attempt"] == 2
     assert ctx.status["attempts"][0]["ocid"] == first
     assert ctx.status["ocid"] is None
-    await run_with_policy(ctx)
+    await run_once(ctx)
     assert len(port.runs) == 2
     second = ctx.status["ocid"]
     assert second != first
     assert port.runs[second].freeform_tags[TAG_ATTEMPT] == "2"
     port.move(second, "SUCCEEDED", "done", time_started=at(14), time_finished=at(15))
     clock.seconds = 100
-    assert await run_with_policy(ctx) is None
+    assert await run_once(ctx) is None
     assert ctx.status["phase"] == "Succeeded"
     assert _condition(ctx, "Succeeded")["status"] == "True"
     assert port.calls["create_job_run"] == 2
@@ -158,14 +158,14 @@ async def test_a_failed_attempt_becomes_a_new_oci_run_and_success_ends_it() -> N
 async def test_the_last_allowed_attempt_failing_fails_the_run() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = _ctx(port, rec, clock, RunPolicy(backoff_limit=1, backoff_seconds=0))
-    await run_with_policy(ctx)
+    await run_once(ctx)
     port.move(ctx.status["ocid"], "FAILED", FAILED, time_finished=at(1))
     clock.seconds = 60
-    assert await run_with_policy(ctx) == 0.0  # archived
-    await run_with_policy(ctx)  # attempt 2 created
+    assert await run_once(ctx) == 0.0  # archived
+    await run_once(ctx)  # attempt 2 created
     port.move(ctx.status["ocid"], "FAILED", FAILED, time_finished=at(61))
     clock.seconds = 120
-    assert await run_with_policy(ctx) is None
+    assert await run_once(ctx) is None
     assert ctx.status["phase"] == "Failed"
     assert ctx.status["attempt"] == 2
     assert len(ctx.status["attempts"]) == 1
@@ -177,11 +177,11 @@ async def test_a_restart_at_any_point_never_recreates_a_finished_attempt() -> No
     port, rec, clock = FakePort(), Recorder(), Clock()
     rules = RunPolicy(backoff_limit=3, backoff_seconds=0)
     ctx = _ctx(port, rec, clock, rules)
-    await run_with_policy(ctx)
+    await run_once(ctx)
     first = ctx.status["ocid"]
     port.move(first, "FAILED", FAILED, time_finished=at(1))
     clock.seconds = 60
-    assert await run_with_policy(ctx) == 0.0  # archived, next attempt not created yet
+    assert await run_once(ctx) == 0.0  # archived, next attempt not created yet
     # A new daemon from what was persisted, twice (e.g. two crashes in a row):
     persisted: dict[str, Any] = {}
     for patch in rec.patches:
@@ -190,7 +190,7 @@ async def test_a_restart_at_any_point_never_recreates_a_finished_attempt() -> No
         again = _ctx(
             port, rec, clock, rules, status={k: v for k, v in persisted.items() if v is not None}
         )
-        await run_with_policy(again)
+        await run_once(again)
     assert len(port.runs) == 2  # a repeated create of attempt 2 got its run by retry token
     assert {r.freeform_tags.get(TAG_ATTEMPT, "1") for r in port.runs.values()} == {"1", "2"}
 
@@ -198,19 +198,19 @@ async def test_a_restart_at_any_point_never_recreates_a_finished_attempt() -> No
 async def test_the_deadline_cancels_the_active_attempt_with_a_reason() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = _ctx(port, rec, clock, RunPolicy(active_deadline_seconds=30, backoff_limit=2))
-    await run_with_policy(ctx)
+    await run_once(ctx)
     run_id = ctx.status["ocid"]
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     clock.seconds = 10
-    await run_with_policy(ctx)
+    await run_once(ctx)
     assert port.calls["cancel_job_run"] == 0
     clock.seconds = 31
-    await run_with_policy(ctx)
+    await run_once(ctx)
     assert port.calls["cancel_job_run"] == 1
     assert "DeadlineExceeded" in [r for r, _ in rec.events]
     port.move(run_id, "CANCELED", "canceled", time_started=at(1), time_finished=at(32))
     clock.seconds = 100
-    assert await run_with_policy(ctx) is None
+    assert await run_once(ctx) is None
     failed = _condition(ctx, "Failed")
     assert (failed["status"], failed["reason"]) == ("True", "DeadlineExceeded")
     assert port.calls["create_job_run"] == 1  # a deadline is never retried
@@ -220,12 +220,12 @@ async def test_a_deadline_passing_between_attempts_ends_the_run() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     rules = RunPolicy(active_deadline_seconds=30, backoff_limit=2, backoff_seconds=0)
     ctx = _ctx(port, rec, clock, rules)
-    await run_with_policy(ctx)
+    await run_once(ctx)
     port.move(ctx.status["ocid"], "FAILED", FAILED, time_finished=at(5))
     clock.seconds = 20
-    assert await run_with_policy(ctx) == 0.0  # archived
+    assert await run_once(ctx) == 0.0  # archived
     clock.seconds = 40  # e.g. the job went away, and the deadline passed meanwhile
-    assert await run_with_policy(ctx) is None
+    assert await run_once(ctx) is None
     assert ctx.status["phase"] == "Failed"
     assert _condition(ctx, "Failed")["reason"] == "DeadlineExceeded"
     assert port.calls["create_job_run"] == 1
@@ -234,10 +234,10 @@ async def test_a_deadline_passing_between_attempts_ends_the_run() -> None:
 async def test_without_a_policy_a_failure_is_final() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = make(port, rec, clock)
-    await run_with_policy(ctx)
+    await run_once(ctx)
     port.move(ctx.status["ocid"], "FAILED", FAILED, time_finished=at(1))
     clock.seconds = 60
-    assert await run_with_policy(ctx) is None
+    assert await run_once(ctx) is None
     assert ctx.status["phase"] == "Failed"
 
 
