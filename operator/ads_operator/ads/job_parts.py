@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any, Final
+from typing import Final
 
 from ads_operator.ads import envcontract
 from ads_operator.ads.envvars import substitute
@@ -18,6 +18,17 @@ from ads_operator.models import (
     Runtime,
     RuntimeType,
     StorageMount,
+)
+from ads_operator.models.wire import (
+    JobConfigurationDetails,
+    JobEnvironmentConfigurationDetails,
+    JobInfrastructureConfigurationDetails,
+    JobLogConfigurationDetails,
+    JobNetworkConfiguration,
+    JobNodeConfigurationDetails,
+    JobNodeGroupConfigurationDetails,
+    JobShapeConfigDetails,
+    StorageMountConfigurationDetails,
 )
 
 DEFAULT_BLOCK_STORAGE_GB: Final = 50
@@ -42,7 +53,7 @@ def runtime_env(runtime: Runtime, region: str | None = None) -> dict[str, str]:
     return user
 
 
-def infrastructure_details(spec: DataScienceJobSpec) -> dict[str, Any]:
+def infrastructure_details(spec: DataScienceJobSpec) -> JobInfrastructureConfigurationDetails:
     """``jobInfrastructureConfigurationDetails`` (single node)."""
     infra = spec.infra.spec
     if not infra.shape_name:
@@ -50,28 +61,35 @@ def infrastructure_details(spec: DataScienceJobSpec) -> dict[str, Any]:
     kind = infra.job_infrastructure_type or JobInfrastructureType.ME_STANDALONE
     if infra.subnet_id:
         kind = JobInfrastructureType.STANDALONE  # ADS forces it whenever a subnet is set
-    details: dict[str, Any] = {
-        "jobInfrastructureType": str(kind),
-        "shapeName": infra.shape_name,
-        "blockStorageSizeInGBs": infra.block_storage_size or DEFAULT_BLOCK_STORAGE_GB,
-    }
+    details = JobInfrastructureConfigurationDetails(
+        jobInfrastructureType=str(kind),
+        shapeName=infra.shape_name,
+        blockStorageSizeInGBs=infra.block_storage_size or DEFAULT_BLOCK_STORAGE_GB,
+    )
     if infra.subnet_id and kind == JobInfrastructureType.STANDALONE:
         details["subnetId"] = infra.subnet_id
-    if infra.shape_config_details is not None:
-        details["jobShapeConfigDetails"] = infra.shape_config_details.to_wire()
+    shape = infra.shape_config_details
+    if shape is not None:
+        config = details["jobShapeConfigDetails"] = JobShapeConfigDetails()
+        if shape.ocpus is not None:
+            config["ocpus"] = shape.ocpus
+        if shape.memory_in_gbs is not None:
+            config["memoryInGBs"] = shape.memory_in_gbs
+        if shape.cpu_baseline is not None:
+            config["cpuBaseline"] = str(shape.cpu_baseline)
     return details
 
 
-def log_details(spec: DataScienceJobSpec) -> dict[str, Any] | None:
+def log_details(spec: DataScienceJobSpec) -> JobLogConfigurationDetails | None:
     """``jobLogConfigurationDetails``: none without ids; a group alone asks OCI to create
     a log per run (``enableAutoLogCreation``)."""
     infra = spec.infra.spec
     if not infra.log_group_id and not infra.log_id:
         return None
-    details: dict[str, Any] = {
-        "enableLogging": True,
-        "enableAutoLogCreation": bool(infra.log_group_id and not infra.log_id),
-    }
+    details = JobLogConfigurationDetails(
+        enableLogging=True,
+        enableAutoLogCreation=bool(infra.log_group_id and not infra.log_id),
+    )
     if infra.log_id:
         details["logId"] = infra.log_id
     if infra.log_group_id:
@@ -79,16 +97,17 @@ def log_details(spec: DataScienceJobSpec) -> dict[str, Any] | None:
     return details
 
 
-def storage_mount_details(mount: StorageMount) -> dict[str, Any]:
+def storage_mount_details(mount: StorageMount) -> StorageMountConfigurationDetails:
     """One ``StorageMountConfigurationDetails`` from ADS's ``{src, dest}``."""
     dest = mount.dest
     directory, name = posixpath.split(dest) if "/" in dest else ("", dest)
-    details: dict[str, Any] = {}
     src = mount.src
     if src.startswith("oci://"):
         authority, _, prefix = src[len("oci://") :].partition("/")
         bucket, _, namespace = authority.partition("@")
-        details = {"storageType": "OBJECT_STORAGE", "bucket": bucket, "namespace": namespace}
+        details = StorageMountConfigurationDetails(
+            storageType="OBJECT_STORAGE", bucket=bucket, namespace=namespace
+        )
         if prefix:
             details["prefix"] = prefix
     elif _IPV4_EXPORT.match(src):
@@ -100,59 +119,65 @@ def storage_mount_details(mount: StorageMount) -> dict[str, Any]:
         )
     else:
         mount_target, _, export = src.partition(":")
-        details = {"storageType": "FILE_STORAGE", "mountTargetId": mount_target, "exportId": export}
+        details = StorageMountConfigurationDetails(
+            storageType="FILE_STORAGE", mountTargetId=mount_target, exportId=export
+        )
     details["destinationDirectoryName"] = name
     if directory:
         details["destinationPath"] = directory
     return details
 
 
-def environment_details(runtime: Runtime) -> dict[str, Any] | None:
+def environment_details(runtime: Runtime) -> JobEnvironmentConfigurationDetails | None:
     """``jobEnvironmentConfigurationDetails`` for container jobs (the six fields only)."""
     if runtime.runtime_type is not RuntimeType.CONTAINER:
         return None
     rs = runtime.spec
-    details: dict[str, Any] = {"jobEnvironmentType": OCIR_CONTAINER, "image": rs.image}
-    for key, value in (
-        ("entrypoint", split_exec(rs.entrypoint)),
-        ("cmd", split_exec(rs.cmd)),
-        ("imageDigest", rs.image_digest),
-        ("imageSignatureId", rs.image_signature_id),
-    ):
-        if value is not None:
-            details[key] = value
+    details = JobEnvironmentConfigurationDetails(jobEnvironmentType=OCIR_CONTAINER)
+    if rs.image is not None:  # required of a container runtime by the CRD
+        details["image"] = rs.image
+    entrypoint, cmd = split_exec(rs.entrypoint), split_exec(rs.cmd)
+    if entrypoint is not None:
+        details["entrypoint"] = entrypoint
+    if cmd is not None:
+        details["cmd"] = cmd
+    if rs.image_digest is not None:
+        details["imageDigest"] = rs.image_digest
+    if rs.image_signature_id is not None:
+        details["imageSignatureId"] = rs.image_signature_id
     return details
 
 
 def node_configuration(
     spec: DataScienceJobSpec,
-    infrastructure: dict[str, Any],
-    config: dict[str, Any],
-    environment: dict[str, Any] | None,
-) -> dict[str, Any]:
+    infrastructure: JobInfrastructureConfigurationDetails,
+    config: JobConfigurationDetails,
+    environment: JobEnvironmentConfigurationDetails | None,
+) -> JobNodeConfigurationDetails:
     """ADS's multi-node layout: one node group carrying infra, config and environment;
     the subnet moves into the network configuration."""
     replicas = spec.rt.spec.replicas or 1
-    group_infra = {k: v for k, v in infrastructure.items() if k != "subnetId"}
+    group_infra = infrastructure.copy()
+    group_infra.pop("subnetId", None)
     group_infra["jobInfrastructureType"] = str(JobInfrastructureType.MULTI_NODE)
     subnet = spec.infra.spec.subnet_id
-    network: dict[str, Any] = (
-        {"jobNetworkType": "CUSTOM_NETWORK", "subnetId": subnet}
+    network = (
+        JobNetworkConfiguration(jobNetworkType="CUSTOM_NETWORK", subnetId=subnet)
         if subnet
-        else {"jobNetworkType": "DEFAULT_NETWORK"}
+        else JobNetworkConfiguration(jobNetworkType="DEFAULT_NETWORK")
     )
-    group: dict[str, Any] = {
-        "name": NODE_GROUP_NAME,
-        "replicas": replicas,
-        "minimumSuccessReplicas": replicas,
-        "jobInfrastructureConfigurationDetails": group_infra,
-        "jobConfigurationDetails": config,
-    }
+    group = JobNodeGroupConfigurationDetails(
+        name=NODE_GROUP_NAME,
+        replicas=replicas,
+        minimumSuccessReplicas=replicas,
+        jobInfrastructureConfigurationDetails=group_infra,
+        jobConfigurationDetails=config,
+    )
     if environment is not None:
         group["jobEnvironmentConfigurationDetails"] = environment
-    return {
-        "jobNodeType": "MULTI_NODE",
-        "startupOrder": "IN_PARALLEL",
-        "jobNetworkConfiguration": network,
-        "jobNodeGroupConfigurationDetailsList": [group],
-    }
+    return JobNodeConfigurationDetails(
+        jobNodeType="MULTI_NODE",
+        startupOrder="IN_PARALLEL",
+        jobNetworkConfiguration=network,
+        jobNodeGroupConfigurationDetailsList=[group],
+    )

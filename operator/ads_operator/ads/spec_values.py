@@ -10,11 +10,13 @@ import posixpath
 import shlex
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final, TypeVar
 
 from ads_operator.ads.envvars import substitute, template_name
 from ads_operator.models import DataScienceJobSpec, Runtime, RuntimeType
 from ads_operator.models.runtime import args_list
+
+T = TypeVar("T")
 
 #: ADS's timestamp suffix on default names (UTC for jobs).
 NAME_TIME_FORMAT: Final = "%Y-%m-%d-%H:%M.%S"
@@ -92,8 +94,8 @@ def strip_name_timestamp(name: str) -> str:
 
 
 def merge_tags(
-    run_tags: Mapping[str, Any] | None, runtime_tags: Mapping[str, Any] | None
-) -> dict[str, Any]:
+    run_tags: Mapping[str, T] | None, runtime_tags: Mapping[str, T] | None
+) -> dict[str, T]:
     """Run tags merged with the runtime's; the runtime's values win on the same key."""
     merged = dict(run_tags or {})
     merged.update(runtime_tags or {})

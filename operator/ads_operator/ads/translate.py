@@ -1,8 +1,11 @@
 """DataScienceJob / DataScienceJobRun specs -> OCI request bodies, as ADS builds them.
 
 The results are camelCase dicts ready to pass to the ``oci`` SDK (it accepts plain dicts
-for model arguments) or to serialise as JSON: ``job_details`` is a ``CreateJobDetails``,
+for model arguments) or to serialise as JSON, typed as the REST API spells them
+(:mod:`ads_operator.models.wire`): ``job_details`` is a ``CreateJobDetails``,
 ``run_details`` a ``CreateJobRunDetails``. Unset values are left out, as the SDK does.
+The parts of a job's body are built in :mod:`.job_parts`, the names and tags as ADS
+reads them in :mod:`.spec_values`.
 ADS's defaults are applied here (not in the stored resource): ``jobType: DEFAULT``,
 ``ME_STANDALONE`` (``STANDALONE`` whenever a subnet is given), 50 GB of block storage.
 
@@ -17,7 +20,7 @@ image, and does not document a field-by-field merge).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from ads_operator.ads.envvars import template_name
 from ads_operator.ads.job_parts import (
@@ -41,6 +44,14 @@ from ads_operator.ads.spec_values import (
     user_env,
 )
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.models.wire import (
+    CreateJobDetails,
+    CreateJobRunDetails,
+    JobConfigurationDetails,
+    JobEnvironmentConfigurationDetails,
+    JobNodeConfigurationDetails,
+    JobNodeGroupConfigurationDetails,
+)
 
 DEFAULT_JOB_TYPE: Final = "DEFAULT"
 
@@ -49,7 +60,7 @@ __all__ = ["DEFAULT_JOB_TYPE", "TranslationError", "job_details", "run_details"]
 
 def job_details(
     spec: DataScienceJobSpec, *, region: str | None = None, now: datetime | None = None
-) -> dict[str, Any]:
+) -> CreateJobDetails:
     """The ``CreateJobDetails`` ADS would send for this spec (camelCase, JSON-able).
 
     ``region`` is the job's region, used for a published conda pack without its own
@@ -62,20 +73,20 @@ def job_details(
         raise TranslationError("infrastructure.spec.compartmentId is required to create a job")
     runtime = spec.rt
     rs = runtime.spec
-    config: dict[str, Any] = {
-        "jobType": infra.job_type or DEFAULT_JOB_TYPE,
-        "environmentVariables": runtime_env(runtime, region or spec.region),
-    }
+    config = JobConfigurationDetails(
+        jobType=infra.job_type or DEFAULT_JOB_TYPE,
+        environmentVariables=runtime_env(runtime, region or spec.region),
+    )
     arguments = command_line(rs.args)
     if arguments is not None:
         config["commandLineArguments"] = arguments
     if rs.maximum_runtime_in_minutes:
         config["maximumRuntimeInMinutes"] = rs.maximum_runtime_in_minutes
-    details: dict[str, Any] = {
-        "projectId": infra.project_id,
-        "compartmentId": infra.compartment_id,
-        "displayName": job_display_name(spec, now),
-    }
+    details = CreateJobDetails(
+        projectId=infra.project_id,
+        compartmentId=infra.compartment_id,
+        displayName=job_display_name(spec, now),
+    )
     infrastructure = infrastructure_details(spec)
     environment = environment_details(runtime)
     if is_multi_node(spec):
@@ -113,7 +124,7 @@ def run_details(
     compartment_id: str,
     job_display_name: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> CreateJobRunDetails:
     """The ``CreateJobRunDetails`` ADS's ``job.run(...)`` would send.
 
     ``job_spec`` is the DataScienceJob's spec when the run refers to one (its runtime
@@ -127,11 +138,7 @@ def run_details(
         job_spec = None  # an adopted job given by id alone: run it as a job given by OCID
     env = user_env(job_spec.rt) if job_spec is not None else {}
     env.update(run_spec.env_vars or {})
-    details: dict[str, Any] = {
-        "projectId": project_id,
-        "compartmentId": compartment_id,
-        "jobId": job_id,
-    }
+    details = CreateJobRunDetails(projectId=project_id, compartmentId=compartment_id, jobId=job_id)
     if run_spec.name:
         details["displayName"] = template_name(run_spec.name, env)
     else:
@@ -142,45 +149,18 @@ def run_details(
             details["displayName"] = (
                 f"{strip_name_timestamp(base)}-run-{now.strftime(NAME_TIME_FORMAT)}"
             )
-    config: dict[str, Any] = {}
-    if run_spec.args is not None:
-        config["commandLineArguments"] = run_spec.args  # raw: ADS does not quote run args
-    if run_spec.env_vars:
-        config["environmentVariables"] = dict(run_spec.env_vars)
-    if run_spec.maximum_runtime_in_minutes is not None:
-        config["maximumRuntimeInMinutes"] = run_spec.maximum_runtime_in_minutes
-    if config:
-        config["jobType"] = DEFAULT_JOB_TYPE
-    environment: dict[str, Any] = {}
-    for key, value in (
-        ("image", run_spec.image),
-        ("cmd", run_spec.cmd),
-        ("entrypoint", run_spec.entrypoint),
-        ("imageDigest", run_spec.image_digest),
-        ("imageSignatureId", run_spec.image_signature_id),
-    ):
-        if value is not None:
-            environment[key] = value
-    if environment:
-        environment["jobEnvironmentType"] = OCIR_CONTAINER
-        if job_spec is not None:
-            # OCI requires the image in an override, and whether it merges an override
-            # with the job's environment field by field is not documented: send the
-            # job's values for whatever the run does not change.
-            job_environment = environment_details(job_spec.rt) or {}
-            for key, value in job_environment.items():
-                environment.setdefault(key, value)
+    config = _run_configuration(run_spec)
+    environment = _run_environment(job_spec, run_spec)
     if job_spec is not None and is_multi_node(job_spec):
         if config or environment:
-            group: dict[str, Any] = {"name": NODE_GROUP_NAME}
+            group = JobNodeGroupConfigurationDetails(name=NODE_GROUP_NAME)
             if config:
                 group["jobConfigurationDetails"] = config
             if environment:
                 group["jobEnvironmentConfigurationDetails"] = environment
-            details["jobNodeConfigurationOverrideDetails"] = {
-                "jobNodeType": "MULTI_NODE",
-                "jobNodeGroupConfigurationDetailsList": [group],
-            }
+            details["jobNodeConfigurationOverrideDetails"] = JobNodeConfigurationDetails(
+                jobNodeType="MULTI_NODE", jobNodeGroupConfigurationDetailsList=[group]
+            )
     else:
         if config:
             details["jobConfigurationOverrideDetails"] = config
@@ -196,6 +176,47 @@ def run_details(
     if defined:
         details["definedTags"] = defined
     return details
+
+
+def _run_configuration(run_spec: DataScienceJobRunSpec) -> JobConfigurationDetails | None:
+    """The run's ``jobConfigurationOverrideDetails``; None when it overrides nothing."""
+    config = JobConfigurationDetails(jobType=DEFAULT_JOB_TYPE)
+    if run_spec.args is not None:
+        config["commandLineArguments"] = run_spec.args  # raw: ADS does not quote run args
+    if run_spec.env_vars:
+        config["environmentVariables"] = dict(run_spec.env_vars)
+    if run_spec.maximum_runtime_in_minutes is not None:
+        config["maximumRuntimeInMinutes"] = run_spec.maximum_runtime_in_minutes
+    return config if len(config) > 1 else None
+
+
+def _run_environment(
+    job_spec: DataScienceJobSpec | None, run_spec: DataScienceJobRunSpec
+) -> JobEnvironmentConfigurationDetails | None:
+    """The run's container override; None when it overrides nothing.
+
+    OCI requires the image in an override, and whether it merges an override with the
+    job's environment field by field is not documented: the job's values are sent for
+    whatever the run does not change."""
+    override = JobEnvironmentConfigurationDetails(jobEnvironmentType=OCIR_CONTAINER)
+    if run_spec.image is not None:
+        override["image"] = run_spec.image
+    if run_spec.cmd is not None:
+        override["cmd"] = run_spec.cmd
+    if run_spec.entrypoint is not None:
+        override["entrypoint"] = run_spec.entrypoint
+    if run_spec.image_digest is not None:
+        override["imageDigest"] = run_spec.image_digest
+    if run_spec.image_signature_id is not None:
+        override["imageSignatureId"] = run_spec.image_signature_id
+    if len(override) == 1:
+        return None
+    job_environment = environment_details(job_spec.rt) if job_spec is not None else None
+    if job_environment is None:
+        return override
+    merged = job_environment.copy()
+    merged.update(override)
+    return merged
 
 
 def job_display_name_of(spec: DataScienceJobSpec, now: datetime) -> str:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
+from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from ads_operator.oci.poller import RunStateReader
@@ -78,7 +78,7 @@ class BatchingPort:
 
     # -- everything else: the wrapped port's own answer ------------------------------------
 
-    async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob:
+    async def create_job(self, *, details: CreateJobDetails, retry_token: str) -> OciJob:
         return await self.inner.create_job(details=details, retry_token=retry_token)
 
     async def create_job_artifact(
@@ -97,7 +97,7 @@ class BatchingPort:
     async def list_jobs(self, *, compartment_id: str, project_id: str | None) -> list[OciJob]:
         return await self.inner.list_jobs(compartment_id=compartment_id, project_id=project_id)
 
-    async def update_job(self, *, job_id: str, details: dict[str, Any]) -> OciJob:
+    async def update_job(self, *, job_id: str, details: UpdateJobDetails) -> OciJob:
         return await self.inner.update_job(job_id=job_id, details=details)
 
     async def delete_job(self, *, job_id: str, delete_related_job_runs: bool) -> str | None:
@@ -108,7 +108,7 @@ class BatchingPort:
     async def get_work_request(self, *, work_request_id: str) -> WorkRequest:
         return await self.inner.get_work_request(work_request_id=work_request_id)
 
-    async def create_job_run(self, *, details: dict[str, Any], retry_token: str) -> OciJobRun:
+    async def create_job_run(self, *, details: CreateJobRunDetails, retry_token: str) -> OciJobRun:
         return await self.inner.create_job_run(details=details, retry_token=retry_token)
 
     async def list_job_runs(self, *, compartment_id: str, job_id: str) -> list[OciJobRun]:

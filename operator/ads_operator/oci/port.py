@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.run_scan import RunScan
 
@@ -56,7 +57,7 @@ class OciPort(Protocol):
     #: config or the operator's settings); "" when none is known. Console links name it.
     region: str
 
-    async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob: ...
+    async def create_job(self, *, details: CreateJobDetails, retry_token: str) -> OciJob: ...
 
     async def create_job_artifact(
         self, *, job_id: str, file_name: str, content: bytes, retry_token: str
@@ -68,7 +69,7 @@ class OciPort(Protocol):
 
     async def list_jobs(self, *, compartment_id: str, project_id: str | None) -> list[OciJob]: ...
 
-    async def update_job(self, *, job_id: str, details: dict[str, Any]) -> OciJob: ...
+    async def update_job(self, *, job_id: str, details: UpdateJobDetails) -> OciJob: ...
 
     async def delete_job(self, *, job_id: str, delete_related_job_runs: bool) -> str | None:
         """Start deleting; returns the work request id when the service gives one."""
@@ -76,7 +77,9 @@ class OciPort(Protocol):
 
     async def get_work_request(self, *, work_request_id: str) -> WorkRequest: ...
 
-    async def create_job_run(self, *, details: dict[str, Any], retry_token: str) -> OciJobRun: ...
+    async def create_job_run(
+        self, *, details: CreateJobRunDetails, retry_token: str
+    ) -> OciJobRun: ...
 
     async def get_job_run(self, *, run_id: str, known: KnownRun | None = None) -> OciJobRun:
         """The run's state; ``known`` lets a batching port read it with other runs'."""

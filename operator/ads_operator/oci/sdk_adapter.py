@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ads_operator import metrics
+from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.auth import Credentials
 from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.errors import NotFoundError, from_exception
@@ -70,7 +71,8 @@ class SdkOciPort:
 
         self._limiter = limiter
         self._threads = oci_threads(settings.worker_threads)
-        kwargs: dict[str, Any] = {
+        # The SDK's client options (a None signer would not mean "from the config").
+        kwargs: dict[str, object] = {
             "retry_strategy": oci.retry.NoneRetryStrategy(),
             "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
             "timeout": (settings.oci_connect_timeout, settings.oci_read_timeout),
@@ -106,7 +108,7 @@ class SdkOciPort:
             metrics.oci_call(operation, status=getattr(result, "status", None), code=None, ok=True)
         return result
 
-    async def create_job(self, *, details: dict[str, Any], retry_token: str) -> OciJob:
+    async def create_job(self, *, details: CreateJobDetails, retry_token: str) -> OciJob:
         resp = await self._call(
             "CreateJob", lambda: self._ds.create_job(details, opc_retry_token=retry_token)
         )
@@ -140,20 +142,16 @@ class SdkOciPort:
         jobs: list[OciJob] = []
         page: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"limit": 100}
-            if project_id:
-                kwargs["project_id"] = project_id
-            if page:
-                kwargs["page"] = page
-            resp = await self._call(
-                "ListJobs", functools.partial(self._ds.list_jobs, compartment_id, **kwargs)
+            call = functools.partial(
+                self._ds.list_jobs, compartment_id, limit=100, project_id=project_id, page=page
             )
+            resp = await self._call("ListJobs", call)
             jobs.extend(job_of(item) for item in resp.data)
             page = resp.next_page
             if not page:
                 return jobs
 
-    async def update_job(self, *, job_id: str, details: dict[str, Any]) -> OciJob:
+    async def update_job(self, *, job_id: str, details: UpdateJobDetails) -> OciJob:
         resp = await self._call("UpdateJob", lambda: self._ds.update_job(job_id, details))
         return job_of(resp.data)
 
@@ -170,7 +168,7 @@ class SdkOciPort:
         )
         return WorkRequest(id=resp.data.id, status=str(resp.data.status))
 
-    async def create_job_run(self, *, details: dict[str, Any], retry_token: str) -> OciJobRun:
+    async def create_job_run(self, *, details: CreateJobRunDetails, retry_token: str) -> OciJobRun:
         resp = await self._call(
             "CreateJobRun", lambda: self._ds.create_job_run(details, opc_retry_token=retry_token)
         )
@@ -185,12 +183,10 @@ class SdkOciPort:
         runs: list[OciJobRun] = []
         page: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"job_id": job_id, "limit": 100}
-            if page:
-                kwargs["page"] = page
-            resp = await self._call(
-                "ListJobRuns", functools.partial(self._ds.list_job_runs, compartment_id, **kwargs)
+            call = functools.partial(
+                self._ds.list_job_runs, compartment_id, job_id=job_id, limit=100, page=page
             )
+            resp = await self._call("ListJobRuns", call)
             runs.extend(run_of(item) for item in resp.data)
             page = resp.next_page
             if not page:
@@ -211,16 +207,14 @@ class SdkOciPort:
             """Pages from one end of the list, one after another in this thread while
             tokens are free (the first page's was taken in the loop)."""
             while True:
-                kwargs: dict[str, Any] = {
-                    "limit": page_size,
-                    "sort_by": "timeCreated",
-                    "sort_order": "DESC" if newest_first else "ASC",
-                    "lifecycle_state": scan.state,
-                }
-                page = scan.next_page(newest_first)
-                if page:
-                    kwargs["page"] = page
-                resp = self._ds.list_job_runs(compartment_id, **kwargs)
+                resp = self._ds.list_job_runs(
+                    compartment_id,
+                    limit=page_size,
+                    sort_by="timeCreated",
+                    sort_order="DESC" if newest_first else "ASC",
+                    lifecycle_state=scan.state,
+                    page=scan.next_page(newest_first),
+                )
                 metrics.oci_call("ListJobRuns", status=resp.status, code=None, ok=True)
                 new = scan.add(newest_first, [run_of(item) for item in resp.data], resp.next_page)
                 if new:
@@ -264,12 +258,9 @@ class SdkOciPort:
     ) -> LogPage:
         """One page of the query (``run`` is for batching decorators)."""
         details = self._search_details(time_start=time_start, time_end=time_end, search_query=query)
-        kwargs: dict[str, Any] = {"limit": limit}
-        if page:
-            kwargs["page"] = page
 
         def call() -> LogPage:  # a thousand records are parsed in the thread, not the loop
-            resp = self._search.search_logs(details, **kwargs)
+            resp = self._search.search_logs(details, limit=limit, page=page)
             records = [parse_log_result(r.data) for r in (resp.data.results or [])]
             return LogPage(tuple(r for r in records if r is not None), resp.next_page)
 
@@ -285,13 +276,10 @@ class SdkOciPort:
         names: list[str] = []
         start: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"prefix": prefix}
-            if start:
-                kwargs["start"] = start
-            resp = await self._call(
-                "ListObjects",
-                functools.partial(self._os.list_objects, namespace, bucket, **kwargs),
+            call = functools.partial(
+                self._os.list_objects, namespace, bucket, prefix=prefix, start=start
             )
+            resp = await self._call("ListObjects", call)
             names.extend(o.name for o in resp.data.objects)
             start = resp.data.next_start_with
             if not start:

@@ -8,7 +8,7 @@ log lines) is tested on its own.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from ads_operator.oci.domain import LogRecord, OciJob, OciJobRun
 
@@ -49,11 +49,30 @@ def run_of(model: Any) -> OciJobRun:
     )
 
 
-def parse_log_result(data: dict[str, Any]) -> LogRecord | None:
+class LogContentData(TypedDict, total=False):
+    message: str
+
+
+class LogContent(TypedDict, total=False):
+    id: str
+    time: str
+    source: str
+    data: LogContentData
+
+
+class SearchResultData(TypedDict, total=False):
+    """A SearchLogs result's ``data``, as far as a log line is read from it. It is JSON
+    the service passes through, so every field is read as possibly missing."""
+
+    datetime: int
+    logContent: LogContent
+
+
+def parse_log_result(data: SearchResultData) -> LogRecord | None:
     """A SearchLogs result's ``data`` as a record; None for shapes that are not log lines."""
-    content = data.get("logContent") or {}
+    content = data.get("logContent") or LogContent()
     record_id = content.get("id")
-    message = (content.get("data") or {}).get("message")
+    message = (content.get("data") or LogContentData()).get("message")
     if record_id is None or message is None:
         return None
     time: datetime | None = None

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from ads_operator.ads.artifacts import Artifact
+from ads_operator.models.wire import CreateJobDetails, UpdateJobDetails, update_details
 from ads_operator.oci.domain import OciJob
 from ads_operator.reconcile.identity import TAG_SPEC, owned_by
 from ads_operator.reconcile.lifecycle import (
@@ -28,7 +29,7 @@ from ads_operator.reconcile.lifecycle import (
 
 @dataclass(frozen=True)
 class DesiredJob:
-    details: dict[str, Any]
+    details: CreateJobDetails
     artifact: Artifact | None
     replace_hash: str
     update_hash: str
@@ -38,8 +39,8 @@ class DesiredJob:
         """What ``status.specHash`` records: both hashes."""
         return f"{self.replace_hash}.{self.update_hash}"
 
-    def update_details(self) -> dict[str, Any]:
-        return {k: v for k, v in self.details.items() if k in JOB_UPDATABLE_FIELDS}
+    def update_details(self) -> UpdateJobDetails:
+        return update_details(self.details)
 
 
 def _digest(value: Any) -> str:
@@ -47,12 +48,13 @@ def _digest(value: Any) -> str:
 
 
 def desired_job(
-    details: dict[str, Any], artifact: Artifact | None, provenance: dict[str, str]
+    details: CreateJobDetails, artifact: Artifact | None, provenance: dict[str, str]
 ) -> DesiredJob:
     fixed = {k: v for k, v in details.items() if k not in JOB_UPDATABLE_FIELDS}
     replace_hash = _digest({"job": fixed, "artifact": artifact.sha256 if artifact else None})
     tags = {**details.get("freeformTags", {}), **provenance, TAG_SPEC: replace_hash}
-    full = {**details, "freeformTags": tags}
+    full = details.copy()
+    full["freeformTags"] = tags
     update_hash = _digest({k: v for k, v in full.items() if k in JOB_UPDATABLE_FIELDS})
     return DesiredJob(full, artifact, replace_hash, update_hash)
 
