@@ -27,9 +27,11 @@ SECRET_KEYS = ("config", "key", "passphrase", "profile", "tenancy", "user", "fin
 
 @dataclass(frozen=True)
 class Credentials:
-    """What an SDK client needs: a config dict and optionally a token signer."""
+    """What an SDK client needs: a config dict and optionally a token signer. The config
+    is the SDK's (an OCI config file's profile, free-form): only ``region`` and
+    ``tenancy`` are read here, as text."""
 
-    config: dict[str, Any] = field(repr=False)
+    config: dict[str, object] = field(repr=False)
     signer: Any = field(default=None, repr=False)
     #: Distinguishes credential sets without revealing them (cache keys, logs).
     identity: str = "default"
@@ -51,7 +53,7 @@ def _text(value: str | bytes) -> str:
 def from_secret(data: Mapping[str, str | bytes], *, secret_name: str) -> Credentials:
     """Credentials from a Secret's decoded data; a readable error names what is missing."""
     values = {k: _text(v) for k, v in data.items() if k in SECRET_KEYS}
-    config: dict[str, Any] = {}
+    config: dict[str, object] = {}
     if "config" in values:
         parser = configparser.ConfigParser(interpolation=None)
         try:

@@ -83,26 +83,26 @@ def from_service_error(
     headers: Any = None,
 ) -> OciError:
     """Classify an OCI error response by status and code."""
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "operation": operation,
-        "request_id": request_id,
-        "retry_after": _retry_after(headers),
-    }
+    return _error_class(status)(
+        message,
+        status=status,
+        code=code,
+        operation=operation,
+        request_id=request_id,
+        retry_after=_retry_after(headers),
+    )
+
+
+def _error_class(status: int) -> type[OciError]:
     if status == 429:
-        return ThrottledError(message, **kwargs)
-    if status == 409 or status >= 500 or status == 408:
-        return RetryableError(message, **kwargs)
-    if status == 401:
-        return NotAuthorizedError(message, **kwargs)
+        return ThrottledError
+    if status in (408, 409, 412) or status >= 500:
+        return RetryableError
+    if status in (401, 403):
+        return NotAuthorizedError
     if status == 404:
-        return NotFoundError(message, **kwargs)
-    if status == 403:
-        return NotAuthorizedError(message, **kwargs)
-    if status == 412:
-        return RetryableError(message, **kwargs)
-    return InvalidRequestError(message, **kwargs)
+        return NotFoundError
+    return InvalidRequestError
 
 
 def from_exception(exc: BaseException, *, operation: str) -> OciError:
