@@ -182,6 +182,18 @@ CASES: dict[str, dict[str, Any]] = {
             **CONDA,
         },
     ),
+    "file-storage-by-address": job(
+        "fss",
+        {
+            **{"projectId": P, "compartmentId": C, "shapeName": FLEX},
+            "storageMount": [
+                {"src": "10.0.0.5:/exports/data", "dest": "/opt/fss/data"},
+                {"src": "ocid1.mounttarget.oc1.iad.mt:/exports/data", "dest": "mixed"},
+            ],
+        },
+        "container",
+        {"image": IMAGE},
+    ),
     "args-as-one-string": job(
         "args",
         {"projectId": P, "compartmentId": C, "shapeName": FLEX},
@@ -260,6 +272,26 @@ IGNORED: dict[str, tuple[dict[str, Any], str, str]] = {
     ),
 }
 
+#: What Resource Search answers in the recording (text -> (type, OCID, created)): the IP
+#: finds two private IPs (ADS takes the newest), that one finds its mount target.
+RESOURCE_SEARCH: dict[str, list[tuple[str, str, str]]] = {
+    "10.0.0.5": [
+        ("PrivateIp", "ocid1.privateip.oc1.iad.new", "2026-02-01T00:00:00+00:00"),
+        ("PrivateIp", "ocid1.privateip.oc1.iad.old", "2025-01-01T00:00:00+00:00"),
+    ],
+    "ocid1.privateip.oc1.iad.new": [
+        ("Vnic", "ocid1.vnic.oc1.iad.v", "2026-02-01T00:00:00+00:00"),
+        ("MountTarget", "ocid1.mounttarget.oc1.iad.mt", "2026-02-01T00:00:00+00:00"),
+    ],
+    "ocid1.privateip.oc1.iad.old": [
+        ("MountTarget", "ocid1.mounttarget.oc1.iad.stale", "2025-01-01T00:00:00+00:00"),
+    ],
+    "/exports/data": [
+        ("Export", "ocid1.export.oc1.iad.ex", "2026-02-01T00:00:00+00:00"),
+        ("FileSystem", "ocid1.filesystem.oc1.iad.fs", "2026-02-01T00:00:00+00:00"),
+    ],
+}
+
 
 def localised(document: dict[str, Any], code_dir: pathlib.Path) -> dict[str, Any]:
     """The document with each oci:// code source replaced by a local file of its name."""
@@ -318,6 +350,19 @@ def main() -> int:
     def no_artifact(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise oci.exceptions.ServiceError(404, "NotFound", {}, "no artifact (recording)")
 
+    def search_resources(self: Any, search_details: Any, **_: Any) -> Any:
+        import datetime
+
+        items = [
+            oci.resource_search.models.ResourceSummary(
+                resource_type=kind,
+                identifier=ocid,
+                time_created=datetime.datetime.fromisoformat(created),
+            )
+            for kind, ocid, created in RESOURCE_SEARCH.get(search_details.text, [])
+        ]
+        return mock.Mock(data=mock.Mock(items=items))
+
     def refuse(self: Any, resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError(f"recording must not call OCI: {method} {resource_path}")
 
@@ -329,6 +374,9 @@ def main() -> int:
         mock.patch.object(dsc, "get_job", get_job),
         mock.patch.object(dsc, "head_job_artifact", no_artifact),
         mock.patch.object(dsc, "create_job_artifact", return_value=None),
+        mock.patch.object(
+            oci.resource_search.ResourceSearchClient, "search_resources", search_resources
+        ),
     ):
         everything = {**CASES, **{name: doc for name, (doc, _, _) in IGNORED.items()}}
         for name, document in everything.items():
@@ -348,6 +396,7 @@ def main() -> int:
                 recorded[name]["ads_reads"] = IGNORED[name][2]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     header = {
+        "resource_search": RESOURCE_SEARCH,
         "recorded_with": f"oracle-ads {ads.__version__}, oci {oci.__version__}",
         "by": "hack/record_ads_golden.py",
     }

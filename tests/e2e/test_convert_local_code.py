@@ -147,3 +147,63 @@ def test_converted_local_script_runs_to_succeeded(
         return lines if any("local code ran with --epochs 2" in line for line in lines) else None
 
     wait_for(printed, timeout=30, what="the script's line as an Event of the run")
+
+
+def test_file_storage_by_address_is_resolved_and_the_job_mounts_it(
+    cluster: Cluster,
+    namespace: str,
+    operator: OperatorProcess,
+    emulator: EmulatorHandle,
+    emulator_api_key: ApiKey,
+    oci_clients: OciClients,
+    tmp_path: Path,
+) -> None:
+    """ADS's `<IP>:<export path>`: convert finds the OCIDs with Resource Search (the user's
+    config, as ADS does), and the OCI job the operator creates mounts them."""
+    ip = f"10.{uuid.uuid4().int % 250}.0.5"
+    seeded = emulator.seed_file_system(compartment=COMPARTMENT, ip_address=ip, export_path="/d")
+    (tmp_path / "run.sh").write_text("echo mounted\n")
+    document = {
+        "kind": "job",
+        "spec": {
+            "name": "fss-job",
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {
+                    "compartmentId": COMPARTMENT,
+                    "projectId": PROJECT,
+                    "shapeName": "VM.Standard.E4.Flex",
+                    "storageMount": [{"src": f"{ip}:/d", "dest": "/opt/fss/d"}],
+                },
+            },
+            "runtime": {"kind": "runtime", "type": "script", "spec": {"scriptPathURI": "run.sh"}},
+        },
+    }
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(document))
+    documents = convert(
+        tmp_path,
+        "--oci-config",
+        str(emulator_api_key.config_file),
+        "--oci-endpoint",
+        emulator.endpoint,
+    )
+    job: dict[str, Any] = documents[-1]
+    (mount,) = job["spec"]["infrastructure"]["spec"]["storageMount"]
+    assert mount["src"] == f"{seeded['mountTargetId']}:{seeded['exportId']}"
+    apply(cluster, namespace, *documents)
+    waited = cluster.kubectl(
+        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/fss-job", "--timeout=60s",
+        check=False, timeout=90,
+    )  # fmt: skip
+    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
+    ocid = str(status_of(cluster, namespace, "dsjob", "fss-job")["ocid"])
+    (made,) = oci_clients.data_science.get_job(
+        ocid
+    ).data.job_storage_mount_configuration_details_list
+    assert (made.storage_type, made.mount_target_id, made.export_id) == (
+        "FILE_STORAGE",
+        seeded["mountTargetId"],
+        seeded["exportId"],
+    )
+    assert (made.destination_path, made.destination_directory_name) == ("/opt/fss", "d")

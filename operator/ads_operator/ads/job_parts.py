@@ -6,10 +6,9 @@ variables (see :func:`ads_operator.ads.translate.job_details`, which puts them t
 from __future__ import annotations
 
 import posixpath
-import re
 from typing import Final
 
-from ads_operator.ads import envcontract
+from ads_operator.ads import envcontract, mounts
 from ads_operator.ads.envvars import substitute
 from ads_operator.ads.spec_values import split_exec
 from ads_operator.models import (
@@ -35,7 +34,6 @@ DEFAULT_BLOCK_STORAGE_GB: Final = 50
 #: ADS names the single node group of a multi-node job this.
 NODE_GROUP_NAME: Final = "node-group"
 OCIR_CONTAINER: Final = "OCIR_CONTAINER"
-_IPV4_EXPORT: Final = re.compile(r"^\d{1,3}(\.\d{1,3}){3}:/")
 
 
 class TranslationError(ValueError):
@@ -110,12 +108,14 @@ def storage_mount_details(mount: StorageMount) -> StorageMountConfigurationDetai
         )
         if prefix:
             details["prefix"] = prefix
-    elif _IPV4_EXPORT.match(src):
-        # ADS resolves an IP and export path to OCIDs with Resource Search; that needs
-        # tenancy-wide search rights the operator should not need, so we refuse it.
+    elif mounts.needs_search(src):
+        # ADS resolves an address with Resource Search when it creates the job, on the
+        # user's machine; so does `convert`. The operator would need tenancy-wide read
+        # rights for it, so a resource must name the OCIDs.
         raise TranslationError(
-            f"storageMount src {src!r}: give <mount target OCID>:<export OCID>; resolving "
-            "an IP address and export path needs OCI Resource Search"
+            f"storageMount src {src!r}: give <mount target OCID>:<export OCID>; "
+            "`ads-operator convert` on the ADS file resolves an IP address and export path "
+            "with OCI Resource Search, as ADS does"
         )
     else:
         mount_target, _, export = src.partition(":")

@@ -12,7 +12,9 @@ A local path in ``scriptPathURI``, ``notebookPathURI`` or ``source`` (ADS upload
 becomes a ConfigMap written before the job when the code is small, or with ``--upload
 oci://bucket@namespace/prefix`` is uploaded with the user's OCI config (``--oci-config``,
 ``--oci-endpoint`` as for ``logs``); see :mod:`ads_operator.commands.localcode`. Uploads
-happen only once every job converted, and the output is written only after them.
+happen only once every job converted, and the output is written only after them. A
+File Storage mount written as ``<IP>:<export path>`` is resolved to OCIDs with Resource
+Search and the same OCI config, as ADS resolves it (:mod:`ads_operator.ads.mounts`).
 Every error is one line on stderr with exit code 1.
 """
 
@@ -27,10 +29,11 @@ from typing import Any
 
 import yaml
 
-from ads_operator.ads import yaml_io
+from ads_operator.ads import mounts, yaml_io
 from ads_operator.commands.localcode import CodePlan, place_local_code
 from ads_operator.models import JOB_KIND, RUN_KIND
 from ads_operator.oci.errors import OciError
+from ads_operator.oci.resource_search import FreeTextSearch
 from ads_operator.oci.upload import put_objects
 from ads_operator.settings import SettingsError, from_env
 
@@ -70,10 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="ADS -> manifest: upload local code here instead of writing it into ConfigMaps",
     )
     parser.add_argument(
-        "--oci-config", help="OCI config file for --upload (sets ADS_OPERATOR_OCI_CONFIG_FILE)"
+        "--oci-config",
+        help="OCI config file for --upload and for resolving <IP>:<export path> mounts"
+        " (sets ADS_OPERATOR_OCI_CONFIG_FILE)",
     )
     parser.add_argument(
-        "--oci-endpoint", help="send --upload's calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
+        "--oci-endpoint", help="send those OCI calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
     )
 
 
@@ -87,11 +92,13 @@ def convert_documents(
     upload: str | None = None,
     base: Path | None = None,
     plan: CodePlan | None = None,
+    search: mounts.Search | None = None,
 ) -> list[dict[str, Any]]:
     """Convert every job in ``documents`` (the pure core of the command); what is left
     out is appended to ``notes``, one line each. Local code paths (read from ``base``,
     default the current directory) are replaced by where ``plan`` says their code goes:
-    its ConfigMaps are returned before their job, its uploads are left to the caller."""
+    its ConfigMaps are returned before their job, its uploads are left to the caller.
+    File Storage mounts written by address are resolved through ``search``."""
     notes = [] if notes is None else notes
     plan = CodePlan() if plan is None else plan
     ads_jobs = [d for d in documents if isinstance(d, dict) and d.get("kind", "job") == "job"]
@@ -117,6 +124,7 @@ def convert_documents(
             document = _with_code_placed(
                 document, name=name, namespace=namespace, upload=upload, base=base, plan=plan
             )
+            _resolve_mounts(document, search)
             manifest = yaml_io.ads_to_manifest(document, name=name, namespace=namespace)
             out.extend(plan.configmaps[placed_before:])  # the job's code, applied first
             out.append(manifest)
@@ -168,12 +176,46 @@ def _with_code_placed(
     return {**copy.deepcopy(document), "spec": spec}
 
 
+def _resolve_mounts(document: dict[str, Any], search: mounts.Search | None) -> None:
+    """Replace each ``<IP>:<export path>`` mount source by the OCIDs ADS would find."""
+    infrastructure = document["spec"].get("infrastructure")
+    infra_spec = infrastructure.get("spec") if isinstance(infrastructure, dict) else None
+    found = infra_spec.get("storageMount") if isinstance(infra_spec, dict) else None
+    for index, mount in enumerate(found if isinstance(found, list) else []):
+        src = mount.get("src") if isinstance(mount, dict) else None
+        if not isinstance(src, str) or not mounts.needs_search(src):
+            continue
+        where = f"spec.infrastructure.spec.storageMount[{index}].src {src!r}"
+        instead = "or write <mount target OCID>:<export OCID>"
+        if search is None:
+            raise yaml_io.ConversionError(f"{where}: resolving it needs Resource Search; {instead}")
+        try:
+            mount["src"] = mounts.resolve(src, search)
+        except mounts.MountNotResolvableError as exc:
+            raise yaml_io.ConversionError(f"{where}: {exc}; {instead}") from None
+        except (SettingsError, OciError) as exc:
+            summary = exc.summary() if isinstance(exc, OciError) else str(exc)
+            raise yaml_io.ConversionError(
+                f"{where}: convert resolves it with Resource Search, as ADS does, and that "
+                f"failed: {summary}; give --oci-config FILE (default ~/.oci/config), {instead}"
+            ) from None
+
+
+class _UserSearch:
+    """Resource Search with the user's OCI config, built on first use: a file without
+    File Storage addresses converts without credentials."""
+
+    def __init__(self) -> None:
+        self._search: FreeTextSearch | None = None
+
+    def __call__(self, text: str) -> list[mounts.Found]:
+        if self._search is None:
+            self._search = FreeTextSearch(from_env())
+        return [mounts.Found(*found) for found in self._search(text)]
+
+
 def _upload(plan: CodePlan, args: argparse.Namespace) -> None:
     """Put the planned objects with the user's OCI config; one line on failure."""
-    if getattr(args, "oci_config", None):
-        os.environ["ADS_OPERATOR_OCI_CONFIG_FILE"] = args.oci_config
-    if getattr(args, "oci_endpoint", None):
-        os.environ["ADS_OPERATOR_OCI_ENDPOINT"] = args.oci_endpoint
     try:
         settings = from_env()
         for (namespace, bucket), objects in plan.uploads.items():
@@ -200,6 +242,10 @@ def main(args: argparse.Namespace) -> int:
         return 1
     notes: list[str] = []
     plan = CodePlan()
+    if getattr(args, "oci_config", None):
+        os.environ["ADS_OPERATOR_OCI_CONFIG_FILE"] = args.oci_config
+    if getattr(args, "oci_endpoint", None):
+        os.environ["ADS_OPERATOR_OCI_ENDPOINT"] = args.oci_endpoint
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
         converted = convert_documents(
@@ -210,6 +256,7 @@ def main(args: argparse.Namespace) -> int:
             notes=notes,
             upload=getattr(args, "upload", None),
             plan=plan,
+            search=_UserSearch(),
         )
         if plan.uploads:
             _upload(plan, args)

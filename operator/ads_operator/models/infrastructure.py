@@ -33,12 +33,13 @@ MIN_BLOCK_STORAGE_GB: Final = 50
 #: The largest block volume a job may ask for.
 MAX_BLOCK_STORAGE_GB: Final = 10240
 
-#: ``src`` of a storage mount: ``oci://bucket@namespace[/prefix]``,
-#: ``<mount target OCID>:<export OCID>`` or ``<IPv4>:<export path>``.
+#: ``src`` of a storage mount: ``oci://bucket@namespace[/prefix]``, or File Storage as
+#: ``<mount target>:<export>``, each half an OCID or (as ADS accepts) an address: the
+#: mount target's IPv4 and the export's path.
 STORAGE_SOURCE_PATTERN: Final = (
     r"^(oci://[^@/\s]+@[^/\s]+(/.*)?"
-    r"|ocid1\.mounttarget\.[^:\s]+:ocid1\.export\.\S+"
-    r"|[0-9]{1,3}(\.[0-9]{1,3}){3}:/\S*)$"
+    r"|(ocid1\.mounttarget\.[^:\s]+|[0-9]{1,3}(\.[0-9]{1,3}){3})"
+    r":(ocid1\.export\.\S+|/\S*))$"
 )
 
 
@@ -80,8 +81,9 @@ class StorageMount(WireModel):
         pattern=STORAGE_SOURCE_PATTERN,
         max_length=MAX_URI,
         description=(
-            "oci://bucket@namespace[/prefix] (Object Storage), "
-            "<mount target OCID>:<export OCID> or <IPv4>:<export path> (File Storage)."
+            "oci://bucket@namespace[/prefix] (Object Storage), or <mount target OCID>:"
+            "<export OCID> (File Storage); ADS's <IPv4>:<export path> (either half) is "
+            "resolved by ads-operator convert."
         ),
     )
     dest: str = Field(

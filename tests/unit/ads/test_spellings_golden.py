@@ -5,7 +5,8 @@ ADS reads besides the canonical camelCase ones (other case, snake_case, the OCI
 payload's names, the notebook's ``outputURI``), and the ``CreateJobDetails`` ADS built
 from each, recorded by ``hack/record_ads_golden.py``. Here each document goes through
 ``convert`` (``ads_to_manifest``) and the operator's translation; the result must be
-ADS's request, except for the differences listed with their reason.
+ADS's request, except for the differences listed with their reason. File Storage
+mounts written by address are resolved with the Resource Search answers ADS was given.
 
 The ``ignored-*`` cases hold a key ADS keeps and never reads (``blockStorageSizeInGBs``):
 the recording shows ADS's job without the setting, and ``convert`` refuses the key,
@@ -22,11 +23,18 @@ from typing import Any, Final
 import pytest
 
 from ads_operator.ads import spellings, translate, yaml_io
+from ads_operator.ads.mounts import Found
+from ads_operator.commands import convert
 from ads_operator.models import DataScienceJobSpec
 
 GOLDEN: Final = json.loads((Path(__file__).parent / "golden" / "ads_spellings.json").read_text())
 CASES: Final[dict[str, Any]] = {
     name: case for name, case in GOLDEN["cases"].items() if "ignored_key" not in case
+}
+#: What Resource Search answered ADS in the recording, answered to ``convert`` here.
+SEARCH: Final = {
+    text: [Found(*found) for found in answers]
+    for text, answers in GOLDEN["about"]["resource_search"].items()
 }
 #: Documents with a key ADS keeps but never reads, and the key ADS reads instead.
 IGNORED: Final[dict[str, Any]] = {
@@ -74,7 +82,13 @@ def _set(document: dict[str, Any], path: str, value: Any) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_convert_then_translate_gives_what_ads_sends(case: str) -> None:
-    manifest = yaml_io.ads_to_manifest(CASES[case]["ads_yaml"])
+    (manifest,) = convert.convert_documents(
+        [CASES[case]["ads_yaml"]],
+        name=None,
+        namespace=None,
+        ads_only=False,
+        search=lambda text: SEARCH.get(text, []),
+    )
     ours = translate.job_details(DataScienceJobSpec.model_validate(manifest["spec"]))
     for (known_case, path), (ads_value, our_value, _why) in KNOWN_DIFFERENCES.items():
         if known_case == case:

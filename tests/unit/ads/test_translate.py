@@ -494,7 +494,7 @@ def test_file_storage_by_ip_is_refused_with_a_reason() -> None:
         {"scriptPathURI": "configmap://c/a.py"},
         storageMount=[{"src": "10.0.0.5:/exports/data", "dest": "data"}],
     )
-    with pytest.raises(translate.TranslationError, match="Resource Search"):
+    with pytest.raises(translate.TranslationError, match=r"ads-operator convert.*Resource Search"):
         translate.job_details(spec)
 
 

@@ -279,3 +279,59 @@ def test_args_as_one_string_is_kept_and_split_by_shell_rules() -> None:
     assert manifest["spec"]["runtime"]["spec"]["args"] == "--n 3 'two words'"
     with pytest.raises(yaml_io.ConversionError, match="args cannot be split by shell rules"):
         yaml_io.ads_to_manifest(ads_document({"scriptPathURI": "oci://b@ns/a.py", "args": "'x"}))
+
+
+def _with_mount(src: str) -> dict[str, Any]:
+    infra = {"compartmentId": C, "projectId": P, "storageMount": [{"src": src, "dest": "d"}]}
+    return ads_document({"scriptPathURI": "oci://b@ns/a.py"}, infra)
+
+
+def test_a_file_storage_address_is_resolved_with_resource_search() -> None:
+    """ADS resolves `<IP>:<export path>` when it creates the job; convert does the same."""
+    from ads_operator.ads.mounts import Found
+
+    answers = {
+        "10.0.0.5": [Found("PrivateIp", "ocid1.privateip.oc1..p", "2026")],
+        "ocid1.privateip.oc1..p": [Found("MountTarget", "ocid1.mounttarget.oc1..m")],
+        "/data": [Found("Export", "ocid1.export.oc1..e")],
+    }
+    (manifest,) = convert.convert_documents(
+        [_with_mount("10.0.0.5:/data")],
+        name=None,
+        namespace=None,
+        ads_only=False,
+        search=lambda text: answers.get(text, []),
+    )
+    (mount,) = manifest["spec"]["infrastructure"]["spec"]["storageMount"]
+    assert mount == {"src": "ocid1.mounttarget.oc1..m:ocid1.export.oc1..e", "dest": "d"}
+    with pytest.raises(yaml_io.ConversionError) as raised:
+        convert.convert_documents(
+            [_with_mount("10.0.0.6:/data")],
+            name=None,
+            namespace=None,
+            ads_only=False,
+            search=lambda text: answers.get(text, []),
+        )
+    assert str(raised.value) == (
+        "spec.infrastructure.spec.storageMount[0].src '10.0.0.6:/data': Resource Search "
+        "finds nothing at IP 10.0.0.6; or write <mount target OCID>:<export OCID>"
+    )
+
+
+def test_resolving_without_credentials_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # main() exports --oci-config for the SDK; monkeypatch restores the variable after
+    monkeypatch.setenv("ADS_OPERATOR_OCI_CONFIG_FILE", str(tmp_path / "none"))
+    source = tmp_path / "job.yaml"
+    source.write_text(yaml.safe_dump(_with_mount("10.0.0.5:/data")))
+    args = argparse.Namespace(
+        file=str(source), output=str(tmp_path / "out.yaml"), name=None, namespace=None,
+        ads_only=False, upload=None, oci_config=str(tmp_path / "none"), oci_endpoint=None,
+    )  # fmt: skip
+    assert convert.main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Resource Search, as ADS does, and that failed" in err
+    assert "--oci-config FILE" in err
+    assert not (tmp_path / "out.yaml").exists()

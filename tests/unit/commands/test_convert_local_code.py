@@ -188,6 +188,8 @@ def test_an_upload_without_credentials_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # main() exports --oci-config for the SDK; monkeypatch restores the variable after
+    monkeypatch.setenv("ADS_OPERATOR_OCI_CONFIG_FILE", str(tmp_path / "no-config"))
     (tmp_path / "t.py").write_text("1")
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(ads_job({"scriptPathURI": "t.py"})))
     args = _cli(tmp_path, upload="oci://b@ns/p", oci_config=str(tmp_path / "no-config"))
