@@ -12,8 +12,8 @@ from typing import TypeVar
 import oci
 import pytest
 
-from ads_operator.oci.domain import OciJobRun
-from ads_operator.oci.errors import NotFoundError, ThrottledError
+from ads_operator.models.oci_errors import NotFoundError, ThrottledError
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.ratelimit import TenancyBudget

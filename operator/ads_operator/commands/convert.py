@@ -32,7 +32,7 @@ import yaml
 from ads_operator.ads import mounts, yaml_io
 from ads_operator.commands.localcode import CodePlan, place_local_code
 from ads_operator.models import JOB_KIND, RUN_KIND
-from ads_operator.oci.errors import OciError
+from ads_operator.models.oci_errors import OciError
 from ads_operator.oci.resource_search import FreeTextSearch
 from ads_operator.oci.upload import put_objects
 from ads_operator.settings import SettingsError, from_env

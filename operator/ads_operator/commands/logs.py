@@ -23,8 +23,8 @@ from typing import Any, TextIO
 
 from ads_operator.kube import client as kube
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
-from ads_operator.oci.domain import LogRecord, OciJobRun
-from ads_operator.oci.errors import OciError
+from ads_operator.models.oci_errors import OciError
+from ads_operator.models.oci_records import LogRecord, OciJobRun
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import logs

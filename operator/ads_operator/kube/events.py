@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from ads_operator.kube import client as kube
 from ads_operator.kube.port import ObjectReference
-from ads_operator.oci.domain import LogRecord
+from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile import log_batches
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.settings import Settings

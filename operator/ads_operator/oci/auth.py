@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ads_operator.oci.errors import NotAuthorizedError, OciError
+from ads_operator.models.oci_errors import NotAuthorizedError, OciError
 from ads_operator.settings import AuthMode, Settings
 
 #: Keys a credentials Secret may hold. Either ``config`` (an OCI config file; its

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
-from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import KnownRun, OciPort, RunLog

@@ -10,9 +10,9 @@ import threading
 import time
 from collections.abc import Mapping
 
+from ads_operator.models.oci_errors import OciError
 from ads_operator.oci.auth import Credentials, default_credentials, from_secret
 from ads_operator.oci.batching import BatchingPort
-from ads_operator.oci.errors import OciError
 from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort

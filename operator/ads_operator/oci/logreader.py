@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from ads_operator.oci.domain import LogRecord
+from ads_operator.models.oci_records import LogRecord
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.shared_reads import SharedReads
 

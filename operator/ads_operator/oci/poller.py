@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
-from ads_operator.oci.domain import OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.run_scan import RunScan
 

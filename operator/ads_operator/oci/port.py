@@ -2,8 +2,8 @@
 
 Reconcile code and handlers depend on this protocol only; the SDK adapter implements it
 for real OCI (or the emulator) and unit tests implement it in memory. Methods take
-keyword arguments, return frozen records from :mod:`ads_operator.oci.domain` and raise
-the classes of :mod:`ads_operator.oci.errors`.
+keyword arguments, return frozen records from :mod:`ads_operator.models.oci_records` and
+raise the classes of :mod:`ads_operator.models.oci_errors`.
 
 Two reads take an optional hint about the run they are for (:class:`KnownRun`,
 :class:`RunLog`). A plain port ignores it; the batching decorator of
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
-from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.oci.run_scan import RunScan
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection, Mapping, Sequence
 
-from ads_operator.oci.domain import OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 
 NEWEST_FIRST, OLDEST_FIRST = True, False
 

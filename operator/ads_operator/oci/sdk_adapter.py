@@ -29,10 +29,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ads_operator import metrics
+from ads_operator.models.oci_errors import NotFoundError
+from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.auth import Credentials
-from ads_operator.oci.domain import LogPage, OciJob, OciJobRun, WorkRequest
-from ads_operator.oci.errors import NotFoundError, from_exception
+from ads_operator.oci.errors import from_exception
 from ads_operator.oci.port import KnownRun, RunLog
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from ads_operator.oci.domain import LogRecord, OciJob, OciJobRun
+from ads_operator.models.oci_records import LogRecord, OciJob, OciJobRun
 
 
 def tags_of(value: Any) -> dict[str, str]:

@@ -4,7 +4,7 @@ This runs on the user's machine, once, with the user's OCI config (the API key t
 would use to upload the same files), so it is a plain synchronous call rather than the
 operator's port: no rate budget, no worker threads. Like the port, it turns off the
 SDK's retries and circuit breaker, honours ``ADS_OPERATOR_OCI_ENDPOINT`` (the emulator)
-and maps every failure to :class:`~ads_operator.oci.errors.OciError`.
+and maps every failure to :class:`~ads_operator.models.oci_errors.OciError`.
 """
 
 from __future__ import annotations

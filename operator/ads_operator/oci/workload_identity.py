@@ -32,7 +32,7 @@ from typing import Any
 import oci
 from oci._vendor import requests
 
-from ads_operator.oci.errors import NotAuthorizedError, OciError, RetryableError
+from ads_operator.models.oci_errors import NotAuthorizedError, OciError, RetryableError
 
 #: Where the SDK looks for the cluster CA unless its own variable says otherwise.
 CA_VARIABLE = "OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH"

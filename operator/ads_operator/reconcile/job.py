@@ -15,8 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from ads_operator.ads.artifacts import Artifact
+from ads_operator.models.oci_records import OciJob
 from ads_operator.models.wire import CreateJobDetails, UpdateJobDetails, update_details
-from ads_operator.oci.domain import OciJob
 from ads_operator.reconcile.identity import TAG_SPEC, owned_by
 from ads_operator.reconcile.lifecycle import (
     JOB_BROKEN,

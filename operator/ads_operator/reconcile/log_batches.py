@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ads_operator.models.oci_records import LogRecord
 from ads_operator.models.run import LOG_PENDING_EVENTS
-from ads_operator.oci.domain import LogRecord
 
 LOG_REASON: Final = "LogLines"
 LIMIT_REASON: Final = "LogEventsLimited"

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ads_operator.oci.domain import LogRecord
+from ads_operator.models.oci_records import LogRecord
 
 #: Searched before ``timeAccepted`` too: the emitter's clock may differ from the service's.
 START_MARGIN = timedelta(seconds=60)

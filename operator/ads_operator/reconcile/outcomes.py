@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ads_operator.oci.errors import (
+from ads_operator.models.oci_errors import (
     InvalidRequestError,
     NotAuthorizedError,
     NotFoundError,

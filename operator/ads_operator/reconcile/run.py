@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ads_operator.models import Phase, RunPolicy
-from ads_operator.oci.domain import OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.reconcile import policy
 from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
 from ads_operator.reconcile.lifecycle import (

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from ads_operator.models import DataScienceJobSpec, RunPolicy
-from ads_operator.oci.domain import OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 
 #: A status merge patch, by wire name.
 Patch = dict[str, Any]

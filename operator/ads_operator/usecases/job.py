@@ -22,7 +22,7 @@ from ads_operator.models import (
     DataScienceJobSpec,
     DeletionPolicy,
 )
-from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import history, outcomes, schedule
 from ads_operator.reconcile.conditions import get_condition, is_true, set_condition

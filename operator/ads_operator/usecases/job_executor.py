@@ -17,8 +17,8 @@ from typing import Any
 from ads_operator.ads.artifacts import SourceReader, build_artifact
 from ads_operator.ads.translate import job_details
 from ads_operator.models import DataScienceJobSpec
-from ads_operator.oci.domain import OciJob
-from ads_operator.oci.errors import NotFoundError, RetryableError
+from ads_operator.models.oci_errors import NotFoundError, RetryableError
+from ads_operator.models.oci_records import OciJob
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile.identity import provenance, retry_token
 from ads_operator.reconcile.job import DesiredJob, JobStep, desired_job, pick_existing, plan_job

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ads_operator.kube.events import LogEventLimiter
 from ads_operator.kube.port import KubePort, Resource
-from ads_operator.oci.domain import OciJob
+from ads_operator.models.oci_records import OciJob
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.shared_reads import SharedReads

@@ -25,8 +25,8 @@ from ads_operator.models import (
     DeletionPolicy,
     RunPolicy,
 )
-from ads_operator.oci.domain import LogRecord, OciJob
-from ads_operator.oci.errors import NotFoundError, OciError
+from ads_operator.models.oci_errors import NotFoundError, OciError
+from ads_operator.models.oci_records import LogRecord, OciJob
 from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, outcomes, policy

@@ -23,8 +23,8 @@ from typing import Any
 
 from ads_operator.ads.translate import run_details
 from ads_operator.models import DataScienceJobRunSpec, RunPolicy
-from ads_operator.oci.domain import LogRecord, OciJobRun
-from ads_operator.oci.errors import NotFoundError
+from ads_operator.models.oci_errors import NotFoundError
+from ads_operator.models.oci_records import LogRecord, OciJobRun
 from ads_operator.oci.port import KnownRun, OciPort, RunLog
 from ads_operator.reconcile import log_batches, logs, policy, progress
 from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token

@@ -21,7 +21,7 @@ from ads_operator.models import (
     RUN_PLURAL,
     DataScienceJobSpec,
 )
-from ads_operator.oci.errors import NotAuthorizedError, OciError
+from ads_operator.models.oci_errors import NotAuthorizedError, OciError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true

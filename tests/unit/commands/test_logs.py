@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ads_operator.commands.logs import stream
-from ads_operator.oci.domain import LogPage
+from ads_operator.models.oci_records import LogPage
 from ads_operator.settings import Settings
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
 

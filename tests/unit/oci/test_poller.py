@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from ads_operator.models.oci_errors import NotFoundError, ThrottledError
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.oci import poller
-from ads_operator.oci.domain import OciJobRun
-from ads_operator.oci.errors import NotFoundError, ThrottledError
 from ads_operator.oci.poller import RunStateReader
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from ads_operator.models.oci_records import LogPage, LogRecord
 from ads_operator.oci import logreader
-from ads_operator.oci.domain import LogPage, LogRecord
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant, batch_query, split_records
 from ads_operator.oci.poller import RunStateReader, aligned_delay, state_interval

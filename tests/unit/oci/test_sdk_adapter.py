@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ads_operator.models.oci_errors import NotAuthorizedError
 from ads_operator.oci.auth import from_secret
-from ads_operator.oci.errors import NotAuthorizedError
 from ads_operator.oci.ratelimit import TenancyBudget, TokenBucket, priority_of
 from ads_operator.oci.sdk_records import parse_log_result
 

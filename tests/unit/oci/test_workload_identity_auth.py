@@ -14,9 +14,9 @@ import oci
 import pytest
 from oci._vendor import requests
 
+from ads_operator.models.oci_errors import NotAuthorizedError, RetryableError
 from ads_operator.oci import factory as factory_module
 from ads_operator.oci.auth import Credentials
-from ads_operator.oci.errors import NotAuthorizedError, RetryableError
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.workload_identity import (
     ServiceAccountToken,

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ads_operator.models import Phase
-from ads_operator.oci.domain import LogRecord
+from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile import lifecycle, logs
 from tests.fixtures.fake_oci import T0, at
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from ads_operator.models import RunPolicy
-from ads_operator.oci.domain import OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.reconcile.conditions import get_condition
 from ads_operator.reconcile.run_plan import plan_run
 from ads_operator.reconcile.run_step import (

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 
 from ads_operator.kube import client as kube
-from ads_operator.oci.errors import NotAuthorizedError
+from ads_operator.models.oci_errors import NotAuthorizedError
 from ads_operator.reconcile import outcomes
 from ads_operator.settings import Settings
 from ads_operator.usecases import credentials

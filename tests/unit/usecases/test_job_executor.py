@@ -11,8 +11,8 @@ import pytest
 from ads_operator.ads.artifacts import Artifact, SourceFiles
 from ads_operator.ads.sources import Source
 from ads_operator.models import DataScienceJobSpec
-from ads_operator.oci.domain import OciJob
-from ads_operator.oci.errors import RetryableError
+from ads_operator.models.oci_errors import RetryableError
+from ads_operator.models.oci_records import OciJob
 from ads_operator.reconcile.identity import TAG_NAMESPACE, TAG_SPEC, TAG_UID
 from ads_operator.reconcile.job import JobStep, desired_job, plan_job
 from ads_operator.settings import Settings

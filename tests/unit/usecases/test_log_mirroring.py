@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ads_operator.kube.events import LogEventLimiter, plan_named_events
-from ads_operator.oci.domain import LogRecord
+from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile import log_batches
 from ads_operator.reconcile.log_batches import PendingEvent, batch_records, event_name
 from ads_operator.settings import Settings
