@@ -143,3 +143,40 @@ def test_a_key_ads_ignores_is_refused_with_the_key_it_reads(case: str) -> None:
     manifest = yaml_io.ads_to_manifest(_without(recorded["ads_yaml"], recorded["ignored_key"]))
     ours = translate.job_details(DataScienceJobSpec.model_validate(manifest["spec"]))
     assert ours == recorded["create_job_details"]
+
+
+CODE_CASES: Final = sorted(
+    name
+    for name, case in CASES.items()
+    if any(
+        key in case["ads_yaml"]["spec"]["runtime"]["spec"]
+        for key in ("script_path_uri", "notebook_path_uri", "scriptPathURI", "notebookPathURI")
+    )
+)
+
+
+@pytest.mark.parametrize("upload", [None, "oci://code@ns/jobs"])
+@pytest.mark.parametrize("case", CODE_CASES)
+def test_local_code_converted_gives_the_job_ads_makes_from_the_local_file(
+    case: str, upload: str | None, tmp_path: Path
+) -> None:
+    """ADS was recorded with the code as a local file: the same file given to convert
+    (into a ConfigMap, or planned for upload) translates to the same request."""
+    document = copy.deepcopy(CASES[case]["ads_yaml"])
+    runtime = document["spec"]["runtime"]["spec"]
+    for key in ("script_path_uri", "notebook_path_uri", "scriptPathURI", "notebookPathURI"):
+        if key in runtime:
+            name = Path(runtime[key]).name
+            (tmp_path / name).write_text("print('hello')\n")
+            runtime[key] = name  # relative, as an ADS user writes it
+    documents = convert.convert_documents(
+        [document], name=None, namespace=None, ads_only=False, upload=upload, base=tmp_path
+    )
+    assert [d["kind"] for d in documents] == (
+        ["DataScienceJob"] if upload else ["ConfigMap", "DataScienceJob"]
+    )
+    ours = translate.job_details(DataScienceJobSpec.model_validate(documents[-1]["spec"]))
+    for (known_case, path), (ads_value, _our_value, _why) in KNOWN_DIFFERENCES.items():
+        if known_case == case:
+            _set(ours, path, ads_value)
+    assert ours == CASES[case]["create_job_details"]
