@@ -14,7 +14,7 @@ from typing import Final, TypeVar
 
 from ads_operator.ads.envvars import substitute, template_name
 from ads_operator.models import DataScienceJobSpec, Runtime, RuntimeType
-from ads_operator.models.runtime import args_list
+from ads_operator.models.runtime_spec import args_list
 
 T = TypeVar("T")
 

@@ -35,14 +35,9 @@ from ads_operator.models.run import (
     LogLine,
     Phase,
 )
-from ads_operator.models.runtime import (
-    Conda,
-    Dependencies,
-    GitSource,
-    Runtime,
-    RuntimeSpec,
-    RuntimeType,
-)
+from ads_operator.models.runtime import Runtime
+from ads_operator.models.runtime_parts import Conda, Dependencies, GitSource, RuntimeType
+from ads_operator.models.runtime_spec import RuntimeSpec
 
 GROUP: Final = "ads.oci.dev"
 VERSION: Final = "v1alpha1"

@@ -39,8 +39,8 @@ from ads_operator.models import (
 from ads_operator.models.infrastructure import MESSAGES as INFRA_MESSAGES
 from ads_operator.models.job import JOB_MESSAGES
 from ads_operator.models.run import IMMUTABLE_RUN_FIELDS, RUN_MESSAGES
-from ads_operator.models.runtime import (
-    CONDA_MESSAGES,
+from ads_operator.models.runtime_parts import CONDA_MESSAGES
+from ads_operator.models.runtime_rules import (
     REQUIRED_MESSAGES,
     RUNTIME_KEYS,
     UNTYPED_KEYS,

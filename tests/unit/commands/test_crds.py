@@ -12,7 +12,7 @@ import pytest
 
 from ads_operator.commands import crds as crds_command
 from ads_operator.models import crdgen
-from ads_operator.models.runtime import UNTYPED_KEYS
+from ads_operator.models.runtime_rules import UNTYPED_KEYS
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -20,7 +20,8 @@ from ads_operator.models import (
     DeletionPolicy,
     RuntimeType,
 )
-from ads_operator.models.runtime import RUNTIME_KEYS, RuntimeSpec
+from ads_operator.models.runtime_rules import RUNTIME_KEYS
+from ads_operator.models.runtime_spec import RuntimeSpec
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
