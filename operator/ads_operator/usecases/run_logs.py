@@ -1,0 +1,184 @@
+"""A run's log step: read the new lines, save the cursor with the Events they make
+(write-ahead, see :mod:`~ads_operator.reconcile.log_batches`), then create the Events.
+
+While a run is live the step runs beside the passes (one at a time): reading the log,
+saving the cursor and creating the Events takes as long as the Logging service and the
+apiserver need for thousands of lines, and the next state read must not wait for that.
+Once the run is terminal its state cannot change any more, and the passes wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from ads_operator.models.oci_errors import NotFoundError
+from ads_operator.models.oci_records import LogRecord, OciJobRun
+from ads_operator.oci.port import RunLog
+from ads_operator.reconcile import log_batches, logs, progress
+from ads_operator.reconcile.log_batches import PendingEvent
+from ads_operator.reconcile.times import iso, parse_time
+from ads_operator.usecases.run_context import RunContext
+
+
+def _cursor(status: dict[str, Any]) -> logs.Cursor:
+    raw = status.get("logCursor") or {}
+    return logs.Cursor.from_wire(
+        parse_time(raw.get("lastTime")),
+        raw.get("ids") or [],
+        floor=parse_time(raw.get("floor")),
+        watermark=parse_time(raw.get("watermark")),
+    )
+
+
+def _cursor_wire(cursor: logs.Cursor) -> dict[str, Any]:
+    """``status.logCursor`` for a merge patch: unset fields are written as None, which
+    removes them, and the ids list replaces the earlier one (with any legacy ``floor:``
+    entry in it)."""
+    return {
+        "lastTime": iso(cursor.last_time),
+        "watermark": iso(cursor.watermark),
+        "floor": iso(cursor.floor),
+        "ids": list(cursor.ids),
+    }
+
+
+async def follow_logs(
+    ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool, duration: str | None
+) -> bool:
+    """Takes in the last log step (raising its error), starts the next one unless one is
+    in flight, and says whether the log is complete: the run is terminal, no Event is
+    left to create, and a read made after the log grace has passed the finish.
+
+    A live run's step runs beside the passes; a terminal run's pass waits for it, so the
+    read that completes the log is decided on at once, as a single pass would."""
+    if ctx.log_step is not None and (terminal or ctx.log_step.done()):
+        await ctx.wait_logs()
+    if (
+        ctx.log_step is None
+        and not _read_enough(ctx, run, terminal)
+        and _log_due(ctx, now, terminal)
+    ):
+        ctx.log_step = asyncio.get_running_loop().create_task(_log_step(ctx, run, now, duration))
+        if terminal:
+            await ctx.wait_logs()
+    return _read_enough(ctx, run, terminal) and ctx.log_step is None
+
+
+def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
+    """Whether this pass reads the log: a terminal run's at every pass (its end is decided
+    on them), a live run's at the pass nearest to ``log_read_interval`` after its last
+    read (passes fall on ticks of the poll interval)."""
+    if terminal or ctx.logs_read_at is None or ctx.unposted:
+        return True
+    since = (now - ctx.logs_read_at).total_seconds()
+    return since >= ctx.settings.log_read_interval - ctx.settings.poll_interval / 2
+
+
+def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
+    if not terminal or ctx.unposted or ctx.logs_read_at is None:
+        return False
+    return not logs.keep_reading(
+        terminal=True,
+        time_finished=run.time_finished,
+        now=ctx.logs_read_at,
+        grace=timedelta(seconds=ctx.settings.log_grace),
+        settle=timedelta(seconds=ctx.settings.log_settle),
+    )
+
+
+async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: str | None) -> None:
+    """Read the new lines, persist the cursor with the Events they make (write-ahead, see
+    :mod:`~ads_operator.reconcile.log_batches`), then create those Events."""
+    patch, to_post, read = await _mirror_logs(ctx, run, now)
+    patch["duration"] = duration
+    await ctx.save(patch)
+    if to_post:
+        ctx.unposted = list(await ctx.post_events(to_post))
+    if read:
+        ctx.logs_read_at = now
+
+
+async def _search_all(
+    ctx: RunContext, run: OciJobRun, start: datetime, end: datetime
+) -> list[LogRecord]:
+    """The run's records in the window (a port that batches searches the log of many
+    runs at once and answers on one page)."""
+    assert run.log_group_id
+    assert run.log_id
+    if ctx.log_compartment is None:
+        try:
+            ctx.log_compartment = await ctx.port.get_log_compartment(
+                log_group_id=run.log_group_id, log_id=run.log_id
+            )
+        except NotFoundError:
+            ctx.log_compartment = run.compartment_id
+    log = RunLog(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
+    query = logs.search_query(log.compartment_id, log.log_group_id, log.log_id, log.run_id)
+    records: list[LogRecord] = []
+    page: str | None = None
+    while True:
+        result = await ctx.port.search_logs(
+            query=query, time_start=start, time_end=end, limit=1000, page=page, run=log
+        )
+        records.extend(result.records)
+        page = result.next_page
+        if not page:
+            return records
+
+
+async def _resume_pending(ctx: RunContext) -> None:
+    """Once per incarnation: create the Events an earlier one persisted as pending and may
+    have been killed before creating (those it did create answer 409 and count as done)."""
+    if ctx.pending_resumed:
+        return
+    pending = log_batches.from_wire(ctx.status.get("logPending"))
+    if pending:
+        ctx.unposted = list(await ctx.post_events(pending))
+    ctx.pending_resumed = True
+
+
+async def _mirror_logs(
+    ctx: RunContext, run: OciJobRun, now: datetime
+) -> tuple[dict[str, Any], list[PendingEvent], bool]:
+    """The status patch after reading new log lines, the Events to create once that
+    patch is persisted, and whether the log was read (not when refused Events come first)."""
+    await _resume_pending(ctx)
+    if ctx.unposted:
+        # The apiserver refused some Events (overload, a timeout): create them again
+        # before reading on; the cursor waits, so the pending list stays bounded.
+        return {"logPending": log_batches.to_wire(ctx.unposted)}, list(ctx.unposted), False
+    settings = ctx.settings
+    overlap = timedelta(seconds=settings.log_overlap)
+    cursor = _cursor(ctx.status)
+    window = logs.read_window(
+        cursor,
+        time_accepted=run.time_accepted,
+        now=now,
+        settle=timedelta(seconds=settings.log_settle),
+        overlap=overlap,
+    )
+    if window is None:  # nothing has settled since the last read: no call
+        merged = logs.Merged((), cursor)
+    else:
+        fetched = await _search_all(ctx, run, window.start, window.end)
+        merged = logs.merge(
+            cursor, fetched, window=window, overlap=overlap, max_ids=settings.log_cursor_max_ids
+        )
+    to_post = list(ctx.plan_lines(merged.new)) if merged.new else []
+    previous_tail = [
+        LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
+        for x in ctx.status.get("logTail") or []
+    ]
+    tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
+    patch: dict[str, Any] = {
+        "logCursor": _cursor_wire(merged.cursor),
+        "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
+    }
+    if to_post or ctx.status.get("logPending"):
+        patch["logPending"] = log_batches.to_wire(to_post)
+    reported = progress.latest(r.message for r in merged.new)
+    if reported is not None:
+        patch.update(reported.as_status())
+    return patch, to_post, True
