@@ -4,13 +4,18 @@ first, both orders), so readers can be shown not to depend on either."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import time
 from typing import Any
 
 import oci
 import pytest
 
-from oci_emulator.testing import AdminError, EmulatorHandle
+from ads_operator.commands.logs import stream
+from ads_operator.oci.factory import PortFactory
+from ads_operator.settings import Settings
+from oci_emulator.testing import AdminError, ApiKey, EmulatorHandle
 from tests.emulator.conftest import search_all
 from tests.fixtures.emulator import OciClients
 from tests.fixtures.waiting import wait_for
@@ -70,3 +75,55 @@ def test_reversed_tie_order_answers_ties_newest_first(
 def test_tie_order_setting_refuses_other_values(emulator: EmulatorHandle) -> None:
     with pytest.raises(AdminError, match="log_tie_order must be one of"):
         emulator.settings(log_tie_order="random")
+
+
+#: A burst longer than the operator's search page (1000), so a page ends inside it.
+BURST = 1500
+
+
+@pytest.mark.parametrize("tie_order", ["ingestion", "reversed"])
+def test_the_operators_reader_prints_every_tied_line_once(
+    emulator: EmulatorHandle,
+    emulator_api_key: ApiKey,
+    oci_clients: OciClients,
+    make_job: Any,
+    make_log_group: Any,
+    start_run: Any,
+    wait_run: Any,
+    tie_order: str,
+) -> None:
+    """``ads-operator logs`` (the operator's own port, cursor and merge) over a run whose
+    log has a burst of one millisecond that spans two result pages, and lines around it:
+    each line once, the millisecond groups in time order, and inside a group the order the
+    service answered (no field of a record says which line came first, so the readers
+    keep the service's order and never turn it around themselves). With the emulator's
+    default, that is the order the lines were written."""
+    run = wait_run(
+        start_run(make_job(artifact=("quiet.py", b"pass\n"), log_group=make_log_group())).id
+    )
+    accepted = int(run.time_accepted.timestamp() * 1000)
+    burst = [(accepted + 5, f"burst {i:04d}") for i in range(BURST)]
+    records = [
+        (accepted + 1, "before"),
+        *burst,
+        (accepted + 9, "after 1"),
+        (accepted + 9, "after 2"),
+    ]
+    emulator.seed_log_records(run.log_details.log_id, source=run.id, records=records)
+    settings = Settings(
+        oci_endpoint=emulator.endpoint,
+        oci_config_file=str(emulator_api_key.config_file),
+        oci_requests_per_second=100,
+    )
+    out = io.StringIO()
+    with emulator.overridden(log_tie_order=tie_order):
+        printed = asyncio.run(
+            stream(PortFactory(settings).port(), run.id, follow=False, settings=settings, out=out)
+        )
+    shown = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
+    assert printed == len(records) == len(shown)
+    written = [message for _, message in records]
+    if tie_order == "ingestion":
+        assert shown == written
+    else:
+        assert shown == ["before", *[m for _, m in reversed(burst)], "after 2", "after 1"]
