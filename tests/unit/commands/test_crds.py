@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ads_operator.commands import crds as crds_command
-from ads_operator.models import crdgen
+from ads_operator.models import crd_rules, crdgen
 from ads_operator.models.runtime_rules import UNTYPED_KEYS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -68,7 +68,7 @@ def test_unknown_fields_are_kept_only_where_intended() -> None:
 
 
 def test_rules_never_name_untyped_fields() -> None:
-    for rule in crdgen.runtime_rules():
+    for rule in crd_rules.runtime_rules():
         for key in UNTYPED_KEYS:
             assert f".{key})" not in rule["rule"]
             assert f".{key} " not in rule["rule"]
