@@ -158,6 +158,7 @@ def _with_code_placed(
     spec = yaml_io.normalise_ads_spec(spec)
     runtime = spec.get("runtime")
     if isinstance(runtime, dict) and isinstance(runtime.get("spec"), dict):
+        before = len(plan.configmaps)
         taken = {c["metadata"]["name"] for c in plan.configmaps}
         place_local_code(
             runtime["spec"],
@@ -167,7 +168,7 @@ def _with_code_placed(
             base=base or Path.cwd(),
             plan=plan,
         )
-        for configmap in plan.configmaps[len(taken) :]:
+        for configmap in plan.configmaps[before:]:
             if configmap["metadata"]["name"] in taken:
                 raise yaml_io.ConversionError(
                     f"two jobs put code into ConfigMap {configmap['metadata']['name']!r}: "
@@ -178,7 +179,8 @@ def _with_code_placed(
 
 def _resolve_mounts(document: dict[str, Any], search: mounts.Search | None) -> None:
     """Replace each ``<IP>:<export path>`` mount source by the OCIDs ADS would find."""
-    infrastructure = document["spec"].get("infrastructure")
+    spec = document.get("spec")
+    infrastructure = spec.get("infrastructure") if isinstance(spec, dict) else None
     infra_spec = infrastructure.get("spec") if isinstance(infrastructure, dict) else None
     found = infra_spec.get("storageMount") if isinstance(infra_spec, dict) else None
     for index, mount in enumerate(found if isinstance(found, list) else []):

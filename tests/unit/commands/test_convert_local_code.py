@@ -213,3 +213,21 @@ def test_cli_writes_configmap_code_as_a_literal_block(
     assert "t.py: |\n    a = 1\n    print(a)\n" in text
     configmap, _job = yaml.safe_load_all(text)
     assert configmap["data"]["t.py"] == "a = 1\nprint(a)\n"
+
+
+def test_an_ads_document_without_a_spec_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(yaml_io.ConversionError, match="needs a spec mapping"):
+        convert.convert_documents(
+            [{"kind": "job"}], name=None, namespace=None, ads_only=False, base=tmp_path
+        )
+
+
+def test_two_jobs_cannot_share_a_folder_configmap(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("1")
+    first, second = ads_job({"scriptPathURI": "src"}), ads_job({"scriptPathURI": "src"})
+    second["spec"]["name"] = "Other"
+    with pytest.raises(yaml_io.ConversionError, match="two jobs put code into ConfigMap 'src'"):
+        convert.convert_documents(
+            [first, second], name=None, namespace=None, ads_only=False, base=tmp_path
+        )
