@@ -34,6 +34,7 @@ from ads_operator.ads.job_parts import (
     runtime_env,
     storage_mount_details,
 )
+from ads_operator.ads.run_parts import add_overrides, probe_details
 from ads_operator.ads.spec_values import (
     NAME_TIME_FORMAT,
     command_line,
@@ -138,7 +139,11 @@ def run_details(
         job_spec = None  # an adopted job given by id alone: run it as a job given by OCID
     env = user_env(job_spec.rt) if job_spec is not None else {}
     env.update(run_spec.env_vars or {})
-    details = CreateJobRunDetails(projectId=project_id, compartmentId=compartment_id, jobId=job_id)
+    details = CreateJobRunDetails(
+        projectId=run_spec.project_id or project_id,
+        compartmentId=run_spec.compartment_id or compartment_id,
+        jobId=job_id,
+    )
     if run_spec.name:
         details["displayName"] = template_name(run_spec.name, env)
     else:
@@ -175,6 +180,7 @@ def run_details(
         details["freeformTags"] = freeform
     if defined:
         details["definedTags"] = defined
+    add_overrides(details, run_spec)
     return details
 
 
@@ -187,6 +193,8 @@ def _run_configuration(run_spec: DataScienceJobRunSpec) -> JobConfigurationDetai
         config["environmentVariables"] = dict(run_spec.env_vars)
     if run_spec.maximum_runtime_in_minutes is not None:
         config["maximumRuntimeInMinutes"] = run_spec.maximum_runtime_in_minutes
+    if run_spec.startup_probe_details is not None:
+        config["startupProbeDetails"] = probe_details(run_spec.startup_probe_details)
     return config if len(config) > 1 else None
 
 

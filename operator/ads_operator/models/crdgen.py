@@ -85,7 +85,7 @@ def job_schema() -> JsonSchema:
 
 def run_schema() -> JsonSchema:
     spec = structural_schema(DataScienceJobRunSpec)
-    spec["x-kubernetes-validations"] = run_rules()
+    spec["x-kubernetes-validations"] = run_rules() + spec.get("x-kubernetes-validations", [])
     return _envelope(
         spec,
         structural_schema(DataScienceJobRunStatus),

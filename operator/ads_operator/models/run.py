@@ -30,6 +30,7 @@ from ads_operator.models.common import (
 )
 from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.policy import Attempts, RunPolicy
+from ads_operator.models.run_overrides import OVERRIDE_FIELDS, RunOverrides
 
 #: At most this many log lines are kept in ``status.logTail``.
 LOG_TAIL_LINES: Final = 50
@@ -47,8 +48,9 @@ class JobRef(WireModel):
     name: str = Field(pattern=K8S_NAME_PATTERN, max_length=253, description="Its name.")
 
 
-class DataScienceJobRunSpec(WireModel):
-    """Which job to run, and the per-run overrides ADS's ``run()`` accepts."""
+class DataScienceJobRunSpec(RunOverrides):
+    """Which job to run, and the per-run overrides ADS's ``run()`` accepts (the
+    ``CreateJobRunDetails`` overrides beyond its named ones come from the base)."""
 
     job_ref: JobRef | None = Field(
         default=None, description="The DataScienceJob (same namespace) to run."
@@ -146,6 +148,7 @@ IMMUTABLE_RUN_FIELDS: Final = (
     "imageDigest",
     "imageSignatureId",
     "region",
+    *OVERRIDE_FIELDS,
 )
 
 

@@ -20,6 +20,16 @@ FreeformTags = dict[str, str]
 DefinedTags = dict[str, dict[str, str]]
 
 
+class JobProbeDetails(TypedDict, total=False):
+    """``jobProbeCheckType`` EXEC: a command saying when the process is up."""
+
+    jobProbeCheckType: Required[str]
+    command: list[str]
+    periodInSeconds: int
+    failureThreshold: int
+    initialDelayInSeconds: int
+
+
 class JobConfigurationDetails(TypedDict, total=False):
     """``jobType`` DEFAULT: what the job's process gets."""
 
@@ -28,6 +38,7 @@ class JobConfigurationDetails(TypedDict, total=False):
     #: One string (ADS shell-quotes a job's argument list; a run's is sent as given).
     commandLineArguments: str
     maximumRuntimeInMinutes: int
+    startupProbeDetails: JobProbeDetails
 
 
 class JobShapeConfigDetails(TypedDict, total=False):
@@ -103,6 +114,7 @@ class JobNodeConfigurationDetails(TypedDict, total=False):
 
     jobNodeType: Required[str]
     startupOrder: str
+    maximumRuntimeInMinutes: int
     jobNetworkConfiguration: JobNetworkConfiguration
     jobNodeGroupConfigurationDetailsList: list[JobNodeGroupConfigurationDetails]
 
@@ -146,6 +158,9 @@ class CreateJobRunDetails(TypedDict, total=False):
     jobConfigurationOverrideDetails: JobConfigurationDetails
     jobEnvironmentConfigurationOverrideDetails: JobEnvironmentConfigurationDetails
     jobNodeConfigurationOverrideDetails: JobNodeConfigurationDetails
+    jobInfrastructureConfigurationOverrideDetails: JobInfrastructureConfigurationDetails
+    jobLogConfigurationOverrideDetails: JobLogConfigurationDetails
+    jobStorageMountConfigurationOverrideDetailsList: list[StorageMountConfigurationDetails]
     freeformTags: FreeformTags
     definedTags: DefinedTags
 

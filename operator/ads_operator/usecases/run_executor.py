@@ -18,6 +18,7 @@ from ads_operator.models.oci_records import OciJobRun
 from ads_operator.oci.port import KnownRun
 from ads_operator.reconcile.identity import TAG_ATTEMPT, owned_by, provenance, retry_token
 from ads_operator.reconcile.lifecycle import RUN_TERMINAL
+from ads_operator.reconcile.run_overrides import usable_job
 from ads_operator.reconcile.run_plan import plan_run
 from ads_operator.reconcile.run_step import (
     ENDS_PASS,
@@ -67,7 +68,7 @@ async def _perform(
     """Performs one step through the ports; returns what the pass has now observed."""
     kind, done = step.kind, seen.done | {step.kind}
     if kind is RunStepKind.LOOK_UP_JOB:
-        job = await ctx.resolve_job()
+        job = usable_job(await ctx.resolve_job(), ctx.spec)
         waiting = isinstance(job, Waiting)
         ctx.waiting_since = (ctx.waiting_since or seen.now) if waiting else None
         return replace(seen, job=job, waiting_since=ctx.waiting_since, done=done)

@@ -1,0 +1,90 @@
+"""A run whose overrides its job cannot take fails Terminal before any OCI call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.reconcile.conditions import get_condition
+from ads_operator.reconcile.log_batches import PendingEvent
+from ads_operator.reconcile.run_overrides import REASON
+from ads_operator.settings import Settings
+from ads_operator.usecases.run_executor import JobInfo, RunContext, run_once
+from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
+
+SINGLE_NODE_JOB = DataScienceJobSpec.model_validate(
+    {
+        "infrastructure": {
+            "kind": "infrastructure",
+            "type": "dataScienceJob",
+            "spec": {
+                "compartmentId": COMPARTMENT,
+                "projectId": PROJECT,
+                "shapeName": "VM.Standard2.1",
+            },
+        },
+        "runtime": {"kind": "runtime", "type": "container", "spec": {"image": "iad.ocir.io/t/i:1"}},
+    }
+)
+NODE_OVERRIDE = {
+    "jobNodeType": "MULTI_NODE",
+    "jobNodeGroupConfigurationDetailsList": [{"name": "node-group", "replicas": 4}],
+}
+
+
+def context(port: FakePort, events: list[tuple[str, str]], **spec: Any) -> RunContext:
+    async def persist(patch: dict[str, Any]) -> None:
+        return None
+
+    async def post(reason: str, message: str, warning: bool) -> None:
+        events.append((reason, message))
+
+    async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
+        return []
+
+    async def resolve() -> JobInfo:
+        return JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT, SINGLE_NODE_JOB)
+
+    return RunContext(
+        namespace="team-a",
+        name="run-1",
+        uid="run-uid",
+        generation=1,
+        spec=DataScienceJobRunSpec.model_validate({"jobRef": {"name": "j"}, **spec}),
+        status={},
+        settings=Settings(),
+        port=port,
+        persist=persist,
+        post=post,
+        plan_lines=lambda records: [],
+        post_events=post_events,
+        resolve_job=resolve,
+        now=lambda: at(0),
+    )
+
+
+async def test_a_node_override_on_a_single_node_job_is_terminal_without_an_oci_run() -> None:
+    port, events = FakePort(), []
+    ctx = context(port, events, jobNodeConfigurationOverrideDetails=NODE_OVERRIDE)
+    assert await run_once(ctx) is None
+    assert ctx.status["phase"] == "Failed"
+    terminal = get_condition(ctx.status["conditions"], "Terminal") or {}
+    assert (terminal.get("status"), terminal.get("reason")) == ("True", REASON)
+    assert "jobNodeConfigurationOverrideDetails" in str(terminal.get("message"))
+    assert events[-1][0] == REASON
+    assert port.calls["create_job_run"] == 0
+    assert not port.runs
+
+
+async def test_an_infrastructure_override_on_it_is_created() -> None:
+    port, events = FakePort(), []
+    infra = {
+        "jobInfrastructureType": "ME_STANDALONE",
+        "shapeName": "VM.Standard.E4.Flex",
+        "blockStorageSizeInGBs": 60,
+    }
+    ctx = context(port, events, jobInfrastructureConfigurationOverrideDetails=infra)
+    await run_once(ctx)
+    await ctx.wait_logs()
+    assert port.calls["create_job_run"] == 1
