@@ -78,7 +78,7 @@ MOUNTS = [
 ]
 PROBE = {
     "jobProbeCheckType": "EXEC",
-    "command": ["cat", "/tmp/ready"],
+    "command": ["test", "-f", "ready"],
     "periodInSeconds": 5,
     "failureThreshold": 3,
     "initialDelayInSeconds": 10,
@@ -233,6 +233,9 @@ def main() -> int:
         run.lifecycle_state = "ACCEPTED"
         return mock.Mock(data=run)
 
+    def get_job(self: Any, job_id: str, **_: Any) -> Any:
+        return mock.Mock(data=created["job"])
+
     def no_artifact(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise oci.exceptions.ServiceError(404, "NotFound", {}, "no artifact (recording)")
 
@@ -244,7 +247,7 @@ def main() -> int:
     with (
         mock.patch.object(oci.base_client.BaseClient, "call_api", refuse),
         mock.patch.object(dsc, "create_job", create_job),
-        mock.patch.object(dsc, "get_job", lambda self, job_id, **_: mock.Mock(data=created["job"])),
+        mock.patch.object(dsc, "get_job", get_job),
         mock.patch.object(dsc, "create_job_run", create_job_run),
         mock.patch.object(dsc, "head_job_artifact", no_artifact),
     ):
