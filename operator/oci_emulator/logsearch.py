@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from oci_emulator import ids
-from oci_emulator.backend.store import LogRecordRow
 from oci_emulator.errors import InvalidParameter
 
 Doc = dict[str, Any]
@@ -148,29 +146,6 @@ def _parse_where(text: str) -> tuple[tuple[Condition, ...], ...]:
             groups.append([])
         pos += joiner.end()
     return tuple(tuple(g) for g in groups)
-
-
-def record_document(row: LogRecordRow) -> Doc:
-    """``results[].data`` of one record, in the service's top-level logging format."""
-    return {
-        "datetime": row.time_ms,
-        "logContent": {
-            "data": {"message": row.message},
-            "id": row.record_id,
-            "oracle": {
-                "compartmentid": row.compartment,
-                "ingestedtime": ids.format_time(row.ingested_ms),
-                "loggroupid": row.log_group_id,
-                "logid": row.log_id,
-                "tenantid": row.tenancy,
-            },
-            "source": row.source,
-            "specversion": "1.0",
-            "subject": "",
-            "time": ids.format_time(row.time_ms),
-            "type": row.type,
-        },
-    }
 
 
 def _field_value(doc: Doc, field: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 from oci_emulator import ids, logsearch
 from oci_emulator.backend.logmanagement import LOG, LOG_GROUP
-from oci_emulator.backend.store import Store
+from oci_emulator.backend.store import LogRecordRow, Store
 
 Doc = dict[str, Any]
 
@@ -78,7 +78,7 @@ def search(
         after=after,
         ties_reversed=ties_reversed,
     ):
-        doc = logsearch.record_document(row)
+        doc = record_document(row)
         if not logsearch.matches(query, doc):
             continue
         if len(results) == limit:
@@ -88,3 +88,26 @@ def search(
         last_key = (row.time_ms, row.seq)
     next_page = logsearch.encode_page(last_key) if more and last_key is not None else None
     return SearchPage(results=results, next_page=next_page)
+
+
+def record_document(row: LogRecordRow) -> Doc:
+    """``results[].data`` of one record, in the service's top-level logging format."""
+    return {
+        "datetime": row.time_ms,
+        "logContent": {
+            "data": {"message": row.message},
+            "id": row.record_id,
+            "oracle": {
+                "compartmentid": row.compartment,
+                "ingestedtime": ids.format_time(row.ingested_ms),
+                "loggroupid": row.log_group_id,
+                "logid": row.log_id,
+                "tenantid": row.tenancy,
+            },
+            "source": row.source,
+            "specversion": "1.0",
+            "subject": "",
+            "time": ids.format_time(row.time_ms),
+            "type": row.type,
+        },
+    }
