@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from oci_emulator import sandbox
+from oci_emulator.shapes import override_note
 
 Doc = dict[str, Any]
 LineSink = Callable[[str, str], None]
@@ -104,6 +105,8 @@ def plan_launch(
     python = sandbox.create(shared or work_dir / ".python", allow_installs=allow_installs)
     env = python.environment(env)
     preamble: list[str] = []
+    if run.get("jobInfrastructureConfigurationOverrideDetails"):
+        preamble.append(override_note(run["jobInfrastructureConfigurationOverrideDetails"]))
     container = run.get("jobEnvironmentConfigurationOverrideDetails")
     if container:
         command = list(container.get("entrypoint") or []) + (

@@ -81,3 +81,16 @@ SHAPE_NAMES: Final = frozenset(shape["name"] for shape in JOB_SHAPES)
 
 def is_flex(shape_name: str) -> bool:
     return shape_name.endswith(".Flex")
+
+
+def override_note(infra: dict[str, Any]) -> str:
+    """The line a run with an infrastructure override gets first in its log: the machine
+    OCI would give it (the run itself is a host process with the host's CPUs and memory)."""
+    config = infra.get("jobShapeConfigDetails") or {}
+    sizes = ", ".join(f"{key} {config[key]:g}" for key in ("ocpus", "memoryInGBs") if key in config)
+    return (
+        f"oci_emulator: this run overrides the job's infrastructure: shape {infra['shapeName']}"
+        + (f" ({sizes})" if sizes else "")
+        + f", {infra['blockStorageSizeInGBs']} GB block storage, {infra['jobInfrastructureType']}"
+        + "; it runs as a host process with the host's CPUs and memory."
+    )
