@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from ads_operator import settings
+from ads_operator.models.schema import JsonSchema
 
 SCHEMA_FILE: Final = Path("charts/ads-operator/values.schema.json")
 
@@ -78,7 +79,7 @@ def offered() -> list[str]:
     ]
 
 
-def setting_schema(name: str) -> dict[str, Any]:
+def setting_schema(name: str) -> JsonSchema:
     """The schema of one ``settings`` value; null keeps the operator's default."""
     default = getattr(settings.Settings(), name)
     bounds = settings.BOUNDS.get(name, settings.Bounds())
@@ -86,7 +87,7 @@ def setting_schema(name: str) -> dict[str, Any]:
     if isinstance(default, bool):
         return {"type": ["boolean", "null"], "description": variable}
     if isinstance(default, int):
-        node: dict[str, Any] = {"type": ["integer", "null"]}
+        node: JsonSchema = {"type": ["integer", "null"]}
         node.update(_number_limits(bounds))
         node["description"] = f"{variable}: a whole number {bounds.describe()}"
         return node
@@ -129,7 +130,7 @@ def _number_limits(bounds: settings.Bounds) -> dict[str, float]:
     return limits
 
 
-def settings_schema() -> dict[str, Any]:
+def settings_schema() -> JsonSchema:
     return {
         "type": "object",
         "additionalProperties": False,
@@ -139,7 +140,7 @@ def settings_schema() -> dict[str, Any]:
     }
 
 
-def endpoint_rule() -> dict[str, Any]:
+def endpoint_rule() -> JsonSchema:
     """``oci.endpoint`` must be loopback unless ``oci.allowRemoteEndpoint`` is true."""
     return {
         "if": {

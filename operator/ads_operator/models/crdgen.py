@@ -12,7 +12,7 @@ Cross-field rules are CEL (``x-kubernetes-validations``), written in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, NotRequired, TypedDict
 
 import yaml
 
@@ -47,6 +47,51 @@ HEADER: Final = (
 #: Where the generated files go, relative to the repository root.
 CRD_DIR: Final = Path("crds")
 CHART_CRD_DIR: Final = Path("charts/ads-operator/files/crds")
+
+
+class PrinterColumn(TypedDict):
+    """One ``additionalPrinterColumns`` entry: a column of ``kubectl get``."""
+
+    name: str
+    type: str
+    jsonPath: str
+    description: str
+    #: 1: shown by ``kubectl get -o wide`` only.
+    priority: NotRequired[int]
+
+
+class CrdNames(TypedDict):
+    kind: str
+    listKind: str
+    plural: str
+    singular: str
+    shortNames: list[str]
+    categories: list[str]
+
+
+class CrdVersion(TypedDict):
+    name: str
+    served: bool
+    storage: bool
+    subresources: dict[str, dict[str, str]]
+    additionalPrinterColumns: list[PrinterColumn]
+    schema: dict[str, JsonSchema]
+
+
+class CrdSpec(TypedDict):
+    group: str
+    names: CrdNames
+    scope: str
+    versions: list[CrdVersion]
+
+
+class CustomResourceDefinition(TypedDict):
+    """An ``apiextensions.k8s.io/v1`` CRD, as far as the generator writes one."""
+
+    apiVersion: str
+    kind: str
+    metadata: dict[str, str]
+    spec: CrdSpec
 
 
 def _envelope(spec: JsonSchema, status: JsonSchema, description: str) -> JsonSchema:
@@ -98,8 +143,8 @@ def _crd(
     plural: str,
     short_name: str,
     schema: JsonSchema,
-    columns: list[dict[str, Any]],
-) -> dict[str, Any]:
+    columns: list[PrinterColumn],
+) -> CustomResourceDefinition:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -129,10 +174,8 @@ def _crd(
     }
 
 
-def _column(
-    name: str, type_: str, path: str, description: str, priority: int = 0
-) -> dict[str, Any]:
-    column: dict[str, Any] = {
+def _column(name: str, type_: str, path: str, description: str, priority: int = 0) -> PrinterColumn:
+    column: PrinterColumn = {
         "name": name,
         "type": type_,
         "jsonPath": path,
@@ -143,7 +186,7 @@ def _column(
     return column
 
 
-def job_crd() -> dict[str, Any]:
+def job_crd() -> CustomResourceDefinition:
     columns = [
         _column("State", "string", ".status.lifecycleState", "OCI lifecycle state of the job"),
         _column("Runs", "integer", ".status.runs.total", "Runs of this job"),
@@ -153,7 +196,7 @@ def job_crd() -> dict[str, Any]:
     return _crd(JOB_KIND, JOB_PLURAL, JOB_SHORT_NAME, job_schema(), columns)
 
 
-def run_crd() -> dict[str, Any]:
+def run_crd() -> CustomResourceDefinition:
     columns = [
         _column("Phase", "string", ".status.phase", "Pending, Running, Succeeded, Failed, ..."),
         _column("State", "string", ".status.lifecycleState", "OCI lifecycle state of the run"),
@@ -168,7 +211,7 @@ def run_crd() -> dict[str, Any]:
     return _crd(RUN_KIND, RUN_PLURAL, RUN_SHORT_NAME, run_schema(), columns)
 
 
-def render(crd: dict[str, Any]) -> str:
+def render(crd: CustomResourceDefinition) -> str:
     """One CRD as the YAML text written to disk (stable: no key sorting, wide lines)."""
     body = yaml.safe_dump(crd, sort_keys=False, width=100, allow_unicode=True)
     return HEADER + "---\n" + body

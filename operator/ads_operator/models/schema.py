@@ -17,6 +17,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+#: A JSON Schema node: free-form JSON by nature (any keyword, nested to any depth), so a
+#: named dict rather than a model; the CRD generator and the chart's values schema build them.
 JsonSchema = dict[str, Any]
 
 _DROP: Final = frozenset({"title", "default", "$defs", "examples"})
