@@ -17,13 +17,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, TypedDict
 
 MARKER: Final = "ADS_PROGRESS"
 _PATTERN: Final = re.compile(
     r"\bADS_PROGRESS[ \t]+(?:(?P<done>\d{1,12})[ \t]*/[ \t]*(?P<total>\d{1,12})"
     r"|(?P<pct>\d{1,3}(?:\.\d{1,3})?)[ \t]*%)"
 )
+
+
+class ProgressStatus(TypedDict):
+    """The two status fields a marker sets."""
+
+    progress: str
+    progressPercent: int
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ class Progress:
     text: str
     percent: int
 
-    def as_status(self) -> dict[str, Any]:
+    def as_status(self) -> ProgressStatus:
         return {"progress": self.text, "progressPercent": self.percent}
 
 

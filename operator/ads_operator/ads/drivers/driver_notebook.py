@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ads_operator.ads.drivers import driver_utils
+
+    #: A notebook or one of its cells: nbformat JSON, read and written back as it is
+    #: (free-form). Only for the type checker: the job's Python never evaluates it.
+    NotebookJson = dict[str, Any]
 else:
     import driver_utils
 
@@ -41,7 +45,7 @@ class _Tee(io.TextIOBase):
         return self.copy.write(text)
 
 
-def _cell_source(cell: dict[str, Any]) -> str:
+def _cell_source(cell: NotebookJson) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
 
@@ -67,10 +71,10 @@ def _shell(command: str) -> None:
         raise RuntimeError(f"shell command failed with exit code {code}: {command}")
 
 
-def execute(notebook: dict[str, Any], exclude_tags: list[str]) -> str | None:
+def execute(notebook: NotebookJson, exclude_tags: list[str]) -> str | None:
     """Run the code cells in place (outputs recorded); returns the error text if a cell
     failed, else None."""
-    namespace: dict[str, Any] = {"__name__": "__main__", "__driver_shell__": _shell}
+    namespace: dict[str, object] = {"__name__": "__main__", "__driver_shell__": _shell}
     count = 0
     for cell in notebook.get("cells", []):
         if cell.get("cell_type") != "code":

@@ -166,7 +166,7 @@ def object_storage_client() -> Any:
     import oci
 
     iam = (os.environ.get("OCI_IAM_TYPE") or "resource_principal").lower()
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, str] = {}
     endpoint = os.environ.get(ENV_ENDPOINT)
     if endpoint:
         kwargs["service_endpoint"] = endpoint
