@@ -42,7 +42,8 @@ import kubernetes
 import oci
 from hack import buildtools, localcluster
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import OperatorProcess, job_run, script_configmap, script_job
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import job_run, script_configmap, script_job
 
 from bench import stats
 from bench.emulator_throughput import NO_LIMITS, PROJECT, _clients, _job, _log_group

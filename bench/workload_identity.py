@@ -20,14 +20,8 @@ from pathlib import Path
 
 from hack import buildtools, localcluster
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    COMPARTMENT,
-    OperatorProcess,
-    apply,
-    job_run,
-    script_configmap,
-    script_job,
-)
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import COMPARTMENT, apply, job_run, script_configmap, script_job
 
 from oci_emulator.proxymux import OPERATION, ProxymuxConfig
 from oci_emulator.testing import free_loopback_address, start_emulator

@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 pytest_plugins = [
     "tests.fixtures.cluster",
     "tests.fixtures.emulator",
+    "tests.fixtures.resources",
     "tests.fixtures.operator",
 ]
 

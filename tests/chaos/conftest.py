@@ -9,14 +9,19 @@ emulator's request log tells the operator's calls from the test's.
 
 Randomness comes from one seed: ``CHAOS_SEED`` (default :data:`DEFAULT_SEED`). A failure
 report prints it; rerun with the same value to get the same kill points and fault dice.
+
+A test takes ``chaos`` (:class:`Chaos`): its namespace, emulator, observer's view, log
+group, seeded generator and a way to start operators against that emulator.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import oci
 import pytest
@@ -24,10 +29,10 @@ from hack.localcluster import free_port
 
 from oci_emulator.testing import ApiKey, generate_api_key
 from tests.chaos.emulator_process import ChaosEmulator
-from tests.chaos.workload import OciView, new_compartment
+from tests.chaos.workload import OciView, apply_all, job_manifest, new_compartment
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import make_clients
-from tests.fixtures.operator import FAST_OPERATOR_SETTINGS, REPO, OperatorProcess
+from tests.fixtures.operator import FAST_OPERATOR_SETTINGS, REPO, OperatorProcess, Operators
 from tests.fixtures.waiting import wait_for
 
 DEFAULT_SEED = 20261126
@@ -121,14 +126,13 @@ def start_operator(
     operator_crds: None,
     chaos_emulator: ChaosEmulator,
     emulator_api_key: ApiKey,
-    tmp_path: Path,
-) -> Iterator[OperatorFactory]:
+    operators: Operators,
+) -> OperatorFactory:
     """``start_operator(namespace, **settings)``: the operator against the chaos emulator.
 
     Settings are ``ADS_OPERATOR_*`` names without the prefix, e.g. ``POLL_INTERVAL="1"``.
     Every operator started is stopped after the test.
     """
-    started: list[OperatorProcess] = []
 
     def start(
         *namespaces: str, cluster_: Cluster | None = None, **settings: str
@@ -143,11 +147,46 @@ def start_operator(
             }
         )
         env["PYTHONPATH"] = os.pathsep.join([str(REPO / "operator"), str(REPO)])
-        handle = OperatorProcess(tuple(namespaces), env, tmp_path / f"operator-{len(started)}.log")
-        handle.start()
-        started.append(handle)
-        return handle
+        return operators.start(tuple(namespaces), env)
 
-    yield start
-    for handle in started:
-        handle.stop()
+    return start
+
+
+@dataclass
+class Chaos:
+    """One chaos test's world: a namespace on the session's control plane, an emulator
+    process of its own (the observer's view of it in ``oci``), an ACTIVE log group, the
+    seeded generator, and ``start_operator``."""
+
+    cluster: Cluster
+    namespace: str
+    emulator: ChaosEmulator
+    oci: OciView
+    log_group: str
+    rng: random.Random
+    seed: int
+    start_operator: OperatorFactory
+
+    def job(self, name: str) -> dict[str, Any]:
+        """A job of the shared code in the test's compartment, logging to its log group."""
+        return job_manifest(name, compartment=self.oci.compartment, log_group=self.log_group)
+
+    def apply(self, docs: Iterable[dict[str, Any]], namespace: str | None = None) -> None:
+        apply_all(self.cluster, namespace or self.namespace, docs)
+
+
+@pytest.fixture
+def chaos(
+    cluster: Cluster,
+    namespace: str,
+    chaos_emulator: ChaosEmulator,
+    oci_view: OciView,
+    chaos_log_group: str,
+    rng: random.Random,
+    chaos_seed: int,
+    start_operator: OperatorFactory,
+) -> Chaos:
+    return Chaos(
+        cluster, namespace, chaos_emulator, oci_view, chaos_log_group, rng, chaos_seed,
+        start_operator,
+    )  # fmt: skip

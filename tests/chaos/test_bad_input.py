@@ -18,9 +18,9 @@ from typing import Any
 import kubernetes
 import pytest
 
-from tests.chaos.conftest import OBSERVER_TENANCY, OperatorFactory
+from tests.chaos.conftest import OBSERVER_TENANCY, Chaos
 from tests.chaos.corpus import BadInput, corpus
-from tests.chaos.emulator_process import ChaosEmulator, not_of_tenancy
+from tests.chaos.emulator_process import not_of_tenancy
 from tests.chaos.workload import code_configmap, condition, items
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.waiting import wait_for
@@ -107,22 +107,13 @@ def test_bad_manifest_is_refused_naming_the_field(
 
 
 def test_bad_specs_the_api_server_accepts_are_held_by_the_operator_without_oci_calls(
-    cluster: Cluster,
-    namespace: str,
-    chaos_emulator: ChaosEmulator,
-    start_operator: OperatorFactory,
+    chaos: Chaos,
 ) -> None:
-    operator = start_operator(namespace)
-    chaos_emulator.reset_requests()
+    cluster, namespace = chaos.cluster, chaos.namespace
+    operator = chaos.start_operator(namespace)
+    chaos.emulator.reset_requests()
     docs = [code_configmap()] + [_renamed(case.documents[-1], case.path.stem) for case in HELD]
-    cluster.kubectl(
-        "apply",
-        "-n",
-        namespace,
-        "-f",
-        "-",
-        input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}),
-    )
+    chaos.apply(docs)
 
     def verdicts() -> bool:
         found = {**items(cluster, namespace, "dsjob"), **items(cluster, namespace, "dsjobrun")}
@@ -154,5 +145,5 @@ def test_bad_specs_the_api_server_accepts_are_held_by_the_operator_without_oci_c
         timeout=60,
         what=f"every held case to show its condition\n{operator.log[-2000:]}",
     )
-    calls = not_of_tenancy(chaos_emulator.entries(), OBSERVER_TENANCY)
+    calls = not_of_tenancy(chaos.emulator.entries(), OBSERVER_TENANCY)
     assert not calls, [f"{e['operation']} {e['status']}" for e in calls]

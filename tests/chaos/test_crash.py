@@ -15,20 +15,16 @@ OCI job or run is left undeleted. That each line appears *only* once is the subj
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
-from tests.chaos.conftest import OperatorFactory
+from tests.chaos.conftest import Chaos
 from tests.chaos.emulator_process import CREATING_OPERATIONS, ChaosEmulator
 from tests.chaos.workload import (
-    OciView,
-    apply_all,
     assert_exactly_once,
     assert_no_line_lost,
     code_configmap,
     delete_all_and_assert_nothing_left,
     items,
-    job_manifest,
     log_events,
     oci_log_lines,
     run_manifest,
@@ -75,41 +71,33 @@ def _crash_when(
     operator.start()
 
 
-def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(
-    cluster: Cluster,
-    namespace: str,
-    chaos_emulator: ChaosEmulator,
-    oci_view: OciView,
-    chaos_log_group: str,
-    start_operator: OperatorFactory,
-    rng: random.Random,
-    chaos_seed: int,
-) -> None:
-    operator = start_operator(namespace, POLL_INTERVAL="1")
+def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(chaos: Chaos) -> None:
+    cluster, namespace = chaos.cluster, chaos.namespace
+    operator = chaos.start_operator(namespace, POLL_INTERVAL="1")
     docs: list[dict[str, object]] = [code_configmap()]
     expected_exit: dict[str, int] = {}
     for j in range(JOBS):
         job = f"job-{j}"
-        docs.append(job_manifest(job, compartment=oci_view.compartment, log_group=chaos_log_group))
+        docs.append(chaos.job(job))
         for r in range(RUNS_PER_JOB):
             run = f"{job}-run-{r}"
-            expected_exit[run] = rng.choice(EXIT_CODES)
-            seconds = round(rng.uniform(1.0, 3.0), 2)
+            expected_exit[run] = chaos.rng.choice(EXIT_CODES)
+            seconds = round(chaos.rng.uniform(1.0, 3.0), 2)
             docs.append(run_manifest(run, job, seconds=seconds, exit_code=expected_exit[run]))
     creations = JOBS + JOBS * RUNS_PER_JOB
     creating_calls = JOBS * 2 + JOBS * RUNS_PER_JOB
-    create_kills = sorted(rng.sample(range(1, creating_calls - 5), 3))
-    active_kills = sorted(rng.sample(range(1, JOBS * RUNS_PER_JOB - 5), 2))
-    delete_kill = rng.randint(1, 10)
+    create_kills = sorted(chaos.rng.sample(range(1, creating_calls - 5), 3))
+    active_kills = sorted(chaos.rng.sample(range(1, JOBS * RUNS_PER_JOB - 5), 2))
+    delete_kill = chaos.rng.randint(1, 10)
     print(
-        f"seed {chaos_seed}: kills at creating calls {create_kills}, then when"
+        f"seed {chaos.seed}: kills at creating calls {create_kills}, then when"
         f" {active_kills} runs have settled, then at delete call {delete_kill}"
     )
     crashes = 0
 
-    apply_all(cluster, namespace, docs)
+    chaos.apply(docs)
     for threshold in create_kills:
-        _crash_when(chaos_emulator, operator, CREATING_OPERATIONS, threshold)
+        _crash_when(chaos.emulator, operator, CREATING_OPERATIONS, threshold)
         crashes += 1
     for settled_count in active_kills:
         wait_for(
@@ -124,17 +112,17 @@ def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(
     runs = wait_settled(
         cluster, namespace, expected_exit, timeout=180, log=lambda: operator.log[-3000:]
     )
-    assert_exactly_once(cluster, namespace, oci_view, runs, expected_exit)
+    assert_exactly_once(cluster, namespace, chaos.oci, runs, expected_exit)
     assert len(runs) + JOBS == creations
-    lines = assert_no_line_lost(log_events(cluster, namespace), oci_log_lines(oci_view, runs))
+    lines = assert_no_line_lost(log_events(cluster, namespace), oci_log_lines(chaos.oci, runs))
 
     deleting = frozenset({"CancelJobRun", "DeleteJobRun", "DeleteJob"})
-    already = _operator_count(chaos_emulator, deleting)
+    already = _operator_count(chaos.emulator, deleting)
     cluster.kubectl("delete", "dsjobrun,dsjob", "--all", "-n", namespace, "--wait=false")
-    _crash_when(chaos_emulator, operator, deleting, already + delete_kill)
+    _crash_when(chaos.emulator, operator, deleting, already + delete_kill)
     crashes += 1
     delete_all_and_assert_nothing_left(
-        cluster, namespace, oci_view, timeout=120, log=lambda: operator.log[-3000:]
+        cluster, namespace, chaos.oci, timeout=120, log=lambda: operator.log[-3000:]
     )
     print(
         f"crash tier: {creations} creations, {crashes} SIGKILLs survived,"

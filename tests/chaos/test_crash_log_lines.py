@@ -4,20 +4,14 @@ where a crash can double them or, with the opposite order, lose them."""
 
 from __future__ import annotations
 
-import random
-
 import kubernetes
 
-from tests.chaos.conftest import OperatorFactory
-from tests.chaos.emulator_process import ChaosEmulator
+from tests.chaos.conftest import Chaos
 from tests.chaos.test_crash import EXIT_CODES
 from tests.chaos.workload import (
-    OciView,
-    apply_all,
     assert_each_line_once,
     assert_exactly_once,
     code_configmap,
-    job_manifest,
     log_events,
     oci_log_lines,
     run_manifest,
@@ -56,33 +50,22 @@ def wait_for_event_and_kill(
     operator.start()
 
 
-def test_log_lines_are_mirrored_once_across_sigkills(
-    cluster: Cluster,
-    namespace: str,
-    chaos_emulator: ChaosEmulator,
-    oci_view: OciView,
-    chaos_log_group: str,
-    start_operator: OperatorFactory,
-    rng: random.Random,
-    chaos_seed: int,
-) -> None:
+def test_log_lines_are_mirrored_once_across_sigkills(chaos: Chaos) -> None:
     """SIGKILL as soon as a seeded k-th ``LogLines`` Event appears (seen through a watch),
     i.e. between posting lines and persisting the log cursor; then each OCI log line must
     still be in the Events exactly once."""
-    operator = start_operator(namespace, POLL_INTERVAL="0.5")
-    runs = {f"talk-{i}": rng.choice(EXIT_CODES) for i in range(4)}
-    docs: list[dict[str, object]] = [
-        code_configmap(),
-        job_manifest("talk", compartment=oci_view.compartment, log_group=chaos_log_group),
-    ]
+    cluster, namespace = chaos.cluster, chaos.namespace
+    operator = chaos.start_operator(namespace, POLL_INTERVAL="0.5")
+    runs = {f"talk-{i}": chaos.rng.choice(EXIT_CODES) for i in range(4)}
+    docs: list[dict[str, object]] = [code_configmap(), chaos.job("talk")]
     docs += [run_manifest(n, "talk", seconds=10.0, exit_code=c) for n, c in runs.items()]
-    kill_after = sorted(rng.sample(range(1, 9), 3))  # far fewer than 4 runs of 10 s post
-    print(f"seed {chaos_seed}: SIGKILL after LogLines Events {kill_after}")
-    apply_all(cluster, namespace, docs)
+    kill_after = sorted(chaos.rng.sample(range(1, 9), 3))  # far fewer than 4 runs of 10 s post
+    print(f"seed {chaos.seed}: SIGKILL after LogLines Events {kill_after}")
+    chaos.apply(docs)
     for k in kill_after:
         wait_for_event_and_kill(cluster, namespace, "LogLines", k, operator)
     settled_runs = wait_settled(
         cluster, namespace, runs, timeout=120, log=lambda: operator.log[-3000:]
     )
-    assert_exactly_once(cluster, namespace, oci_view, settled_runs, runs)
-    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(oci_view, settled_runs))
+    assert_exactly_once(cluster, namespace, chaos.oci, settled_runs, runs)
+    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(chaos.oci, settled_runs))

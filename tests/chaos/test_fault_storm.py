@@ -21,7 +21,6 @@ creation, polling and log reading all happen under the storm. What must hold:
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -32,23 +31,21 @@ from typing import Any
 import kubernetes
 
 from ads_operator.oci.ratelimit import SERVICE_OF
-from tests.chaos.conftest import OBSERVER_TENANCY, OperatorFactory
-from tests.chaos.emulator_process import ChaosEmulator, not_of_tenancy
+from tests.chaos.conftest import OBSERVER_TENANCY, Chaos
+from tests.chaos.emulator_process import not_of_tenancy
 from tests.chaos.workload import (
-    OciView,
-    apply_all,
     assert_each_line_once,
     assert_exactly_once,
     code_configmap,
     condition,
     items,
-    job_manifest,
     log_events,
     oci_log_lines,
     run_manifest,
     wait_settled,
 )
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.resources import wait_for_condition
 from tests.fixtures.waiting import wait_for
 
 STORM_SECONDS = float(os.environ.get("CHAOS_STORM_SECONDS", "30"))
@@ -118,52 +115,37 @@ class DegradedSampler(threading.Thread):
 
 
 def test_runs_complete_through_a_fault_storm_within_the_rate_and_without_a_hot_loop(
-    cluster: Cluster,
-    namespace: str,
-    chaos_emulator: ChaosEmulator,
-    oci_view: OciView,
-    chaos_log_group: str,
-    start_operator: OperatorFactory,
-    rng: random.Random,
-    chaos_seed: int,
+    chaos: Chaos,
 ) -> None:
-    operator = start_operator(
+    cluster, namespace = chaos.cluster, chaos.namespace
+    operator = chaos.start_operator(
         namespace, OCI_REQUESTS_PER_SECOND=str(RATE), POLL_INTERVAL="0.5", BACKOFF_INITIAL="1"
     )
     assert operator.process is not None
     # The job first, in calm weather: the storm is about the runs' whole life (create,
     # poll, read logs), not about how long a job's creation backs off.
-    apply_all(
-        cluster,
-        namespace,
-        [
-            code_configmap(),
-            job_manifest("storm", compartment=oci_view.compartment, log_group=chaos_log_group),
-        ],
-    )
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/storm", "--timeout=60s", timeout=90
-    )
-    expected = {f"storm-{i}": rng.choice((0, 0, 2)) for i in range(RUNS)}
+    chaos.apply([code_configmap(), chaos.job("storm")])
+    wait_for_condition(cluster, "dsjob/storm", "Ready", namespace=namespace, timeout=60)
+    expected = {f"storm-{i}": chaos.rng.choice((0, 0, 2)) for i in range(RUNS)}
     docs = [
         run_manifest(
             name,
             "storm",
-            seconds=round(rng.uniform(0.5, 0.75) * STORM_SECONDS, 1),
+            seconds=round(chaos.rng.uniform(0.5, 0.75) * STORM_SECONDS, 1),
             exit_code=code,
             lines_per_second=1.0,
         )
         for name, code in expected.items()
     ]
-    chaos_emulator.reset_requests()
+    chaos.emulator.reset_requests()
     storm = {"rate429": 0.1, "rate500": 0.1, "rate503": 0.1, "latencyMs": 1000, "retryAfter": 1}
-    chaos_emulator.faults({"operations": {"*": storm}, "seed": chaos_seed})
-    print(f"seed {chaos_seed}: storm {storm} for {STORM_SECONDS:.0f} s")
+    chaos.emulator.faults({"operations": {"*": storm}, "seed": chaos.seed})
+    print(f"seed {chaos.seed}: storm {storm} for {STORM_SECONDS:.0f} s")
     sampler = DegradedSampler(cluster, namespace)
     sampler.start()
     cpu_before, wall_before = cpu_seconds(operator.process.pid), time.monotonic()
     storm_ends = wall_before + STORM_SECONDS
-    apply_all(cluster, namespace, docs)
+    chaos.apply(docs)
     wait_for(
         lambda: time.monotonic() >= storm_ends,
         timeout=STORM_SECONDS + 5,
@@ -172,12 +154,12 @@ def test_runs_complete_through_a_fault_storm_within_the_rate_and_without_a_hot_l
     )
     cpu = cpu_seconds(operator.process.pid) - cpu_before
     wall = time.monotonic() - wall_before
-    chaos_emulator.clear_faults()
+    chaos.emulator.clear_faults()
     sampler.stop_event.set()
     sampler.join(10)
 
     observer = OBSERVER_TENANCY
-    storm_calls = not_of_tenancy(chaos_emulator.entries(), observer)
+    storm_calls = not_of_tenancy(chaos.emulator.entries(), observer)
     injected = sum(1 for e in storm_calls if e["status"] in INJECTED_STATUSES)
     assert injected > 0, "the storm injected nothing: the test would prove nothing"
     degraded = {name for name, reason, _ in sampler.seen if reason in DEGRADED_REASONS}
@@ -187,8 +169,8 @@ def test_runs_complete_through_a_fault_storm_within_the_rate_and_without_a_hot_l
     )
 
     runs = wait_settled(cluster, namespace, expected, timeout=120, log=lambda: operator.log)
-    assert_exactly_once(cluster, namespace, oci_view, runs, expected)
-    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(oci_view, runs))
+    assert_exactly_once(cluster, namespace, chaos.oci, runs, expected)
+    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(chaos.oci, runs))
 
     def all_synced() -> bool:
         resources = {**items(cluster, namespace, "dsjob"), **items(cluster, namespace, "dsjobrun")}
@@ -200,7 +182,7 @@ def test_runs_complete_through_a_fault_storm_within_the_rate_and_without_a_hot_l
 
     wait_for(all_synced, timeout=60, what="every resource to be Synced after the storm")
 
-    calls = not_of_tenancy(chaos_emulator.entries(), observer)
+    calls = not_of_tenancy(chaos.emulator.entries(), observer)
     allowed = RATE + RATE * (WINDOW + JITTER)
     by_service: dict[str, list[dict[str, Any]]] = {}
     for call in calls:  # the budget is per OCI service (Data Science, Logging, ...)

@@ -11,31 +11,27 @@ that, create nothing twice, and go on to run new resources normally.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hack import buildtools, localcluster
 
-from tests.chaos.conftest import OperatorFactory
+from tests.chaos.conftest import Chaos
 from tests.chaos.controlplane_restart import crash_and_restart
-from tests.chaos.emulator_process import ChaosEmulator
 from tests.chaos.workload import (
-    OciView,
     apply_all,
     assert_each_line_once,
     assert_exactly_once,
     code_configmap,
     items,
-    job_manifest,
     log_events,
     oci_log_lines,
     run_manifest,
     wait_settled,
 )
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import REPO
+from tests.fixtures.operator import install_crds
 from tests.fixtures.waiting import wait_for
 
 RESTARTED_DETAILS = "the emulator restarted"
@@ -53,9 +49,7 @@ def own_cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
         pytest.fail(f"could not start a control plane to restart: {exc}", pytrace=False)
     try:
         cluster = Cluster(instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()))
-        cluster.kubectl("apply", "-f", str(REPO / "crds"))
-        for crd in ("datasciencejobs.ads.oci.dev", "datasciencejobruns.ads.oci.dev"):
-            cluster.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+        install_crds(cluster)
         cluster.kubectl("create", "namespace", "restarts")
         yield cluster, directory
     finally:
@@ -71,73 +65,47 @@ def _running(cluster: Cluster, namespace: str, names: list[str]) -> bool:
 
 
 def test_operator_recovers_its_watches_after_apiserver_and_etcd_restart(
-    own_cluster: tuple[Cluster, Path],
-    chaos_emulator: ChaosEmulator,
-    oci_view: OciView,
-    chaos_log_group: str,
-    start_operator: OperatorFactory,
-    rng: random.Random,
+    own_cluster: tuple[Cluster, Path], chaos: Chaos
 ) -> None:
     cluster, directory = own_cluster
     namespace = "restarts"
-    operator = start_operator(namespace, cluster_=cluster, POLL_INTERVAL="0.5")
-    before = {f"before-{i}": rng.choice((0, 0, 4)) for i in range(3)}
-    after = {f"after-{i}": rng.choice((0, 0, 4)) for i in range(2)}
-    docs: list[dict[str, object]] = [
-        code_configmap(),
-        job_manifest("survivor", compartment=oci_view.compartment, log_group=chaos_log_group),
-    ]
+    operator = chaos.start_operator(namespace, cluster_=cluster, POLL_INTERVAL="0.5")
+    before = {f"before-{i}": chaos.rng.choice((0, 0, 4)) for i in range(3)}
+    after = {f"after-{i}": chaos.rng.choice((0, 0, 4)) for i in range(2)}
+    docs: list[dict[str, object]] = [code_configmap(), chaos.job("survivor")]
     docs += [run_manifest(n, "survivor", seconds=12.0, exit_code=c) for n, c in before.items()]
-    apply_all(cluster, namespace, docs)
+    apply_all(cluster, namespace, docs)  # on the control plane of its own
     wait_for(
         lambda: _running(cluster, namespace, list(before)),
         timeout=90,
         what=f"the first runs to be Running\n{operator.log[-2000:]}",
     )
     crash_and_restart(directory)
-    apply_all(
-        cluster,
-        namespace,
-        [run_manifest(n, "survivor", seconds=2.0, exit_code=c) for n, c in after.items()],
-    )
+    chaos.apply([run_manifest(n, "survivor", seconds=2.0, exit_code=c) for n, c in after.items()])
     expected = {**before, **after}
     runs = wait_settled(cluster, namespace, expected, timeout=150, log=lambda: operator.log[-3000:])
     assert operator.process is not None
     assert operator.process.poll() is None, f"the operator died\n{operator.log}"
-    assert_exactly_once(cluster, namespace, oci_view, runs, expected)
-    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(oci_view, runs))
+    assert_exactly_once(cluster, namespace, chaos.oci, runs, expected)
+    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(chaos.oci, runs))
     print(f"control plane restarted once under {len(before)} active runs; 0 duplicates")
 
 
-def test_operator_converges_after_the_emulator_restarts_mid_run(
-    cluster: Cluster,
-    namespace: str,
-    chaos_emulator: ChaosEmulator,
-    oci_view: OciView,
-    chaos_log_group: str,
-    start_operator: OperatorFactory,
-    rng: random.Random,
-) -> None:
-    operator = start_operator(namespace, POLL_INTERVAL="0.5", BACKOFF_INITIAL="1")
+def test_operator_converges_after_the_emulator_restarts_mid_run(chaos: Chaos) -> None:
+    cluster, namespace = chaos.cluster, chaos.namespace
+    operator = chaos.start_operator(namespace, POLL_INTERVAL="0.5", BACKOFF_INITIAL="1")
     interrupted = [f"lost-{i}" for i in range(3)]
-    docs: list[dict[str, object]] = [
-        code_configmap(),
-        job_manifest("phoenix", compartment=oci_view.compartment, log_group=chaos_log_group),
-    ]
+    docs: list[dict[str, object]] = [code_configmap(), chaos.job("phoenix")]
     docs += [run_manifest(n, "phoenix", seconds=60.0, exit_code=0) for n in interrupted]
-    apply_all(cluster, namespace, docs)
+    chaos.apply(docs)
     wait_for(
         lambda: _running(cluster, namespace, interrupted),
         timeout=90,
         what=f"the runs to be Running\n{operator.log[-2000:]}",
     )
-    chaos_emulator.restart()
-    fresh = {f"fresh-{i}": rng.choice((0, 5)) for i in range(2)}
-    apply_all(
-        cluster,
-        namespace,
-        [run_manifest(n, "phoenix", seconds=2.0, exit_code=c) for n, c in fresh.items()],
-    )
+    chaos.emulator.restart()
+    fresh = {f"fresh-{i}": chaos.rng.choice((0, 5)) for i in range(2)}
+    chaos.apply([run_manifest(n, "phoenix", seconds=2.0, exit_code=c) for n, c in fresh.items()])
     runs = wait_settled(
         cluster, namespace, [*interrupted, *fresh], timeout=120, log=lambda: operator.log[-3000:]
     )
@@ -145,6 +113,6 @@ def test_operator_converges_after_the_emulator_restarts_mid_run(
         status = runs[name]["status"]
         assert status["lifecycleState"] == "FAILED", (name, status)
         assert RESTARTED_DETAILS in status["lifecycleDetails"], (name, status)
-    assert_exactly_once(cluster, namespace, oci_view, runs, fresh)
-    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(oci_view, runs))
-    print(f"emulator restarted {chaos_emulator.restarts}x under {len(interrupted)} active runs")
+    assert_exactly_once(cluster, namespace, chaos.oci, runs, fresh)
+    assert_each_line_once(log_events(cluster, namespace), oci_log_lines(chaos.oci, runs))
+    print(f"emulator restarted {chaos.emulator.restarts}x under {len(interrupted)} active runs")

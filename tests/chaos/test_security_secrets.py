@@ -31,15 +31,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from oci_emulator.auth import fingerprint_of
-from tests.chaos.conftest import EMULATOR_ARGS, OperatorFactory
+from tests.chaos.conftest import EMULATOR_ARGS, Chaos
 from tests.chaos.emulator_process import ChaosEmulator
 from tests.chaos.workload import (
-    OciView,
     apply_all,
     code_configmap,
     condition,
     items,
-    job_manifest,
     run_manifest,
     wait_settled,
 )
@@ -183,28 +181,22 @@ def test_hand_made_requests_without_a_valid_signature_are_refused(
     assert all(r == (401, "NotAuthenticated") for r in refusals.values()), refusals
 
 
-def test_credentials_stay_secret_and_in_their_namespace(
-    cluster: Cluster,
-    namespace: str,
-    chaos_emulator: ChaosEmulator,
-    oci_view: OciView,
-    chaos_log_group: str,
-    start_operator: OperatorFactory,
-) -> None:
-    chaos_emulator.extra_args = (*EMULATOR_ARGS, "--log-level", "DEBUG")
-    chaos_emulator.restart()
+def test_credentials_stay_secret_and_in_their_namespace(chaos: Chaos) -> None:
+    cluster, namespace = chaos.cluster, chaos.namespace
+    chaos.emulator.extra_args = (*EMULATOR_ARGS, "--log-level", "DEBUG")
+    chaos.emulator.restart()
     tenant = principal("sectenant", PASSPHRASE)
     rogue = principal("secrogue")
     foreign = principal("secforeign")
     for known in (tenant, foreign):
-        register(chaos_emulator, known)
+        register(chaos.emulator, known)
     other = f"t-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", other)
     apply_all(cluster, other, [secret("foreign-creds", foreign)])
-    operator = start_operator(namespace, other)
+    operator = chaos.start_operator(namespace, other)
 
     def with_secret(name: str, secret_name: str) -> dict[str, object]:
-        job = job_manifest(name, compartment=oci_view.compartment, log_group=chaos_log_group)
+        job = chaos.job(name)
         job["spec"]["authSecretRef"] = {"name": secret_name}
         return job
 
@@ -242,11 +234,11 @@ def test_credentials_stay_secret_and_in_their_namespace(
         timeout=60,
         what="the other namespace's Secret to be reported as missing here",
     )
-    seen = {e.get("tenancy") for e in chaos_emulator.all_requests()}
+    seen = {e.get("tenancy") for e in chaos.emulator.all_requests()}
     assert foreign.tenancy not in seen, "a Secret of another namespace was used"
     assert tenant.tenancy in seen, "the resource's own Secret was not used"
 
-    leaks = scan_for_secrets(cluster, [namespace, other], operator.log_file, chaos_emulator)
+    leaks = scan_for_secrets(cluster, [namespace, other], operator.log_file, chaos.emulator)
     needles = [PASSPHRASE, "PRIVATE KEY", *HEADER_NEEDLES]
     for who in (tenant, rogue, foreign):
         needles += who.key_chunks()

@@ -22,7 +22,7 @@ from oci.pagination import list_call_get_all_results
 
 from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import PROJECT, job_run, script_configmap, script_job
+from tests.fixtures.resources import PROJECT, job_run, script_configmap, script_job
 from tests.fixtures.waiting import wait_for
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Canceled"})

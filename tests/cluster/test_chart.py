@@ -21,7 +21,7 @@ from oci_emulator.proxymux import OPERATION as EXCHANGE
 from oci_emulator.testing import EmulatorHandle
 from oci_emulator.workload_identity import ANY_COMPARTMENT, Grant
 from tests.cluster.conftest import CHART, RELEASE_NAMESPACE, REPO, SERVICE_ACCOUNT, Release
-from tests.fixtures.operator import (
+from tests.fixtures.resources import (
     apply,
     events_of,
     log_lines,

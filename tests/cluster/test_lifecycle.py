@@ -15,7 +15,7 @@ from hack import buildtools, localnode
 
 from tests.cluster.conftest import RELEASE_NAMESPACE, Release
 from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import (
+from tests.fixtures.resources import (
     COMPARTMENT,
     apply,
     events_of,

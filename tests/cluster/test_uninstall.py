@@ -4,7 +4,7 @@ default). This module sorts last: the release comes back for any later test."""
 from __future__ import annotations
 
 from tests.cluster.conftest import RELEASE, RELEASE_NAMESPACE, Release
-from tests.fixtures.operator import apply, script_configmap, script_job
+from tests.fixtures.resources import apply, script_configmap, script_job
 from tests.fixtures.waiting import wait_for
 
 

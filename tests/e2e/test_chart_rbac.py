@@ -28,14 +28,8 @@ import pytest
 
 from oci_emulator.testing import ApiKey, EmulatorHandle
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    OperatorProcess,
-    apply,
-    job_run,
-    script_configmap,
-    script_job,
-)
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.operator import OperatorProcess, Operators
+from tests.fixtures.resources import Kube, job_run, scripted_job
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ads-operator"
@@ -182,73 +176,78 @@ def can_i(cluster: Cluster, release: Release, *args: str) -> bool:
     return answer == "yes"
 
 
-def hello(cluster: Cluster, namespace: str, log_group: str) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("hello", {"hello.py": HELLO}),
-        script_job("hello", script="hello.py", log_group=log_group),
+def hello(kube: Kube, log_group: str) -> None:
+    kube.apply(
+        *scripted_job("hello", HELLO, file="hello.py", log_group=log_group),
         job_run("hello-run", "hello"),
     )
 
 
-def phase(cluster: Cluster, namespace: str) -> str | None:
-    status = cluster.get("dsjobrun", "hello-run", namespace).get("status") or {}
-    assert isinstance(status, dict)
-    return status.get("phase")
-
-
-def run_to_success(cluster: Cluster, namespace: str, operator: ChartOperator) -> None:
-    wait_for(
-        lambda: phase(cluster, namespace) == "Succeeded",
-        timeout=180,
-        what=f"hello-run in {namespace} to succeed; operator log:\n{operator.log}",
-    )
-    events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)
+def run_to_success(kube: Kube) -> None:
+    kube.wait_phase("hello-run", "Succeeded", timeout=180)
+    events = json.loads(kube.kubectl("get", "events", "-o", "json").stdout)
     assert any(e["involvedObject"]["name"] == "hello-run" for e in events["items"])
 
 
-def delete_while_running(cluster: Cluster, namespace: str, operator: ChartOperator) -> None:
+def delete_while_running(kube: Kube) -> None:
     """Finalizers need the operator: delete with it still running, and wait until gone."""
-    cluster.kubectl("delete", "dsjobrun,dsjob", "--all", "-n", namespace, "--wait=false")
-    wait_for(
-        lambda: (
-            cluster.kubectl("get", "dsjob,dsjobrun", "-n", namespace, "-o", "name").stdout == ""
-        ),
+    kube.kubectl("delete", "dsjobrun,dsjob", "--all", "--wait=false")
+    kube.wait_until(
+        lambda: kube.kubectl("get", "dsjob,dsjobrun", "-o", "name").stdout == "",
+        f"the resources in {kube.namespace} to be deleted",
         timeout=120,
-        what=f"the resources in {namespace} to be deleted; operator log:\n{operator.log}",
     )
 
 
-@pytest.fixture
-def secret_dir(tmp_path: Path, emulator_api_key: ApiKey) -> Path:
-    """The Secret's files where the local process finds them (the pod: /etc/oci)."""
-    directory = tmp_path / "etc-oci"
-    _write_secret_files(emulator_api_key, directory, str(directory))
-    return directory
+@dataclass
+class Chart:
+    """Installs releases of the chart (uninstalled after the test) and runs the operator
+    as their Deployments would, in namespaces of its own."""
+
+    cluster: Cluster
+    emulator: EmulatorHandle
+    key: ApiKey
+    tmp: Path
+    operators: Operators
+    releases: list[Release]
+
+    def install(self, watched: tuple[str, ...] = (), extra: tuple[str, ...] = ()) -> Release:
+        release = install(self.cluster, self.emulator, self.key, self.tmp, watched, extra)
+        self.releases.append(release)
+        return release
+
+    def operator(self, release: Release) -> ChartOperator:
+        """The release's operator, not started yet; the Secret's files where the local
+        process finds them (the pod: /etc/oci)."""
+        secret_dir = self.tmp / "etc-oci"
+        _write_secret_files(self.key, secret_dir, str(secret_dir))
+        kubeconfig = token_kubeconfig(self.cluster, release, self.tmp / "operator.kubeconfig")
+        return ChartOperator(release, kubeconfig, secret_dir, self.tmp / "operator.log")
+
+    def namespace(self) -> Kube:
+        return Kube(self.cluster, _new_namespace(self.cluster), self.operators)
 
 
 @pytest.fixture
-def uninstall(cluster: Cluster) -> Iterator[list[Release]]:
+def chart(
+    cluster: Cluster,
+    operator_crds: None,
+    emulator: EmulatorHandle,
+    emulator_api_key: ApiKey,
+    tmp_path: Path,
+    operators: Operators,
+) -> Iterator[Chart]:
     releases: list[Release] = []
-    yield releases
+    yield Chart(cluster, emulator, emulator_api_key, tmp_path, operators, releases)
+    operators.stop_all()
     for release in releases:
         cluster.helm("uninstall", release.name, "-n", release.namespace, check=False)
 
 
 def test_all_namespaces_with_peering_the_chart_rights_take_a_run_to_succeeded(
-    cluster: Cluster,
-    operator_crds: None,
-    emulator: EmulatorHandle,
-    emulator_api_key: ApiKey,
-    log_group: str,
-    secret_dir: Path,
-    tmp_path: Path,
-    uninstall: list[Release],
+    chart: Chart, cluster: Cluster, log_group: str
 ) -> None:
-    peering = ("--set", "peering.enabled=true")
-    release = install(cluster, emulator, emulator_api_key, tmp_path, watched=(), extra=peering)
-    uninstall.append(release)
+    release = chart.install(extra=("--set", "peering.enabled=true"))
     assert can_i(cluster, release, "list", "datasciencejobruns.ads.oci.dev", "--all-namespaces")
     assert not can_i(cluster, release, "list", "secrets", "--all-namespaces")
     assert not can_i(cluster, release, "delete", "datasciencejobs.ads.oci.dev", "-A")
@@ -257,37 +256,27 @@ def test_all_namespaces_with_peering_the_chart_rights_take_a_run_to_succeeded(
     assert can_i(cluster, release, "delete", "datasciencejobruns.ads.oci.dev", "-A")
     assert not can_i(cluster, release, "create", "configmaps", "-A")
 
-    kubeconfig = token_kubeconfig(cluster, release, tmp_path / "operator.kubeconfig")
-    operator = ChartOperator(release, kubeconfig, secret_dir, tmp_path / "operator.log")
+    operator = chart.operator(release)
     assert "--all-namespaces" in operator.args
     assert f"--peering={release.name}-ads-operator" in operator.args
-    workload = _new_namespace(cluster)
-    operator.start()
-    try:
-        hello(cluster, workload, log_group)
-        run_to_success(cluster, workload, operator)
-        # The keep-alive kopf writes with the chart's rights, under the pod's name.
-        peering = cluster.get("clusterkopfpeering", f"{release.name}-ads-operator")
-        assert f"{release.name}-pod" in (peering.get("status") or {}), peering
-        delete_while_running(cluster, workload, operator)
-    finally:
-        operator.stop()
+    workload = chart.namespace()
+    chart.operators.run(operator)
+    hello(workload, log_group)
+    run_to_success(workload)
+    # The keep-alive kopf writes with the chart's rights, under the pod's name.
+    peering: Any = cluster.get("clusterkopfpeering", f"{release.name}-ads-operator")
+    assert f"{release.name}-pod" in (peering.get("status") or {}), peering
+    delete_while_running(workload)
+    operator.stop()
     assert "Forbidden" not in operator.log_file.read_text(errors="replace")
 
 
 def test_watch_namespaces_serves_only_those_and_has_no_rights_elsewhere(
-    cluster: Cluster,
-    operator_crds: None,
-    emulator: EmulatorHandle,
-    emulator_api_key: ApiKey,
-    log_group: str,
-    secret_dir: Path,
-    tmp_path: Path,
-    uninstall: list[Release],
+    chart: Chart, cluster: Cluster, log_group: str
 ) -> None:
-    served, other = _new_namespace(cluster), _new_namespace(cluster)
-    release = install(cluster, emulator, emulator_api_key, tmp_path, watched=(served,))
-    uninstall.append(release)
+    served_ns, other_ns = chart.namespace(), chart.namespace()
+    served, other = served_ns.namespace, other_ns.namespace
+    release = chart.install(watched=(served,))
     crd = "datasciencejobruns.ads.oci.dev"
     assert can_i(cluster, release, "watch", crd, "-n", served)
     assert can_i(cluster, release, "patch", crd, "--subresource=status", "-n", served)
@@ -299,23 +288,20 @@ def test_watch_namespaces_serves_only_those_and_has_no_rights_elsewhere(
     assert not can_i(cluster, release, "list", crd, "--all-namespaces")
     assert not can_i(cluster, release, "get", f"namespaces/{other}")  # names only, via list
 
-    kubeconfig = token_kubeconfig(cluster, release, tmp_path / "operator.kubeconfig")
-    operator = ChartOperator(release, kubeconfig, secret_dir, tmp_path / "operator.log")
+    operator = chart.operator(release)
     assert f"--namespace={served}" in operator.args
-    operator.start()
-    try:
-        hello(cluster, other, log_group)
-        hello(cluster, served, log_group)
-        run_to_success(cluster, served, operator)
-        # The served run went all the way while the other namespace's waited beside it.
-        for kind, name in (("dsjob", "hello"), ("dsjobrun", "hello-run")):
-            untouched = cluster.get(kind, name, other)
-            meta = untouched["metadata"]
-            assert isinstance(meta, dict)
-            assert not untouched.get("status"), untouched
-            assert not meta.get("finalizers"), meta
-            assert not [a for a in meta.get("annotations", {}) if "ads.oci.dev" in a], meta
-        delete_while_running(cluster, served, operator)
-    finally:
-        operator.stop()
+    chart.operators.run(operator)
+    hello(other_ns, log_group)
+    hello(served_ns, log_group)
+    run_to_success(served_ns)
+    # The served run went all the way while the other namespace's waited beside it.
+    for kind, name in (("dsjob", "hello"), ("dsjobrun", "hello-run")):
+        untouched = cluster.get(kind, name, other)
+        meta = untouched["metadata"]
+        assert isinstance(meta, dict)
+        assert not untouched.get("status"), untouched
+        assert not meta.get("finalizers"), meta
+        assert not [a for a in meta.get("annotations", {}) if "ads.oci.dev" in a], meta
+    delete_while_running(served_ns)
+    operator.stop()
     assert "Forbidden" not in operator.log_file.read_text(errors="replace")

@@ -23,6 +23,7 @@ from hack import buildtools
 from ads_operator import cli, settings
 from ads_operator.commands import chartschema
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.resources import wait_for_condition
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "ads-operator"
@@ -295,10 +296,8 @@ def test_the_api_server_accepts_every_object(cluster: Cluster, variant: str) -> 
             cluster.kubectl("create", "namespace", ns)
     # The peering kinds come from the chart's crds/ folder, which helm installs first.
     cluster.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev",
-        "crd/clusterkopfpeerings.kopf.dev",
-    )  # fmt: skip
+    for crd in ("kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev"):
+        wait_for_condition(cluster, f"crd/{crd}", "Established", timeout=30)
     proc = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=manifest)
     assert "(server dry run)" in proc.stdout
 

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.resources import condition_of, wait_for_condition
 from tests.fixtures.waiting import wait_for
 
 CRD = textwrap.dedent(
@@ -70,12 +71,7 @@ def test_server_reports_the_pinned_version(cluster: Cluster) -> None:
 
 def test_crd_cel_status_events_and_wait(cluster: Cluster, namespace: str) -> None:
     cluster.kubectl("apply", "-f", "-", input=CRD)
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/widgets.smoke.ads-operator.test",
-        "--timeout=30s",
-    )
+    wait_for_condition(cluster, "crd/widgets.smoke.ads-operator.test", "Established", timeout=30)
 
     refused = cluster.kubectl(
         "apply", "-n", namespace, "-f", "-", input=widget("bad", 5, 1), check=False
@@ -89,10 +85,8 @@ def test_crd_cel_status_events_and_wait(cluster: Cluster, namespace: str) -> Non
         "patch", "widget", "good", "-n", namespace, "--subresource=status",
         "--type=merge", "-p", json.dumps(status),
     )  # fmt: skip
-    waited = cluster.kubectl(
-        "wait", "widget/good", "-n", namespace, "--for=condition=Ready", "--timeout=30s"
-    )
-    assert "condition met" in waited.stdout
+    waited = wait_for_condition(cluster, "widget/good", "Ready", namespace=namespace, timeout=30)
+    assert condition_of(waited, "Ready")["reason"] == "Smoke"  # kubectl wait saw the patch
 
     uid = cluster.get("widget", "good", namespace)["metadata"]["uid"]  # type: ignore[index]
     event = {

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.resources import wait_for_condition
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
@@ -36,7 +37,7 @@ def crds_installed(cluster: Cluster) -> Cluster:
         cluster.kubectl("apply", "-f", str(crd))  # as the operator fixture does: same manager
     for crd in CRD_FILES:
         name = yaml.safe_load(crd.read_text().split("---", 1)[1])["metadata"]["name"]
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+        wait_for_condition(cluster, f"crd/{name}", "Established", timeout=60)
     return cluster
 
 

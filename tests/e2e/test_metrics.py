@@ -10,19 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    REPO,
-    OperatorFactory,
-    OperatorProcess,
-    _free_port,
-    apply,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.operator import REPO, OperatorFactory, OperatorProcess, _free_port
+from tests.fixtures.resources import Kube, job_run, run_of_ocid, scripted_job
 
 FAILS = "import sys\nprint('about to fail')\nsys.exit(3)\n"
 PROGRESS_EXAMPLE = REPO / "examples" / "policy-progress.yaml"
@@ -63,22 +52,13 @@ def sample(samples: dict[str, float], name: str, **labels: str) -> float:
 
 
 def test_metrics_count_runs_oci_calls_durations_and_log_lines(
-    cluster: Cluster, namespace: str, metered: OperatorProcess, log_group: str
+    kube: Kube, metered: OperatorProcess, log_group: str
 ) -> None:
+    namespace = kube.namespace
     before = scrape(metered)
     assert sample(before, "ads_operator_oci_requests_total", operation="CreateJobRun") == 0
-    apply(
-        cluster,
-        namespace,
-        script_configmap("fails", {"fails.py": FAILS}),
-        script_job("fails", script="fails.py", log_group=log_group),
-        job_run("fails-run", "fails"),
-    )
-    waited = cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Failed", "dsjobrun/fails-run",
-        "--timeout=120s", check=False, timeout=150,
-    )  # fmt: skip
-    assert waited.returncode == 0, f"{waited.stderr}\n{metered.log}"
+    kube.apply(*scripted_job("fails", FAILS, log_group=log_group), job_run("fails-run", "fails"))
+    kube.wait("dsjobrun/fails-run", "Failed")
 
     def settled() -> dict[str, float] | None:
         samples = scrape(metered)
@@ -86,7 +66,7 @@ def test_metrics_count_runs_oci_calls_durations_and_log_lines(
         mirrored = sample(samples, "ads_operator_log_lines_mirrored_total") >= 1
         return samples if done and mirrored else None
 
-    after = wait_for(settled, timeout=30, what=f"metrics of the failed run ({metered.log})")
+    after = kube.wait_until(settled, "metrics of the failed run", timeout=30)
     assert sample(after, "ads_operator_runs", namespace=namespace, phase="Running") == 0
     created = sample(after, "ads_operator_oci_requests_total", operation="CreateJobRun", code="200")
     assert created == 1
@@ -96,13 +76,8 @@ def test_metrics_count_runs_oci_calls_durations_and_log_lines(
     assert sample(after, "ads_operator_log_lines_dropped_total") == 0
     # A run waiting for a job that does not exist is Pending; one naming an OCI job that
     # does not exist is an OCI error (404) and a reconcile error with that reason.
-    ghost = {
-        "apiVersion": "ads.oci.dev/v1alpha1",
-        "kind": "DataScienceJobRun",
-        "metadata": {"name": "ghost-run"},
-        "spec": {"jobId": "ocid1.datasciencejob.oc1.iad.aaaaaaaanosuchjob"},
-    }
-    apply(cluster, namespace, job_run("orphan-run", "no-such-job"), ghost)
+    ghost = run_of_ocid("ghost-run", "ocid1.datasciencejob.oc1.iad.aaaaaaaanosuchjob")
+    kube.apply(job_run("orphan-run", "no-such-job"), ghost)
 
     def pending_and_errors() -> dict[str, float] | None:
         samples = scrape(metered)
@@ -116,16 +91,14 @@ def test_metrics_count_runs_oci_calls_durations_and_log_lines(
         )
         return samples if waiting == 1 and refused >= 1 and errors >= 1 else None
 
-    wait_for(pending_and_errors, timeout=30, what=f"Pending and error metrics ({metered.log})")
-    cluster.kubectl(
-        "delete", "-n", namespace, "dsjobrun/orphan-run", "dsjobrun/fails-run", "dsjobrun/ghost-run"
-    )
+    kube.wait_until(pending_and_errors, "Pending and error metrics", timeout=30)
+    kube.kubectl("delete", "dsjobrun/orphan-run", "dsjobrun/fails-run", "dsjobrun/ghost-run")
 
     def forgotten() -> bool:
         samples = scrape(metered)
         return sample(samples, "ads_operator_runs", namespace=namespace) == 0
 
-    wait_for(forgotten, timeout=30, what="deleted runs to leave the runs gauge")
+    kube.wait_until(forgotten, "deleted runs to leave the runs gauge", timeout=30)
 
 
 def _example(log_group: str) -> list[dict[str, Any]]:
@@ -139,31 +112,27 @@ def _example(log_group: str) -> list[dict[str, Any]]:
 
 
 def test_progress_marker_reaches_status_and_the_printer_column(
-    cluster: Cluster, namespace: str, metered: OperatorProcess, log_group: str
+    kube: Kube, metered: OperatorProcess, log_group: str
 ) -> None:
-    apply(cluster, namespace, *_example(log_group))
+    kube.apply(*_example(log_group))
     run = next(d for d in _example(log_group) if d["kind"] == "DataScienceJobRun")
     name = run["metadata"]["name"]
 
     def halfway() -> dict[str, object] | None:
-        status = status_of(cluster, namespace, "dsjobrun", name)
+        status = kube.status("dsjobrun", name)
         return status if status.get("phase") == "Running" and status.get("progress") else None
 
-    seen = wait_for(halfway, timeout=120, what=f"progress while running ({metered.log})")
+    seen = kube.wait_until(halfway, "progress while running", timeout=120)
     assert re.fullmatch(r"[1-5]/5", str(seen["progress"])), seen["progress"]
-    waited = cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Succeeded", f"dsjobrun/{name}",
-        "--timeout=120s", check=False, timeout=150,
-    )  # fmt: skip
-    assert waited.returncode == 0, f"{waited.stderr}\n{metered.log}"
+    kube.wait(f"dsjobrun/{name}")
 
     def complete() -> dict[str, object] | None:
-        status = status_of(cluster, namespace, "dsjobrun", name)
+        status = kube.status("dsjobrun", name)
         return status if status.get("progress") == "5/5" else None
 
-    status = wait_for(complete, timeout=30, what="the last progress marker")
+    status = kube.wait_until(complete, "the last progress marker", timeout=30)
     assert status["progressPercent"] == 100
-    table = cluster.kubectl("get", "dsjobrun", name, "-n", namespace).stdout
+    table = kube.kubectl("get", "dsjobrun", name).stdout
     header, row = table.splitlines()[:2]
     assert "PROGRESS" in header.split()
     assert row.split()[header.split().index("PROGRESS")] == "5/5"

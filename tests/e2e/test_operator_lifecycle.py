@@ -6,20 +6,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import (
-    COMPARTMENT,
-    PROJECT,
-    OperatorProcess,
-    apply,
-    events_of,
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import (
+    Kube,
+    condition_of,
     job_run,
-    log_lines,
-    script_configmap,
-    script_job,
-    status_of,
+    oci_job_details,
+    run_of_ocid,
+    scripted_job,
 )
 from tests.fixtures.waiting import wait_for
 
@@ -34,160 +29,83 @@ for i in range(5):
 
 
 def test_hello_world_succeeds_with_transition_and_log_events(
-    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+    kube: Kube, operator: OperatorProcess, log_group: str
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("hello", {"hello.py": HELLO}),
-        script_job("hello", script="hello.py", log_group=log_group, env={"GREETING": "Howdy"}),
+    kube.apply(
+        *scripted_job(
+            "hello", HELLO, file="hello.py", log_group=log_group, env={"GREETING": "Howdy"}
+        ),
         job_run("hello-run", "hello", args="Kubernetes"),
     )
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Succeeded",
-        "dsjobrun/hello-run",
-        "--timeout=120s",
-        check=False,
-        timeout=150,
-    )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-    status = status_of(cluster, namespace, "dsjobrun", "hello-run")
+    status = kube.wait("dsjobrun/hello-run")
     assert status["phase"] == "Succeeded"
     assert status["lifecycleState"] == "SUCCEEDED"
-    finished = next(c for c in status["conditions"] if c["type"] == "Finished")  # type: ignore[attr-defined]
+    finished = condition_of(status, "Finished")
     assert (finished["status"], finished["reason"]) == ("True", "Succeeded")
     assert status["exitCode"] == 0
     assert str(status["ocid"]).startswith("ocid1.datasciencejobrun.")
     expected = ["Hello, Kubernetes!", *[f"Howdy line {i}" for i in range(5)]]
 
     def all_lines_mirrored() -> list[str] | None:
-        lines = log_lines(events_of(cluster, namespace, "hello-run"))
+        lines = kube.log_lines("hello-run")
         return lines if len(lines) >= len(expected) else None
 
     lines = wait_for(all_lines_mirrored, timeout=30, what="the script's lines as Events")
     assert [line for line in lines if line in expected] == expected
     assert len(lines) == len(set(lines)), f"a line was mirrored twice: {lines}"
-    reasons = [e["reason"] for e in events_of(cluster, namespace, "hello-run")]
+    reasons = kube.reasons("hello-run")
     transitions = [r for r in reasons if r in ("ACCEPTED", "IN_PROGRESS", "SUCCEEDED")]
     assert transitions[0] == "ACCEPTED"
     assert transitions[-1] == "SUCCEEDED"
     assert "IN_PROGRESS" in transitions
     # Lines are read once settled, after the transition: the tail as of now (the status
     # is saved before the Events it accounts for are created).
-    status = status_of(cluster, namespace, "dsjobrun", "hello-run")
-    tail = [x["message"] for x in status["logTail"]]  # type: ignore[attr-defined]
+    tail = [x["message"] for x in kube.status("dsjobrun", "hello-run")["logTail"]]
     assert [line for line in tail if line in expected] == expected
-    described = cluster.kubectl("describe", "dsjobrun", "hello-run", "-n", namespace).stdout
+    described = kube.kubectl("describe", "dsjobrun", "hello-run").stdout
     shown = described.split("\nEvents:", 1)[1]
     for line in expected:
         assert shown.count(line) == 1, shown
     positions = [shown.index(line) for line in expected]
     assert positions == sorted(positions), shown
-    job = status_of(cluster, namespace, "dsjob", "hello")
+    job = kube.status("dsjob", "hello")
     assert job["lifecycleState"] == "ACTIVE"
-    assert job["artifact"]["fileName"] == "hello.py"  # type: ignore[index]
+    assert job["artifact"]["fileName"] == "hello.py"
 
 
 def test_exit_code_3_fails_with_the_code_in_status_and_reason(
-    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+    kube: Kube, operator: OperatorProcess, log_group: str
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("fail", {"fail.py": "import sys\nprint('bad input')\nsys.exit(3)\n"}),
-        script_job("fail", script="fail.py", log_group=log_group),
-        job_run("fail-run", "fail"),
-    )
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Finished",  # true for every ending: one wait is enough
-        "dsjobrun/fail-run",
-        "--timeout=120s",
-        check=False,
-        timeout=150,
-    )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-    status = status_of(cluster, namespace, "dsjobrun", "fail-run")
+    fail = "import sys\nprint('bad input')\nsys.exit(3)\n"
+    kube.apply(*scripted_job("fail", fail, log_group=log_group), job_run("fail-run", "fail"))
+    status = kube.wait("dsjobrun/fail-run", "Finished")  # true for every ending: one wait
     assert status["phase"] == "Failed"
     assert status["exitCode"] == 3
-    failed = next(c for c in status["conditions"] if c["type"] == "Failed")  # type: ignore[attr-defined]
+    failed = condition_of(status, "Failed")
     assert failed["reason"] == "ExitCode3"
     assert "exit code 3" in failed["message"]
 
 
-def test_cancel_ends_canceled(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    emulator: EmulatorHandle,
-) -> None:
+def test_cancel_ends_canceled(kube: Kube, operator: OperatorProcess, log_group: str) -> None:
     script = "import time\nprint('started', flush=True)\ntime.sleep(120)\n"
-    apply(
-        cluster,
-        namespace,
-        script_configmap("slow", {"slow.py": script}),
-        script_job("slow", script="slow.py", log_group=log_group),
-        job_run("slow-run", "slow"),
-    )
-    wait_for(
-        lambda: status_of(cluster, namespace, "dsjobrun", "slow-run").get("phase") == "Running",
-        timeout=90,
-        what="the run to be Running",
-    )
-    cluster.kubectl(
-        "patch",
-        "dsjobrun",
-        "slow-run",
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        '{"spec":{"cancel":true}}',
-    )
-    wait_for(
-        lambda: status_of(cluster, namespace, "dsjobrun", "slow-run").get("phase") == "Canceled",
-        timeout=90,
-        what="the run to be Canceled",
-    )
-    status = status_of(cluster, namespace, "dsjobrun", "slow-run")
+    kube.apply(*scripted_job("slow", script, log_group=log_group), job_run("slow-run", "slow"))
+    kube.wait_phase("slow-run", "Running")
+    kube.kubectl("patch", "dsjobrun", "slow-run", "--type=merge", "-p", '{"spec":{"cancel":true}}')
+    status = kube.wait_phase("slow-run", "Canceled")
     assert status["lifecycleState"] == "CANCELED"
-    reasons = [e["reason"] for e in events_of(cluster, namespace, "slow-run")]
+    reasons = kube.reasons("slow-run")
     assert "CancelRequested" in reasons
     assert "CANCELED" in reasons
 
 
 def test_logs_command_prints_the_runs_lines_in_order(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    operator_env: dict[str, str],
+    kube: Kube, operator: OperatorProcess, log_group: str, operator_env: dict[str, str]
 ) -> None:
     script = "for i in range(12):\n    print(f'row {i}')\n"
-    apply(
-        cluster,
-        namespace,
-        script_configmap("rows", {"rows.py": script}),
-        script_job("rows", script="rows.py", log_group=log_group),
-        job_run("rows-run", "rows"),
-    )
-    cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Succeeded",
-        "dsjobrun/rows-run",
-        "--timeout=120s",
-        timeout=150,
-    )
+    kube.apply(*scripted_job("rows", script, log_group=log_group), job_run("rows-run", "rows"))
+    kube.wait("dsjobrun/rows-run")
     result = subprocess.run(
-        [sys.executable, "-m", "ads_operator.cli", "logs", "rows-run", "-n", namespace, "-f"],
+        [sys.executable, "-m", "ads_operator.cli", "logs", "rows-run", "-n", kube.namespace, "-f"],
         env=operator_env,
         capture_output=True,
         text=True,
@@ -206,27 +124,10 @@ def test_logs_command_prints_the_runs_lines_in_order(
 
 
 def test_adopted_and_unmanaged_jobs_run_and_orphan_policy_keeps_oci(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    oci_clients: OciClients,
+    kube: Kube, operator: OperatorProcess, oci_clients: OciClients
 ) -> None:
     ds = oci_clients.data_science
-    created = ds.create_job(
-        {
-            "projectId": PROJECT,
-            "compartmentId": COMPARTMENT,
-            "displayName": "made-outside",
-            "jobConfigurationDetails": {"jobType": "DEFAULT"},
-            "jobInfrastructureConfigurationDetails": {
-                "jobInfrastructureType": "ME_STANDALONE",
-                "shapeName": "VM.Standard.E4.Flex",
-                "jobShapeConfigDetails": {"ocpus": 1, "memoryInGBs": 16},
-                "blockStorageSizeInGBs": 50,
-            },
-        }
-    ).data
+    created = ds.create_job(oci_job_details("made-outside")).data
     ds.create_job_artifact(
         created.id, b"print('outside')\n", content_disposition="attachment; filename=outside.py"
     )
@@ -242,64 +143,32 @@ def test_adopted_and_unmanaged_jobs_run_and_orphan_policy_keeps_oci(
         "metadata": {"name": "adopted"},
         "spec": {"id": created.id, "deletionPolicy": "Orphan"},
     }
-    apply(
-        cluster,
-        namespace,
-        adopted,
-        job_run("via-ref", "adopted"),
-        {
-            "apiVersion": "ads.oci.dev/v1alpha1",
-            "kind": "DataScienceJobRun",
-            "metadata": {"name": "via-id"},
-            "spec": {"jobId": created.id},
-        },
-    )
+    kube.apply(adopted, job_run("via-ref", "adopted"), run_of_ocid("via-id", created.id))
     for run in ("via-ref", "via-id"):
-        cluster.kubectl(
-            "wait",
-            "-n",
-            namespace,
-            "--for=condition=Succeeded",
-            f"dsjobrun/{run}",
-            "--timeout=120s",
-            timeout=150,
-        )
-        assert status_of(cluster, namespace, "dsjobrun", run)["jobOcid"] == created.id
-    assert status_of(cluster, namespace, "dsjob", "adopted")["ocid"] == created.id
+        assert kube.wait(f"dsjobrun/{run}")["jobOcid"] == created.id
+    assert kube.status("dsjob", "adopted")["ocid"] == created.id
     # The job has no logging: the runs say so instead of showing nothing.
-    logging = next(
-        c
-        for c in status_of(cluster, namespace, "dsjobrun", "via-id")["conditions"]  # type: ignore[attr-defined]
-        if c["type"] == "Logging"
-    )
+    logging = kube.condition("dsjobrun", "via-id", "Logging")
     assert logging["reason"] == "LoggingNotConfigured"
     # The job's run summary (the Runs printer column) counts the run that names it.
-    wait_for(
-        lambda: (
-            (status_of(cluster, namespace, "dsjob", "adopted").get("runs") or {}).get("succeeded")
-            == 1
-        ),
+    kube.wait_until(
+        lambda: (kube.status("dsjob", "adopted").get("runs") or {}).get("succeeded") == 1,
+        "the job's run summary",
         timeout=30,
-        what="the job's run summary",
     )
     # Leaving spec.id out makes a job of the resource's own; the adopted one is not taken
     # for it, nor retired, nor deleted with the resource (deletionPolicy Delete now).
-    apply(
-        cluster,
-        namespace,
-        script_configmap("adopted", {"outside.py": "print('own')\n"}),
-        script_job("adopted", script="outside.py", log_group=None),
-    )
+    kube.apply(*scripted_job("adopted", "print('own')\n", file="outside.py", log_group=None))
 
     def own_job() -> str | None:
-        status = status_of(cluster, namespace, "dsjob", "adopted")
+        status = kube.status("dsjob", "adopted")
         ocid = status.get("ocid")
         if ocid in (None, created.id) or status.get("lifecycleState") != "ACTIVE":
             return None
         return str(ocid)
 
-    own = wait_for(own_job, timeout=60, what=f"a job of the resource's own\n{operator.log}")
-    assert not status_of(cluster, namespace, "dsjob", "adopted").get("retiredOcids")
-    cluster.kubectl("delete", "dsjob", "adopted", "-n", namespace, "--timeout=60s", timeout=90)
+    own = kube.wait_until(own_job, "a job of the resource's own")
+    assert not kube.status("dsjob", "adopted").get("retiredOcids")
+    kube.kubectl("delete", "dsjob", "adopted", "--timeout=60s", timeout=90)
     assert ds.get_job(own).data.lifecycle_state == "DELETED"
     assert ds.get_job(created.id).data.lifecycle_state == "ACTIVE"

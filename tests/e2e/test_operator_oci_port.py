@@ -21,7 +21,7 @@ from ads_operator.oci.run_scan import RunScan
 from ads_operator.reconcile.logs import search_query
 from ads_operator.settings import Settings
 from oci_emulator.testing import ApiKey, EmulatorHandle
-from tests.fixtures.operator import COMPARTMENT, PROJECT
+from tests.fixtures.resources import COMPARTMENT, PROJECT, oci_job_details
 
 
 @pytest.fixture
@@ -49,24 +49,7 @@ async def _until(probe: Callable[[], Awaitable[T]], what: str, limit: float = 60
 
 
 def _job_details(log_group: str, name: str) -> dict[str, object]:
-    return {
-        "projectId": PROJECT,
-        "compartmentId": COMPARTMENT,
-        "displayName": name,
-        "jobConfigurationDetails": {"jobType": "DEFAULT"},
-        "jobInfrastructureConfigurationDetails": {
-            "jobInfrastructureType": "ME_STANDALONE",
-            "shapeName": "VM.Standard.E4.Flex",
-            "jobShapeConfigDetails": {"ocpus": 1, "memoryInGBs": 16},
-            "blockStorageSizeInGBs": 50,
-        },
-        "jobLogConfigurationDetails": {
-            "enableLogging": True,
-            "enableAutoLogCreation": True,
-            "logGroupId": log_group,
-        },
-        "freeformTags": {"k8s-uid": name},
-    }
+    return {**oci_job_details(name, log_group=log_group), "freeformTags": {"k8s-uid": name}}
 
 
 async def test_every_port_method_against_the_emulator(port: OciPort, log_group: str) -> None:

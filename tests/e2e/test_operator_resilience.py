@@ -3,60 +3,24 @@ OCI job or run, or a lost or doubled log line. Checked in the emulator through t
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from oci_emulator.testing import DEFAULT_REGION, EmulatorHandle
-from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import (
-    COMPARTMENT,
-    OperatorProcess,
-    apply,
-    events_of,
-    job_run,
-    log_lines,
-    script_configmap,
-    script_job,
-    status_of,
-)
+from tests.fixtures.operator import OperatorFactory, OperatorProcess
+from tests.fixtures.resources import COMPARTMENT, Kube, job_run, script_job, scripted_job
 from tests.fixtures.waiting import wait_for
 
 SLOW = "import time\nprint('started', flush=True)\ntime.sleep(120)\n"
 
 
-def _phase(cluster: Cluster, namespace: str, run: str) -> object:
-    return status_of(cluster, namespace, "dsjobrun", run).get("phase")
-
-
 def test_deleting_a_job_cancels_its_active_run_and_leaves_nothing_in_oci(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    oci_clients: OciClients,
+    kube: Kube, operator: OperatorProcess, log_group: str, oci_clients: OciClients
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("slow", {"slow.py": SLOW}),
-        script_job("slow", script="slow.py", log_group=log_group),
-        job_run("slow-run", "slow"),
-    )
-    wait_for(
-        lambda: _phase(cluster, namespace, "slow-run") == "Running",
-        timeout=90,
-        what="the run to be Running",
-    )
-    job_ocid = str(status_of(cluster, namespace, "dsjob", "slow")["ocid"])
-    run_ocid = str(status_of(cluster, namespace, "dsjobrun", "slow-run")["ocid"])
-    cluster.kubectl("delete", "dsjob", "slow", "-n", namespace, "--wait=false")
-    wait_for(
-        lambda: (
-            cluster.kubectl("get", "dsjob", "slow", "-n", namespace, check=False).returncode != 0
-        ),
-        timeout=90,
-        what=f"the DataScienceJob to be deleted\n{operator.log[-2000:]}",
+    kube.apply(*scripted_job("slow", SLOW, log_group=log_group), job_run("slow-run", "slow"))
+    run_ocid = str(kube.wait_phase("slow-run", "Running")["ocid"])
+    job_ocid = str(kube.status("dsjob", "slow")["ocid"])
+    kube.kubectl("delete", "dsjob", "slow", "--wait=false")
+    kube.wait_until(
+        lambda: not kube.exists("dsjob", "slow"), "the DataScienceJob to be deleted", timeout=90
     )
     ds = oci_clients.data_science
     assert ds.get_job(job_ocid).data.lifecycle_state == "DELETED"
@@ -64,39 +28,26 @@ def test_deleting_a_job_cancels_its_active_run_and_leaves_nothing_in_oci(
     assert all(
         r.lifecycle_state == "DELETED" for r in ds.list_job_runs(COMPARTMENT, job_id=job_ocid).data
     )
-    wait_for(
-        lambda: _phase(cluster, namespace, "slow-run") == "Canceled",
-        timeout=30,
-        what="the run resource to record the cancellation",
-    )
+    kube.wait_phase("slow-run", "Canceled", timeout=30)  # the run records the cancellation
 
 
 def test_sigkill_right_after_create_job_run_gives_one_run_and_every_line_once(
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     log_group: str,
     emulator: EmulatorHandle,
     oci_clients: OciClients,
 ) -> None:
     script = "import time\ntime.sleep(2)\nfor i in range(20):\n    print(f'line {i}', flush=True)\n"
-    apply(
-        cluster,
-        namespace,
-        script_configmap("crash", {"crash.py": script}),
-        script_job("crash", script="crash.py", log_group=log_group),
-    )
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/crash", "--timeout=60s"
-    )
-    job_ocid = str(status_of(cluster, namespace, "dsjob", "crash")["ocid"])
+    kube.apply(*scripted_job("crash", script, log_group=log_group))
+    job_ocid = str(kube.wait("dsjob/crash", "Ready", timeout=60)["ocid"])
 
     def creates() -> int:
         counters = emulator.requests(limit=0)["counters"]
         return int(counters.get("CreateJobRun", {}).get("total", 0))
 
     before = creates()
-    apply(cluster, namespace, job_run("crash-run", "crash"))
+    kube.apply(job_run("crash-run", "crash"))
     wait_for(
         lambda: creates() > before,
         timeout=60,
@@ -105,211 +56,113 @@ def test_sigkill_right_after_create_job_run_gives_one_run_and_every_line_once(
     )
     operator.kill()
     operator.start()
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Succeeded",
-        "dsjobrun/crash-run",
-        "--timeout=120s",
-        check=False,
-        timeout=150,
-    )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
+    kube.wait("dsjobrun/crash-run")
     runs = oci_clients.data_science.list_job_runs(COMPARTMENT, job_id=job_ocid).data
     assert len(runs) == 1, [r.id for r in runs]
     expected = [f"line {i}" for i in range(20)]
 
     def mirrored() -> list[str] | None:
-        lines = log_lines(events_of(cluster, namespace, "crash-run"))
+        lines = kube.log_lines("crash-run")
         return lines if len(lines) >= len(expected) else None
 
     lines = wait_for(mirrored, timeout=30, what="all 20 lines as Events")
     assert lines == expected
-    tail = status_of(cluster, namespace, "dsjobrun", "crash-run")["logTail"]
-    assert [x["message"] for x in tail] == expected  # type: ignore[attr-defined]
+    tail = kube.status("dsjobrun", "crash-run")["logTail"]
+    assert [x["message"] for x in tail] == expected
 
 
 def test_editing_the_runtime_makes_a_new_job_and_retires_the_old_once_no_run_refers_to_it(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    oci_clients: OciClients,
+    kube: Kube, operator: OperatorProcess, log_group: str, oci_clients: OciClients
 ) -> None:
     """The old OCI job (and so the OCI records of its runs) stays while a run resource
     refers to it, finished or not (issue 17: editing a job erased its runs' records)."""
     script = "import os, time\ntime.sleep(float(os.environ['NAP']))\nprint('done')\n"
-    apply(
-        cluster,
-        namespace,
-        script_configmap("edit", {"edit.py": script}),
-        script_job("edit", script="edit.py", log_group=log_group, env={"NAP": "4"}),
+    kube.apply(
+        *scripted_job("edit", script, log_group=log_group, env={"NAP": "4"}),
         job_run("edit-run-1", "edit"),
     )
-    wait_for(
-        lambda: _phase(cluster, namespace, "edit-run-1") == "Running",
-        timeout=90,
-        what="the first run to be Running",
-    )
-    old = str(status_of(cluster, namespace, "dsjob", "edit")["ocid"])
-    old_run = str(status_of(cluster, namespace, "dsjobrun", "edit-run-1")["ocid"])
-    apply(
-        cluster,
-        namespace,
-        script_job("edit", script="edit.py", log_group=log_group, env={"NAP": "0"}),
-    )
+    old_run = str(kube.wait_phase("edit-run-1", "Running")["ocid"])
+    old = str(kube.status("dsjob", "edit")["ocid"])
+    kube.apply(*scripted_job("edit", script, log_group=log_group, env={"NAP": "0"}))
 
     def replaced() -> str | None:
-        status = status_of(cluster, namespace, "dsjob", "edit")
+        status = kube.status("dsjob", "edit")
         return str(status["ocid"]) if status.get("ocid") not in (None, old) else None
 
     new = wait_for(replaced, timeout=60, what="a new OCI job for the edited runtime")
     ds = oci_clients.data_science
     assert ds.get_job(old).data.lifecycle_state == "ACTIVE"  # its run is still going
-    assert old in status_of(cluster, namespace, "dsjob", "edit")["retiredOcids"]  # type: ignore[operator]
-
-    def logging_done() -> bool:
-        conds: Any = status_of(cluster, namespace, "dsjobrun", "edit-run-1").get("conditions")
-        return any(c["type"] == "Logging" and c["reason"] == "Complete" for c in conds or ())
-
-    wait_for(logging_done, timeout=90, what="the first run to finish and read its last lines")
-    assert _phase(cluster, namespace, "edit-run-1") == "Succeeded"
-    apply(cluster, namespace, job_run("edit-run-2", "edit"))
-    cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Succeeded",
-        "dsjobrun/edit-run-2",
-        "--timeout=90s",
-        timeout=120,
-    )
-    run2 = status_of(cluster, namespace, "dsjobrun", "edit-run-2")
+    assert old in kube.status("dsjob", "edit")["retiredOcids"]
+    # the first run finishes and reads its last lines
+    kube.wait_reason("dsjobrun", "edit-run-1", "Logging", reason="Complete", timeout=90)
+    assert kube.phase("edit-run-1") == "Succeeded"
+    kube.apply(job_run("edit-run-2", "edit"))
+    run2 = kube.wait("dsjobrun/edit-run-2", timeout=90)
     assert run2["jobOcid"] == new
     assert str(run2["consoleUrl"]).endswith(f"?region={DEFAULT_REGION}")  # the config's
     # A resync that saw both runs finished (it counts them) kept the old job and its run.
-    wait_for(
-        lambda: (
-            (status_of(cluster, namespace, "dsjob", "edit").get("runs") or {}).get(  # type: ignore[union-attr]
-                "succeeded"
-            )
-            == 2
-        ),
+    kube.wait_until(
+        lambda: (kube.status("dsjob", "edit").get("runs") or {}).get("succeeded") == 2,
+        "the job's run summary to count both finished runs",
         timeout=30,
-        what="the job's run summary to count both finished runs",
     )
     assert ds.get_job(old).data.lifecycle_state == "ACTIVE"
     assert ds.get_job_run(old_run).data.lifecycle_state == "SUCCEEDED"
-    assert old in status_of(cluster, namespace, "dsjob", "edit")["retiredOcids"]  # type: ignore[operator]
+    assert old in kube.status("dsjob", "edit")["retiredOcids"]
     # Once the run resource is gone (by hand here; history limits and TTLs do the same),
     # the retired job goes too.
-    cluster.kubectl("delete", "dsjobrun", "edit-run-1", "-n", namespace, "--timeout=60s")
+    kube.kubectl("delete", "dsjobrun", "edit-run-1", "--timeout=60s")
     wait_for(
         lambda: ds.get_job(old).data.lifecycle_state == "DELETED",
         timeout=60,
         what="the retired job to be deleted once no run resource refers to it",
     )
-    wait_for(
-        lambda: not status_of(cluster, namespace, "dsjob", "edit").get("retiredOcids"),
+    kube.wait_until(
+        lambda: not kube.status("dsjob", "edit").get("retiredOcids"),
+        "status.retiredOcids to be emptied",
         timeout=30,
-        what="status.retiredOcids to be emptied",
     )
     assert ds.get_job(new).data.lifecycle_state == "ACTIVE"
 
 
 def test_renaming_a_job_updates_it_in_place(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    oci_clients: OciClients,
+    kube: Kube, operator: OperatorProcess, log_group: str, oci_clients: OciClients
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("named", {"n.py": "print(1)\n"}),
-        script_job("named", script="n.py", log_group=log_group),
-    )
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/named", "--timeout=60s", timeout=90
-    )
-    ocid = str(status_of(cluster, namespace, "dsjob", "named")["ocid"])
-    renamed = script_job("named", script="n.py", log_group=log_group)
+    kube.apply(*scripted_job("named", "print(1)\n", log_group=log_group))
+    ocid = str(kube.wait("dsjob/named", "Ready", timeout=60)["ocid"])
+    renamed = script_job("named", script="main.py", log_group=log_group)
     renamed["spec"]["name"] = "named-v2"
     renamed["spec"]["infrastructure"]["spec"]["shapeConfigDetails"]["memoryInGBs"] = 32
-    apply(cluster, namespace, renamed)
+    kube.apply(renamed)
     ds = oci_clients.data_science
-    wait_for(
-        lambda: ds.get_job(ocid).data.display_name == "named-v2",
-        timeout=60,
-        what=f"UpdateJob to rename the OCI job\n{operator.log[-3000:]}",
+    kube.wait_until(
+        lambda: ds.get_job(ocid).data.display_name == "named-v2", "UpdateJob to rename the OCI job"
     )
     job = ds.get_job(ocid).data
     assert job.job_infrastructure_configuration_details.job_shape_config_details.memory_in_gbs == 32
-    assert status_of(cluster, namespace, "dsjob", "named")["ocid"] == ocid
-    assert not status_of(cluster, namespace, "dsjob", "named").get("retiredOcids")
+    assert kube.status("dsjob", "named")["ocid"] == ocid
+    assert not kube.status("dsjob", "named").get("retiredOcids")
 
 
 def test_concurrent_runs_are_polled_in_batches_and_all_complete(
-    cluster: Cluster,
-    namespace: str,
-    operator_crds: None,
-    operator_env: dict[str, str],
-    log_group: str,
-    emulator: EmulatorHandle,
-    tmp_path: Path,
+    kube: Kube, operator_with: OperatorFactory, log_group: str, emulator: EmulatorHandle
 ) -> None:
-    env = {**operator_env, "ADS_OPERATOR_RUN_BATCH_MIN": "2"}
-    operator = OperatorProcess((namespace,), env, tmp_path / "op.log")
-    operator.start()
-    try:
-        script = "import sys, time\ntime.sleep(3)\nprint('batch ' + sys.argv[1])\n"
-        apply(
-            cluster,
-            namespace,
-            script_configmap("many", {"many.py": script}),
-            script_job("many", script="many.py", log_group=log_group),
-        )
-        cluster.kubectl(
-            "wait",
-            "-n",
-            namespace,
-            "--for=condition=Ready",
-            "dsjob/many",
-            "--timeout=60s",
-            timeout=90,
-        )
+    operator = operator_with(ADS_OPERATOR_RUN_BATCH_MIN="2")
+    script = "import sys, time\ntime.sleep(3)\nprint('batch ' + sys.argv[1])\n"
+    kube.apply(*scripted_job("many", script, log_group=log_group))
+    kube.wait("dsjob/many", "Ready", timeout=60)
 
-        def lists() -> int:
-            counters = emulator.requests(limit=0)["counters"]
-            return int(counters.get("ListJobRuns", {}).get("total", 0))
+    def lists() -> int:
+        counters = emulator.requests(limit=0)["counters"]
+        return int(counters.get("ListJobRuns", {}).get("total", 0))
 
-        before = lists()
-        apply(cluster, namespace, *(job_run(f"many-{i}", "many", args=str(i)) for i in range(4)))
-        for i in range(4):
-            cluster.kubectl(
-                "wait",
-                "-n",
-                namespace,
-                "--for=condition=Succeeded",
-                f"dsjobrun/many-{i}",
-                "--timeout=120s",
-                timeout=150,
-            )
-
-        def mirrored(i: int) -> list[str] | None:
-            lines = log_lines(events_of(cluster, namespace, f"many-{i}"))
-            return lines or None
-
-        for i in range(4):
-            assert wait_for(
-                lambda i=i: mirrored(i),
-                timeout=30,  # type: ignore[misc]
-                what=f"run {i}'s line",
-            ) == [f"batch {i}"]
-        # Four runs created ListJobRuns calls of their own (the tag lookup); batching adds
-        # list calls in place of GetJobRun polls.
-        assert lists() > before + 4, operator.log[-2000:]
-    finally:
-        operator.stop()
+    before = lists()
+    kube.apply(*(job_run(f"many-{i}", "many", args=str(i)) for i in range(4)))
+    for i in range(4):
+        kube.wait(f"dsjobrun/many-{i}")
+    for i in range(4):
+        line = wait_for(lambda i=i: kube.log_lines(f"many-{i}"), timeout=30, what=f"run {i}'s line")  # type: ignore[misc]
+        assert line == [f"batch {i}"]
+    # Four runs created ListJobRuns calls of their own (the tag lookup); batching adds
+    # list calls in place of GetJobRun polls.
+    assert lists() > before + 4, operator.log[-2000:]

@@ -7,142 +7,91 @@ repeated ``opc-retry-token``, as OCI does), ``ads-operator run`` as a process.
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from oci_emulator.testing import DEFAULT_REGION
-from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import (
-    OperatorProcess,
-    apply,
-    events_of,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import Kube, job_run, scripted_job
+
+
+def live_job_other_than(kube: Kube, job: str, old: Container[object]) -> str | None:
+    """The job's OCID once it is ACTIVE and none of ``old``."""
+    status = kube.status("dsjob", job)
+    ocid = status.get("ocid")
+    ok = ocid is not None and ocid not in old and status.get("lifecycleState") == "ACTIVE"
+    return str(ocid) if ok else None
 
 
 def test_reverting_the_spec_after_the_old_job_was_deleted_creates_a_live_job(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    oci_clients: OciClients,
+    kube: Kube, operator: OperatorProcess, log_group: str, oci_clients: OciClients
 ) -> None:
     """Issue 17, bug 1: the revert reused the first revision's retry token, OCI replayed
     its answer naming the DELETED job, and the resource stayed CREATING forever."""
     ds = oci_clients.data_science
-    apply(
-        cluster,
-        namespace,
-        script_configmap("rev", {"rev.py": "print('rev')\n"}),
-        script_job("rev", script="rev.py", log_group=log_group, env={"V": "1"}),
-    )
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/rev", "--timeout=60s", timeout=90
-    )
-    first = str(status_of(cluster, namespace, "dsjob", "rev")["ocid"])
-    apply(
-        cluster, namespace, script_job("rev", script="rev.py", log_group=log_group, env={"V": "2"})
-    )
+    revision = {
+        v: scripted_job("rev", "print('rev')\n", log_group=log_group, env={"V": v}) for v in "12"
+    }
+    kube.apply(*revision["1"])
+    first = str(kube.wait("dsjob/rev", "Ready", timeout=60)["ocid"])
+    kube.apply(*revision["2"])
 
     def replaced() -> str | None:
-        status = status_of(cluster, namespace, "dsjob", "rev")
-        ocid = status.get("ocid")
+        ocid = kube.status("dsjob", "rev").get("ocid")
         return str(ocid) if ocid not in (None, first) else None
 
-    second = wait_for(replaced, timeout=60, what=f"a new OCI job for V=2\n{operator.log}")
-    wait_for(
+    second = kube.wait_until(replaced, "a new OCI job for V=2")
+    kube.wait_until(
         lambda: ds.get_job(first).data.lifecycle_state == "DELETED",
-        timeout=60,
-        what="the retired first job to be deleted (no run refers to it)",
+        "the retired first job to be deleted (no run refers to it)",
     )
-    apply(
-        cluster, namespace, script_job("rev", script="rev.py", log_group=log_group, env={"V": "1"})
-    )
-
-    def live_third() -> str | None:
-        status = status_of(cluster, namespace, "dsjob", "rev")
-        ocid = status.get("ocid")
-        if ocid in (None, first, second) or status.get("lifecycleState") != "ACTIVE":
-            return None
-        return str(ocid)
-
-    third = wait_for(
-        live_third, timeout=60, what=f"a live OCI job for the reverted spec\n{operator.log}"
+    kube.apply(*revision["1"])
+    third = kube.wait_until(
+        lambda: live_job_other_than(kube, "rev", (first, second)),
+        "a live OCI job for the reverted spec",
     )
     assert ds.get_job(third).data.lifecycle_state == "ACTIVE"
     assert ds.get_job(first).data.lifecycle_state == "DELETED"
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/rev", "--timeout=30s", timeout=60
-    )
-    created = [e for e in events_of(cluster, namespace, "rev") if e.get("reason") == "Created"]
+    kube.wait("dsjob/rev", "Ready", timeout=30)
+    created = [e for e in kube.events("rev") if e.get("reason") == "Created"]
     assert len(created) == 3, [e.get("message") for e in created]
     # No spec.region and no operator setting: the console link names the credentials'
     # region (issue 17: it named none).
-    url = status_of(cluster, namespace, "dsjob", "rev")["consoleUrl"]
+    url = kube.status("dsjob", "rev")["consoleUrl"]
     assert url == f"https://cloud.oracle.com/data-science/jobs/{third}?region={DEFAULT_REGION}"
 
 
 def test_reverting_while_a_finished_run_refers_to_the_old_job_makes_it_current_again(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    log_group: str,
-    oci_clients: OciClients,
+    kube: Kube, operator: OperatorProcess, log_group: str, oci_clients: OciClients
 ) -> None:
     """Issue 17's own steps: a job and a run, an edit that needs a new OCI job, the run
     finishes, the original manifest again. The old job is kept for the run resource that
     refers to it (its OCI run is that resource's record), so the revert uses it again."""
     ds = oci_clients.data_science
-    apply(
-        cluster,
-        namespace,
-        script_configmap("back", {"back.py": "print('back')\n"}),
-        script_job("back", script="back.py", log_group=log_group, env={"V": "1"}),
-        job_run("back-run", "back"),
-    )
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Succeeded", "dsjobrun/back-run",
-        "--timeout=90s", timeout=120,
-    )  # fmt: skip
-    first = str(status_of(cluster, namespace, "dsjob", "back")["ocid"])
-    run_ocid = str(status_of(cluster, namespace, "dsjobrun", "back-run")["ocid"])
-    apply(
-        cluster,
-        namespace,
-        script_job("back", script="back.py", log_group=log_group, env={"V": "2"}),
-    )
-
-    def ocid_other_than(old: str) -> str | None:
-        status = status_of(cluster, namespace, "dsjob", "back")
-        ocid = status.get("ocid")
-        ok = ocid not in (None, old) and status.get("lifecycleState") == "ACTIVE"
-        return str(ocid) if ok else None
-
-    second = wait_for(lambda: ocid_other_than(first), timeout=60, what="the V=2 job")
-    apply(
-        cluster,
-        namespace,
-        script_job("back", script="back.py", log_group=log_group, env={"V": "1"}),
-    )
-    wait_for(
-        lambda: ocid_other_than(second) == first,
-        timeout=60,
-        what=f"the first job to be current again\n{operator.log}",
+    revision = {
+        v: scripted_job("back", "print('back')\n", log_group=log_group, env={"V": v}) for v in "12"
+    }
+    kube.apply(*revision["1"], job_run("back-run", "back"))
+    run_ocid = str(kube.wait("dsjobrun/back-run", timeout=90)["ocid"])
+    first = str(kube.status("dsjob", "back")["ocid"])
+    kube.apply(*revision["2"])
+    second = kube.wait_until(lambda: live_job_other_than(kube, "back", (first,)), "the V=2 job")
+    kube.apply(*revision["1"])
+    kube.wait_until(
+        lambda: live_job_other_than(kube, "back", (second,)) == first,
+        "the first job to be current again",
     )
     # The V=2 job, retired now and referred to by no run, goes.
-    wait_for(
+    kube.wait_until(
         lambda: ds.get_job(second).data.lifecycle_state == "DELETED",
-        timeout=60,
-        what="the retired V=2 job to be deleted",
+        "the retired V=2 job to be deleted",
     )
-    wait_for(
-        lambda: not status_of(cluster, namespace, "dsjob", "back").get("retiredOcids"),
+    kube.wait_until(
+        lambda: not kube.status("dsjob", "back").get("retiredOcids"),
+        "status.retiredOcids to be emptied",
         timeout=30,
-        what="status.retiredOcids to be emptied",
     )
     assert ds.get_job(first).data.lifecycle_state == "ACTIVE"
     assert ds.get_job_run(run_ocid).data.lifecycle_state == "SUCCEEDED"
-    created = [e for e in events_of(cluster, namespace, "back") if e.get("reason") == "Created"]
+    created = [e for e in kube.events("back") if e.get("reason") == "Created"]
     assert len(created) == 2, [e.get("message") for e in created]

@@ -9,18 +9,8 @@ from typing import Any
 import oci
 
 from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    COMPARTMENT,
-    OperatorProcess,
-    apply,
-    events_of,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import COMPARTMENT, Kube, condition_of, job_run, scripted_job
 
 #: Fails the first time (it leaves a marker file), succeeds the second. The emulator runs
 #: scripts on this machine, so a file is how attempt 2 can know attempt 1 happened.
@@ -37,56 +27,43 @@ SLOW = "import time\nprint('starting', flush=True)\ntime.sleep(120)\n"
 QUICK = "print('done')\n"
 
 
-def wait_condition(cluster: Cluster, namespace: str, run: str, condition: str, op: Any) -> None:
-    waited = cluster.kubectl(
-        "wait", "-n", namespace, f"--for=condition={condition}", f"dsjobrun/{run}",
-        "--timeout=120s", check=False, timeout=150,
-    )  # fmt: skip
-    assert waited.returncode == 0, f"{waited.stderr}\n{op.log}"
-
-
 def oci_runs(oci_config: dict[str, str], emulator: EmulatorHandle, job_ocid: str) -> list[Any]:
     client = oci.data_science.DataScienceClient(oci_config, service_endpoint=emulator.endpoint)
     return list(client.list_job_runs(COMPARTMENT, job_id=job_ocid).data)
 
 
 def test_a_failed_attempt_is_retried_as_a_new_oci_run(
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     log_group: str,
     tmp_path: Path,
     emulator: EmulatorHandle,
     oci_config: dict[str, str],
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("flaky", {"flaky.py": FLAKY}),
-        script_job(
+    kube.apply(
+        *scripted_job(
             "flaky",
-            script="flaky.py",
+            FLAKY,
             log_group=log_group,
             env={"MARKER": str(tmp_path / "attempted")},
             extra_spec={"runPolicy": {"backoffLimit": 2, "backoffSeconds": 1}},
         ),
         job_run("flaky-run", "flaky"),
     )
-    wait_condition(cluster, namespace, "flaky-run", "Succeeded", operator)
-    status = status_of(cluster, namespace, "dsjobrun", "flaky-run")
+    status = kube.wait("dsjobrun/flaky-run")
     assert status["attempt"] == 2
-    attempts: list[dict[str, Any]] = status["attempts"]  # type: ignore[assignment]
+    attempts: list[dict[str, Any]] = status["attempts"]
     assert len(attempts) == 1
     assert attempts[0]["lifecycleState"] == "FAILED"
     assert attempts[0]["exitCode"] == 1
     assert attempts[0]["ocid"] != status["ocid"]
     runs = oci_runs(oci_config, emulator, str(status["jobOcid"]))
     assert sorted(r.lifecycle_state for r in runs) == ["FAILED", "SUCCEEDED"]
-    reasons = [e["reason"] for e in events_of(cluster, namespace, "flaky-run")]
+    reasons = kube.reasons("flaky-run")
     assert reasons.count("Retrying") == 1
     assert reasons.count("Created") == 2
     # Deleting the run deletes both of its OCI runs (deletionPolicy Delete).
-    cluster.kubectl("delete", "-n", namespace, "dsjobrun/flaky-run", "--timeout=60s")
+    kube.kubectl("delete", "dsjobrun/flaky-run", "--timeout=60s")
 
     def all_deleted() -> bool:
         return all(
@@ -94,144 +71,102 @@ def test_a_failed_attempt_is_retried_as_a_new_oci_run(
             for r in oci_runs(oci_config, emulator, str(status["jobOcid"]))
         )
 
-    wait_for(all_deleted, timeout=30, what="both attempts' OCI runs deleted")
+    kube.wait_until(all_deleted, "both attempts' OCI runs deleted", timeout=30)
+
+
+def run_until_failed(kube: Kube, job: str, code: str, log_group: str, **policy: int) -> Any:
+    """Run ``code`` as ``<job>-run`` with this runPolicy; its status once Failed."""
+    kube.apply(
+        *scripted_job(job, code, log_group=log_group),
+        job_run(f"{job}-run", job, runPolicy=policy),
+    )
+    return kube.wait(f"dsjobrun/{job}-run", "Failed")
 
 
 def test_backoff_limit_exhausted_fails_the_run_after_the_last_attempt(
-    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+    kube: Kube, operator: OperatorProcess, log_group: str
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("fails", {"fails.py": FAILS}),
-        script_job("fails", script="fails.py", log_group=log_group),
-        job_run("fails-run", "fails", runPolicy={"backoffLimit": 1, "backoffSeconds": 0}),
-    )
-    wait_condition(cluster, namespace, "fails-run", "Failed", operator)
-    status = status_of(cluster, namespace, "dsjobrun", "fails-run")
+    status = run_until_failed(kube, "fails", FAILS, log_group, backoffLimit=1, backoffSeconds=0)
     assert status["phase"] == "Failed"
     assert status["attempt"] == 2
-    assert len(status["attempts"]) == 1  # type: ignore[arg-type]
-    failed = next(c for c in status["conditions"] if c["type"] == "Failed")  # type: ignore[attr-defined]
-    assert failed["reason"] == "ExitCode2"
+    assert len(status["attempts"]) == 1
+    assert condition_of(status, "Failed")["reason"] == "ExitCode2"
 
 
 def test_the_deadline_cancels_the_run_with_a_reason(
-    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+    kube: Kube, operator: OperatorProcess, log_group: str
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("slow", {"slow.py": SLOW}),
-        script_job("slow", script="slow.py", log_group=log_group),
-        job_run("slow-run", "slow", runPolicy={"activeDeadlineSeconds": 3, "backoffLimit": 3}),
+    status = run_until_failed(
+        kube, "slow", SLOW, log_group, activeDeadlineSeconds=3, backoffLimit=3
     )
-    wait_condition(cluster, namespace, "slow-run", "Failed", operator)
-    status = status_of(cluster, namespace, "dsjobrun", "slow-run")
-    failed = next(c for c in status["conditions"] if c["type"] == "Failed")  # type: ignore[attr-defined]
-    assert failed["reason"] == "DeadlineExceeded"
+    assert condition_of(status, "Failed")["reason"] == "DeadlineExceeded"
     assert status["lifecycleState"] == "CANCELED"
     assert "attempts" not in status  # a deadline is never retried
-    reasons = [e["reason"] for e in events_of(cluster, namespace, "slow-run")]
-    assert "DeadlineExceeded" in reasons
+    assert "DeadlineExceeded" in kube.reasons("slow-run")
 
 
 def test_ttl_deletes_the_finished_run_and_its_oci_run(
-    cluster: Cluster,
-    namespace: str,
-    operator: OperatorProcess,
-    emulator: EmulatorHandle,
-    oci_config: dict[str, str],
+    kube: Kube, operator: OperatorProcess, emulator: EmulatorHandle, oci_config: dict[str, str]
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("quick", {"quick.py": QUICK}),
+    kube.apply(
         # the TTL comes from the job's defaults; the run sets none of its own
-        script_job(
-            "quick",
-            script="quick.py",
-            log_group=None,
-            extra_spec={"runPolicy": {"ttlSecondsAfterFinished": 2}},
+        *scripted_job(
+            "quick", QUICK, log_group=None, extra_spec={"runPolicy": {"ttlSecondsAfterFinished": 2}}
         ),
         job_run("quick-run", "quick"),
     )
-    wait_condition(cluster, namespace, "quick-run", "Succeeded", operator)
-    job_ocid = str(status_of(cluster, namespace, "dsjobrun", "quick-run")["jobOcid"])
-
-    def gone() -> bool:
-        listed = cluster.kubectl("get", "dsjobrun", "-n", namespace, "-o", "name").stdout
-        return "quick-run" not in listed
-
-    wait_for(gone, timeout=60, what=f"the run deleted by its TTL ({operator.log})")
+    job_ocid = str(kube.wait("dsjobrun/quick-run")["jobOcid"])
+    kube.wait_until(lambda: not kube.exists("dsjobrun", "quick-run"), "the run deleted by its TTL")
     runs = oci_runs(oci_config, emulator, job_ocid)
     assert [r.lifecycle_state for r in runs] == ["DELETED"]
 
 
 def test_history_limits_keep_the_newest_finished_runs(
-    cluster: Cluster, namespace: str, operator: OperatorProcess
+    kube: Kube, operator: OperatorProcess
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("quick", {"quick.py": QUICK}),
-        script_job(
-            "quick",
-            script="quick.py",
-            log_group=None,
-            extra_spec={"successfulRunsHistoryLimit": 1},
-        ),
-    )
+    history = {"successfulRunsHistoryLimit": 1}
+    kube.apply(*scripted_job("quick", QUICK, log_group=None, extra_spec=history))
     for n in range(3):
-        apply(cluster, namespace, job_run(f"quick-{n}", "quick"))
-        wait_condition(cluster, namespace, f"quick-{n}", "Succeeded", operator)
+        kube.apply(job_run(f"quick-{n}", "quick"))
+        kube.wait(f"dsjobrun/quick-{n}")
 
     def only_newest() -> list[str] | None:
-        listed = cluster.kubectl("get", "dsjobrun", "-n", namespace, "-o", "name").stdout.split()
+        listed = kube.kubectl("get", "dsjobrun", "-o", "name").stdout.split()
         return listed if listed == ["datasciencejobrun.ads.oci.dev/quick-2"] else None
 
-    wait_for(only_newest, timeout=60, what=f"older runs removed ({operator.log})")
+    kube.wait_until(only_newest, "older runs removed")
 
     def summarised() -> dict[str, Any] | None:
-        runs: dict[str, Any] = status_of(cluster, namespace, "dsjob", "quick").get("runs") or {}  # type: ignore[assignment]
+        runs: dict[str, Any] = kube.status("dsjob", "quick").get("runs") or {}
         return runs if runs.get("total") == 1 else None
 
-    runs = wait_for(summarised, timeout=30, what="the run summary after cleanup")
+    runs = kube.wait_until(summarised, "the run summary after cleanup", timeout=30)
     assert runs["lastRun"] == "quick-2"
     assert runs["succeeded"] == 1
 
 
 def test_a_crash_while_a_retry_waits_neither_loses_nor_doubles_an_attempt(
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     log_group: str,
     tmp_path: Path,
     emulator: EmulatorHandle,
     oci_config: dict[str, str],
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("flaky", {"flaky.py": FLAKY}),
-        script_job(
-            "flaky",
-            script="flaky.py",
-            log_group=log_group,
-            env={"MARKER": str(tmp_path / "attempted")},
-        ),
+    marker = {"MARKER": str(tmp_path / "attempted")}
+    kube.apply(
+        *scripted_job("flaky", FLAKY, log_group=log_group, env=marker),
         job_run("flaky-run", "flaky", runPolicy={"backoffLimit": 3, "backoffSeconds": 5}),
     )
 
     def retry_pending() -> bool:
-        status = status_of(cluster, namespace, "dsjobrun", "flaky-run")
+        status = kube.status("dsjobrun", "flaky-run")
         return status.get("lifecycleState") == "FAILED" and status.get("phase") == "Pending"
 
-    wait_for(retry_pending, timeout=60, what=f"the first attempt to fail ({operator.log})")
+    kube.wait_until(retry_pending, "the first attempt to fail")
     operator.kill()  # SIGKILL while the retry waits for its backoff
     operator.start()
-    wait_condition(cluster, namespace, "flaky-run", "Succeeded", operator)
-    status = status_of(cluster, namespace, "dsjobrun", "flaky-run")
+    status = kube.wait("dsjobrun/flaky-run")
     assert status["attempt"] == 2
     runs = oci_runs(oci_config, emulator, str(status["jobOcid"]))
     assert sorted(r.lifecycle_state for r in runs) == ["FAILED", "SUCCEEDED"]

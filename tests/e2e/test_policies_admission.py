@@ -9,17 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    OperatorFactory,
-    OperatorProcess,
-    apply,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.operator import OperatorFactory, OperatorProcess
+from tests.fixtures.resources import Kube, condition_of, job_run, scripted_job
 
 #: Long enough (3 s) that the next runs are seen waiting while it holds the slot.
 WORK = "import time\nprint('working', flush=True)\ntime.sleep(3)\nprint('done')\n"
@@ -31,38 +22,29 @@ def capped(operator_with: OperatorFactory) -> OperatorProcess:
     return operator_with(ADS_OPERATOR_MAX_ACTIVE_RUNS_PER_NAMESPACE="1")
 
 
-def ready_reason(status: dict[str, Any]) -> str:
-    conds = status.get("conditions") or []
-    return next((str(c.get("reason")) for c in conds if c["type"] == "Ready"), "")
-
-
 def test_runs_over_the_cap_wait_and_start_in_creation_order(
-    cluster: Cluster, namespace: str, capped: OperatorProcess
+    kube: Kube, capped: OperatorProcess
 ) -> None:
-    apply(
-        cluster,
-        namespace,
-        script_configmap("work", {"work.py": WORK}),
-        script_job("work", script="work.py", log_group=None),
-    )
+    kube.apply(*scripted_job("work", WORK, log_group=None))
     for name in RUNS:  # one by one, so creation order is certain
-        apply(cluster, namespace, job_run(name, "work"))
+        kube.apply(job_run(name, "work"))
 
     def queued() -> dict[str, Any] | None:
-        status = status_of(cluster, namespace, "dsjobrun", "third")
-        return status if ready_reason(status) == "WaitingForCapacity" else None
+        status = kube.status("dsjobrun", "third")
+        return (
+            status if condition_of(status, "Ready").get("reason") == "WaitingForCapacity" else None
+        )
 
-    waiting = wait_for(queued, timeout=60, what=f"the third run to queue ({capped.log})")
+    waiting = kube.wait_until(queued, "the third run to queue")
     assert waiting["phase"] == "Pending"
     assert "ocid" not in waiting
-    message = next(c["message"] for c in waiting["conditions"] if c["type"] == "Ready")
-    assert "MAX_ACTIVE_RUNS_PER_NAMESPACE" in message
+    assert "MAX_ACTIVE_RUNS_PER_NAMESPACE" in condition_of(waiting, "Ready")["message"]
     overlaps: list[str] = []
 
     def all_done() -> bool:
         # One list: a snapshot at one resourceVersion. Reading the runs one by one could
         # see the first still Running and then the second already created after it.
-        listed = cluster.kubectl("get", "dsjobrun", "-n", namespace, "-o", "json").stdout
+        listed = kube.kubectl("get", "dsjobrun", "-o", "json").stdout
         items = json.loads(listed)["items"]
         statuses = {i["metadata"]["name"]: i.get("status") or {} for i in items}
         active = [
@@ -74,9 +56,9 @@ def test_runs_over_the_cap_wait_and_start_in_creation_order(
             overlaps.append(",".join(active))
         return all(s.get("phase") == "Succeeded" for s in statuses.values())
 
-    wait_for(all_done, timeout=120, what=f"all three runs to succeed ({capped.log})")
+    kube.wait_until(all_done, "all three runs to succeed", timeout=120)
     assert overlaps == [], f"more than one run was active at once: {overlaps}"
-    statuses = [status_of(cluster, namespace, "dsjobrun", n) for n in RUNS]
+    statuses = [kube.status("dsjobrun", n) for n in RUNS]
     accepted = [
         datetime.fromisoformat(str(s["timeAccepted"]).replace("Z", "+00:00")) for s in statuses
     ]

@@ -8,18 +8,8 @@ from __future__ import annotations
 import pytest
 
 from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    OperatorFactory,
-    OperatorProcess,
-    apply,
-    condition_of,
-    events_of,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
+from tests.fixtures.operator import OperatorFactory, OperatorProcess
+from tests.fixtures.resources import Kube, condition_of, job_run, scripted_job
 
 #: Short enough for a test, long enough that a job being created is still waited for.
 WAIT = "4"
@@ -30,32 +20,17 @@ def impatient(operator_with: OperatorFactory) -> OperatorProcess:
     return operator_with(ADS_OPERATOR_JOB_WAIT_TIMEOUT=WAIT)
 
 
-def _wait_finished(cluster: Cluster, namespace: str, run: str, operator: OperatorProcess) -> None:
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Finished",
-        f"dsjobrun/{run}",
-        "--timeout=90s",
-        check=False,
-        timeout=120,
-    )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-
-
 def _creates(emulator: EmulatorHandle) -> int:
     counters = emulator.requests(limit=0)["counters"]
     return int(counters.get("CreateJobRun", {}).get("total", 0))
 
 
 def test_a_run_of_a_missing_job_fails_after_the_job_wait_timeout(
-    cluster: Cluster, namespace: str, impatient: OperatorProcess, emulator: EmulatorHandle
+    kube: Kube, impatient: OperatorProcess, emulator: EmulatorHandle
 ) -> None:
     before = _creates(emulator)
-    apply(cluster, namespace, job_run("orphan-run", "no-such-job"))
-    _wait_finished(cluster, namespace, "orphan-run", impatient)
-    status = status_of(cluster, namespace, "dsjobrun", "orphan-run")
+    kube.apply(job_run("orphan-run", "no-such-job"))
+    status = kube.wait("dsjobrun/orphan-run", "Finished", timeout=90)
     assert status["phase"] == "Failed"
     failed = condition_of(status, "Failed")
     assert (failed["status"], failed["reason"]) == ("True", "JobNotFound")
@@ -63,8 +38,7 @@ def test_a_run_of_a_missing_job_fails_after_the_job_wait_timeout(
     assert f"gave up after waiting {WAIT}s" in failed["message"]
     assert condition_of(status, "Finished")["reason"] == "Failed"
     assert condition_of(status, "Succeeded")["status"] == "False"
-    reasons = [e["reason"] for e in events_of(cluster, namespace, "orphan-run")]
-    assert reasons.count("JobNotFound") == 1
+    assert kube.reasons("orphan-run").count("JobNotFound") == 1
     assert _creates(emulator) == before
 
 
@@ -73,15 +47,14 @@ def test_a_run_of_a_missing_job_fails_after_the_job_wait_timeout(
     [("no-project", "InvalidSpec"), ("no-shape", "OciValidationError")],
 )
 def test_a_run_of_a_job_that_can_never_run_fails_with_the_jobs_reason(
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     log_group: str,
     emulator: EmulatorHandle,
     broken: str,
     reason: str,
 ) -> None:
-    job = script_job(broken, script="x.py", log_group=log_group)
+    configmap, job = scripted_job(broken, "print(1)\n", log_group=log_group)
     infra = job["spec"]["infrastructure"]["spec"]
     if broken == "no-project":  # the operator refuses it: no projectId to create the job in
         del infra["projectId"]
@@ -90,15 +63,8 @@ def test_a_run_of_a_job_that_can_never_run_fails_with_the_jobs_reason(
         del infra["shapeConfigDetails"]
     before = _creates(emulator)
     # The default JOB_WAIT_TIMEOUT (10 minutes) is not what ends these runs.
-    apply(
-        cluster,
-        namespace,
-        script_configmap(broken, {"x.py": "print(1)\n"}),
-        job,
-        job_run(f"{broken}-run", broken),
-    )
-    _wait_finished(cluster, namespace, f"{broken}-run", operator)
-    status = status_of(cluster, namespace, "dsjobrun", f"{broken}-run")
+    kube.apply(configmap, job, job_run(f"{broken}-run", broken))
+    status = kube.wait(f"dsjobrun/{broken}-run", "Finished", timeout=90)
     assert status["phase"] == "Failed"
     failed = condition_of(status, "Failed")
     assert (failed["status"], failed["reason"]) == ("True", reason)

@@ -30,18 +30,8 @@ from oci_emulator.proxymux import ProxymuxConfig
 from oci_emulator.testing import EmulatorHandle, free_loopback_address, start_emulator
 from oci_emulator.workload_identity import PROXYMUX_PORT, Grant
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import (
-    COMPARTMENT,
-    FAST_OPERATOR_SETTINGS,
-    REPO,
-    OperatorProcess,
-    apply,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.operator import FAST_OPERATOR_SETTINGS, REPO, OperatorProcess
+from tests.fixtures.resources import COMPARTMENT, Kube, job_run, scripted_job
 
 #: Short session tokens, so a run spans several of them and refresh is exercised.
 SESSION_SECONDS = 8
@@ -57,12 +47,19 @@ for i in range(8):
 
 @dataclass
 class Setup:
-    cluster: Cluster
-    namespace: str
+    kube: Kube
     emulator: EmulatorHandle
     host: str
     pki: Path
     tmp: Path
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.kube.cluster
+
+    @property
+    def namespace(self) -> str:
+        return self.kube.namespace
 
     def token_file(self, account: str = ACCOUNT, *, create: bool = True) -> Path:
         """A real token of ``account`` (TokenRequest), as the kubelet would project it."""
@@ -90,9 +87,7 @@ class Setup:
         )
         for name in ("ADS_OPERATOR_OCI_CONFIG_FILE", "KUBERNETES_SERVICE_PORT", "OCI_CONFIG_FILE"):
             env.pop(name, None)
-        handle = OperatorProcess((self.namespace,), env, self.tmp / "operator.log")
-        handle.start()
-        return handle
+        return self.kube.operators.start((self.namespace,), env)
 
     def grant(self, account: str = ACCOUNT) -> None:
         self.policy().grant(Grant(self.namespace, account, frozenset({COMPARTMENT})))
@@ -106,23 +101,15 @@ class Setup:
         return int(counters.get(operation, {}).get(status, 0))
 
     def apply_job(self, name: str, script: str = "print('hello from a workload')") -> None:
-        apply(
-            self.cluster,
-            self.namespace,
-            script_configmap(name, {"main.py": script}),
-            script_job(name, script="main.py", log_group=None),
-            job_run(f"{name}-run", name),
-        )
+        self.kube.apply(*scripted_job(name, script, log_group=None), job_run(f"{name}-run", name))
 
-    def job_condition(self, name: str, kind: str = "Ready") -> dict[str, str]:
-        status = status_of(self.cluster, self.namespace, "dsjob", name)
-        conditions = status.get("conditions") or []
-        assert isinstance(conditions, list)
-        return next((c for c in conditions if c["type"] == kind), {})
+    def wait_ready(self, job: str, *, timeout: float = 60) -> None:
+        """Until the job is Ready (its Synced condition said why it was not)."""
+        self.kube.wait_reason("dsjob", job, "Ready", status="True", timeout=timeout)
 
 
 @pytest.fixture
-def setup(cluster: Cluster, operator_crds: None, namespace: str, tmp_path: Path) -> Iterator[Setup]:
+def setup(cluster: Cluster, operator_crds: None, kube: Kube, tmp_path: Path) -> Iterator[Setup]:
     pki = cluster.kubeconfig.parent / "pki"
     if not (pki / "ca.key").is_file():
         pytest.fail(f"the cluster CA key is not in {pki} (not a hack/localcluster.py plane)")
@@ -137,43 +124,25 @@ def setup(cluster: Cluster, operator_crds: None, namespace: str, tmp_path: Path)
         )
     )
     try:
-        yield Setup(cluster, namespace, emulator, host, pki, tmp_path)
+        yield Setup(kube, emulator, host, pki, tmp_path)
     finally:
+        kube.operators.stop_all()  # before their emulator goes
         emulator.stop()
 
 
-def _wait_reason(setup: Setup, job: str, reason: str, operator: OperatorProcess) -> dict[str, str]:
-    def shown() -> dict[str, str] | None:
-        condition = setup.job_condition(job, "Synced")  # where failures are reported
-        return condition if condition.get("reason") == reason else None
-
-    try:
-        return wait_for(shown, timeout=60, what=f"the job's Synced condition to say {reason}")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{operator.log}") from None
+def _wait_reason(setup: Setup, job: str, reason: str) -> dict[str, str]:
+    """The job's Synced condition (where failures are reported) once it says ``reason``."""
+    return setup.kube.wait_reason("dsjob", job, "Synced", reason=reason)
 
 
 def test_a_run_succeeds_signed_only_with_refreshed_session_tokens(setup: Setup) -> None:
     setup.grant()
     operator = setup.operator(setup.token_file())
-    try:
-        started = time.monotonic()
-        setup.apply_job("wi", LONG_SCRIPT)
-        waited = setup.cluster.kubectl(
-            "wait",
-            "-n",
-            setup.namespace,
-            "--for=condition=Succeeded",
-            "dsjobrun/wi-run",
-            "--timeout=180s",
-            check=False,
-            timeout=200,
-        )
-        assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-        elapsed = time.monotonic() - started
-    finally:
-        operator.stop()
-    status = status_of(setup.cluster, setup.namespace, "dsjobrun", "wi-run")
+    started = time.monotonic()
+    setup.apply_job("wi", LONG_SCRIPT)
+    status = setup.kube.wait("dsjobrun/wi-run", timeout=180)
+    elapsed = time.monotonic() - started
+    operator.stop()  # no exchange after the elapsed time is measured
     assert status["lifecycleState"] == "SUCCEEDED"
     counters = setup.emulator.requests(limit=0)["counters"]
     exchanges = counters[EXCHANGE]
@@ -201,28 +170,21 @@ def test_a_service_account_without_policy_is_not_authorized_and_retried_slowly(
     setup: Setup,
 ) -> None:
     operator = setup.operator(setup.token_file())
-    try:
-        setup.apply_job("wi")
-        condition = _wait_reason(setup, "wi", "NotAuthorizedOrNotFound", operator)
-        assert f"workload {setup.namespace}/{ACCOUNT}" in condition["message"]
-        assert COMPARTMENT in condition["message"]
-        assert "IAM policies" in condition["message"]
-        first = setup.count("CreateJob", "404")
-        # The exchange itself succeeded (IAM is evaluated per call, as in OCI) ...
-        assert setup.count(EXCHANGE, "200") >= 1
-        # ... and once the policy grants the compartment, the next retry creates the job.
-        setup.grant()
-        wait_for(
-            lambda: setup.job_condition("wi").get("status") == "True",
-            timeout=60,
-            what=f"the job to become Ready once granted\n{operator.log}",
-        )
-        assert operator.process is not None
-        assert operator.process.poll() is None
-        # Slow retries (ADS_OPERATOR_AUTH_RETRY_DELAY=5 s here), not a hot loop.
-        assert setup.count("CreateJob", "404") <= first + 3
-    finally:
-        operator.stop()
+    setup.apply_job("wi")
+    condition = _wait_reason(setup, "wi", "NotAuthorizedOrNotFound")
+    assert f"workload {setup.namespace}/{ACCOUNT}" in condition["message"]
+    assert COMPARTMENT in condition["message"]
+    assert "IAM policies" in condition["message"]
+    first = setup.count("CreateJob", "404")
+    # The exchange itself succeeded (IAM is evaluated per call, as in OCI) ...
+    assert setup.count(EXCHANGE, "200") >= 1
+    # ... and once the policy grants the compartment, the next retry creates the job.
+    setup.grant()
+    setup.wait_ready("wi")
+    assert operator.process is not None
+    assert operator.process.poll() is None
+    # Slow retries (ADS_OPERATOR_AUTH_RETRY_DELAY=5 s here), not a hot loop.
+    assert setup.count("CreateJob", "404") <= first + 3
 
 
 def _expired(token: str, pki: Path) -> str:
@@ -242,22 +204,15 @@ def test_an_expired_service_account_token_is_a_readable_condition(setup: Setup) 
     setup.grant()
     token_file = setup.token_file()
     token_file.write_text(_expired(token_file.read_text().strip(), setup.pki))
-    operator = setup.operator(token_file)
-    try:
-        setup.apply_job("wi")
-        condition = _wait_reason(setup, "wi", "NotAuthorized", operator)
-        assert "ServiceAccount token" in condition["message"]
-        assert "expired at" in condition["message"]
-        assert setup.count(EXCHANGE) == 0  # refused before anything is sent
-        # A renewed token (as the kubelet writes it) is picked up by the next retry.
-        setup.token_file(create=False)
-        wait_for(
-            lambda: setup.job_condition("wi").get("status") == "True",
-            timeout=60,
-            what=f"the job to become Ready with a renewed token\n{operator.log}",
-        )
-    finally:
-        operator.stop()
+    setup.operator(token_file)
+    setup.apply_job("wi")
+    condition = _wait_reason(setup, "wi", "NotAuthorized")
+    assert "ServiceAccount token" in condition["message"]
+    assert "expired at" in condition["message"]
+    assert setup.count(EXCHANGE) == 0  # refused before anything is sent
+    # A renewed token (as the kubelet writes it) is picked up by the next retry.
+    setup.token_file(create=False)
+    setup.wait_ready("wi")
 
 
 def test_a_token_the_apiserver_rejects_is_a_denied_exchange(setup: Setup) -> None:
@@ -265,24 +220,19 @@ def test_a_token_the_apiserver_rejects_is_a_denied_exchange(setup: Setup) -> Non
     token_file = setup.token_file()
     setup.cluster.kubectl("delete", "serviceaccount", ACCOUNT, "-n", setup.namespace)
     operator = setup.operator(token_file)
-    try:
-        setup.apply_job("wi")
-        condition = _wait_reason(setup, "wi", "NotAuthorized", operator)
-        assert "refused the ServiceAccount token (HTTP 401)" in condition["message"]
-        denied = setup.count(EXCHANGE, "401")
-        assert denied >= 1
-        assert setup.count("CreateJob") == 0
-        wait_for(
-            lambda: setup.count(EXCHANGE, "401") > denied,
-            timeout=60,
-            what="a slow retry of the exchange",
-        )
-        assert operator.process is not None
-        assert operator.process.poll() is None
-        # ADS_OPERATOR_AUTH_RETRY_DELAY=5 s: a retry every few seconds, not a hot loop.
-        assert setup.count(EXCHANGE, "401") <= denied + 3
-    finally:
-        operator.stop()
+    setup.apply_job("wi")
+    condition = _wait_reason(setup, "wi", "NotAuthorized")
+    assert "refused the ServiceAccount token (HTTP 401)" in condition["message"]
+    denied = setup.count(EXCHANGE, "401")
+    assert denied >= 1
+    assert setup.count("CreateJob") == 0
+    setup.kube.wait_until(
+        lambda: setup.count(EXCHANGE, "401") > denied, "a slow retry of the exchange"
+    )
+    assert operator.process is not None
+    assert operator.process.poll() is None
+    # ADS_OPERATOR_AUTH_RETRY_DELAY=5 s: a retry every few seconds, not a hot loop.
+    assert setup.count(EXCHANGE, "401") <= denied + 3
 
 
 def test_a_proxymux_that_is_down_is_retried_with_backoff_until_it_answers(
@@ -294,19 +244,12 @@ def test_a_proxymux_that_is_down_is_retried_with_backoff_until_it_answers(
     assert proxymux is not None
     setup.emulator.server.run(proxymux.stop())
     operator = setup.operator(setup.token_file())
-    try:
-        setup.apply_job("wi")
-        condition = _wait_reason(setup, "wi", "OciUnavailable", operator)
-        assert f"proxymux at https://{setup.host}:{PROXYMUX_PORT}" in condition["message"]
-        assert "unreachable" in condition["message"]
-        assert operator.process is not None
-        assert operator.process.poll() is None
-        setup.emulator.server.run(proxymux.start(setup.emulator.server.emu.request_log))
-        wait_for(
-            lambda: setup.job_condition("wi").get("status") == "True",
-            timeout=90,
-            what=f"the job to become Ready once the proxymux answers\n{operator.log}",
-        )
-        assert setup.count(EXCHANGE, "200") == 1
-    finally:
-        operator.stop()
+    setup.apply_job("wi")
+    condition = _wait_reason(setup, "wi", "OciUnavailable")
+    assert f"proxymux at https://{setup.host}:{PROXYMUX_PORT}" in condition["message"]
+    assert "unreachable" in condition["message"]
+    assert operator.process is not None
+    assert operator.process.poll() is None
+    setup.emulator.server.run(proxymux.start(setup.emulator.server.emu.request_log))
+    setup.wait_ready("wi", timeout=90)  # once the proxymux answers
+    assert setup.count(EXCHANGE, "200") == 1
