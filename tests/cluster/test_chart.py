@@ -28,6 +28,7 @@ from tests.fixtures.resources import (
     script_configmap,
     script_job,
     status_of,
+    wait_for_condition,
 )
 from tests.fixtures.waiting import wait_for
 
@@ -90,10 +91,9 @@ def test_hello_world_succeeds_with_log_lines_as_events(
         "apply", "-n", namespace, "-f", "-",
         input=json.dumps({"apiVersion": "v1", "kind": "List", "items": documents}),
     )  # fmt: skip
-    cluster.kubectl(
-        "wait", "-n", namespace, "dsjobrun/hello-world-run", "--for=condition=Succeeded",
-        "--timeout=180s", timeout=200,
-    )  # fmt: skip
+    wait_for_condition(
+        cluster, "dsjobrun/hello-world-run", "Succeeded", namespace=namespace, timeout=180
+    )
     wanted = ["Hello, Kubernetes!"]
     lines = wait_for(
         lambda: (
@@ -152,10 +152,7 @@ def test_a_denied_workload_is_a_readable_condition_not_a_crash_loop(
         assert f"workload {RELEASE_NAMESPACE}/{SERVICE_ACCOUNT}" in condition["message"]
     finally:
         policy.grant(Grant(RELEASE_NAMESPACE, SERVICE_ACCOUNT, frozenset({ANY_COMPARTMENT})))
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/denied", "--timeout=120s",
-        timeout=140,
-    )  # fmt: skip
+    wait_for_condition(cluster, "dsjob/denied", "Ready", namespace=namespace, timeout=120)
     after = release.ready_pod()
     assert after["metadata"]["name"] == pod["metadata"]["name"]
     assert after["status"]["containerStatuses"][0]["restartCount"] == 0

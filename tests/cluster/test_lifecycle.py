@@ -24,24 +24,23 @@ from tests.fixtures.resources import (
     script_configmap,
     script_job,
     status_of,
+    wait_for_condition,
 )
 from tests.fixtures.waiting import wait_for
 
 
 def _wait_succeeded(release: Release, namespace: str, *runs: str) -> None:
     for run in runs:
-        release.cluster.kubectl(
-            "wait", "-n", namespace, "--for=condition=Succeeded", f"dsjobrun/{run}",
-            "--timeout=240s", timeout=260,
-        )  # fmt: skip
+        wait_for_condition(
+            release.cluster, f"dsjobrun/{run}", "Succeeded", namespace=namespace, timeout=240
+        )
 
 
 def _job_ready(release: Release, namespace: str, job: str) -> str:
-    release.cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", f"dsjob/{job}", "--timeout=120s",
-        timeout=140,
-    )  # fmt: skip
-    return str(status_of(release.cluster, namespace, "dsjob", job)["ocid"])
+    ready = wait_for_condition(
+        release.cluster, f"dsjob/{job}", "Ready", namespace=namespace, timeout=120
+    )
+    return str(ready["ocid"])
 
 
 class PodWatch:

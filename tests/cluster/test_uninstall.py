@@ -4,7 +4,7 @@ default). This module sorts last: the release comes back for any later test."""
 from __future__ import annotations
 
 from tests.cluster.conftest import RELEASE, RELEASE_NAMESPACE, Release
-from tests.fixtures.resources import apply, script_configmap, script_job
+from tests.fixtures.resources import apply, script_configmap, script_job, wait_for_condition
 from tests.fixtures.waiting import wait_for
 
 
@@ -18,10 +18,7 @@ def test_helm_uninstall_keeps_the_crds_and_the_resources(
         script_configmap("kept", {"kept.py": "print('kept')\n"}),
         script_job("kept", script="kept.py", log_group=log_group),
     )  # fmt: skip
-    cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/kept", "--timeout=120s",
-        timeout=140,
-    )  # fmt: skip
+    wait_for_condition(cluster, "dsjob/kept", "Ready", namespace=namespace, timeout=120)
     cluster.helm("uninstall", RELEASE, "-n", RELEASE_NAMESPACE, "--wait", "--timeout", "2m")
     wait_for(lambda: not release.pods(), timeout=120, what="the operator pod to go")
     for crd in ("datasciencejobs.ads.oci.dev", "datasciencejobruns.ads.oci.dev"):
