@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hack import buildtools, localcluster
 
 from tests.chaos.conftest import Chaos
 from tests.chaos.controlplane_restart import crash_and_restart
@@ -30,7 +29,7 @@ from tests.chaos.workload import (
     run_manifest,
     wait_settled,
 )
-from tests.fixtures.cluster import Cluster
+from tests.fixtures.cluster import Cluster, control_plane
 from tests.fixtures.operator import install_crds
 from tests.fixtures.waiting import wait_for
 
@@ -42,18 +41,10 @@ def own_cluster(tmp_path: Path) -> Iterator[tuple[Cluster, Path]]:
     """A control plane of this test's own (the session's must not be restarted), with the
     CRDs installed."""
     directory = tmp_path / "controlplane"
-    try:
-        instance = localcluster.up(directory)
-    except localcluster.ControlPlaneError as exc:
-        localcluster.down(directory)
-        pytest.fail(f"could not start a control plane to restart: {exc}", pytrace=False)
-    try:
-        cluster = Cluster(instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()))
+    with control_plane(directory) as cluster:
         install_crds(cluster)
         cluster.kubectl("create", "namespace", "restarts")
         yield cluster, directory
-    finally:
-        localcluster.down(directory)
 
 
 def _running(cluster: Cluster, namespace: str, names: list[str]) -> bool:
