@@ -3,12 +3,13 @@ history limits, against the local control plane, the emulator and the operator."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import oci
+import pytest
 
-from oci_emulator.testing import EmulatorHandle
+from tests.fixtures.emulator import OciClients
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, condition_of, job_run, scripted_job
 
@@ -27,27 +28,26 @@ SLOW = "import time\nprint('starting', flush=True)\ntime.sleep(120)\n"
 QUICK = "print('done')\n"
 
 
-def oci_runs(oci_config: dict[str, str], emulator: EmulatorHandle, job_ocid: str) -> list[Any]:
-    client = oci.data_science.DataScienceClient(oci_config, service_endpoint=emulator.endpoint)
-    return list(client.list_job_runs(COMPARTMENT, job_id=job_ocid).data)
+def oci_runs(oci_clients: OciClients, job_ocid: str) -> list[Any]:
+    return list(oci_clients.data_science.list_job_runs(COMPARTMENT, job_id=job_ocid).data)
+
+
+@pytest.fixture
+def flaky(log_group: str, tmp_path: Path) -> Callable[..., list[dict[str, Any]]]:
+    """``flaky(**job_options)``: the job "flaky" running FLAKY, its marker in ``tmp_path``."""
+
+    def manifests(**job: Any) -> list[dict[str, Any]]:
+        marker = {"MARKER": str(tmp_path / "attempted")}
+        return scripted_job("flaky", FLAKY, log_group=log_group, env=marker, **job)
+
+    return manifests
 
 
 def test_a_failed_attempt_is_retried_as_a_new_oci_run(
-    kube: Kube,
-    operator: OperatorProcess,
-    log_group: str,
-    tmp_path: Path,
-    emulator: EmulatorHandle,
-    oci_config: dict[str, str],
+    kube: Kube, operator: OperatorProcess, flaky: Callable[..., Any], oci_clients: OciClients
 ) -> None:
     kube.apply(
-        *scripted_job(
-            "flaky",
-            FLAKY,
-            log_group=log_group,
-            env={"MARKER": str(tmp_path / "attempted")},
-            extra_spec={"runPolicy": {"backoffLimit": 2, "backoffSeconds": 1}},
-        ),
+        *flaky(extra_spec={"runPolicy": {"backoffLimit": 2, "backoffSeconds": 1}}),
         job_run("flaky-run", "flaky"),
     )
     status = kube.wait("dsjobrun/flaky-run")
@@ -57,7 +57,7 @@ def test_a_failed_attempt_is_retried_as_a_new_oci_run(
     assert attempts[0]["lifecycleState"] == "FAILED"
     assert attempts[0]["exitCode"] == 1
     assert attempts[0]["ocid"] != status["ocid"]
-    runs = oci_runs(oci_config, emulator, str(status["jobOcid"]))
+    runs = oci_runs(oci_clients, str(status["jobOcid"]))
     assert sorted(r.lifecycle_state for r in runs) == ["FAILED", "SUCCEEDED"]
     reasons = kube.reasons("flaky-run")
     assert reasons.count("Retrying") == 1
@@ -67,8 +67,7 @@ def test_a_failed_attempt_is_retried_as_a_new_oci_run(
 
     def all_deleted() -> bool:
         return all(
-            r.lifecycle_state == "DELETED"
-            for r in oci_runs(oci_config, emulator, str(status["jobOcid"]))
+            r.lifecycle_state == "DELETED" for r in oci_runs(oci_clients, str(status["jobOcid"]))
         )
 
     kube.wait_until(all_deleted, "both attempts' OCI runs deleted", timeout=30)
@@ -106,7 +105,7 @@ def test_the_deadline_cancels_the_run_with_a_reason(
 
 
 def test_ttl_deletes_the_finished_run_and_its_oci_run(
-    kube: Kube, operator: OperatorProcess, emulator: EmulatorHandle, oci_config: dict[str, str]
+    kube: Kube, operator: OperatorProcess, oci_clients: OciClients
 ) -> None:
     kube.apply(
         # the TTL comes from the job's defaults; the run sets none of its own
@@ -117,7 +116,7 @@ def test_ttl_deletes_the_finished_run_and_its_oci_run(
     )
     job_ocid = str(kube.wait("dsjobrun/quick-run")["jobOcid"])
     kube.wait_until(lambda: not kube.exists("dsjobrun", "quick-run"), "the run deleted by its TTL")
-    runs = oci_runs(oci_config, emulator, job_ocid)
+    runs = oci_runs(oci_clients, job_ocid)
     assert [r.lifecycle_state for r in runs] == ["DELETED"]
 
 
@@ -146,16 +145,10 @@ def test_history_limits_keep_the_newest_finished_runs(
 
 
 def test_a_crash_while_a_retry_waits_neither_loses_nor_doubles_an_attempt(
-    kube: Kube,
-    operator: OperatorProcess,
-    log_group: str,
-    tmp_path: Path,
-    emulator: EmulatorHandle,
-    oci_config: dict[str, str],
+    kube: Kube, operator: OperatorProcess, flaky: Callable[..., Any], oci_clients: OciClients
 ) -> None:
-    marker = {"MARKER": str(tmp_path / "attempted")}
     kube.apply(
-        *scripted_job("flaky", FLAKY, log_group=log_group, env=marker),
+        *flaky(),
         job_run("flaky-run", "flaky", runPolicy={"backoffLimit": 3, "backoffSeconds": 5}),
     )
 
@@ -168,5 +161,5 @@ def test_a_crash_while_a_retry_waits_neither_loses_nor_doubles_an_attempt(
     operator.start()
     status = kube.wait("dsjobrun/flaky-run")
     assert status["attempt"] == 2
-    runs = oci_runs(oci_config, emulator, str(status["jobOcid"]))
+    runs = oci_runs(oci_clients, str(status["jobOcid"]))
     assert sorted(r.lifecycle_state for r in runs) == ["FAILED", "SUCCEEDED"]
