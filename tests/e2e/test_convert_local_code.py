@@ -20,19 +20,9 @@ import pytest
 import yaml
 
 from oci_emulator.testing import ApiKey, EmulatorHandle
-from tests.fixtures.cluster import Cluster
 from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import (
-    COMPARTMENT,
-    PROJECT,
-    OperatorProcess,
-    apply,
-    condition_of,
-    events_of,
-    job_run,
-    log_lines,
-    status_of,
-)
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import COMPARTMENT, PROJECT, Kube, condition_of, job_run
 from tests.fixtures.waiting import wait_for
 
 SCRIPT = 'import sys\nprint("local code ran with", " ".join(sys.argv[1:]))\n'
@@ -86,8 +76,7 @@ def convert(directory: Path, *args: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("where", ["configmap", "upload"])
 def test_converted_local_script_runs_to_succeeded(
     where: str,
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     log_group: str,
     emulator: EmulatorHandle,
@@ -126,24 +115,13 @@ def test_converted_local_script_runs_to_succeeded(
         uri = f"oci://{bucket}@{bucket_namespace}/jobs/train.py"
     job: dict[str, Any] = documents[-1]
     assert job["spec"]["runtime"]["spec"]["scriptPathURI"] == uri
-    apply(cluster, namespace, *documents, job_run("local-code-run", "local-code"))
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Finished",
-        "dsjobrun/local-code-run",
-        "--timeout=120s",
-        check=False,
-        timeout=150,
-    )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-    status = status_of(cluster, namespace, "dsjobrun", "local-code-run")
+    kube.apply(*documents, job_run("local-code-run", "local-code"))
+    status = kube.wait("dsjobrun/local-code-run", "Finished")
     assert status["phase"] == "Succeeded", status
     assert condition_of(status, "Succeeded")["status"] == "True"
 
     def printed() -> list[str] | None:
-        lines = log_lines(events_of(cluster, namespace, "local-code-run"))
+        lines = kube.log_lines("local-code-run")
         return lines if any("local code ran with --epochs 2" in line for line in lines) else None
 
     wait_for(printed, timeout=30, what="the script's line as an Event of the run")

@@ -5,19 +5,15 @@ the nodes meet over loopback (no torch); every node's lines reach the run's Even
 
 from __future__ import annotations
 
-from tests.fixtures.cluster import Cluster
 from tests.fixtures.multinode import MEET_SCRIPT, met_lines, pytorch_job
-from tests.fixtures.operator import (
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import (
     COMPARTMENT,
     PROJECT,
-    OperatorProcess,
-    apply,
+    Kube,
     condition_of,
-    events_of,
     job_run,
-    log_lines,
     script_configmap,
-    status_of,
 )
 from tests.fixtures.waiting import wait_for
 
@@ -25,11 +21,9 @@ REPLICAS = 2
 
 
 def test_two_replica_pytorch_job_succeeds(
-    cluster: Cluster, namespace: str, operator: OperatorProcess, log_group: str
+    kube: Kube, operator: OperatorProcess, log_group: str
 ) -> None:
-    apply(
-        cluster,
-        namespace,
+    kube.apply(
         script_configmap("meet", {"meet.py": MEET_SCRIPT}),
         pytorch_job(
             "ddp",
@@ -42,24 +36,13 @@ def test_two_replica_pytorch_job_succeeds(
         ),
         job_run("ddp-run", "ddp"),
     )
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Finished",
-        "dsjobrun/ddp-run",
-        "--timeout=120s",
-        check=False,
-        timeout=150,
-    )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-    status = status_of(cluster, namespace, "dsjobrun", "ddp-run")
-    lines = log_lines(events_of(cluster, namespace, "ddp-run"))
+    status = kube.wait("dsjobrun/ddp-run", "Finished")
+    lines = kube.log_lines("ddp-run")
     assert status["phase"] == "Succeeded", (status, lines)
     assert condition_of(status, "Succeeded")["status"] == "True"
 
     def every_node_met() -> list[str] | None:
-        found = log_lines(events_of(cluster, namespace, "ddp-run"))
+        found = kube.log_lines("ddp-run")
         met = all(any(line.startswith(p) for line in found) for p in met_lines(REPLICAS))
         return found if met else None
 
