@@ -72,7 +72,11 @@ def test_operator_recovers_its_watches_after_apiserver_and_etcd_restart(
         what=f"the first runs to be Running\n{operator.log[-2000:]}",
     )
     crash_and_restart(directory)
-    chaos.apply([run_manifest(n, "survivor", seconds=2.0, exit_code=c) for n, c in after.items()])
+    apply_all(  # on the control plane of its own
+        cluster,
+        namespace,
+        [run_manifest(n, "survivor", seconds=2.0, exit_code=c) for n, c in after.items()],
+    )
     expected = {**before, **after}
     runs = wait_settled(cluster, namespace, expected, timeout=150, log=lambda: operator.log[-3000:])
     assert operator.process is not None
