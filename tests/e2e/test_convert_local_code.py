@@ -128,8 +128,7 @@ def test_converted_local_script_runs_to_succeeded(
 
 
 def test_file_storage_by_address_is_resolved_and_the_job_mounts_it(
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     emulator: EmulatorHandle,
     emulator_api_key: ApiKey,
@@ -169,13 +168,8 @@ def test_file_storage_by_address_is_resolved_and_the_job_mounts_it(
     job: dict[str, Any] = documents[-1]
     (mount,) = job["spec"]["infrastructure"]["spec"]["storageMount"]
     assert mount["src"] == f"{seeded['mountTargetId']}:{seeded['exportId']}"
-    apply(cluster, namespace, *documents)
-    waited = cluster.kubectl(
-        "wait", "-n", namespace, "--for=condition=Ready", "dsjob/fss-job", "--timeout=60s",
-        check=False, timeout=90,
-    )  # fmt: skip
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log}"
-    ocid = str(status_of(cluster, namespace, "dsjob", "fss-job")["ocid"])
+    kube.apply(*documents)
+    ocid = str(kube.wait("dsjob/fss-job", "Ready", timeout=60)["ocid"])
     (made,) = oci_clients.data_science.get_job(
         ocid
     ).data.job_storage_mount_configuration_details_list
