@@ -65,7 +65,7 @@ def context(port: FakePort, events: list[tuple[str, str]], **spec: Any) -> RunCo
 
 
 async def test_a_node_override_on_a_single_node_job_is_terminal_without_an_oci_run() -> None:
-    port, events = FakePort(), []
+    port, events = FakePort(), list[tuple[str, str]]()
     ctx = context(port, events, jobNodeConfigurationOverrideDetails=NODE_OVERRIDE)
     assert await run_once(ctx) is None
     assert ctx.status["phase"] == "Failed"
@@ -78,7 +78,7 @@ async def test_a_node_override_on_a_single_node_job_is_terminal_without_an_oci_r
 
 
 async def test_an_infrastructure_override_on_it_is_created() -> None:
-    port, events = FakePort(), []
+    port, events = FakePort(), list[tuple[str, str]]()
     infra = {
         "jobInfrastructureType": "ME_STANDALONE",
         "shapeName": "VM.Standard.E4.Flex",
