@@ -64,10 +64,8 @@ def _finished(patch: Patch | None, desired: DesiredRun, observed: ObservedRun) -
 def _plan(desired: DesiredRun, observed: ObservedRun) -> RunStep:
     status, now, rules = observed.status, observed.now, desired.rules
     done = observed.done
-    if (
-        rules is not None
-        and RunStepKind.CANCEL not in done
-        and policy.needs_deadline_cancel(rules, status, now=now)
+    if (  # at the start of a pass, by the state as last saved
+        rules is not None and not done and policy.needs_deadline_cancel(rules, status, now=now)
     ):
         event = Announce(policy.DEADLINE_REASON, policy.deadline_message(rules), True)
         return RunStep(RunStepKind.CANCEL, event=event, deadline=True)
@@ -175,10 +173,20 @@ def _plan_existing(desired: DesiredRun, observed: ObservedRun) -> RunStep:
         now=observed.now,
     )
     following = bool(run.log_id and run.log_group_id)
+    reads_logs = following and (run.time_started is not None or terminal)
     state_changed = any(patch.get(k) != status.get(k) for k in STATE_KEYS)
     if state_changed and RunStepKind.SAVE_STATE not in done:
         # A new state is saved before anything about logs: `kubectl wait` waits for
-        # this, not for a search that at scale queues behind other calls.
+        # this, not for a search that at scale queues behind other calls. When this pass
+        # reads no log, the Logging condition is known already and rides along.
+        if not reads_logs:
+            patch["conditions"] = logging_condition(
+                patch["conditions"],
+                run,
+                not following,
+                generation=desired.generation,
+                now=observed.now,
+            )
         change = transition(status, run)
         event = Announce(change.reason, change.message, change.warning) if change else None
         return RunStep(RunStepKind.SAVE_STATE, patch, event)
@@ -196,7 +204,7 @@ def _plan_existing(desired: DesiredRun, observed: ObservedRun) -> RunStep:
         patch.pop("duration", None)
     complete = observed.logs_complete
     if complete is None:
-        if following and (run.time_started is not None or terminal):
+        if reads_logs:
             return RunStep(RunStepKind.READ_LOGS, terminal=terminal, duration=duration)
         complete = not following
     patch["conditions"] = logging_condition(

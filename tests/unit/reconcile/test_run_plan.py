@@ -232,3 +232,20 @@ def test_the_last_attempt_failing_finishes_the_run() -> None:
     step = plan(status, replace(DESIRED, rules=rules), run=failed)
     assert step.kind is K.FINISH
     assert cond(step, "Failed")["reason"] == "ExitCode1"
+
+
+def test_a_new_state_carries_the_logging_condition_when_the_pass_reads_no_log() -> None:
+    """A run not started yet has no log to read: its Logging condition goes with its new
+    state, and the pass ends without a second write."""
+    status = {"ocid": "run-1", "jobOcid": JOB.ocid}
+    accepted = oci_run("ACCEPTED", "Infrastructure provisioning.")
+    save = plan(status, run=accepted)
+    assert save.kind is K.SAVE_STATE
+    assert cond(save, "Logging") == {**cond(save, "Logging"), "reason": "Mirroring"}
+    assert save.patch is not None
+    wait = plan({**status, **save.patch}, run=accepted, done=frozenset({K.SAVE_STATE}))
+    assert wait.kind is K.WAIT
+    assert wait.patch is not None
+    assert all(
+        wait.patch.get(k) == v for k, v in {**status, **save.patch}.items() if k in wait.patch
+    )

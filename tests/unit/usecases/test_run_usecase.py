@@ -1,0 +1,299 @@
+"""The run use case end to end over the fake ports (FakeKube for Kubernetes, FakePort for
+OCI): the watch loop from a new resource to its end, as the kopf daemon runs it, with a
+stop signal that lets a test act between passes instead of sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ads_operator.kube import client as kube_client
+from ads_operator.kube.events import LogEventLimiter
+from ads_operator.models import JOB_PLURAL, RUN_PLURAL
+from ads_operator.models.oci_records import OciJob
+from ads_operator.oci.poller import RunStateReader
+from ads_operator.reconcile.conditions import get_condition
+from ads_operator.settings import Settings
+from ads_operator.usecases import run as run_usecase
+from ads_operator.usecases.operator import Operator
+from tests.fixtures.fake_kube import FakeKube
+from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
+
+NS = "team-a"
+JOB = "ocid1.datasciencejob.oc1.iad.j0"
+JOB_SPEC = {
+    "name": "hello",
+    "infrastructure": {
+        "kind": "infrastructure",
+        "type": "dataScienceJob",
+        "spec": {"compartmentId": COMPARTMENT, "projectId": PROJECT, "shapeName": "VM.Standard2.1"},
+    },
+    "runtime": {
+        "kind": "runtime",
+        "type": "script",
+        "spec": {"scriptPathURI": "configmap://code/hello.py"},
+    },
+}
+READY = [{"type": "Ready", "status": "True", "reason": "Active", "message": ""}]
+
+
+class Factory:
+    """The port factory: every resource gets the one in-memory OCI port."""
+
+    has_default = True
+
+    def __init__(self, port: FakePort) -> None:
+        self.fake = port
+
+    def port(self, **_: Any) -> FakePort:
+        return self.fake
+
+
+class Stop:
+    """The daemon's stop signal. Each pause between passes calls ``between(n)`` (n: the
+    pass that just ended, from 1) and returns at once; after ``passes`` it says stop."""
+
+    def __init__(self, between: Callable[[int], None] | None = None, passes: int = 30) -> None:
+        self.between, self.passes, self.pauses = between, passes, 0
+        self.delays: list[float] = []
+
+    def __bool__(self) -> bool:
+        return self.pauses >= self.passes
+
+    async def wait(self, timeout: float) -> object:  # noqa: ASYNC109  # the Protocol's
+        self.pauses += 1
+        self.delays.append(timeout)
+        if self.between is not None:
+            self.between(self.pauses)
+        await asyncio.sleep(0)
+        return None
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> tuple[Operator, FakeKube, FakePort]:
+    kube, port = FakeKube(), FakePort()
+    # Events still go through the process's default client (kube/events.py).
+    monkeypatch.setattr(kube_client, "_default", kube)
+    port.jobs[JOB] = OciJob(JOB, "ACTIVE", COMPARTMENT, PROJECT, display_name="hello")
+    settings = Settings(log_grace=0, log_settle=0, poll_interval=3.0)
+    op = Operator(
+        settings,
+        kube,
+        Factory(port),  # type: ignore[arg-type]  # the two members the run use case calls
+        LogEventLimiter(1000, 1000),
+        RunStateReader(min_batch=1000, window=0.0),
+    )
+    return op, kube, port
+
+
+def add_job(kube: FakeKube, name: str = "hello", **status: Any) -> None:
+    kube.add(
+        JOB_PLURAL,
+        {
+            "metadata": {"name": name, "namespace": NS},
+            "spec": JOB_SPEC,
+            "status": {"ocid": JOB, "conditions": READY, **status},
+        },
+    )
+
+
+def add_run(kube: FakeKube, name: str = "run-1", **spec: Any) -> dict[str, Any]:
+    return kube.add(
+        RUN_PLURAL,
+        {
+            "apiVersion": "ads.oci.dev/v1alpha1",
+            "kind": "DataScienceJobRun",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"jobRef": {"name": "hello"}, **spec},
+        },
+    )
+
+
+def status(kube: FakeKube, name: str = "run-1") -> dict[str, Any]:
+    return kube.status_of(RUN_PLURAL, NS, name)
+
+
+def cond(kube: FakeKube, kind: str, name: str = "run-1") -> tuple[str, str]:
+    found = get_condition(status(kube, name).get("conditions"), kind) or {}
+    return str(found.get("status")), str(found.get("reason"))
+
+
+def patches_of(kube: FakeKube, name: str = "run-1") -> list[dict[str, Any]]:
+    return [p for plural, n, p in kube.patches if plural == RUN_PLURAL and n == name]
+
+
+async def test_a_run_is_created_once_followed_to_success_and_its_log_mirrored(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube)
+    create_patches: list[int] = []
+
+    def between(n: int) -> None:
+        (run_id,) = port.runs
+        if n == 1:
+            create_patches.append(len(patches_of(kube)))
+            port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+            port.emit(run_id, ("hello", at(2)))
+        elif n == 2:
+            port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(3))
+
+    await run_usecase.watch(op, body, Stop(between))
+    assert port.calls["create_job_run"] == 1
+    assert port.calls["list_job_runs"] == 0  # no marker found: creating never lists
+    assert status(kube)["phase"] == "Succeeded"
+    assert cond(kube, "Finished") == ("True", "Succeeded")
+    assert cond(kube, "Logging") == ("True", "Complete")
+    assert [x["message"] for x in status(kube)["logTail"]] == ["hello"]
+    reasons = kube.reasons()
+    assert reasons[0] == "Created"
+    assert [r for r in reasons if r.isupper() or r == "IN_PROGRESS"] == [
+        "ACCEPTED",
+        "IN_PROGRESS",
+        "SUCCEEDED",
+    ]
+    assert "LogLines" in reasons
+    # The create pass: the marker, the OCID, the new state with its conditions.
+    assert patches_of(kube)[0] == {"createRequested": 1}
+    assert create_patches == [3]
+    assert all(not k.startswith("_") for p in patches_of(kube) for k in p)
+
+
+async def test_a_crash_between_marker_and_create_adopts_the_run(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube)
+    real_create = port.create_job_run
+
+    async def killed(**kwargs: Any) -> Any:
+        await real_create(**kwargs)  # OCI made the run; the operator dies before its answer
+        raise asyncio.CancelledError
+
+    port.create_job_run = killed  # type: ignore[method-assign]
+    with pytest.raises(asyncio.CancelledError):
+        await run_usecase.watch(op, body, Stop())
+    assert status(kube) == {"createRequested": 1}
+    port.create_job_run = real_create  # type: ignore[method-assign]
+    port.tokens.clear()  # even with the retry token forgotten
+    (run_id,) = port.runs
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+    again = {**body, "status": status(kube)}
+    await run_usecase.watch(op, again, Stop())
+    assert len(port.runs) == 1
+    assert port.calls["list_job_runs"] == 1
+    assert status(kube)["ocid"] == run_id
+    assert status(kube)["phase"] == "Succeeded"
+
+
+async def test_a_failed_attempt_is_retried_as_a_new_oci_run(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube, runPolicy={"backoffLimit": 1, "backoffSeconds": 0})
+    failed: list[str] = []
+
+    def between(n: int) -> None:
+        runs = list(port.runs)
+        if len(runs) == 1 and not failed:
+            failed.append(runs[0])
+            port.move(runs[0], "FAILED", "exit code 2", time_started=at(1), time_finished=at(2))
+        elif len(runs) == 2 and port.runs[runs[1]].lifecycle_state == "ACCEPTED":
+            port.move(runs[1], "SUCCEEDED", "ok", time_started=at(3), time_finished=at(4))
+
+    await run_usecase.watch(op, body, Stop(between))
+    assert port.calls["create_job_run"] == 2
+    final = status(kube)
+    assert (final["attempt"], final["phase"]) == (2, "Succeeded")
+    assert [a["ocid"] for a in final["attempts"]] == failed
+    assert "Retrying" in kube.reasons()
+
+
+async def test_the_deadline_cancels_the_attempt_and_fails_the_run(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    # Accepted at T0, days ago by the clock: the deadline has passed at the first read.
+    body = add_run(kube, runPolicy={"activeDeadlineSeconds": 60})
+
+    def between(n: int) -> None:
+        (run_id,) = port.runs
+        if port.calls["cancel_job_run"] and port.runs[run_id].lifecycle_state != "CANCELED":
+            port.move(run_id, "CANCELED", "canceled", time_finished=at(120))
+
+    await run_usecase.watch(op, body, Stop(between))
+    assert port.calls["cancel_job_run"] == 1
+    assert "DeadlineExceeded" in kube.reasons()
+    assert status(kube)["phase"] == "Canceled"
+    assert cond(kube, "Failed") == ("True", "DeadlineExceeded")
+
+
+async def test_spec_cancel_cancels_once_and_ends_canceled(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube)
+
+    def between(n: int) -> None:
+        (run_id,) = port.runs
+        if n == 1:
+            body["spec"]["cancel"] = True  # kopf's body is the live view
+        elif n == 3:
+            port.move(run_id, "CANCELED", "canceled", time_finished=at(5))
+
+    await run_usecase.watch(op, body, Stop(between))
+    assert port.calls["cancel_job_run"] == 1
+    assert "CancelRequested" in kube.reasons()
+    assert cond(kube, "Finished") == ("True", "Canceled")
+
+
+async def test_ttl_after_finished_deletes_the_resource(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube, runPolicy={"ttlSecondsAfterFinished": 0})
+
+    def between(n: int) -> None:
+        (run_id,) = port.runs
+        port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+
+    await run_usecase.watch(op, body, Stop(between))
+    assert (RUN_PLURAL, NS, "run-1") not in kube.objects
+    assert kube.reasons()[-1] == "Expired"
+
+
+async def test_a_full_namespace_makes_a_run_wait_until_a_slot_frees(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    op.settings = dataclasses.replace(op.settings, max_active_runs_per_namespace=1)
+    add_job(kube)
+    busy = add_run(kube, "busy")
+    kube.objects[(RUN_PLURAL, NS, "busy")]["status"] = {"phase": "Running", "ocid": "r0"}
+    body = add_run(kube)
+
+    def between(n: int) -> None:
+        if n == 2:  # the other run ends
+            kube.objects[(RUN_PLURAL, NS, "busy")]["status"]["phase"] = "Succeeded"
+        elif port.runs:
+            (run_id,) = port.runs
+            port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+
+    stop = Stop(between)
+    await run_usecase.watch(op, body, stop)
+    assert busy["metadata"]["name"] == "busy"
+    assert port.calls["create_job_run"] == 1
+    waited = [p for p in patches_of(kube) if p.get("phase") == "Pending" and "conditions" in p]
+    assert waited  # it said why it waited
+    assert status(kube)["phase"] == "Succeeded"
+    assert stop.pauses >= 3  # two passes waited for the slot
