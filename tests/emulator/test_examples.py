@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ads_operator.ads import artifacts, translate
+from ads_operator.ads import translate
 from ads_operator.ads.artifacts import SourceFiles
 from ads_operator.ads.sources import Source
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.usecases.artifacts import build_artifact
 from oci_emulator.sandbox import PIP_REFUSED_EXIT
 from tests.emulator.test_isolation import fingerprint
 from tests.fixtures.emulator import EmulatorHandle, OciClients
@@ -105,7 +106,7 @@ def test_example_creates_a_job_and_runs(
 
     job_details = translate.job_details(spec, region="us-ashburn-1")
     job = ds.create_job(job_details).data
-    artifact = asyncio.run(artifacts.build_artifact(spec, ConfigMapReader(documents)))
+    artifact = asyncio.run(build_artifact(spec, ConfigMapReader(documents)))
     if artifact is not None:
         ds.create_job_artifact(
             job.id,

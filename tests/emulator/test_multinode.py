@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ads_operator.ads import artifacts, translate
+from ads_operator.ads import translate
 from ads_operator.ads.artifacts import SourceFiles
 from ads_operator.ads.sources import Source
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.usecases.artifacts import build_artifact
 from oci_emulator.multinode import plan_nodes
 from tests.emulator.conftest import job_config, models, search_all
 from tests.fixtures.emulator import OciClients
@@ -306,9 +307,7 @@ def test_pytorch_distributed_job_meets_through_its_driver(
     spec = DataScienceJobSpec.model_validate(doc["spec"])
     ds = oci_clients.data_science
     job = ds.create_job(translate.job_details(spec, region="us-ashburn-1")).data
-    artifact = asyncio.run(
-        artifacts.build_artifact(spec, _ConfigMap("meet", {"meet.py": MEET_SCRIPT}))
-    )
+    artifact = asyncio.run(build_artifact(spec, _ConfigMap("meet", {"meet.py": MEET_SCRIPT})))
     assert artifact is not None
     ds.create_job_artifact(
         job.id, artifact.content, content_disposition=f"attachment; filename={artifact.file_name}"

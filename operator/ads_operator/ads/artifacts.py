@@ -1,10 +1,11 @@
 """Job artifacts, laid out as ADS lays them out, from sources read by the caller.
 
-Network I/O stays out of this layer: the operator implements :class:`SourceReader`
-(Object Storage, https, ConfigMaps) and this module only decides *what* to read and how
-to pack it. Zips are deterministic (sorted entries, fixed timestamps and modes), so the
-same spec and the same source bytes always give the same SHA-256: the operator can tell
-from the hash alone whether a job's artifact changed.
+Network I/O stays out of this layer: this module decides *what* to read
+(:func:`source_to_read`) and how to pack it (:func:`assemble_artifact`); the operator reads
+it (:mod:`ads_operator.usecases.artifacts`: Object Storage, https, ConfigMaps). Zips are
+deterministic (sorted entries, fixed timestamps and modes), so the same spec and the same
+source bytes always give the same SHA-256: the operator can tell from the hash alone
+whether a job's artifact changed.
 
 Layouts (ADS ``ads/jobs/builders/runtimes/artifact.py``):
 
@@ -28,11 +29,11 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Final, Protocol
+from typing import Final
 
 from ads_operator.ads import envcontract as ec
 from ads_operator.ads.sources import Source, SourceError, parse_source
-from ads_operator.models import DataScienceJobSpec, Runtime, RuntimeType
+from ads_operator.models import Runtime, RuntimeType
 
 #: The fixed timestamp of every zip entry (the earliest a zip can record).
 ZIP_EPOCH: Final = (1980, 1, 1, 0, 0, 0)
@@ -60,7 +61,7 @@ class ArtifactError(ValueError):
 
 @dataclass(frozen=True)
 class SourceFiles:
-    """What a :class:`SourceReader` returns for one source.
+    """What reading one source gives (:class:`ads_operator.usecases.artifacts.SourceReader`).
 
     ``name`` is the file name (single file) or folder name (folder); ``files`` maps the
     relative path of every file to its bytes (for a single file: ``{name: bytes}``).
@@ -69,14 +70,6 @@ class SourceFiles:
     name: str
     files: Mapping[str, bytes]
     is_folder: bool
-
-
-class SourceReader(Protocol):
-    """Reads a parsed source. The operator implements it for ``oci://`` (a single object,
-    or every object under a prefix), ``https://`` (one file) and ``configmap://`` (one
-    key, or the whole ConfigMap as a folder named after it, ``data`` and ``binaryData``)."""
-
-    async def read(self, source: Source) -> SourceFiles: ...
 
 
 @dataclass(frozen=True)
@@ -114,20 +107,15 @@ def needs_artifact(runtime: Runtime) -> bool:
     return runtime.runtime_type is not RuntimeType.CONTAINER or bool(runtime.spec.script_path_uri)
 
 
-async def build_artifact(spec: DataScienceJobSpec, sources: SourceReader) -> Artifact | None:
-    """Read the spec's source (if any) through ``sources`` and assemble the artifact."""
-    runtime = spec.rt
-    if not needs_artifact(runtime):
-        return None
+def source_to_read(runtime: Runtime) -> Source | None:
+    """The parsed source the artifact is built from, or None when nothing is read."""
     uri = artifact_source(runtime)
-    fetched = None
-    if uri is not None:
-        try:
-            source = parse_source(uri)
-        except SourceError as exc:
-            raise ArtifactError(str(exc)) from exc
-        fetched = await sources.read(source)
-    return assemble_artifact(runtime, fetched)
+    if uri is None:
+        return None
+    try:
+        return parse_source(uri)
+    except SourceError as exc:
+        raise ArtifactError(str(exc)) from exc
 
 
 def assemble_artifact(runtime: Runtime, fetched: SourceFiles | None) -> Artifact | None:

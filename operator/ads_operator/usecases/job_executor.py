@@ -14,7 +14,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ads_operator.ads.artifacts import SourceReader, build_artifact
 from ads_operator.ads.translate import job_details
 from ads_operator.models import DataScienceJobSpec
 from ads_operator.models.oci_errors import NotFoundError, RetryableError
@@ -30,6 +29,7 @@ from ads_operator.reconcile.lifecycle import (
     RUN_CANCELING,
 )
 from ads_operator.settings import Settings
+from ads_operator.usecases.artifacts import SourceReader, build_artifact
 
 Persist = Callable[[dict[str, Any]], Awaitable[None]]
 

@@ -1,4 +1,4 @@
-"""The operator's :class:`~ads_operator.ads.artifacts.SourceReader`: code from the cluster
+"""The operator's :class:`~ads_operator.usecases.artifacts.SourceReader`: code from the cluster
 (ConfigMaps in the resource's own namespace), Object Storage and https.
 
 The namespace is fixed when the reader is built from the resource being handled, so a

@@ -28,6 +28,7 @@ from ads_operator.ads.artifacts import Artifact, SourceFiles
 from ads_operator.ads.drivers import driver_utils
 from ads_operator.ads.sources import Source
 from ads_operator.models import DataScienceJobSpec, RuntimeType
+from ads_operator.usecases.artifacts import build_artifact
 
 C = "ocid1.compartment.oc1..aaaaaaaaexample"
 P = "ocid1.datascienceproject.oc1.iad.aaaaaaaaexample"
@@ -68,7 +69,7 @@ def single(name: str, text: str) -> SourceFiles:
 
 
 async def build(spec: DataScienceJobSpec, sources: Mapping[str, SourceFiles]) -> Artifact:
-    artifact = await artifacts.build_artifact(spec, MemorySources(sources))
+    artifact = await build_artifact(spec, MemorySources(sources))
     assert artifact is not None
     return artifact
 
@@ -233,7 +234,7 @@ async def test_script_folder_is_zipped_under_its_name(tmp_path: Path) -> None:
 async def test_container_without_artifact_needs_no_source() -> None:
     spec = job("container", {"image": "x:1"})
     reader = MemorySources({})
-    assert await artifacts.build_artifact(spec, reader) is None
+    assert await build_artifact(spec, reader) is None
     assert reader.read_uris == []
 
 
