@@ -136,7 +136,9 @@ async def _find_or_create(ctx: RunContext, job: JobInfo, *, adopt: bool) -> OciJ
     anyway while OCI keeps it (24 h)."""
     attempt = ctx.attempt
     if adopt:
-        runs = await ctx.port.list_job_runs(compartment_id=job.compartment_id, job_id=job.ocid)
+        # The run lives in its own compartment when the spec overrides the job's.
+        where = ctx.spec.compartment_id or job.compartment_id
+        runs = await ctx.port.list_job_runs(compartment_id=where, job_id=job.ocid)
         mine = [
             r
             for r in runs

@@ -1,4 +1,5 @@
-"""A run whose overrides its job cannot take fails Terminal before any OCI call."""
+"""A run whose overrides its job cannot take fails Terminal before any OCI call; a run in
+a compartment of its own is found there again after a crash."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ NODE_OVERRIDE = {
 }
 
 
-def context(port: FakePort, events: list[tuple[str, str]], **spec: Any) -> RunContext:
+def context(
+    port: FakePort, events: list[tuple[str, str]], status: dict[str, Any] | None = None, **spec: Any
+) -> RunContext:
     async def persist(patch: dict[str, Any]) -> None:
         return None
 
@@ -52,7 +55,7 @@ def context(port: FakePort, events: list[tuple[str, str]], **spec: Any) -> RunCo
         uid="run-uid",
         generation=1,
         spec=DataScienceJobRunSpec.model_validate({"jobRef": {"name": "j"}, **spec}),
-        status={},
+        status=dict(status or {}),
         settings=Settings(),
         port=port,
         persist=persist,
@@ -88,3 +91,20 @@ async def test_an_infrastructure_override_on_it_is_created() -> None:
     await run_once(ctx)
     await ctx.wait_logs()
     assert port.calls["create_job_run"] == 1
+
+
+async def test_a_run_in_its_own_compartment_is_adopted_there_after_a_crash() -> None:
+    port, events = FakePort(), list[tuple[str, str]]()
+    other = "ocid1.compartment.oc1..other"
+    first = context(port, events, compartmentId=other)
+    await run_once(first)
+    await first.wait_logs()
+    (created,) = port.runs.values()
+    assert created.compartment_id == other
+    port.tokens.clear()  # OCI keeps retry tokens 24 h: a late restart cannot count on them
+    # Restarted between CreateJobRun and saving its OCID: only the marker was saved.
+    again = context(port, events, status={"createRequested": 1}, compartmentId=other)
+    await run_once(again)
+    await again.wait_logs()
+    assert port.calls["create_job_run"] == 1
+    assert again.status["ocid"] == created.id
