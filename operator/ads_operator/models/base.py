@@ -14,6 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+#: A JSON object whose shape is free-form (a schema, a YAML document, a model's wire dump):
+#: the one name for it, so that ``dict[str, Any]`` elsewhere marks data still to be typed.
+JsonObject = dict[str, Any]
+
 
 class WireModel(BaseModel):
     """A model whose wire form is camelCase JSON, as stored in the Kubernetes object."""
@@ -25,6 +29,6 @@ class WireModel(BaseModel):
         use_enum_values=True,
     )
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> JsonObject:
         """The camelCase dict as it appears in a manifest, without unset (None) keys."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -17,9 +17,11 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
+from ads_operator.models.base import JsonObject
+
 #: A JSON Schema node: free-form JSON by nature (any keyword, nested to any depth), so a
 #: named dict rather than a model; the CRD generator and the chart's values schema build them.
-JsonSchema = dict[str, Any]
+JsonSchema = JsonObject
 
 _DROP: Final = frozenset({"title", "default", "$defs", "examples"})
 
