@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 #: A JSON object whose shape is free-form (a schema, a YAML document, a model's wire dump):
-#: the one name for it, so that ``dict[str, Any]`` elsewhere marks data still to be typed.
+#: the one name for it, so that a bare dict of Any elsewhere marks data still to be typed.
 JsonObject = dict[str, Any]
 
 
