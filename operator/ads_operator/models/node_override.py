@@ -31,27 +31,39 @@ class NodeJobConfiguration(WireModel):
     """A node group's ``jobConfigurationDetails`` (``DEFAULT``)."""
 
     job_type: Literal["DEFAULT"] = Field(description="Always DEFAULT.")
-    environment_variables: EnvMap | None = Field(default=None, description="Added variables.")
-    command_line_arguments: str | None = Field(
-        default=None, max_length=32768, description="Arguments as one string."
+    environment_variables: EnvMap | None = Field(
+        default=None, description="Environment variables added for this group's nodes."
     )
-    maximum_runtime_in_minutes: StrictInt | None = Field(default=None, ge=1, description="Limit.")
-    startup_probe_details: StartupProbe | None = Field(default=None, description="Probe.")
+    command_line_arguments: str | None = Field(
+        default=None,
+        max_length=32768,
+        description="Command-line arguments as one string, sent as is.",
+    )
+    maximum_runtime_in_minutes: StrictInt | None = Field(
+        default=None, ge=1, description="Stop the nodes after this many minutes."
+    )
+    startup_probe_details: StartupProbe | None = Field(
+        default=None, description="Startup probe of this group's nodes (EXEC)."
+    )
 
 
 class NodeContainer(WireModel):
     """A node group's ``jobEnvironmentConfigurationDetails`` (``OCIR_CONTAINER``)."""
 
     job_environment_type: Literal["OCIR_CONTAINER"] = Field(description="Always OCIR_CONTAINER.")
-    image: str = Field(max_length=2048, pattern=r"^\S+$", description="Image.")
-    cmd: ExecList | None = Field(default=None, description="CMD.")
-    entrypoint: ExecList | None = Field(default=None, description="Entrypoint.")
-    image_digest: str | None = Field(default=None, max_length=MAX_STRING, description="Digest.")
+    image: str = Field(
+        max_length=2048, pattern=r"^\S+$", description="Container image of this group's nodes."
+    )
+    cmd: ExecList | None = Field(default=None, description="Container CMD.")
+    entrypoint: ExecList | None = Field(default=None, description="Container entrypoint.")
+    image_digest: str | None = Field(
+        default=None, max_length=MAX_STRING, description="Image digest."
+    )
     image_signature_id: str | None = Field(
         default=None,
         max_length=MAX_OCID,
         pattern=ocid_pattern("containerimagesignature"),
-        description="Signature.",
+        description="OCID of the image signature to verify.",
     )
 
 
@@ -59,7 +71,9 @@ class NodeGroupOverride(RuledModel):
     """One node group's overrides, matched to the job's group by ``name``."""
 
     name: str = Field(max_length=255, pattern=r"^\S+$", description="The job's group name.")
-    replicas: StrictInt | None = Field(default=None, ge=1, le=1024, description="Nodes.")
+    replicas: StrictInt | None = Field(
+        default=None, ge=1, le=1024, description="Number of nodes in this group."
+    )
     minimum_success_replicas: StrictInt | None = Field(
         default=None, ge=1, le=1024, description="Nodes that must succeed."
     )
@@ -84,7 +98,9 @@ class NodeGroupOverride(RuledModel):
 class NetworkOverride(RuledModel):
     """``jobNetworkConfiguration`` of a node override."""
 
-    job_network_type: Literal["DEFAULT_NETWORK", "CUSTOM_NETWORK"] = Field(description="Kind.")
+    job_network_type: Literal["DEFAULT_NETWORK", "CUSTOM_NETWORK"] = Field(
+        description="DEFAULT_NETWORK, or CUSTOM_NETWORK in subnetId."
+    )
     subnet_id: SubnetOcid | None = Field(default=None, description="Subnet (CUSTOM_NETWORK).")
     RULES = (
         Rule(
@@ -100,8 +116,12 @@ class NodeOverride(RuledModel):
     """``jobNodeConfigurationOverrideDetails``: a multi-node job's per-group overrides."""
 
     job_node_type: Literal["MULTI_NODE"] = Field(description="Always MULTI_NODE.")
-    startup_order: Literal["IN_ORDER", "IN_PARALLEL"] | None = Field(default=None)
-    maximum_runtime_in_minutes: StrictInt | None = Field(default=None, ge=1, description="Limit.")
+    startup_order: Literal["IN_ORDER", "IN_PARALLEL"] | None = Field(
+        default=None, description="Start the groups IN_ORDER or IN_PARALLEL."
+    )
+    maximum_runtime_in_minutes: StrictInt | None = Field(
+        default=None, ge=1, description="Stop the run after this many minutes."
+    )
     job_network_configuration: NetworkOverride | None = None
     job_node_group_configuration_details_list: Annotated[
         list[NodeGroupOverride], Field(min_length=1, max_length=MAX_NODE_GROUPS)

@@ -84,15 +84,23 @@ class NodeInfrastructureOverride(_ShapeOverride):
 class LogOverride(RuledModel):
     """``jobLogConfigurationOverrideDetails``: where this run logs (or that it does not)."""
 
-    enable_logging: StrictBool | None = Field(default=None, description="Log this run.")
+    enable_logging: StrictBool | None = Field(
+        default=None, description="Log this run (false: no logging for this run)."
+    )
     enable_auto_log_creation: StrictBool | None = Field(
-        default=None, description="Create a log for the run in logGroupId."
+        default=None, description="Create a log for the run in logGroupId (instead of logId)."
     )
     log_group_id: str | None = Field(
-        default=None, pattern=ocid_pattern("loggroup"), max_length=MAX_OCID, description="Group."
+        default=None,
+        pattern=ocid_pattern("loggroup"),
+        max_length=MAX_OCID,
+        description="OCID of the log group for this run's logs.",
     )
     log_id: str | None = Field(
-        default=None, pattern=ocid_pattern("log"), max_length=MAX_OCID, description="Log."
+        default=None,
+        pattern=ocid_pattern("log"),
+        max_length=MAX_OCID,
+        description="OCID of the log for this run's logs (in logGroupId).",
     )
     RULES = (
         Rule(
@@ -126,27 +134,50 @@ class LogOverride(RuledModel):
 class StorageMountOverride(RuledModel):
     """One ``StorageMountConfigurationDetails`` (OCI's form, not ADS's ``{src, dest}``)."""
 
-    storage_type: Literal["OBJECT_STORAGE", "FILE_STORAGE"] = Field(description="Kind.")
+    storage_type: Literal["OBJECT_STORAGE", "FILE_STORAGE"] = Field(
+        description=(
+            "OBJECT_STORAGE (namespace, bucket, prefix) or FILE_STORAGE (mountTargetId, exportId)."
+        )
+    )
     destination_directory_name: str = Field(
         max_length=MAX_STRING,
         pattern=r"^[^/\s\x00-\x1f\x7f]+$",
         description="Directory name under destinationPath (default /mnt).",
     )
     destination_path: str | None = Field(
-        default=None, max_length=MAX_STRING, pattern=r"^/\S*$", description="Absolute path."
+        default=None,
+        max_length=MAX_STRING,
+        pattern=r"^/\S*$",
+        description="Absolute path the directory is created in (default /mnt).",
     )
     namespace: str | None = Field(
-        default=None, max_length=MAX_STRING, pattern=r"^[A-Za-z0-9_-]+$", description="Tenancy."
+        default=None,
+        max_length=MAX_STRING,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Object Storage namespace (OBJECT_STORAGE).",
     )
     bucket: str | None = Field(
-        default=None, max_length=MAX_STRING, pattern=r"^[A-Za-z0-9._-]+$", description="Bucket."
+        default=None,
+        max_length=MAX_STRING,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Bucket name (OBJECT_STORAGE).",
     )
-    prefix: str | None = Field(default=None, max_length=MAX_STRING, description="Object prefix.")
+    prefix: str | None = Field(
+        default=None,
+        max_length=MAX_STRING,
+        description="Object name prefix to mount (OBJECT_STORAGE, optional).",
+    )
     mount_target_id: str | None = Field(
-        default=None, pattern=ocid_pattern("mounttarget"), max_length=MAX_OCID, description="FSS."
+        default=None,
+        pattern=ocid_pattern("mounttarget"),
+        max_length=MAX_OCID,
+        description="OCID of the File Storage mount target (FILE_STORAGE).",
     )
     export_id: str | None = Field(
-        default=None, pattern=ocid_pattern("export"), max_length=MAX_OCID, description="Export."
+        default=None,
+        pattern=ocid_pattern("export"),
+        max_length=MAX_OCID,
+        description="OCID of the File Storage export (FILE_STORAGE).",
     )
     RULES = (
         Rule(
@@ -180,6 +211,12 @@ class StartupProbe(WireModel):
     command: Annotated[list[Annotated[str, Field(max_length=2048)]], Field(max_length=64)] = Field(
         min_length=1, description="The command to execute, as a list."
     )
-    period_in_seconds: StrictInt | None = Field(default=None, ge=1, description="How often.")
-    failure_threshold: StrictInt | None = Field(default=None, ge=1, description="Failures.")
-    initial_delay_in_seconds: StrictInt | None = Field(default=None, ge=0, description="Delay.")
+    period_in_seconds: StrictInt | None = Field(
+        default=None, ge=1, description="Seconds between probes."
+    )
+    failure_threshold: StrictInt | None = Field(
+        default=None, ge=1, description="Failed probes before the run fails."
+    )
+    initial_delay_in_seconds: StrictInt | None = Field(
+        default=None, ge=0, description="Seconds before the first probe."
+    )
