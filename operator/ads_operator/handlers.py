@@ -21,14 +21,14 @@ import kopf
 
 from ads_operator import metrics
 from ads_operator.kube import client as kube
-from ads_operator.kube import events
-from ads_operator.kube.events import RepeatLimiter
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
+from ads_operator.reconcile.events import COMPONENT, LogEventLimiter, RepeatLimiter
 from ads_operator.settings import Settings, from_env
 from ads_operator.usecases import job as job_handling
+from ads_operator.usecases import job_delete, job_resync
 from ads_operator.usecases import run as run_handling
 from ads_operator.usecases import schedule as scheduling
 from ads_operator.usecases.operator import Operator
@@ -107,8 +107,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
     settings.persistence.finalizer = SETTINGS.finalizer
     settings.posting.level = logging.WARNING
-    settings.posting.reporting_component = events.COMPONENT
-    limit_kopf_events(events.REPEATS)  # kopf's own Events (handler retries): same budget
+    settings.posting.reporting_component = COMPONENT
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 660
     settings.networking.request_timeout = 120
@@ -128,15 +127,15 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)
     logs = LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0)
-    memo.ads = Operator(
+    op = Operator(
         SETTINGS,
         client,
         PortFactory(SETTINGS, reader=reader, logs=logs),
-        events.LogEventLimiter(
-            SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute
-        ),
+        LogEventLimiter(SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute),
         reader,
     )
+    limit_kopf_events(op.repeats)  # kopf's own Events (handler retries): the same budget
+    memo.ads = op
 
 
 @kopf.on.resume(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
@@ -157,7 +156,7 @@ async def reconcile_job(body: kopf.Body, retry: int, memo: kopf.Memo, **_: objec
 )
 async def resync_job(body: kopf.Body, memo: kopf.Memo, **_: object) -> None:
     """Refresh OCI state, delete retired jobs once nothing uses them, count runs."""
-    await job_handling.resync(operator_of(memo), body)
+    await job_resync.resync(operator_of(memo), body)
 
 
 def _has_schedule(spec: Mapping[str, Any], **_: object) -> bool:
@@ -183,7 +182,7 @@ async def schedule_job(
 @kopf.on.delete(GROUP, VERSION, JOB_PLURAL, backoff=10.0)
 async def delete_job(body: kopf.Body, retry: int, memo: kopf.Memo, **_: object) -> None:
     """Per deletionPolicy: cancel active runs, delete the OCI jobs with their runs."""
-    raise_for(await job_handling.delete(operator_of(memo), body, retry=retry))
+    raise_for(await job_delete.delete(operator_of(memo), body, retry=retry))
 
 
 @kopf.daemon(GROUP, VERSION, RUN_PLURAL, cancellation_timeout=10.0, backoff=5.0)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from ads_operator.kube import client as kube
+from ads_operator.kube.client import configure
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
 from ads_operator.models.oci_errors import OciError
 from ads_operator.models.oci_records import LogRecord, OciJobRun
@@ -188,7 +188,7 @@ DEMO_HINT = 'for `make demo`, run: eval "$(hack/demo env)"'
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        await asyncio.to_thread(kube.configure)
+        kube = await asyncio.to_thread(configure)
     except Exception as exc:  # kubernetes raises ConfigException, or OSError for files
         raise CommandError(
             f"no Kubernetes configuration ({type(exc).__name__}: {exc}); point KUBECONFIG "

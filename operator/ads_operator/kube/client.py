@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusPatch
+from ads_operator.kube.port import error_text as port_error_text
 from ads_operator.models import GROUP, VERSION
 
 #: Threads for patches that carry a new state (``urgent``), at most.
@@ -54,13 +55,11 @@ def configure(pool_size: int = 32) -> KubeClient:
     except kubernetes.config.ConfigException:
         kubernetes.config.load_kube_config(client_configuration=config)
     config.connection_pool_maxsize = pool_size * 2 + state_threads
-    global _default  # the module functions below use it until every caller has a port
-    _default = KubeClient(
+    return KubeClient(
         kubernetes.client.ApiClient(configuration=config),
         event_threads=ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events"),
         state_threads=ThreadPoolExecutor(state_threads, thread_name_prefix="ads-state"),
     )
-    return _default
 
 
 def _discard(response: Any) -> None:
@@ -334,73 +333,8 @@ def listed(item: Resource) -> Resource:
 
 
 def error_text(exc: BaseException) -> str:
-    """One line about a failed API call: status, reason and the apiserver's message (the
-    client's own text is a multi-line HTTP dump)."""
-    if isinstance(exc, KubeError):
-        head = f"{exc.status} {exc.reason}".strip()
-        return f"{head}: {exc.message}" if exc.message else head
-    status = getattr(exc, "status", None)
-    if status is None:
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return error_text(_kube_error(exc))
-
-
-# Module functions over the process's client, for callers not yet handed a KubePort.
-_default: KubeClient | None = None
-
-
-def default() -> KubeClient:
-    """The client :func:`configure` built last (built now if none was)."""
-    return _default or configure()
-
-
-async def patch_status(
-    plural: str,
-    namespace: str,
-    name: str,
-    status: StatusPatch,
-    *,
-    urgent: bool = False,
-    resource_version: str | None = None,
-) -> None:
-    await default().patch_status(
-        plural, namespace, name, status, urgent=urgent, resource_version=resource_version
-    )
-
-
-async def get_resource(plural: str, namespace: str, name: str) -> Resource | None:
-    return await default().get_resource(plural, namespace, name)
-
-
-async def list_resources(plural: str, namespace: str) -> list[Resource]:
-    return await default().list_resources(plural, namespace)
-
-
-async def create_resource(plural: str, namespace: str, body: Resource) -> bool:
-    return await default().create_resource(plural, namespace, body)
-
-
-async def delete_resource(plural: str, namespace: str, name: str, uid: str) -> bool:
-    return await default().delete_resource(plural, namespace, name, uid)
-
-
-async def read_secret(namespace: str, name: str) -> dict[str, bytes] | None:
-    return await default().read_secret(namespace, name)
-
-
-async def read_configmap(namespace: str, name: str) -> dict[str, bytes] | None:
-    return await default().read_configmap(namespace, name)
-
-
-async def post_event(
-    involved: ObjectReference,
-    *,
-    type: str,
-    reason: str,
-    message: str,
-    component: str,
-    name: str | None = None,
-) -> None:
-    await default().post_event(
-        involved, type=type, reason=reason, message=message, component=component, name=name
-    )
+    """One line about a failed API call, also for the client's own ``ApiException`` (whose
+    text is a multi-line HTTP dump)."""
+    if getattr(exc, "status", None) is not None and not isinstance(exc, KubeError):
+        exc = _kube_error(exc)
+    return port_error_text(exc)

@@ -11,6 +11,7 @@ the client underneath raised, so callers test ``exc.status`` and nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol, TypeAlias, TypedDict
 
 #: A resource as the apiserver sends it (JSON): use cases read its spec and status
@@ -38,6 +39,14 @@ class KubeError(Exception):
         self.status = status
         self.reason = reason
         self.message = message
+
+
+def error_text(exc: BaseException) -> str:
+    """One line about a failed call: status, reason and the apiserver's message."""
+    if isinstance(exc, KubeError):
+        head = f"{exc.status} {exc.reason}".strip()
+        return f"{head}: {exc.message}" if exc.message else head
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 #: The apiserver's answer when a write names a version that is no longer current.
@@ -138,3 +147,11 @@ async def update_status(
             if exc.status != CONFLICT:
                 raise
     return False
+
+
+def created_at(meta: Mapping[str, Any], now: datetime) -> datetime:
+    """When the object was created (``now`` for one not stored yet)."""
+    raw = meta.get("creationTimestamp")
+    if raw:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    return now

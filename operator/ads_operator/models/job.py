@@ -9,7 +9,7 @@ ADS parts export back to a file ``Job.from_yaml()`` reads (``ads-operator conver
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import Field, StrictInt, model_validator
 
@@ -170,3 +170,7 @@ class DataScienceJobStatus(StatusModel):
         " ScheduleValid and ScheduledRunCreated.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
+
+    def condition_dicts(self) -> list[dict[str, Any]]:
+        """The conditions in wire form (what the condition rules compute on)."""
+        return [c.to_wire() for c in self.conditions or ()]

@@ -32,6 +32,11 @@ class StatusModel(WireModel):
         known = set(cls.wire_names().values())
         return cls.model_validate({k: v for k, v in (raw or {}).items() if k in known})
 
+    def updated(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (by field name), validated like a parsed status: wire
+        forms (a dict for a nested object, a time as text) become the model's types."""
+        return self.model_validate({**dict(self), **changes})
+
     def wire_value(self, name: str) -> Any:
         """One field in its wire form: a nested object whole, with None for its unset
         keys (the merge patch deletes them); list items without them (a list is stored

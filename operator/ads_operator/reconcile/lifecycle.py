@@ -7,9 +7,11 @@ depends on a state reads these constants.
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from ads_operator.models import Phase
+from ads_operator.reconcile.conditions import is_true
 
 JOB_CREATING: Final = frozenset({"CREATING"})
 JOB_READY: Final = frozenset({"ACTIVE"})
@@ -78,3 +80,16 @@ def exit_code(state: str, details: str | None) -> int | None:
         return 0
     match = _EXIT_CODE.search(details or "")
     return int(match.group(1)) if match else None
+
+
+def run_finished(status: Mapping[str, Any]) -> bool:
+    """Terminal and nothing more to read: no need to start watching again."""
+    conds = status.get("conditions") or []
+    logging_done = any(
+        c.get("type") == "Logging" and c.get("reason") in ("Complete", "LoggingNotConfigured")
+        for c in conds
+    )
+    terminal = status.get("phase") in ("Succeeded", "Failed", "Canceled")
+    # Events still pending (a crash right after the write-ahead patch): watch once more.
+    logging_done = logging_done and not status.get("logPending")
+    return (terminal and (logging_done or not status.get("ocid"))) or is_true(conds, "Terminal")

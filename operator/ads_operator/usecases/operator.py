@@ -8,16 +8,46 @@ its own and a unit test builds a fresh one over fake ports.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
 
-from ads_operator.kube.events import LogEventLimiter
+from ads_operator.kube.events import EventPoster
 from ads_operator.kube.port import KubePort, Resource
 from ads_operator.models.oci_records import OciJob
-from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.poller import RunStateReader
+from ads_operator.oci.port import OciPort
 from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import admission
+from ads_operator.reconcile.events import LogEventLimiter, RepeatLimiter
 from ads_operator.settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ports(Protocol):
+    """Where OCI ports come from (:class:`ads_operator.oci.factory.PortFactory`): one per
+    credentials and region."""
+
+    @property
+    def has_default(self) -> bool:
+        """Whether the default credentials are built (building them may do network I/O)."""
+        ...
+
+    def credentials(self, secret: Mapping[str, bytes] | None, secret_name: str | None) -> object:
+        """Build (and keep) the credentials; raises when they are unusable."""
+        ...
+
+    def port(
+        self,
+        *,
+        secret: Mapping[str, bytes] | None = None,
+        secret_name: str | None = None,
+        region: str | None = None,
+    ) -> OciPort: ...
 
 
 @dataclass
@@ -26,7 +56,7 @@ class Operator:
 
     settings: Settings
     kube: KubePort
-    factory: PortFactory
+    factory: Ports
     limiter: LogEventLimiter
     #: The state reader the factory's ports batch through (its wake-ups are per run).
     reader: RunStateReader
@@ -44,3 +74,11 @@ class Operator:
     reservations: admission.Reservations = field(default_factory=admission.Reservations)
     #: One admission decision at a time: each sees the slot the one before took.
     admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The one budget for Events that are not log lines (kopf's own Events included).
+    repeats: RepeatLimiter = field(default_factory=RepeatLimiter)
+    #: The wall clock (tests pass their own).
+    now: Callable[[], datetime] = utcnow
+    events: EventPoster = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.events = EventPoster(self.kube, self.repeats)

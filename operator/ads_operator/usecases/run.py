@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ads_operator import metrics
-from ads_operator.kube import events
+from ads_operator.kube.events import reference
 from ads_operator.models import (
     DataScienceJobRunSpec,
     RunPolicy,
@@ -21,19 +21,14 @@ from ads_operator.models import (
 from ads_operator.models.oci_errors import OciError
 from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.reconcile import outcomes
-from ads_operator.usecases.operator import Operator
+from ads_operator.reconcile.lifecycle import run_finished
+from ads_operator.usecases.credentials import is_auth_wait, wait_for_fix
+from ads_operator.usecases.failures import report_run, validation_text
+from ads_operator.usecases.operator import Operator, utcnow
 from ads_operator.usecases.outcome import Stopping
 from ads_operator.usecases.run_end import delete, expire
 from ads_operator.usecases.run_executor import RunContext, run_once
 from ads_operator.usecases.run_job import build_context, run_policy_of, secret_of_run
-from ads_operator.usecases.shared import (
-    is_auth_wait,
-    report_run,
-    run_finished,
-    utcnow,
-    validation_text,
-    wait_for_fix,
-)
 
 __all__ = ["delete", "watch"]
 
@@ -50,7 +45,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
     if run_finished(status):
         await expire(op, body, status, namespace, name, uid, stopped)
         return
-    involved = events.reference(body)
+    involved = reference(body)
     attempt = 0
     ctx: RunContext | None = None
     rules: RunPolicy | None = None
@@ -61,6 +56,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                 spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
             except ValidationError as exc:
                 await report_run(
+                    op,
                     body,
                     status,
                     outcomes.Terminal("InvalidSpec", validation_text(exc)),
@@ -94,7 +90,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
             except OciError as exc:
                 disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
                 attempt += 1
-                await report_run(body, status, disposition, body["metadata"])
+                await report_run(op, body, status, disposition, body["metadata"])
                 if isinstance(disposition, outcomes.Terminal):
                     return
                 delay = disposition.delay

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ads_operator import metrics
-from ads_operator.kube import events
+from ads_operator.kube.events import reference
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
@@ -22,14 +22,10 @@ from ads_operator.models import (
 from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.reconcile import outcomes, policy
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
-from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.credentials import port_for, raw_secret
+from ads_operator.usecases.operator import Operator, utcnow
 from ads_operator.usecases.outcome import Done, Outcome, RetryAfter, Stopping
 from ads_operator.usecases.run_job import run_policy_of
-from ads_operator.usecases.shared import (
-    port_for,
-    raw_secret,
-    utcnow,
-)
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +62,8 @@ async def expire(
         deleted = await op.kube.delete_resource(RUN_PLURAL, namespace, name, uid)
     except Exception as exc:  # e.g. the operator's role lacks delete: say so, once
         why = f"{getattr(exc, 'status', '')} {getattr(exc, 'reason', '') or type(exc).__name__}"
-        await events.post(
-            events.reference(body),
+        await op.events.post(
+            reference(body),
             reason="ExpiryFailed",
             message=(
                 "runPolicy.ttlSecondsAfterFinished passed but the run could not be deleted"
@@ -78,8 +74,8 @@ async def expire(
         return
     if deleted:
         log.info("run %s/%s: ttlSecondsAfterFinished passed, deleted", namespace, name)
-        await events.post(
-            events.reference(body),
+        await op.events.post(
+            reference(body),
             reason="Expired",
             message=f"runPolicy.ttlSecondsAfterFinished ({rules.ttl_seconds_after_finished}s)"
             " passed since the run finished: deleting this resource",
@@ -115,8 +111,8 @@ async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcom
         if run.lifecycle_state in RUN_ACTIVE:
             if run.lifecycle_state not in RUN_CANCELING:
                 await port.cancel_job_run(run_id=ocid)
-                await events.post(
-                    events.reference(body),
+                await op.events.post(
+                    reference(body),
                     reason="CancelRequested",
                     message=f"Deleting: canceling OCI job run {ocid}",
                 )

@@ -10,7 +10,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from ads_operator import metrics
-from ads_operator.kube import events
 from ads_operator.kube.port import ObjectReference
 from ads_operator.models import (
     JOB_PLURAL,
@@ -23,15 +22,12 @@ from ads_operator.models.oci_records import LogRecord, OciJob
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, policy
 from ads_operator.reconcile.conditions import get_condition, is_true
+from ads_operator.reconcile.events import LOG_REASON, plan_named_events
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.log_batches import PendingEvent
-from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.credentials import port_for, raw_secret
+from ads_operator.usecases.operator import Operator, utcnow
 from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
-from ads_operator.usecases.shared import (
-    port_for,
-    raw_secret,
-    utcnow,
-)
 
 
 async def secret_of_run(op: Operator, spec: DataScienceJobRunSpec, namespace: str) -> str | None:
@@ -81,22 +77,20 @@ async def build_context(
     port = await port_for(op, namespace, secret, region)
 
     async def post(reason: str, message: str, warning: bool) -> None:
-        await events.post(involved, reason=reason, message=message, warning=warning)
+        await op.events.post(involved, reason=reason, message=message, warning=warning)
 
     def plan_lines(records: Sequence[LogRecord]) -> list[PendingEvent]:
-        planned, dropped = events.plan_named_events(
+        planned, dropped = plan_named_events(
             records, run_name=name, run_uid=uid, limiter=op.limiter, settings=op.settings
         )
         metrics.log_lines(
-            mirrored=metrics.lines_in(
-                tuple(e.message for e in planned if e.reason == events.LOG_REASON)
-            ),
+            mirrored=metrics.lines_in(tuple(e.message for e in planned if e.reason == LOG_REASON)),
             dropped=dropped,
         )
         return planned
 
     async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
-        return [e for e in pending if not await events.post_named(involved, e)]
+        return [e for e in pending if not await op.events.post_named(involved, e)]
 
     async def resolve() -> JobInfo | Waiting:
         return await resolve_job(op, port, spec, namespace)

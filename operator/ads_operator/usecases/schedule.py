@@ -15,45 +15,34 @@ that file (tests move time forward by writing it; the daemon then looks every
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from pydantic import ValidationError
 
-from ads_operator.kube import client as kube
-from ads_operator.kube import events
+from ads_operator.kube.events import reference
+from ads_operator.kube.port import created_at, error_text, update_status
 from ads_operator.models import (
-    API_VERSION,
-    JOB_KIND,
     JOB_PLURAL,
-    RUN_KIND,
     RUN_PLURAL,
     ConcurrencyPolicy,
+    DataScienceJobStatus,
     JobSchedule,
 )
-from ads_operator.reconcile import schedule
-from ads_operator.reconcile.conditions import get_condition, set_condition
-from ads_operator.reconcile.identity import label_value
-from ads_operator.reconcile.run import iso, parse_time
+from ads_operator.reconcile import job_conditions, schedule
+from ads_operator.reconcile.job_conditions import CREATED_CONDITION, Rule
+from ads_operator.reconcile.run import parse_time
+from ads_operator.reconcile.scheduled_runs import active_runs, iso, run_manifest
 from ads_operator.settings import Settings
-from ads_operator.usecases.operator import Operator
+from ads_operator.usecases.operator import Operator, utcnow
 from ads_operator.usecases.outcome import Stopping
-from ads_operator.usecases.shared import created, utcnow
 
 log = logging.getLogger(__name__)
 
-#: Label on runs a schedule created: the job's name, cut and hashed when over 63
-#: characters (:func:`ads_operator.reconcile.identity.label_value`).
-SCHEDULED_BY: Final = "ads.oci.dev/scheduled-by"
-#: The job's condition about creating scheduled runs: False while a create fails.
-CREATED_CONDITION: Final = "ScheduledRunCreated"
-#: Annotation with the schedule time a run was created for.
-SCHEDULED_AT: Final = "ads.oci.dev/scheduled-at"
 #: Longest sleep between looks, so a clock jump or lost wake-up costs at most this.
 MAX_SLEEP: Final = 60.0
-_ACTIVE_PHASES: Final = (None, "Pending", "Running")
 
 
 def has_schedule(spec: Mapping[str, Any]) -> bool:
@@ -61,10 +50,10 @@ def has_schedule(spec: Mapping[str, Any]) -> bool:
     return bool(spec.get("schedule"))
 
 
-def clock(settings: Settings) -> datetime | None:
-    """Now, from the wall clock or the test clock file (None: the file is unusable)."""
+def clock(settings: Settings, now: Callable[[], datetime] = utcnow) -> datetime | None:
+    """Now, from ``now`` or the test clock file (None: the file is unusable)."""
     if not settings.schedule_clock_file:
-        return utcnow()
+        return now()
     try:
         text = Path(settings.schedule_clock_file).read_text().strip()
         moment = parse_time(text)
@@ -74,46 +63,11 @@ def clock(settings: Settings) -> datetime | None:
     return moment
 
 
-def _run_manifest(body: Any, run_name: str, moment: datetime) -> dict[str, Any]:
-    meta = body["metadata"]
-    return {
-        "apiVersion": API_VERSION,
-        "kind": RUN_KIND,
-        "metadata": {
-            "name": run_name,
-            "labels": {SCHEDULED_BY: label_value(meta["name"])},
-            "annotations": {SCHEDULED_AT: iso(moment)},
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": JOB_KIND,
-                    "name": meta["name"],
-                    "uid": meta["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": False,
-                }
-            ],
-        },
-        "spec": {"jobRef": {"name": meta["name"]}},
-    }
-
-
-def active_runs(runs: list[dict[str, Any]], job_name: str) -> list[dict[str, Any]]:
-    """The runs this job's schedule created that have not finished."""
-    return [
-        r
-        for r in runs
-        if (r["metadata"].get("labels") or {}).get(SCHEDULED_BY) == label_value(job_name)
-        and not r["metadata"].get("deletionTimestamp")
-        and (r.get("status") or {}).get("phase") in _ACTIVE_PHASES
-    ]
-
-
 class Scheduler:
     """The state one job's daemon keeps between passes (only to avoid repeats; every
     decision is re-derived from the resource)."""
 
-    def __init__(self, op: Operator, body: Any, namespace: str, name: str) -> None:
+    def __init__(self, op: Operator, body: Mapping[str, Any], namespace: str, name: str) -> None:
         self.op = op
         self.body = body
         self.namespace = namespace
@@ -122,15 +76,15 @@ class Scheduler:
         self.told: set[str] = set()
         #: Creates that failed in a row (the next look backs off).
         self.failures = 0
-        #: What :data:`CREATED_CONDITION` should say: (status, reason, message).
-        self.created: tuple[bool, str, str] | None = None
+        #: What :data:`CREATED_CONDITION` should say (None: nothing to say yet).
+        self.created: Rule | None = None
 
     async def tell(self, reason: str, message: str, *, warning: bool, once: str) -> None:
         if once in self.told:
             return
         self.told.add(once)
-        await events.post(
-            events.reference(self.body), reason=reason, message=message, warning=warning
+        await self.op.events.post(
+            reference(self.body), reason=reason, message=message, warning=warning
         )
 
     def _sleep(self, now: datetime, next_at: datetime | None) -> float:
@@ -143,7 +97,7 @@ class Scheduler:
     async def step(self) -> float:
         """One look at the schedule; returns seconds until the next."""
         raw = dict(self.body.get("spec") or {})
-        status = dict(self.body.get("status") or {})
+        status = DataScienceJobStatus.parse(self.body.get("status"))
         try:
             plan = JobSchedule.model_validate(raw.get("schedule") or {})
             cron = schedule.parse(plan.cron)
@@ -152,14 +106,14 @@ class Scheduler:
             text = str(exc).splitlines()[0]
             await self.tell("InvalidSchedule", text, warning=True, once=f"invalid:{text}")
             return MAX_SLEEP
-        now = clock(self.op.settings)
+        now = clock(self.op.settings, self.op.now)
         if now is None:
             return self.op.settings.poll_interval
-        recorded = parse_time(status.get("lastScheduleTime"))
+        recorded = status.last_schedule_time
         last = max((t for t in (recorded, self.last_scheduled) if t), default=None)
         if plan.suspend:
-            if status.get("nextScheduleTime"):
-                await kube.patch_status(
+            if status.next_schedule_time:
+                await self.op.kube.patch_status(
                     JOB_PLURAL, self.namespace, self.name, {"nextScheduleTime": None}
                 )
             return self._sleep(now, None)
@@ -167,11 +121,11 @@ class Scheduler:
             cron,
             tz,
             now=now,
-            created=created(self.body["metadata"]),
+            created=created_at(self.body["metadata"], now),
             last_scheduled=last,
             starting_deadline_seconds=plan.starting_deadline_seconds,
         )
-        patch: dict[str, Any] = {}
+        changes: dict[str, Any] = {"next_schedule_time": decision.next_at}
         if decision.skipped is not None:
             when = iso(decision.skipped)
             await self.tell(
@@ -182,70 +136,38 @@ class Scheduler:
                 once=f"missed:{when}",
             )
             self.last_scheduled = decision.skipped
-            patch["lastScheduleTime"] = when
+            changes["last_schedule_time"] = decision.skipped
         if decision.run_at is not None and await self._start(plan, decision, now):
             self.last_scheduled = decision.run_at
-            patch["lastScheduleTime"] = iso(decision.run_at)
-        next_text = iso(decision.next_at)
-        if next_text != status.get("nextScheduleTime"):
-            patch["nextScheduleTime"] = next_text
+            changes["last_schedule_time"] = decision.run_at
+        patch = status.updated(**changes).patch_from(status)
         if patch:
-            await kube.patch_status(JOB_PLURAL, self.namespace, self.name, patch)
+            await self.op.kube.patch_status(JOB_PLURAL, self.namespace, self.name, patch)
         await self._write_condition(status, now)
         if self.failures:
             backoff = self.op.settings.poll_interval * float(2**self.failures)
             return min(MAX_SLEEP, max(backoff, self._sleep(now, decision.next_at)))
         return self._sleep(now, decision.next_at)
 
-    async def _write_condition(self, status: Mapping[str, Any], now: datetime) -> None:
+    async def _write_condition(self, status: DataScienceJobStatus, now: datetime) -> None:
         """Set :data:`CREATED_CONDITION` when the job does not show it yet (checked on
         every look: another handler writing the conditions may have dropped it).
 
         The conditions are one list that the job's other handlers write too: it is
         computed from a fresh read and written only onto that version of the job, so a
-        Ready written meanwhile is never lost."""
-        if self.created is None or self._shows(status):
+        Ready written meanwhile is never lost (still racing after three reads: the next
+        look writes it)."""
+        rule = self.created
+        if rule is None or job_conditions.shows(status.condition_dicts(), rule):
             return
-        for _ in range(3):
-            fresh = await kube.get_resource(JOB_PLURAL, self.namespace, self.name)
-            if fresh is None:
-                return
-            current = fresh.get("status") or {}
-            if self._shows(current):
-                return
-            ok, reason, message = self.created
-            conds = set_condition(
-                current.get("conditions"),
-                type=CREATED_CONDITION,
-                status=ok,
-                reason=reason,
-                message=message,
-                now=now,
-            )
-            try:
-                await kube.patch_status(
-                    JOB_PLURAL,
-                    self.namespace,
-                    self.name,
-                    {"conditions": conds},
-                    resource_version=str(fresh["metadata"]["resourceVersion"]),
-                )
-                return
-            except Exception as exc:
-                if getattr(exc, "status", None) != 409:
-                    raise
-        # Still racing after three tries: the next look writes it.
 
-    def _shows(self, status: Mapping[str, Any]) -> bool:
-        assert self.created is not None
-        ok, reason, message = self.created
-        have = get_condition(status.get("conditions"), CREATED_CONDITION) or {}
-        wire = "True" if ok else "False"
-        return (have.get("status"), have.get("reason"), have.get("message")) == (
-            wire,
-            reason,
-            message,
-        )
+        def with_rule(current: Mapping[str, Any]) -> dict[str, Any] | None:
+            conditions = current.get("conditions")
+            if job_conditions.shows(conditions, rule):
+                return None
+            return {"conditions": job_conditions.apply(conditions, [rule], now=now)}
+
+        await update_status(self.op.kube, JOB_PLURAL, self.namespace, self.name, with_rule)
 
     async def _start(self, plan: JobSchedule, decision: schedule.Decision, now: datetime) -> bool:
         """Apply concurrencyPolicy and create the run; False: not started (yet)."""
@@ -260,7 +182,8 @@ class Scheduler:
                 once=f"many:{when}",
             )
         policy = plan.concurrency_policy or ConcurrencyPolicy.ALLOW
-        active = active_runs(await kube.list_resources(RUN_PLURAL, self.namespace), self.name)
+        runs = await self.op.kube.list_resources(RUN_PLURAL, self.namespace)
+        active = active_runs(runs, self.name)
         name = schedule.run_name(self.name, decision.run_at)
         active = [r for r in active if r["metadata"]["name"] != name]
         if active and policy == ConcurrencyPolicy.FORBID:
@@ -275,7 +198,7 @@ class Scheduler:
         if active and policy == ConcurrencyPolicy.REPLACE:
             for run in active:
                 meta = run["metadata"]
-                if await kube.delete_resource(
+                if await self.op.kube.delete_resource(
                     RUN_PLURAL, self.namespace, meta["name"], meta["uid"]
                 ):
                     await self.tell(
@@ -284,19 +207,24 @@ class Scheduler:
                         warning=False,
                         once=f"replace:{meta['uid']}",
                     )
-        manifest = _run_manifest(self.body, name, decision.run_at)
+        manifest = run_manifest(self.body, name, decision.run_at)
         try:
-            made = await kube.create_resource(RUN_PLURAL, self.namespace, manifest)
+            made = await self.op.kube.create_resource(RUN_PLURAL, self.namespace, manifest)
         except Exception as exc:  # refused (quota, policy, rights): say so, try again later
-            text = kube.error_text(exc)
+            text = error_text(exc)
             message = f"Could not create run {name} for the scheduled time {when}: {text}"
             log.warning("schedule of %s/%s: %s", self.namespace, self.name, message)
             await self.tell("FailedCreate", message, warning=True, once=f"failed:{name}:{text}")
             self.failures += 1
-            self.created = (False, "FailedCreate", message)
+            self.created = (CREATED_CONDITION, False, "FailedCreate", message)
             return False
         self.failures = 0
-        self.created = (True, "RunCreated", f"Created run {name} for the scheduled time {when}")
+        self.created = (
+            CREATED_CONDITION,
+            True,
+            "RunCreated",
+            f"Created run {name} for the scheduled time {when}",
+        )
         if made:
             late = (now - decision.run_at).total_seconds()
             await self.tell(
@@ -319,6 +247,6 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
         try:
             delay = await scheduler.step()
         except Exception as exc:  # one failed pass must not end the schedule
-            log.warning("schedule of %s/%s: %s", namespace, name, kube.error_text(exc))
+            log.warning("schedule of %s/%s: %s", namespace, name, error_text(exc))
             delay = op.settings.poll_interval * 4
         await stopped.wait(min(delay, MAX_SLEEP))

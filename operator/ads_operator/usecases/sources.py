@@ -14,7 +14,7 @@ import aiohttp
 
 from ads_operator.ads.artifacts import SourceFiles
 from ads_operator.ads.sources import Source, SourceError, SourceKind
-from ads_operator.kube import client as kube
+from ads_operator.kube.port import KubePort
 from ads_operator.oci.port import OciPort
 
 #: Largest artifact source the operator downloads (OCI's artifact limit is far above
@@ -27,7 +27,8 @@ class MissingSourceError(SourceError):
 
 
 class ClusterSourceReader:
-    def __init__(self, *, namespace: str, port: OciPort) -> None:
+    def __init__(self, *, kube: KubePort, namespace: str, port: OciPort) -> None:
+        self.kube = kube
         self.namespace = namespace
         self.port = port
 
@@ -39,7 +40,7 @@ class ClusterSourceReader:
         return await self._https(source)
 
     async def _configmap(self, source: Source) -> SourceFiles:
-        data = await kube.read_configmap(self.namespace, source.bucket)
+        data = await self.kube.read_configmap(self.namespace, source.bucket)
         if data is None:
             raise MissingSourceError(
                 f"ConfigMap {source.bucket!r} not found in namespace {self.namespace!r}"

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -105,8 +106,7 @@ def test_logs_without_oci_config_says_what_to_do(
     async def get_resource(plural: str, namespace: str, name: str) -> dict[str, Any]:
         return {"spec": {"jobRef": {"name": "j"}}, "status": {"ocid": "ocid1.run"}}
 
-    monkeypatch.setattr(logs.kube, "configure", lambda: None)
-    monkeypatch.setattr(logs.kube, "get_resource", get_resource)
+    monkeypatch.setattr(logs, "configure", lambda: SimpleNamespace(get_resource=get_resource))
     monkeypatch.setenv("ADS_OPERATOR_OCI_CONFIG_FILE", str(tmp_path / "missing-config"))
     args = argparse.Namespace(
         run="r", namespace="demo", follow=False, oci_endpoint=None, oci_config=None
@@ -124,8 +124,7 @@ def test_logs_of_a_missing_run_names_it(
     async def get_resource(plural: str, namespace: str, name: str) -> None:
         return None
 
-    monkeypatch.setattr(logs.kube, "configure", lambda: None)
-    monkeypatch.setattr(logs.kube, "get_resource", get_resource)
+    monkeypatch.setattr(logs, "configure", lambda: SimpleNamespace(get_resource=get_resource))
     args = argparse.Namespace(
         run="nope", namespace="demo", follow=False, oci_endpoint=None, oci_config=None
     )

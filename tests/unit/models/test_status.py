@@ -52,3 +52,15 @@ def test_a_nested_object_is_sent_whole_so_its_unset_keys_are_deleted() -> None:
         "artifact": {"fileName": "b.py", "sha256": None, "size": None}
     }
     assert after.to_patch() == {"artifact": {"fileName": "b.py", "sha256": None, "size": None}}
+
+
+def test_an_update_is_validated_into_the_models_types() -> None:
+    status = DataScienceJobStatus(ocid="ocid1.j").updated(
+        artifact={"fileName": "a.py"},
+        last_schedule_time="2026-11-26T02:00:00Z",
+        conditions=[{"type": "Ready", "status": "True", "reason": "Active"}],
+    )
+    assert status.artifact == ArtifactStatus(file_name="a.py")
+    assert status.last_schedule_time == datetime(2026, 11, 26, 2, tzinfo=UTC)
+    assert status.condition_dicts() == [{"type": "Ready", "status": "True", "reason": "Active"}]
+    assert status.ocid == "ocid1.j"

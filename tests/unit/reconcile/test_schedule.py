@@ -195,7 +195,7 @@ def test_the_test_clock_file_is_read_and_a_bad_one_stops_scheduling(tmp_path: Pa
 
 
 def test_only_unfinished_runs_of_this_schedule_are_active() -> None:
-    from ads_operator.usecases.schedule import SCHEDULED_BY, active_runs
+    from ads_operator.reconcile.scheduled_runs import SCHEDULED_BY, active_runs
 
     def run(name: str, job: str | None, phase: str | None, **meta: str) -> dict[str, object]:
         labels = {SCHEDULED_BY: job} if job else {}

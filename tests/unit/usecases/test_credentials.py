@@ -7,7 +7,6 @@ from collections.abc import Mapping
 
 import pytest
 
-from ads_operator.kube import client as kube
 from ads_operator.models.oci_errors import NotAuthorizedError
 from ads_operator.reconcile import outcomes
 from ads_operator.settings import Settings
@@ -21,7 +20,7 @@ class Secrets:
         self.answers = list(answers)
         self.reads = 0
 
-    async def read(self, namespace: str, name: str) -> dict[str, bytes] | None:
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
         answer = self.answers[min(self.reads, len(self.answers) - 1)]
         self.reads += 1
         return None if answer is None else dict(answer)
@@ -51,24 +50,21 @@ def test_the_digest_tells_data_apart_and_none_is_missing() -> None:
     ],
 )
 async def test_the_wait_ends_when_the_secret_appears_or_changes(
-    monkeypatch: pytest.MonkeyPatch,
     seen: str | None,
     answers: list[Mapping[str, bytes] | None],
     reads: int,
 ) -> None:
     secrets, clock = Secrets(*answers), FakeClock()
-    monkeypatch.setattr(kube, "read_secret", secrets.read)
     changed = await credentials.until_secret_changes(
-        "demo", "oci", seen, within=300, interval=2, pause=clock.pause
+        secrets, "demo", "oci", seen, within=300, interval=2, pause=clock.pause
     )
     assert changed
     assert secrets.reads == reads
 
 
-async def test_an_unchanged_secret_waits_until_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_unchanged_secret_waits_until_given_up() -> None:
     same = {"config": b"x"}
     secrets, clock = Secrets(same), FakeClock()
-    monkeypatch.setattr(kube, "read_secret", secrets.read)
     looks = 0
 
     async def give_up() -> bool:
@@ -77,6 +73,7 @@ async def test_an_unchanged_secret_waits_until_given_up(monkeypatch: pytest.Monk
         return looks == 3
 
     changed = await credentials.until_secret_changes(
+        secrets,
         "demo",
         "oci",
         credentials.digest(same),

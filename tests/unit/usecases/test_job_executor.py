@@ -10,22 +10,22 @@ import pytest
 
 from ads_operator.ads.artifacts import Artifact, SourceFiles
 from ads_operator.ads.sources import Source
-from ads_operator.models import DataScienceJobSpec
+from ads_operator.models import DataScienceJobSpec, DataScienceJobStatus
 from ads_operator.models.oci_errors import RetryableError
 from ads_operator.models.oci_records import OciJob
 from ads_operator.reconcile.identity import TAG_NAMESPACE, TAG_SPEC, TAG_UID
 from ads_operator.reconcile.job import JobStep, desired_job, plan_job
 from ads_operator.settings import Settings
+from ads_operator.usecases.job_delete import delete_jobs
 from ads_operator.usecases.job_executor import (
     MAX_REPLAYS,
     JobContext,
     JobOutcome,
     adopt_job,
-    delete_jobs,
     desired_for,
     ensure_job,
-    retire_jobs,
 )
+from ads_operator.usecases.job_resync import referenced_jobs, retire_jobs
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, T0, FakePort
 
 SCRIPT = b"print('hello')\n"
@@ -72,7 +72,7 @@ class Saved:
 def context(
     port: FakePort,
     spec: DataScienceJobSpec,
-    status: dict[str, Any] | None = None,
+    status: DataScienceJobStatus | dict[str, Any] | None = None,
     files: Files | None = None,
 ) -> tuple[JobContext, Saved]:
     saved = Saved()
@@ -81,7 +81,11 @@ def context(
         name="hello",
         uid="uid-1",
         spec=spec,
-        status=dict(status or {}),
+        status=(
+            status
+            if isinstance(status, DataScienceJobStatus)
+            else DataScienceJobStatus.parse(status)
+        ),
         settings=Settings(),
         port=port,
         sources=files or Files(),
@@ -128,14 +132,14 @@ async def test_new_script_content_replaces_the_job_and_retires_the_old_one() -> 
     port = FakePort()
     ctx, _ = context(port, job_spec())
     await ensure_job(ctx, await desired_for(ctx))
-    old = ctx.status["ocid"]
+    old = ctx.status.ocid
     changed, _ = context(port, job_spec(), ctx.status, files=Files(b"print('bye')\n"))
     assert await ensure_job(changed, await desired_for(changed)) is JobOutcome.READY
-    assert changed.status["ocid"] != old
-    assert changed.status["retiredOcids"] == [old]
+    assert changed.status.ocid != old
+    assert changed.status.retired_ocids == [old]
     assert len(port.jobs) == 2
     assert (
-        port.jobs[changed.status["ocid"]].freeform_tags[TAG_SPEC]
+        port.jobs[changed.status.ocid].freeform_tags[TAG_SPEC]
         != port.jobs[old].freeform_tags[TAG_SPEC]
     )
 
@@ -150,7 +154,7 @@ async def test_a_display_name_change_updates_in_place() -> None:
     assert await ensure_job(renamed, await desired_for(renamed)) is JobOutcome.READY
     assert port.calls["update_job"] == 1
     assert port.calls["create_job"] == 1
-    assert renamed.status["ocid"] == ctx.status["ocid"]
+    assert renamed.status.ocid == ctx.status.ocid
 
 
 async def test_retired_jobs_wait_for_their_active_runs() -> None:
@@ -219,7 +223,11 @@ async def test_a_retired_job_followed_by_a_run_resource_is_kept() -> None:
 
 
 async def _revise(
-    port: FakePort, status: dict[str, Any], env: str, generation: int, name: str = "hello"
+    port: FakePort,
+    status: DataScienceJobStatus | dict[str, Any],
+    env: str,
+    generation: int,
+    name: str = "hello",
 ) -> tuple[JobContext, JobOutcome]:
     spec = job_spec(env=[{"name": "V", "value": env}])
     spec.name = name
@@ -232,16 +240,16 @@ async def test_reverting_to_a_spec_whose_job_was_deleted_creates_a_live_job() ->
     """Issue 17, bug 1: the revert's CreateJob must not be answered with the dead job."""
     port = FakePort()
     first, _ = await _revise(port, {}, "1", generation=1)
-    a = first.status["ocid"]
+    a = first.status.ocid
     second, _ = await _revise(port, first.status, "2", generation=2)
-    kept, _ = await retire_jobs(port, second.status["retiredOcids"], COMPARTMENT)
+    kept, _ = await retire_jobs(port, second.status.retired_ocids, COMPARTMENT)
     assert kept == []
     assert port.jobs[a].lifecycle_state == "DELETED"
-    status = {**second.status, "retiredOcids": None}
+    status = second.status.updated(retired_ocids=None)
     third, outcome = await _revise(port, status, "1", generation=3)
     assert outcome is JobOutcome.READY
-    assert third.status["ocid"] not in (a, second.status["ocid"])
-    assert port.jobs[third.status["ocid"]].lifecycle_state == "ACTIVE"
+    assert third.status.ocid not in (a, second.status.ocid)
+    assert port.jobs[third.status.ocid].lifecycle_state == "ACTIVE"
     assert [r for r, _ in third.events].count("Created") == 1
 
 
@@ -251,17 +259,17 @@ async def test_a_replayed_answer_naming_a_deleted_job_moves_the_token_on() -> No
     every attempt, so a crash in between still makes one job."""
     port = FakePort()
     first, _ = await _revise(port, {}, "1", generation=1)
-    a = first.status["ocid"]
+    a = first.status.ocid
     await port.delete_job(job_id=a, delete_related_job_runs=True)
     again, outcome = await _revise(port, first.status, "1", generation=1)
     assert outcome is JobOutcome.READY
-    b = again.status["ocid"]
+    b = again.status.ocid
     assert b != a
     # A crash before the new OCID was saved: the next attempt finds the same job.
     port.jobs[b] = port.answers[b]  # back to CREATING, as right after the create
     del port.artifacts[b]
     retried, _ = await _revise(port, first.status, "1", generation=1)
-    assert retried.status["ocid"] == b
+    assert retried.status.ocid == b
     assert port.calls["create_job"] == 3  # a, the replay of a, b (the lookup found b)
 
 
@@ -288,8 +296,8 @@ async def test_a_create_with_another_display_name_does_not_reuse_the_token() -> 
     port = FakePort()
     first, _ = await _revise(port, {}, "1", generation=1, name="a")
     second, _ = await _revise(port, first.status, "2", generation=2, name="a")
-    await retire_jobs(port, second.status["retiredOcids"], COMPARTMENT)
-    status = {**second.status, "retiredOcids": None}
+    await retire_jobs(port, second.status.retired_ocids, COMPARTMENT)
+    status = second.status.updated(retired_ocids=None)
     _, outcome = await _revise(port, status, "1", generation=1, name="b")
     assert outcome is JobOutcome.READY
 
@@ -297,22 +305,20 @@ async def test_a_create_with_another_display_name_does_not_reuse_the_token() -> 
 async def test_reverting_while_the_old_job_is_still_kept_makes_it_current_again() -> None:
     port = FakePort()
     first, _ = await _revise(port, {}, "1", generation=1)
-    a = first.status["ocid"]
+    a = first.status.ocid
     second, _ = await _revise(port, first.status, "2", generation=2)
-    b = second.status["ocid"]
-    assert second.status["retiredOcids"] == [a]
+    b = second.status.ocid
+    assert second.status.retired_ocids == [a]
     third, outcome = await _revise(port, second.status, "1", generation=3)
     assert outcome is JobOutcome.READY
-    assert third.status["ocid"] == a
-    assert third.status["retiredOcids"] == [b]
+    assert third.status.ocid == a
+    assert third.status.retired_ocids == [b]
     assert port.calls["create_job"] == 2
 
 
 def test_every_run_resource_naming_a_job_keeps_it_finished_or_not() -> None:
     """Issue 17: a retired job was deleted (with its runs' OCI records) once its runs
     finished, while their DataScienceJobRuns still showed them."""
-    from ads_operator.usecases.job import referenced_jobs
-
     runs: list[dict[str, Any]] = [
         {"status": {"jobOcid": "j-running", "phase": "Running"}},
         {"status": {"jobOcid": "j-done", "phase": "Succeeded"}},
@@ -328,7 +334,7 @@ async def test_the_console_link_names_the_credentials_region_without_a_spec_regi
     port.region = "eu-frankfurt-1"
     ctx, _ = context(port, job_spec())
     await ensure_job(ctx, await desired_for(ctx))
-    assert ctx.status["consoleUrl"].endswith(f"{ctx.status['ocid']}?region=eu-frankfurt-1")
+    assert ctx.status.console_url.endswith(f"{ctx.status.ocid}?region=eu-frankfurt-1")
     ctx.region = "us-phoenix-1"  # spec.region (or the operator's setting) wins
     assert ctx.console_region == "us-phoenix-1"
 
@@ -345,12 +351,12 @@ async def test_adopting_retires_the_job_the_resource_made_before() -> None:
     port.jobs[outside.id] = replace(port.jobs[outside.id], lifecycle_state="ACTIVE")
     ctx, _ = context(port, job_spec())
     await ensure_job(ctx, await desired_for(ctx))
-    own = ctx.status["ocid"]
+    own = ctx.status.ocid
     adopting, _ = context(port, _adopting(outside.id), ctx.status)
     assert await adopt_job(adopting) is JobOutcome.READY
-    assert adopting.status["ocid"] == outside.id
-    assert adopting.status["retiredOcids"] == [own]
-    assert adopting.status["specHash"] is None
+    assert adopting.status.ocid == outside.id
+    assert adopting.status.retired_ocids == [own]
+    assert adopting.status.spec_hash is None
 
 
 async def test_leaving_spec_id_out_again_makes_a_job_of_its_own() -> None:
@@ -363,58 +369,7 @@ async def test_leaving_spec_id_out_again_makes_a_job_of_its_own() -> None:
     await adopt_job(adopting)
     managed, _ = context(port, job_spec(), adopting.status)
     assert await ensure_job(managed, await desired_for(managed)) is JobOutcome.READY
-    assert managed.status["ocid"] != outside.id
-    assert not managed.status.get("retiredOcids")
+    assert managed.status.ocid != outside.id
+    assert not managed.status.retired_ocids
     assert port.jobs[outside.id].lifecycle_state == "CREATING"  # untouched
     assert port.calls["create_job"] == 2  # the outside job, and the resource's own
-
-
-class _ConflictError(Exception):
-    status = 409
-
-
-async def test_the_resync_never_deletes_a_job_made_current_again_nor_drops_a_new_retiree(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The reconcile handler changes the retired list while the resync timer works from
-    an older copy: a job the spec returned to is not deleted, and jobs retired meanwhile
-    stay listed (the list is read fresh and written onto the version read)."""
-    from ads_operator.kube import client as kube
-    from ads_operator.usecases import job as job_handling
-
-    port = FakePort()
-    made = [
-        await port.create_job(
-            details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token=t
-        )
-        for t in ("a", "b", "c", "d")
-    ]
-    a, b, c, d = (j.id for j in made)
-    versions = iter(
-        [
-            {"ocid": a, "retiredOcids": [b]},  # a made current again since the timer began
-            {"ocid": a, "retiredOcids": [b, c]},  # c retired meanwhile: the write is a 409
-            {"ocid": a, "retiredOcids": [b, c, d]},  # and d too
-        ]
-    )
-    written: list[dict[str, Any]] = []
-    versions_read = iter(range(1, 10))
-
-    async def get_resource(plural: str, namespace: str, name: str) -> dict[str, Any]:
-        rv = str(next(versions_read))
-        return {"metadata": {"resourceVersion": rv}, "status": next(versions)}
-
-    async def patch_status(
-        plural: str, namespace: str, name: str, status: dict[str, Any], **kw: Any
-    ) -> None:
-        if kw.get("resource_version") == "2":
-            raise _ConflictError()
-        written.append(status)
-
-    monkeypatch.setattr(kube, "get_resource", get_resource)
-    monkeypatch.setattr(kube, "patch_status", patch_status)
-    notes = await job_handling._retire(port, "ns", "job", COMPARTMENT, runs=[])
-    assert port.jobs[a].lifecycle_state != "DELETED"
-    assert port.jobs[b].lifecycle_state == "DELETED"
-    assert written == [{"retiredOcids": [c, d]}]
-    assert notes == [("Retired", f"Deleted retired OCI job {b}")]

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from ads_operator.kube.events import LogEventLimiter, plan_named_events
 from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile import log_batches
+from ads_operator.reconcile.events import LogEventLimiter, plan_named_events
+from ads_operator.reconcile.lifecycle import run_finished
 from ads_operator.reconcile.log_batches import PendingEvent, batch_records, event_name
 from ads_operator.settings import Settings
 from ads_operator.usecases.run_executor import RunContext
-from ads_operator.usecases.shared import run_finished
 from tests.fixtures.fake_oci import FakePort, at
 from tests.unit.usecases.test_run_executor import Clock, Recorder, make, run_pass
 

@@ -518,26 +518,16 @@ async def test_log_read_interval_zero_reads_at_every_pass() -> None:
     assert port.calls["search_logs"] == 3
 
 
-async def test_a_run_refused_by_oci_before_it_exists_has_failed_and_finished(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_run_refused_by_oci_before_it_exists_has_failed_and_finished() -> None:
     """CreateJobRun answered 400 (OciValidationError): nothing exists and nothing will, so
     the run is Failed and Finished, not Pending for ever."""
-    from ads_operator.kube import client as kube
-    from ads_operator.kube import events
     from ads_operator.reconcile import outcomes
-    from ads_operator.usecases import shared as wiring
+    from ads_operator.usecases.failures import report_run
+    from tests.fixtures.fake_kube import FakeKube
+    from tests.fixtures.fake_operator import fake_operator
 
-    patches: list[dict[str, Any]] = []
-
-    async def patch_status(plural: str, namespace: str, name: str, patch: Any, **_: Any) -> None:
-        patches.append(patch)
-
-    async def post(*_: Any, **__: Any) -> None:
-        return None
-
-    monkeypatch.setattr(kube, "patch_status", patch_status)
-    monkeypatch.setattr(events, "post", post)
+    kube = FakeKube()
+    op = fake_operator(kube)
     body = {
         "apiVersion": "ads.oci.dev/v1alpha1",
         "kind": "DataScienceJobRun",
@@ -545,13 +535,14 @@ async def test_a_run_refused_by_oci_before_it_exists_has_failed_and_finished(
     }
     status: dict[str, Any] = {"phase": "Pending"}
     refused = outcomes.Terminal("OciValidationError", "CreateJobRun 400: bad shape")
-    await wiring.report_run(body, status, refused, body["metadata"])
-    (patch,) = patches
+    kube.add("datasciencejobruns", body)
+    await report_run(op, body, status, refused, body["metadata"])
+    ((_, _, patch),) = kube.patches
     assert patch["phase"] == "Failed"
     conds = {c["type"]: c for c in patch["conditions"]}
     assert (conds["Failed"]["status"], conds["Failed"]["reason"]) == ("True", "OciValidationError")
     assert (conds["Finished"]["status"], conds["Terminal"]["status"]) == ("True", "True")
     # With an OCI run, a terminal error is about that pass only: the run keeps its phase.
-    patches.clear()
-    await wiring.report_run(body, {"ocid": "r", "phase": "Running"}, refused, body["metadata"])
-    assert "phase" not in patches[0]
+    kube.patches.clear()
+    await report_run(op, body, {"ocid": "r", "phase": "Running"}, refused, body["metadata"])
+    assert "phase" not in kube.patches[0][2]

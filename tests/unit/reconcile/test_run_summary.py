@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ads_operator.usecases.shared import run_finished, run_summary
+from ads_operator.reconcile.history import run_summary
+from ads_operator.reconcile.lifecycle import run_finished
 
 
 def _run(name: str, job: str, phase: str | None, created: str) -> dict[str, object]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ads_operator.kube import events
-from ads_operator.kube.events import (
+from ads_operator.reconcile import events
+from ads_operator.reconcile.events import (
     LogEventLimiter,
     RepeatLimiter,
     batch_lines,
