@@ -19,16 +19,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import json
-import os
-import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusPatch
-from ads_operator.kube.port import error_text as port_error_text
+from ads_operator.kube.wire import event_body, kube_error, listed
 from ads_operator.models import GROUP, VERSION
 
 #: Threads for patches that carry a new state (``urgent``), at most.
@@ -69,18 +65,6 @@ def _discard(response: Any) -> None:
     response.release_conn()
 
 
-def _kube_error(exc: BaseException) -> KubeError:
-    """The port's error for the client's ``ApiException`` (status, reason, and the
-    apiserver's own message rather than the client's multi-line HTTP dump)."""
-    message = ""
-    try:
-        message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
-    except (ValueError, AttributeError):
-        message = ""
-    status = int(getattr(exc, "status", 0) or 0)
-    return KubeError(status, str(getattr(exc, "reason", "") or ""), message)
-
-
 class KubeClient:
     """The operator's :class:`~ads_operator.kube.port.KubePort` over the ``kubernetes``
     client; one per process, built by :func:`configure`."""
@@ -109,7 +93,7 @@ class KubeClient:
         try:
             return await asyncio.get_running_loop().run_in_executor(threads, call)
         except self._api_exception as exc:
-            raise _kube_error(exc) from None
+            raise kube_error(exc) from None
 
     async def patch_status(
         self,
@@ -280,61 +264,3 @@ class KubeClient:
             )
 
         await self._call(call, threads=self._event_threads)
-
-
-def event_body(
-    involved: ObjectReference,
-    *,
-    type: str,
-    reason: str,
-    message: str,
-    component: str,
-    name: str | None,
-    serial: int,
-) -> dict[str, Any]:
-    """A core v1 Event; without ``name`` one made unique by the time and ``serial``."""
-    now = datetime.now(UTC)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # The object's name may have 253 characters: cut it so the stamp still makes the
-    # Event's name unique (a cut name would give every Event the same one, a 409).
-    head = str(involved["name"])[:200].rstrip("-.")
-    name = name or f"{head}.{now.strftime('%Y%m%d%H%M%S%f')}.{serial}"
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": name[:253], "namespace": involved["namespace"]},
-        "involvedObject": involved,
-        "type": type,
-        "reason": reason[:128],
-        "message": message,
-        "source": {"component": component},
-        "reportingComponent": component,
-        "reportingInstance": socket.gethostname()[:128] or str(os.getpid()),
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "action": reason[:128],
-        "count": 1,
-    }
-
-
-def listed(item: Resource) -> Resource:
-    """A listed resource without its largest parts, which summaries never read: the
-    apiserver's managedFields, a run's log tail and log cursor; ``logPending`` is cut to
-    its first entry (readers ask only whether any Event is pending)."""
-    item.get("metadata", {}).pop("managedFields", None)
-    status = item.get("status")
-    if isinstance(status, dict):
-        status.pop("logTail", None)
-        status.pop("logCursor", None)
-        if status.get("logPending"):
-            status["logPending"] = status["logPending"][:1]
-    return item
-
-
-def error_text(exc: BaseException) -> str:
-    """One line about a failed API call, also for the client's own ``ApiException`` (whose
-    text is a multi-line HTTP dump)."""
-    if getattr(exc, "status", None) is not None and not isinstance(exc, KubeError):
-        exc = _kube_error(exc)
-    return port_error_text(exc)

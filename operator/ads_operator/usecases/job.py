@@ -51,15 +51,16 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
     try:
         spec = DataScienceJobSpec.model_validate(dict(body.get("spec") or {}))
     except ValidationError as exc:
-        return await report(
-            op, body, status, outcomes.Terminal("InvalidSpec", validation_text(exc))
-        )
+        invalid = outcomes.Terminal("InvalidSpec", validation_text(exc))
+        return await report(op, body, status.condition_dicts(), invalid)
+    # The conditions as this pass leaves them, written whole at its end: the stored ones
+    # with this spec's ScheduleValid, then the pass's own.
     conditions, unusable = job_conditions.schedule_valid(
         status.condition_dicts(), spec.schedule, generation, op.now()
     )
-    status = status.updated(conditions=conditions)
     if unusable is not None:  # only the operator can tell: Terminal, and no OCI call
-        return await report(op, body, status, outcomes.Terminal("InvalidSchedule", unusable))
+        invalid = outcomes.Terminal("InvalidSchedule", unusable)
+        return await report(op, body, conditions, invalid)
     try:
         port = await port_for(op, namespace, secret_of(spec), spec.region)
 
@@ -83,18 +84,16 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
         outcome = await (adopt_job(ctx) if spec.id else ensure_job(ctx, await desired_for(ctx)))
     except MissingSourceError as exc:
         wait = outcomes.Retry(op.settings.poll_interval * 5, "SourceNotFound", str(exc))
-        return await report(op, body, status, wait)
+        return await report(op, body, conditions, wait)
     except (TranslationError, ArtifactError, SourceError) as exc:
-        return await report(op, body, status, outcomes.Terminal("InvalidSpec", str(exc)))
+        return await report(op, body, conditions, outcomes.Terminal("InvalidSpec", str(exc)))
     except OciError as exc:
         disposition = outcomes.disposition(exc, attempt=retry, settings=op.settings)
         fix = None
         if is_auth_wait(disposition):
             fix = _secret_fix_wait(op, namespace, name, secret_of(spec), generation)
-        return await report(op, body, status, disposition, wait=fix)
-    return await _synced(
-        op, body, ctx, outcome, was_ready=is_true(conditions, "Ready"), retry=retry
-    )
+        return await report(op, body, conditions, disposition, wait=fix)
+    return await _synced(op, body, ctx, outcome, conditions, retry=retry)
 
 
 async def _synced(
@@ -102,8 +101,8 @@ async def _synced(
     body: Mapping[str, Any],
     ctx: JobContext,
     outcome: JobOutcome,
+    conditions: list[dict[str, Any]],
     *,
-    was_ready: bool,
     retry: int,
 ) -> Outcome:
     """After a pass that reached OCI: its Events, the conditions, and what comes next."""
@@ -118,14 +117,12 @@ async def _synced(
         message=ctx.status.lifecycle_details or f"OCI job {state}",
     )
     await ctx.save(
-        conditions=job_conditions.apply(
-            ctx.status.condition_dicts(), rules, generation=ctx.generation, now=now
-        ),
+        conditions=job_conditions.apply(conditions, rules, generation=ctx.generation, now=now),
         observed_generation=ctx.generation,
         region=ctx.console_region or None,
         last_synced=now.replace(microsecond=0),
     )
-    if ready and not was_ready:
+    if ready and not is_true(conditions, "Ready"):
         await op.events.post(
             reference(body), reason="Ready", message=f"OCI job {ctx.status.ocid} is ACTIVE"
         )
@@ -141,7 +138,7 @@ async def _synced(
 async def report(
     op: Operator,
     body: Mapping[str, Any],
-    status: DataScienceJobStatus,
+    conditions: list[dict[str, Any]],
     disposition: outcomes.Disposition,
     *,
     wait: Callable[[float], Awaitable[float]] | None = None,
@@ -150,12 +147,11 @@ async def report(
 
     ``wait``: given the retry delay, waits for something that ends it early and returns
     the delay that is left (see :func:`~ads_operator.usecases.credentials.wait_for_fix`).
-    The conditions are written whole from ``status`` (with the ScheduleValid of this
-    pass), as they always were."""
+    ``conditions``: as this pass found them (with its ScheduleValid); written whole."""
     meta = body["metadata"]
     metrics.reconcile_error(str(body.get("kind") or JOB_PLURAL), disposition.reason)
     conds = failure_conditions(
-        status.condition_dicts(),
+        conditions,
         reason=disposition.reason,
         message=disposition.message,
         terminal=isinstance(disposition, outcomes.Terminal),

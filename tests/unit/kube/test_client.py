@@ -4,7 +4,7 @@ errors as one line."""
 
 from __future__ import annotations
 
-from ads_operator.kube.client import listed
+from ads_operator.kube.wire import listed
 
 
 def test_a_listed_run_keeps_what_summaries_read_and_drops_the_bulk() -> None:
@@ -34,7 +34,7 @@ def test_api_errors_are_one_line_with_the_apiservers_message() -> None:
     """Issue 17: a refused scheduled run was logged as the client's HTTP dump."""
     import kubernetes
 
-    from ads_operator.kube.client import error_text
+    from ads_operator.kube.wire import error_text
 
     exc = kubernetes.client.ApiException(status=422, reason="Unprocessable Entity")
     exc.body = '{"kind":"Status","message":"metadata.labels: Invalid value: \\"x\\""}'

@@ -1,0 +1,83 @@
+"""The apiserver's side of the wire: an Event's body, a listed resource without its bulk,
+and the client's errors as :class:`~ads_operator.kube.port.KubeError`."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from ads_operator.kube.port import KubeError, ObjectReference, Resource
+from ads_operator.kube.port import error_text as port_error_text
+
+
+def kube_error(exc: BaseException) -> KubeError:
+    """The port's error for the client's ``ApiException`` (status, reason, and the
+    apiserver's own message rather than the client's multi-line HTTP dump)."""
+    message = ""
+    try:
+        message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    status = int(getattr(exc, "status", 0) or 0)
+    return KubeError(status, str(getattr(exc, "reason", "") or ""), message)
+
+
+def event_body(
+    involved: ObjectReference,
+    *,
+    type: str,
+    reason: str,
+    message: str,
+    component: str,
+    name: str | None,
+    serial: int,
+) -> dict[str, Any]:
+    """A core v1 Event; without ``name`` one made unique by the time and ``serial``."""
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The object's name may have 253 characters: cut it so the stamp still makes the
+    # Event's name unique (a cut name would give every Event the same one, a 409).
+    head = str(involved["name"])[:200].rstrip("-.")
+    name = name or f"{head}.{now.strftime('%Y%m%d%H%M%S%f')}.{serial}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name[:253], "namespace": involved["namespace"]},
+        "involvedObject": involved,
+        "type": type,
+        "reason": reason[:128],
+        "message": message,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": socket.gethostname()[:128] or str(os.getpid()),
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "action": reason[:128],
+        "count": 1,
+    }
+
+
+def listed(item: Resource) -> Resource:
+    """A listed resource without its largest parts, which summaries never read: the
+    apiserver's managedFields, a run's log tail and log cursor; ``logPending`` is cut to
+    its first entry (readers ask only whether any Event is pending)."""
+    item.get("metadata", {}).pop("managedFields", None)
+    status = item.get("status")
+    if isinstance(status, dict):
+        status.pop("logTail", None)
+        status.pop("logCursor", None)
+        if status.get("logPending"):
+            status["logPending"] = status["logPending"][:1]
+    return item
+
+
+def error_text(exc: BaseException) -> str:
+    """One line about a failed API call, also for the client's own ``ApiException`` (whose
+    text is a multi-line HTTP dump)."""
+    if getattr(exc, "status", None) is not None and not isinstance(exc, KubeError):
+        exc = kube_error(exc)
+    return port_error_text(exc)
