@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ads_operator.models import JOB_PLURAL
-from ads_operator.oci.errors import NotAuthorizedError, RetryableError
+from ads_operator.models.oci_errors import NotAuthorizedError, RetryableError
 from ads_operator.reconcile.conditions import get_condition
 from ads_operator.settings import Settings
 from ads_operator.usecases import job

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
-from ads_operator.oci.errors import InvalidRequestError, NotAuthorizedError
+from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError
 from ads_operator.reconcile.conditions import get_condition
 from ads_operator.settings import Settings
 from ads_operator.usecases import job_delete, job_resync
