@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from ads_operator.kube import client as kube_client
-from ads_operator.kube.events import LogEventLimiter
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
 from ads_operator.models.oci_records import OciJob
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.reconcile.conditions import get_condition
+from ads_operator.reconcile.events import LogEventLimiter
 from ads_operator.settings import Settings
 from ads_operator.usecases import run as run_usecase
 from ads_operator.usecases.operator import Operator
@@ -74,10 +73,8 @@ class Stop:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> tuple[Operator, FakeKube, FakePort]:
+def world() -> tuple[Operator, FakeKube, FakePort]:
     kube, port = FakeKube(), FakePort()
-    # Events still go through the process's default client (kube/events.py).
-    monkeypatch.setattr(kube_client, "_default", kube)
     port.jobs[JOB] = OciJob(JOB, "ACTIVE", COMPARTMENT, PROJECT, display_name="hello")
     settings = Settings(log_grace=0, log_settle=0, poll_interval=3.0)
     op = Operator(
