@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oci_emulator.errors import InvalidParameter
 from oci_emulator.executor import (
     BootstrapError,
     LaunchPlan,
@@ -84,6 +85,15 @@ def merge_node_configuration(job_nodes: Doc, override: Doc | None) -> Doc:
                 **(item.get("jobEnvironmentConfigurationDetails") or {}),
                 **extra["jobEnvironmentConfigurationDetails"],
             }
+        for key in ("replicas", "minimumSuccessReplicas", "jobInfrastructureConfigurationDetails"):
+            if key in extra:  # a run may size a group differently, or put it on another shape
+                item[key] = extra[key]
+        replicas = int(item.get("replicas") or 1)
+        if int(item.get("minimumSuccessReplicas") or replicas) > replicas:
+            raise InvalidParameter(
+                f"jobNodeConfigurationOverrideDetails: group {group['name']!r} would need"
+                f" {item['minimumSuccessReplicas']} successful replicas of {replicas}."
+            )
         merged["jobNodeGroupConfigurationDetailsList"].append(item)
     if override and override.get("maximumRuntimeInMinutes"):
         merged["maximumRuntimeInMinutes"] = override["maximumRuntimeInMinutes"]

@@ -119,3 +119,76 @@ def test_a_shape_config_on_a_fixed_shape_override_is_refused(
         "jobInfrastructureConfigurationOverrideDetails.jobShapeConfigDetails"
         in refused.value.message
     )
+
+
+def _node_job(oci_clients: OciClients, compartment: str, project: str, replicas: int) -> Any:
+    container = models.OcirContainerJobEnvironmentConfigurationDetails(
+        image="iad.ocir.io/ns/trainer:1",
+        entrypoint=["bash", "-c"],
+        cmd=['echo "rank $NODE_RANK of $INITIAL_CLUSTER_SIZE"'],
+    )
+    group = models.JobNodeGroupConfigurationDetails(
+        name="node-group",
+        replicas=replicas,
+        minimum_success_replicas=replicas,
+        job_infrastructure_configuration_details=models.MultiNodeJobInfrastructureConfigurationDetails(
+            shape_name="VM.Standard2.1", block_storage_size_in_gbs=50
+        ),
+        job_configuration_details=models.DefaultJobConfigurationDetails(),
+        job_environment_configuration_details=container,
+    )
+    return oci_clients.data_science.create_job(
+        models.CreateJobDetails(
+            project_id=project,
+            compartment_id=compartment,
+            job_node_configuration_details=models.MultiNodeJobNodeConfigurationDetails(
+                startup_order="IN_PARALLEL",
+                job_network_configuration=models.JobDefaultNetworkConfiguration(),
+                job_node_group_configuration_details_list=[group],
+            ),
+        )
+    ).data
+
+
+def _resized(replicas: int, minimum: int | None = None) -> Any:
+    return models.MultiNodeJobNodeConfigurationDetails(
+        job_node_group_configuration_details_list=[
+            models.JobNodeGroupConfigurationDetails(
+                name="node-group",
+                replicas=replicas,
+                minimum_success_replicas=minimum,
+                job_infrastructure_configuration_details=models.MultiNodeJobInfrastructureConfigurationDetails(
+                    shape_name="VM.Standard.E4.Flex",
+                    block_storage_size_in_gbs=60,
+                    job_shape_config_details=models.JobShapeConfigDetails(ocpus=2),
+                ),
+            )
+        ]
+    )
+
+
+def test_a_node_override_resizes_the_group_and_moves_it_to_another_shape(
+    oci_clients: OciClients, compartment: str, project: str, start_run: Any, wait_run: Any
+) -> None:
+    job = _node_job(oci_clients, compartment, project, replicas=2)
+    run = start_run(job, job_node_configuration_override_details=_resized(3, 3))
+    done = wait_run(run.id)
+    assert done.lifecycle_state == "SUCCEEDED", done.lifecycle_details
+    assert done.node_group_details_list[0].lifecycle_details == (
+        "3 of 3 replicas succeeded (3 needed)."
+    )
+    (shown,) = (
+        done.job_node_configuration_override_details.job_node_group_configuration_details_list
+    )
+    assert shown.replicas == 3
+    assert shown.job_infrastructure_configuration_details.shape_name == "VM.Standard.E4.Flex"
+
+
+def test_a_node_override_that_leaves_a_group_unsatisfiable_is_refused(
+    oci_clients: OciClients, compartment: str, project: str, start_run: Any
+) -> None:
+    job = _node_job(oci_clients, compartment, project, replicas=3)  # needs 3 successes
+    with pytest.raises(oci.exceptions.ServiceError) as refused:
+        start_run(job, job_node_configuration_override_details=_resized(2))
+    assert refused.value.status == 400
+    assert "'node-group' would need 3 successful replicas of 2" in refused.value.message
