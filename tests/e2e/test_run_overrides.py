@@ -1,23 +1,19 @@
-"""Per-run overrides through the operator: a run overridden to another shape runs on it
-in OCI (the emulator), and a run whose override its job cannot take fails Terminal
-without an OCI run."""
+"""Per-run overrides through the API server and the operator: every override field as
+recorded from ADS is accepted and kept as written, a run overridden to another shape
+runs on it in OCI (the emulator), and a run whose override its job cannot take fails
+Terminal without an OCI run."""
 
 from __future__ import annotations
 
-from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.cluster import Cluster
-from tests.fixtures.emulator import OciClients
-from tests.fixtures.operator import (
-    OperatorProcess,
-    apply,
-    condition_of,
-    job_run,
-    script_configmap,
-    script_job,
-    status_of,
-)
-from tests.fixtures.waiting import wait_for
+import json
+from pathlib import Path
 
+from oci_emulator.testing import EmulatorHandle
+from tests.fixtures.emulator import OciClients
+from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.resources import Kube, condition_of, job_run, scripted_job
+
+GOLDEN = Path(__file__).parents[1] / "unit/ads/golden/ads_run_overrides.json"
 SHAPE = {
     "jobInfrastructureType": "ME_STANDALONE",
     "shapeName": "VM.Standard2.4",
@@ -29,18 +25,22 @@ NODES = {
 }
 
 
-def _wait_finished(cluster: Cluster, namespace: str, run: str, operator: OperatorProcess) -> None:
-    waited = cluster.kubectl(
-        "wait",
-        "-n",
-        namespace,
-        "--for=condition=Finished",
-        f"dsjobrun/{run}",
-        "--timeout=120s",
-        check=False,
-        timeout=150,
+def test_every_recorded_override_is_accepted_and_kept_as_written(
+    kube: Kube, operator_crds: None
+) -> None:
+    cases = json.loads(GOLDEN.read_text())["cases"]
+    for case, recorded in sorted(cases.items()):
+        run = job_run(f"ok-{case}", "sized")
+        run["spec"] = {**run["spec"], **recorded["run"]}  # type: ignore[dict-item]
+        applied = kube.kubectl(
+            "apply", "--dry-run=server", "-o", "json", "-f", "-", input=json.dumps(run), check=False
+        )
+        assert applied.returncode == 0, (case, applied.stderr)
+        assert json.loads(applied.stdout)["spec"] == run["spec"], case
+    explained = kube.cluster.kubectl(
+        "explain", "dsjobrun.spec.jobInfrastructureConfigurationOverrideDetails.shapeName"
     )
-    assert waited.returncode == 0, f"{waited.stderr}\n{operator.log[-3000:]}"
+    assert "Compute shape for this run" in explained.stdout
 
 
 def _creates(emulator: EmulatorHandle) -> int:
@@ -49,26 +49,21 @@ def _creates(emulator: EmulatorHandle) -> int:
 
 
 def test_overridden_shape_runs_and_an_override_the_job_cannot_take_is_terminal(
-    cluster: Cluster,
-    namespace: str,
+    kube: Kube,
     operator: OperatorProcess,
     log_group: str,
     emulator: EmulatorHandle,
     oci_clients: OciClients,
 ) -> None:
     before = _creates(emulator)
-    apply(
-        cluster,
-        namespace,
-        script_configmap("sized", {"hello.py": "print('sized run')\n"}),
-        script_job("sized", script="hello.py", log_group=log_group),  # E4.Flex, 1 OCPU
+    kube.apply(
+        *scripted_job("sized", "print('sized run')\n", log_group=log_group),  # E4.Flex, 1 OCPU
         job_run("bigger", "sized", jobInfrastructureConfigurationOverrideDetails=SHAPE),
         job_run("nodes", "sized", jobNodeConfigurationOverrideDetails=NODES),
     )
-    _wait_finished(cluster, namespace, "bigger", operator)
-    _wait_finished(cluster, namespace, "nodes", operator)
+    bigger = kube.wait("dsjobrun/bigger", "Finished", timeout=120)
+    nodes = kube.wait("dsjobrun/nodes", "Finished", timeout=120)
 
-    bigger = status_of(cluster, namespace, "dsjobrun", "bigger")
     assert bigger["phase"] == "Succeeded", bigger
     run = oci_clients.data_science.get_job_run(str(bigger["ocid"])).data
     effective = run.job_infrastructure_configuration_details
@@ -76,14 +71,13 @@ def test_overridden_shape_runs_and_an_override_the_job_cannot_take_is_terminal(
     assert run.job_infrastructure_configuration_override_details.shape_name == "VM.Standard2.4"
 
     def mirrored() -> list[str] | None:  # log lines are read once settled, after the end
-        tail = status_of(cluster, namespace, "dsjobrun", "bigger").get("logTail") or []
-        lines = [line["message"] for line in tail]  # type: ignore[attr-defined]
+        tail = kube.status("dsjobrun", "bigger").get("logTail") or []
+        lines = [line["message"] for line in tail]
         return lines if "sized run" in lines else None
 
-    lines = wait_for(mirrored, timeout=30, what="the run's lines in status.logTail")
+    lines = kube.wait_until(mirrored, "the run's lines in status.logTail", timeout=30)
     assert "overrides the job's infrastructure: shape VM.Standard2.4" in lines[0], lines
 
-    nodes = status_of(cluster, namespace, "dsjobrun", "nodes")
     assert nodes["phase"] == "Failed"
     terminal = condition_of(nodes, "Terminal")
     assert (terminal["status"], terminal["reason"]) == ("True", "OverrideNotApplicable")
