@@ -168,6 +168,25 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
         {"name": "r8", "jobNodeConfigurationOverrideDetails": NODES},
         {"name": "r8", "job_node_configuration_override_details": NODES},
     ),
+    # ADS also reads snake_case keys inside an override (the SDK's attribute names): the
+    # request is the same as for the camelCase keys a DataScienceJobRun takes.
+    "infrastructure-snake-case-keys": (
+        SINGLE,
+        {"name": "r10", "jobInfrastructureConfigurationOverrideDetails": INFRA},
+        {
+            "name": "r10",
+            "job_infrastructure_configuration_override_details": {
+                "job_infrastructure_type": "ME_STANDALONE",
+                "shape_name": FLEX,
+                "block_storage_size_in_gbs": 120,
+                "job_shape_config_details": {
+                    "ocpus": 4,
+                    "memory_in_gbs": 64,
+                    "cpu_baseline": "BASELINE_1_2",
+                },
+            },
+        },
+    ),
     "everything-single-node": (
         SINGLE,
         {
