@@ -67,11 +67,11 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                 if ctx is None or not status.get("ocid"):
                     # Until the OCI run exists, rebuild: the job (and so the credentials and
                     # region the run inherits) may appear or change while the run waits.
-                    since = ctx.waiting_since if ctx is not None else None
+                    since = ctx.memory.waiting_since if ctx is not None else None
                     ctx = await build_context(
                         op, body, spec, status, namespace, name, uid, involved
                     )
-                    ctx.waiting_since = since  # the wait for the job goes on
+                    ctx.memory.waiting_since = since  # the wait for the job goes on
                 ctx.spec = spec
                 ctx.generation = body["metadata"].get("generation")
                 if rules_for != (spec.run_policy,):  # the job's defaults: read once per daemon

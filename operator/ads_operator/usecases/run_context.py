@@ -1,7 +1,7 @@
 """A run's context: what a pass of it needs (the resource, its ports) and what its
 daemon remembers between passes (the log step in flight, the run as last read).
 
-Everything that touches Kubernetes comes in as a callable, supplied by
+Everything that touches Kubernetes comes in through :class:`RunKube`, wired by
 :mod:`ads_operator.usecases.run_job`, so the run's passes can be tested against
 in-memory ports.
 """
@@ -9,10 +9,10 @@ in-memory ports.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ads_operator.models import DataScienceJobRunSpec, RunPolicy
 from ads_operator.models.oci_records import LogRecord, OciJobRun
@@ -29,8 +29,63 @@ from ads_operator.settings import Settings
 URGENT_KEYS = STATE_KEYS | {"ocid"}
 
 
+class RunKube(Protocol):
+    """What a run's passes ask of Kubernetes: wired to the apiserver by
+    :func:`~ads_operator.usecases.run_job.build_context`, recorded by unit tests."""
+
+    async def persist(self, patch: dict[str, Any]) -> None:
+        """Merge-patch the run's ``.status`` (a new state goes ahead of log cursors)."""
+        ...
+
+    async def post(self, reason: str, message: str, warning: bool) -> None:
+        """Post an Event about the run (best effort, within the repeat budget)."""
+        ...
+
+    def plan_lines(self, records: Sequence[LogRecord]) -> Sequence[PendingEvent]:
+        """Log records -> the Events for them (fixed names, rate limits applied)."""
+        ...
+
+    async def post_events(self, pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:
+        """Create these Events; one that already exists counts as posted. Returns those
+        the apiserver refused (kept pending and created again: no line is lost)."""
+        ...
+
+    async def resolve_job(self) -> JobInfo | Waiting:
+        """The job to run, or why the run must wait for it (or, terminal, fail)."""
+        ...
+
+    async def admit(self) -> Waiting | None:
+        """A slot under the namespace's active-run cap: None, else why the run waits."""
+        ...
+
+
+@dataclass
+class RunMemory:
+    """What the run's daemon remembers between passes; never in ``.status``."""
+
+    #: The compartment of the run's log (where searches go), learnt once.
+    log_compartment: str | None = None
+    #: The run's compartment, learnt from the first full read (later reads batch).
+    compartment_id: str | None = None
+    #: Whether the Events left pending in status by an earlier incarnation were re-posted.
+    pending_resumed: bool = False
+    #: Log Events the apiserver refused in the last pass (still in ``logPending``).
+    unposted: list[PendingEvent] = field(default_factory=list)
+    #: The log step in flight (read, save the cursor, create the Events), if any.
+    log_step: asyncio.Task[None] | None = None
+    #: The time of the last log step that read the log (its window ends ``settle`` before).
+    logs_read_at: datetime | None = None
+    #: The run as last read from OCI.
+    last_run: OciJobRun | None = None
+    #: When this daemon first saw the run waiting for its job (a restarted operator
+    #: counts ``JOB_WAIT_TIMEOUT`` afresh).
+    waiting_since: datetime | None = None
+
+
 @dataclass
 class RunContext:
+    """One run as its passes see it: the resource, its ports, the daemon's memory."""
+
     namespace: str
     name: str
     uid: str
@@ -39,36 +94,12 @@ class RunContext:
     status: dict[str, Any]
     settings: Settings
     port: OciPort
-    persist: Callable[[dict[str, Any]], Awaitable[None]]
-    post: Callable[[str, str, bool], Awaitable[None]]
-    #: Log records → the Events for them (fixed names, rate limits applied).
-    plan_lines: Callable[[Sequence[LogRecord]], Sequence[PendingEvent]]
-    #: Create these Events; one that already exists counts as posted. Returns those the
-    #: apiserver refused (kept pending and created again, so their lines are not lost).
-    post_events: Callable[[Sequence[PendingEvent]], Awaitable[Sequence[PendingEvent]]]
-    resolve_job: Callable[[], Awaitable[JobInfo | Waiting]]
+    kube: RunKube
     now: Callable[[], datetime]
     region: str = ""
-    log_compartment: str | None = field(default=None)
-    #: The namespace's active-run cap: None admits at once, else why the run must wait.
-    admit: Callable[[], Awaitable[Waiting | None]] | None = field(default=None)
-    #: The run's compartment, learnt from the first full read.
-    compartment_id: str | None = field(default=None)
     #: The effective runPolicy (the run's over its job's); None: no policy.
-    run_policy: RunPolicy | None = field(default=None)
-    #: Whether the Events left pending in status by an earlier incarnation were re-posted.
-    pending_resumed: bool = field(default=False)
-    #: Log Events the apiserver refused in the last pass (still in ``logPending``).
-    unposted: list[PendingEvent] = field(default_factory=list)
-    #: The log step in flight (read, save the cursor, create the Events), if any.
-    log_step: asyncio.Task[None] | None = field(default=None)
-    #: The time of the last log step that read the log (its window ends ``settle`` before).
-    logs_read_at: datetime | None = field(default=None)
-    #: The run as last read from OCI.
-    last_run: OciJobRun | None = field(default=None)
-    #: When this daemon first saw the run waiting for its job: in memory, never in
-    #: status (a restarted operator counts ``JOB_WAIT_TIMEOUT`` afresh).
-    waiting_since: datetime | None = field(default=None)
+    run_policy: RunPolicy | None = None
+    memory: RunMemory = field(default_factory=RunMemory)
 
     @property
     def attempt(self) -> int:
@@ -76,14 +107,14 @@ class RunContext:
 
     async def wait_logs(self) -> None:
         """Waits for the log step in flight; its error, if it failed, is raised here."""
-        step, self.log_step = self.log_step, None
+        step, self.memory.log_step = self.memory.log_step, None
         if step is not None:
             await step
 
     def stop(self) -> None:
         """The run is no longer followed (deleted, or the operator stops): a log step in
         flight is canceled, as a crash would end it (its write-ahead makes that safe)."""
-        step, self.log_step = self.log_step, None
+        step, self.memory.log_step = self.memory.log_step, None
         if step is not None and not step.done():
             step.cancel()
         elif step is not None and not step.cancelled():
@@ -99,4 +130,4 @@ class RunContext:
         if not changed:
             return
         self.status.update(changed)
-        await self.persist(changed)
+        await self.kube.persist(changed)

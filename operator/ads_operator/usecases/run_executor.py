@@ -44,14 +44,14 @@ def _desired(ctx: RunContext) -> DesiredRun:
         region=ctx.region or ctx.port.region,
         poll_interval=ctx.settings.poll_interval,
         job_wait_timeout=ctx.settings.job_wait_timeout,
-        capped=ctx.admit is not None,
+        capped=ctx.settings.max_active_runs_per_namespace > 0,
     )
 
 
 async def run_once(ctx: RunContext) -> float | None:
     """One pass: observe, plan, perform, until a step ends the pass. Returns the delay
     before the next pass, or None when the run is over."""
-    observed = ObservedRun(status=ctx.status, now=ctx.now(), waiting_since=ctx.waiting_since)
+    observed = ObservedRun(status=ctx.status, now=ctx.now(), waiting_since=ctx.memory.waiting_since)
     beside: list[asyncio.Future[None]] = []
     while True:
         step = plan_run(_desired(ctx), observed)
@@ -68,13 +68,12 @@ async def _perform(
     """Performs one step through the ports; returns what the pass has now observed."""
     kind, done = step.kind, seen.done | {step.kind}
     if kind is RunStepKind.LOOK_UP_JOB:
-        job = usable_job(await ctx.resolve_job(), ctx.spec)
+        job = usable_job(await ctx.kube.resolve_job(), ctx.spec)
         waiting = isinstance(job, Waiting)
-        ctx.waiting_since = (ctx.waiting_since or seen.now) if waiting else None
-        return replace(seen, job=job, waiting_since=ctx.waiting_since, done=done)
+        ctx.memory.waiting_since = (ctx.memory.waiting_since or seen.now) if waiting else None
+        return replace(seen, job=job, waiting_since=ctx.memory.waiting_since, done=done)
     if kind is RunStepKind.ADMIT:
-        assert ctx.admit is not None
-        return replace(seen, admission=await ctx.admit() or True, done=done)
+        return replace(seen, admission=await ctx.kube.admit() or True, done=done)
     if kind is RunStepKind.READ:
         try:
             run = await _read(ctx, str(ctx.status["ocid"]))
@@ -110,20 +109,20 @@ async def _perform(
         assert step.archive is not None
         await ctx.save(step.archive)
     if step.event is not None:
-        await ctx.post(step.event.reason, step.event.message, step.event.warning)
+        await ctx.kube.post(step.event.reason, step.event.message, step.event.warning)
     return replace(seen, done=done)
 
 
 def _seen_run(
     ctx: RunContext, seen: ObservedRun, run: OciJobRun, done: frozenset[RunStepKind]
 ) -> ObservedRun:
-    ctx.compartment_id = run.compartment_id  # later reads can then be batched
-    ctx.last_run = run
+    ctx.memory.compartment_id = run.compartment_id  # later reads can then be batched
+    ctx.memory.last_run = run
     return replace(seen, run=run, done=done)
 
 
 def _announce(ctx: RunContext, event: Announce) -> asyncio.Future[None]:
-    return asyncio.ensure_future(ctx.post(event.reason, event.message, event.warning))
+    return asyncio.ensure_future(ctx.kube.post(event.reason, event.message, event.warning))
 
 
 async def _find_or_create(ctx: RunContext, job: JobInfo, *, adopt: bool) -> OciJobRun:
@@ -182,14 +181,14 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
     A run read in a terminal state is not read again: its state cannot change any more,
     and the passes through its log grace are about its log only (at a thousand runs
     ending together, a hundred runs in their grace read every 3 s)."""
-    last = ctx.last_run
+    last = ctx.memory.last_run
     if last is not None and last.id == ocid and last.lifecycle_state in RUN_TERMINAL:
         return last
     log_id = ctx.status.get("logId")
     known = None
-    if ctx.compartment_id is not None and log_id:
+    if ctx.memory.compartment_id is not None and log_id:
         known = KnownRun(
-            compartment_id=ctx.compartment_id,
+            compartment_id=ctx.memory.compartment_id,
             log_id=log_id,
             log_group_id=ctx.status.get("logGroupId"),
             state=ctx.status.get("lifecycleState"),

@@ -5,6 +5,7 @@ the context its passes run in (:func:`build_context`, wired to Kubernetes here).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -58,6 +59,70 @@ async def run_policy_of(
     return policy.effective(spec.run_policy, defaults)
 
 
+@dataclass
+class RunWiring:
+    """:class:`~ads_operator.usecases.run_context.RunKube` over the apiserver: the run's
+    status patches, its Events, and the namespace's admission slots."""
+
+    op: Operator
+    port: OciPort
+    spec: DataScienceJobRunSpec
+    namespace: str
+    name: str
+    uid: str
+    involved: ObjectReference
+    #: The run's status as its passes keep it (metrics count the whole of it).
+    status: dict[str, Any]
+
+    async def persist(self, patch: dict[str, Any]) -> None:
+        await self.op.kube.patch_status(
+            RUN_PLURAL,
+            self.namespace,
+            self.name,
+            patch,
+            urgent=not URGENT_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
+        )
+        metrics.record_run(self.uid, self.namespace, self.status)  # patches are partial
+        metrics.state_written(patch, self.status)
+
+    async def post(self, reason: str, message: str, warning: bool) -> None:
+        await self.op.events.post(self.involved, reason=reason, message=message, warning=warning)
+
+    def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
+        op = self.op
+        planned, dropped = plan_named_events(
+            records, run_name=self.name, run_uid=self.uid, limiter=op.limiter, settings=op.settings
+        )
+        lines = tuple(e.message for e in planned if e.reason == LOG_REASON)
+        metrics.log_lines(mirrored=metrics.lines_in(lines), dropped=dropped)
+        return planned
+
+    async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
+        return [e for e in pending if not await self.op.events.post_named(self.involved, e)]
+
+    async def resolve_job(self) -> JobInfo | Waiting:
+        return await resolve_job(self.op, self.port, self.spec, self.namespace)
+
+    async def admit(self) -> Waiting | None:
+        op, namespace = self.op, self.namespace
+        cap = op.settings.max_active_runs_per_namespace
+        async with op.admission_lock:  # one decision at a time: each sees the last one's slot
+            runs = await op.kube.list_resources(RUN_PLURAL, namespace)
+            ready = {
+                j["metadata"]["name"]
+                for j in await op.kube.list_resources(JOB_PLURAL, namespace)
+                if is_true((j.get("status") or {}).get("conditions"), "Ready")
+            }
+            booked = op.reservations.of(namespace)
+            decision = admission.admit(
+                runs, uid=self.uid, cap=cap, reserved=booked, ready_jobs=ready
+            )
+            if decision.allowed:
+                booked.add(self.uid)
+                return None
+        return Waiting(admission.REASON, decision.message(cap))
+
+
 async def build_context(
     op: Operator,
     body: Any,
@@ -68,6 +133,7 @@ async def build_context(
     uid: str,
     involved: ObjectReference,
 ) -> RunContext:
+    """The context of a run's passes: its job's credentials and region decide its port."""
     job = None
     if spec.job_ref is not None:
         job = await job_body(op, namespace, spec.job_ref.name)
@@ -75,53 +141,6 @@ async def build_context(
     secret = spec.auth_secret_ref.name if spec.auth_secret_ref else raw_secret(job_spec)
     region = spec.region or job_spec.get("region")
     port = await port_for(op, namespace, secret, region)
-
-    async def post(reason: str, message: str, warning: bool) -> None:
-        await op.events.post(involved, reason=reason, message=message, warning=warning)
-
-    def plan_lines(records: Sequence[LogRecord]) -> list[PendingEvent]:
-        planned, dropped = plan_named_events(
-            records, run_name=name, run_uid=uid, limiter=op.limiter, settings=op.settings
-        )
-        metrics.log_lines(
-            mirrored=metrics.lines_in(tuple(e.message for e in planned if e.reason == LOG_REASON)),
-            dropped=dropped,
-        )
-        return planned
-
-    async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
-        return [e for e in pending if not await op.events.post_named(involved, e)]
-
-    async def resolve() -> JobInfo | Waiting:
-        return await resolve_job(op, port, spec, namespace)
-
-    async def admit() -> Waiting | None:
-        cap = op.settings.max_active_runs_per_namespace
-        async with op.admission_lock:  # one decision at a time: each sees the last one's slot
-            runs = await op.kube.list_resources(RUN_PLURAL, namespace)
-            ready = {
-                j["metadata"]["name"]
-                for j in await op.kube.list_resources(JOB_PLURAL, namespace)
-                if is_true((j.get("status") or {}).get("conditions"), "Ready")
-            }
-            booked = op.reservations.of(namespace)
-            decision = admission.admit(runs, uid=uid, cap=cap, reserved=booked, ready_jobs=ready)
-            if decision.allowed:
-                booked.add(uid)
-                return None
-        return Waiting(admission.REASON, decision.message(cap))
-
-    async def persist(patch: dict[str, Any]) -> None:
-        await op.kube.patch_status(
-            RUN_PLURAL,
-            namespace,
-            name,
-            {k: v for k, v in patch.items() if not k.startswith("_")},
-            urgent=not URGENT_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
-        )
-        metrics.record_run(uid, namespace, status)  # the whole status: patches are partial
-        metrics.state_written(patch, status)
-
     return RunContext(
         namespace=namespace,
         name=name,
@@ -131,12 +150,7 @@ async def build_context(
         status=status,
         settings=op.settings,
         port=port,
-        persist=persist,
-        post=post,
-        plan_lines=plan_lines,
-        post_events=post_events,
-        resolve_job=resolve,
-        admit=admit if op.settings.max_active_runs_per_namespace > 0 else None,
+        kube=RunWiring(op, port, spec, namespace, name, uid, involved, status),
         now=utcnow,
         region=region or op.settings.region,
     )

@@ -53,36 +53,38 @@ async def follow_logs(
 
     A live run's step runs beside the passes; a terminal run's pass waits for it, so the
     read that completes the log is decided on at once, as a single pass would."""
-    if ctx.log_step is not None and (terminal or ctx.log_step.done()):
+    if ctx.memory.log_step is not None and (terminal or ctx.memory.log_step.done()):
         await ctx.wait_logs()
     if (
-        ctx.log_step is None
+        ctx.memory.log_step is None
         and not _read_enough(ctx, run, terminal)
         and _log_due(ctx, now, terminal)
     ):
-        ctx.log_step = asyncio.get_running_loop().create_task(_log_step(ctx, run, now, duration))
+        ctx.memory.log_step = asyncio.get_running_loop().create_task(
+            _log_step(ctx, run, now, duration)
+        )
         if terminal:
             await ctx.wait_logs()
-    return _read_enough(ctx, run, terminal) and ctx.log_step is None
+    return _read_enough(ctx, run, terminal) and ctx.memory.log_step is None
 
 
 def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
     """Whether this pass reads the log: a terminal run's at every pass (its end is decided
     on them), a live run's at the pass nearest to ``log_read_interval`` after its last
     read (passes fall on ticks of the poll interval)."""
-    if terminal or ctx.logs_read_at is None or ctx.unposted:
+    if terminal or ctx.memory.logs_read_at is None or ctx.memory.unposted:
         return True
-    since = (now - ctx.logs_read_at).total_seconds()
+    since = (now - ctx.memory.logs_read_at).total_seconds()
     return since >= ctx.settings.log_read_interval - ctx.settings.poll_interval / 2
 
 
 def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
-    if not terminal or ctx.unposted or ctx.logs_read_at is None:
+    if not terminal or ctx.memory.unposted or ctx.memory.logs_read_at is None:
         return False
     return not logs.keep_reading(
         terminal=True,
         time_finished=run.time_finished,
-        now=ctx.logs_read_at,
+        now=ctx.memory.logs_read_at,
         grace=timedelta(seconds=ctx.settings.log_grace),
         settle=timedelta(seconds=ctx.settings.log_settle),
     )
@@ -95,9 +97,9 @@ async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: st
     patch["duration"] = duration
     await ctx.save(patch)
     if to_post:
-        ctx.unposted = list(await ctx.post_events(to_post))
+        ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
     if read:
-        ctx.logs_read_at = now
+        ctx.memory.logs_read_at = now
 
 
 async def _search_all(
@@ -107,14 +109,14 @@ async def _search_all(
     runs at once and answers on one page)."""
     assert run.log_group_id
     assert run.log_id
-    if ctx.log_compartment is None:
+    if ctx.memory.log_compartment is None:
         try:
-            ctx.log_compartment = await ctx.port.get_log_compartment(
+            ctx.memory.log_compartment = await ctx.port.get_log_compartment(
                 log_group_id=run.log_group_id, log_id=run.log_id
             )
         except NotFoundError:
-            ctx.log_compartment = run.compartment_id
-    log = RunLog(ctx.log_compartment, run.log_group_id, run.log_id, run.id)
+            ctx.memory.log_compartment = run.compartment_id
+    log = RunLog(ctx.memory.log_compartment, run.log_group_id, run.log_id, run.id)
     query = logs.search_query(log.compartment_id, log.log_group_id, log.log_id, log.run_id)
     records: list[LogRecord] = []
     page: str | None = None
@@ -131,12 +133,12 @@ async def _search_all(
 async def _resume_pending(ctx: RunContext) -> None:
     """Once per incarnation: create the Events an earlier one persisted as pending and may
     have been killed before creating (those it did create answer 409 and count as done)."""
-    if ctx.pending_resumed:
+    if ctx.memory.pending_resumed:
         return
     pending = log_batches.from_wire(ctx.status.get("logPending"))
     if pending:
-        ctx.unposted = list(await ctx.post_events(pending))
-    ctx.pending_resumed = True
+        ctx.memory.unposted = list(await ctx.kube.post_events(pending))
+    ctx.memory.pending_resumed = True
 
 
 async def _mirror_logs(
@@ -145,10 +147,14 @@ async def _mirror_logs(
     """The status patch after reading new log lines, the Events to create once that
     patch is persisted, and whether the log was read (not when refused Events come first)."""
     await _resume_pending(ctx)
-    if ctx.unposted:
+    if ctx.memory.unposted:
         # The apiserver refused some Events (overload, a timeout): create them again
         # before reading on; the cursor waits, so the pending list stays bounded.
-        return {"logPending": log_batches.to_wire(ctx.unposted)}, list(ctx.unposted), False
+        return (
+            {"logPending": log_batches.to_wire(ctx.memory.unposted)},
+            list(ctx.memory.unposted),
+            False,
+        )
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
     cursor = _cursor(ctx.status)
@@ -166,7 +172,7 @@ async def _mirror_logs(
         merged = logs.merge(
             cursor, fetched, window=window, overlap=overlap, max_ids=settings.log_cursor_max_ids
         )
-    to_post = list(ctx.plan_lines(merged.new)) if merged.new else []
+    to_post = list(ctx.kube.plan_lines(merged.new)) if merged.new else []
     previous_tail = [
         LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
         for x in ctx.status.get("logTail") or []

@@ -79,7 +79,7 @@ def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None
     that mirrors lines: "persist" (before the write-ahead patch), "post" (after it, before
     the Events) or "posted" (after the Events, before anything else)."""
     ctx = make(port, rec, clock, status=persisted(rec.patches))
-    persist, post_events = ctx.persist, ctx.post_events
+    persist, post_events = ctx.kube.persist, ctx.kube.post_events
 
     async def killing_persist(patch: dict[str, Any]) -> None:
         if kill_at == "persist" and patch.get("logPending"):
@@ -94,7 +94,8 @@ def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None
             raise Killed
         return refused
 
-    ctx.persist, ctx.post_events = killing_persist, killing_post
+    ctx.kube.persist = killing_persist  # type: ignore[method-assign]
+    ctx.kube.post_events = killing_post  # type: ignore[method-assign]
     return ctx
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile.conditions import get_condition
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run_overrides import REASON
@@ -34,21 +35,34 @@ NODE_OVERRIDE = {
 }
 
 
+class Kube:
+    """The run's Kubernetes side: Events recorded, nothing else kept."""
+
+    def __init__(self, events: list[tuple[str, str]]) -> None:
+        self.events = events
+
+    async def persist(self, patch: dict[str, Any]) -> None:
+        return None
+
+    async def post(self, reason: str, message: str, warning: bool) -> None:
+        self.events.append((reason, message))
+
+    def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
+        return []
+
+    async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
+        return []
+
+    async def resolve_job(self) -> JobInfo:
+        return JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT, SINGLE_NODE_JOB)
+
+    async def admit(self) -> None:
+        return None
+
+
 def context(
     port: FakePort, events: list[tuple[str, str]], status: dict[str, Any] | None = None, **spec: Any
 ) -> RunContext:
-    async def persist(patch: dict[str, Any]) -> None:
-        return None
-
-    async def post(reason: str, message: str, warning: bool) -> None:
-        events.append((reason, message))
-
-    async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
-        return []
-
-    async def resolve() -> JobInfo:
-        return JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT, SINGLE_NODE_JOB)
-
     return RunContext(
         namespace="team-a",
         name="run-1",
@@ -58,11 +72,7 @@ def context(
         status=dict(status or {}),
         settings=Settings(),
         port=port,
-        persist=persist,
-        post=post,
-        plan_lines=lambda records: [],
-        post_events=post_events,
-        resolve_job=resolve,
+        kube=Kube(events),
         now=lambda: at(0),
     )
 

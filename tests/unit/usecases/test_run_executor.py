@@ -37,28 +37,26 @@ class Clock:
         return at(self.seconds)
 
 
-def make(
-    port: FakePort,
-    rec: Recorder,
-    clock: Clock,
-    status: dict[str, Any] | None = None,
-    job: JobInfo | Waiting | None = None,
-    **spec: Any,
-) -> RunContext:
-    async def persist(patch: dict[str, Any]) -> None:
-        rec.patches.append(dict(patch))
+class RecordingKube:
+    """The run's Kubernetes side, recorded: status patches, Events, log lines."""
 
-    async def post(reason: str, message: str, warning: bool) -> None:
-        rec.events.append((reason, message))
+    def __init__(self, rec: Recorder, job: JobInfo | Waiting | None) -> None:
+        self.rec, self.job = rec, job
 
-    def plan_lines(records: Sequence[LogRecord]) -> list[PendingEvent]:
+    async def persist(self, patch: dict[str, Any]) -> None:
+        self.rec.patches.append(dict(patch))
+
+    async def post(self, reason: str, message: str, warning: bool) -> None:
+        self.rec.events.append((reason, message))
+
+    def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
         return [
             PendingEvent(event_name("run-1", "run-uid", ids), "LogLines", message)
             for ids, message in batch_records(records, 1024)
         ]
 
-    async def post_events(pending: Sequence[PendingEvent]) -> list[PendingEvent]:
-        refused = []
+    async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
+        rec, refused = self.rec, []
         for event in pending:
             if rec.refuse_events > 0:
                 rec.refuse_events -= 1
@@ -69,9 +67,21 @@ def make(
                 rec.events.append((event.reason, event.message))
         return refused
 
-    async def resolve() -> JobInfo | Waiting:
-        return job or JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT)
+    async def resolve_job(self) -> JobInfo | Waiting:
+        return self.job or JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT)
 
+    async def admit(self) -> Waiting | None:
+        return None
+
+
+def make(
+    port: FakePort,
+    rec: Recorder,
+    clock: Clock,
+    status: dict[str, Any] | None = None,
+    job: JobInfo | Waiting | None = None,
+    **spec: Any,
+) -> RunContext:
     return RunContext(
         namespace="team-a",
         name="run-1",
@@ -81,11 +91,7 @@ def make(
         status=dict(status or {}),
         settings=Settings(log_grace=10, log_settle=0, log_overlap=30),
         port=port,
-        persist=persist,
-        post=post,
-        plan_lines=plan_lines,
-        post_events=post_events,
-        resolve_job=resolve,
+        kube=RecordingKube(rec, job),
         now=clock,
     )
 
@@ -161,14 +167,14 @@ async def test_a_crash_after_create_before_the_ocid_was_stored_adopts_the_run() 
     uid tag (listing the job's runs) instead of creating a second one."""
     port, rec, clock = FakePort(), Recorder(), Clock()
     first = make(port, rec, clock)
-    real_save = first.persist
+    real_save = first.kube.persist
 
     async def crash_on_ocid(patch: dict[str, Any]) -> None:
         if "ocid" in patch:
             raise RuntimeError("killed before the OCID was stored")
         await real_save(patch)
 
-    first.persist = crash_on_ocid
+    first.kube.persist = crash_on_ocid  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         await run_pass(first)
     again = make(port, rec, clock, status={"createRequested": 1})
@@ -474,7 +480,7 @@ async def test_state_passes_do_not_wait_for_a_slow_log_step() -> None:
     ctx2 = make(port, Recorder(), clock, status={"ocid": run_id})
     port.search_logs = failing_search  # type: ignore[method-assign]
     assert await run_once(ctx2) == ctx2.settings.poll_interval
-    await until(lambda: ctx2.log_step is not None and ctx2.log_step.done())
+    await until(lambda: ctx2.memory.log_step is not None and ctx2.memory.log_step.done())
     with pytest.raises(RuntimeError, match="search failed"):
         await run_once(ctx2)
 
