@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ads_operator.models import API_VERSION, JOB_KIND, RUN_KIND
+from ads_operator.models.base import JsonObject
 from ads_operator.reconcile.identity import label_value
 
 #: Label on runs a schedule created: the job's name, cut and hashed when over 63
@@ -25,7 +26,7 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def run_manifest(job: Mapping[str, Any], run_name: str, moment: datetime) -> dict[str, Any]:
+def run_manifest(job: Mapping[str, Any], run_name: str, moment: datetime) -> JsonObject:
     """The run to create for the schedule time ``moment``, owned by ``job``."""
     meta = job["metadata"]
     return {

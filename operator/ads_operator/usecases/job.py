@@ -20,11 +20,12 @@ from ads_operator.ads.artifacts import ArtifactError
 from ads_operator.ads.sources import SourceError
 from ads_operator.ads.translate import TranslationError
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import created_at
+from ads_operator.kube.port import StatusPatch, created_at
 from ads_operator.models import JOB_PLURAL, DataScienceJobSpec, DataScienceJobStatus
 from ads_operator.models.oci_errors import OciError
 from ads_operator.reconcile import job_conditions, outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true
+from ads_operator.reconcile.job_conditions import Conditions
 from ads_operator.usecases.credentials import is_auth_wait, port_for, secret_of, wait_for_fix
 from ads_operator.usecases.failures import validation_text
 from ads_operator.usecases.job_executor import (
@@ -64,7 +65,7 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
     try:
         port = await port_for(op, namespace, secret_of(spec), spec.region)
 
-        async def persist(patch: dict[str, Any]) -> None:
+        async def persist(patch: StatusPatch) -> None:
             await op.kube.patch_status(JOB_PLURAL, namespace, name, patch)
 
         ctx = JobContext(
@@ -101,7 +102,7 @@ async def _synced(
     body: Mapping[str, Any],
     ctx: JobContext,
     outcome: JobOutcome,
-    conditions: list[dict[str, Any]],
+    conditions: Conditions,
     *,
     retry: int,
 ) -> Outcome:
@@ -138,7 +139,7 @@ async def _synced(
 async def report(
     op: Operator,
     body: Mapping[str, Any],
-    conditions: list[dict[str, Any]],
+    conditions: Conditions,
     disposition: outcomes.Disposition,
     *,
     wait: Callable[[float], Awaitable[float]] | None = None,

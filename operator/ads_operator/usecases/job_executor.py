@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ads_operator.ads.translate import job_details
+from ads_operator.kube.port import StatusPatch
 from ads_operator.models import DataScienceJobSpec, DataScienceJobStatus
 from ads_operator.models.oci_errors import NotFoundError, RetryableError
 from ads_operator.models.oci_records import OciJob
@@ -31,7 +32,7 @@ from ads_operator.settings import Settings
 from ads_operator.usecases.artifacts import SourceReader, build_artifact
 
 #: Writes a merge patch of the job's ``.status`` (see :meth:`JobContext.save`).
-Persist = Callable[[dict[str, Any]], Awaitable[None]]
+Persist = Callable[[StatusPatch], Awaitable[None]]
 
 
 class JobOutcome(StrEnum):

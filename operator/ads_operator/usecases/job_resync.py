@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import Resource, update_status
+from ads_operator.kube.port import Resource, StatusPatch, update_status
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL, DataScienceJobStatus
 from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
@@ -84,7 +84,7 @@ async def retire(
     kept, notes = await retire_jobs(port, retired, compartment_id, in_use=referenced_jobs(runs))
     gone = set(retired) - set(kept)
 
-    def without_gone(status: Mapping[str, Any]) -> dict[str, Any]:
+    def without_gone(status: Mapping[str, Any]) -> StatusPatch:
         listed = DataScienceJobStatus.parse(status).retired_ocids or []
         return {"retiredOcids": [o for o in listed if o not in gone] or None}
 

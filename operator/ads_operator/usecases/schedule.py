@@ -23,7 +23,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import created_at, error_text, update_status
+from ads_operator.kube.port import StatusPatch, created_at, error_text, update_status
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
@@ -161,7 +161,7 @@ class Scheduler:
         if rule is None or job_conditions.shows(status.condition_dicts(), rule):
             return
 
-        def with_rule(current: Mapping[str, Any]) -> dict[str, Any] | None:
+        def with_rule(current: Mapping[str, Any]) -> StatusPatch | None:
             conditions = current.get("conditions")
             if job_conditions.shows(conditions, rule):
                 return None
