@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ads_operator.models import RuntimeType
+from ads_operator.models.base import JsonObject
 
 #: The infrastructure's own camelCase keys (including the shape config's two).
 INFRA_KEYS: Final = frozenset(
@@ -121,9 +122,9 @@ class SpellingError(ValueError):
     """Two spellings of one key, or a key ADS would ignore; the message says which."""
 
 
-def standardise_infrastructure(spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+def standardise_infrastructure(spec: Mapping[str, Any], where: str) -> JsonObject:
     """The infrastructure spec with every key ADS renames renamed as ADS renames it."""
-    out: dict[str, Any] = {}
+    out: JsonObject = {}
     spelled: dict[str, str] = {}
     for key, value in spec.items():
         target = key
@@ -140,7 +141,7 @@ def standardise_infrastructure(spec: Mapping[str, Any], where: str) -> dict[str,
     return out
 
 
-def standardise_runtime(type_: RuntimeType, spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+def standardise_runtime(type_: RuntimeType, spec: Mapping[str, Any], where: str) -> JsonObject:
     """The runtime spec with every key ADS renames for ``type_`` renamed as ADS does."""
     aliases = dict(RUNTIME_SNAKE[type_])
     if type_ is RuntimeType.NOTEBOOK:
@@ -148,10 +149,8 @@ def standardise_runtime(type_: RuntimeType, spec: Mapping[str, Any], where: str)
     return _rename_exact(spec, aliases, where)
 
 
-def _rename_exact(
-    spec: Mapping[str, Any], aliases: Mapping[str, str], where: str
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _rename_exact(spec: Mapping[str, Any], aliases: Mapping[str, str], where: str) -> JsonObject:
+    out: JsonObject = {}
     spelled: dict[str, str] = {}
     for key, value in spec.items():
         _put(out, spelled, aliases.get(key, key), key, copy.deepcopy(value), where)
@@ -159,7 +158,7 @@ def _rename_exact(
 
 
 def _put(
-    out: dict[str, Any], spelled: dict[str, str], target: str, key: str, value: Any, where: str
+    out: JsonObject, spelled: dict[str, str], target: str, key: str, value: Any, where: str
 ) -> None:
     if target in out:
         raise SpellingError(f"{where}: {spelled[target]} and {key} both set {target}; keep one")

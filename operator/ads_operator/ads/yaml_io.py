@@ -22,7 +22,7 @@ import copy
 import re
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict
 
 from pydantic import BaseModel, ValidationError
 
@@ -36,6 +36,7 @@ from ads_operator.models import (
     RuntimeSpec,
     RuntimeType,
 )
+from ads_operator.models.base import JsonObject
 from ads_operator.models.job import ADS_JOB_KEYS, OPERATOR_JOB_KEYS
 
 #: ``apiVersion`` ADS's own examples write.
@@ -49,16 +50,50 @@ class ConversionError(ValueError):
     """The input is not a job this project can represent; the message says where."""
 
 
-def manifest_to_ads(manifest: Mapping[str, Any], *, ads_only: bool = False) -> dict[str, Any]:
+class KubernetesBlock(TypedDict):
+    """The exported ADS file's ``kubernetes`` block: what only Kubernetes needs."""
+
+    apiVersion: str
+    kind: str
+    #: ``name``, ``namespace``, ``labels``, ``annotations`` as the manifest had them.
+    metadata: JsonObject
+    #: The operator-only spec keys, when the job sets any.
+    spec: NotRequired[JsonObject]
+
+
+class AdsJobDocument(TypedDict):
+    """An ADS job YAML document as export writes it. ``spec`` holds the four ADS keys
+    (name, id, infrastructure, runtime) as the user wrote them: free-form YAML that the
+    job models validate."""
+
+    kind: str
+    apiVersion: str
+    spec: JsonObject
+    kubernetes: NotRequired[KubernetesBlock]
+
+
+class JobManifest(TypedDict):
+    """A DataScienceJob manifest as import writes it: ``spec`` is the normalised ADS
+    spec plus the operator's keys, validated by :func:`validate_job_spec` yet written as
+    the dict rather than the model's dump, so the output says only what the input said."""
+
+    apiVersion: str
+    kind: str
+    #: The ``kubernetes`` block's metadata (labels, annotations...) with name and namespace.
+    metadata: JsonObject
+    spec: JsonObject
+
+
+def manifest_to_ads(manifest: Mapping[str, Any], *, ads_only: bool = False) -> AdsJobDocument:
     """A DataScienceJob manifest as an ADS job YAML document."""
     if manifest.get("kind") != JOB_KIND:
         raise ConversionError(f"expected kind {JOB_KIND}, got {manifest.get('kind')!r}")
     spec = manifest.get("spec") or {}
     ads_spec = {key: copy.deepcopy(spec[key]) for key in ADS_JOB_KEYS if key in spec}
-    document: dict[str, Any] = {"kind": "job", "apiVersion": ADS_API_VERSION, "spec": ads_spec}
+    document: AdsJobDocument = {"kind": "job", "apiVersion": ADS_API_VERSION, "spec": ads_spec}
     if not ads_only:
         metadata = manifest.get("metadata") or {}
-        block: dict[str, Any] = {
+        block: KubernetesBlock = {
             "apiVersion": manifest.get("apiVersion", API_VERSION),
             "kind": JOB_KIND,
             "metadata": {k: copy.deepcopy(metadata[k]) for k in _KEPT_METADATA if k in metadata},
@@ -72,7 +107,7 @@ def manifest_to_ads(manifest: Mapping[str, Any], *, ads_only: bool = False) -> d
 
 def ads_to_manifest(
     document: Mapping[str, Any], *, name: str | None = None, namespace: str | None = None
-) -> dict[str, Any]:
+) -> JobManifest:
     """An ADS job YAML document as a validated DataScienceJob manifest."""
     if document.get("kind", "job") != "job":
         raise ConversionError(f"expected an ADS job (kind: job), got {document.get('kind')!r}")
@@ -129,7 +164,7 @@ def validate_job_spec(spec: Mapping[str, Any]) -> DataScienceJobSpec:
         raise ConversionError("; ".join(problems)) from exc
 
 
-def normalise_ads_spec(ads_spec: Mapping[str, Any]) -> dict[str, Any]:
+def normalise_ads_spec(ads_spec: Mapping[str, Any]) -> JsonObject:
     """ADS's accepted spellings turned into the CRD's (see the module docstring); a key
     ADS would ignore is refused, naming the key ADS reads."""
     spec = {k: copy.deepcopy(v) for k, v in ads_spec.items()}
@@ -168,10 +203,10 @@ def normalise_ads_spec(ads_spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _standardised(
-    standardise: Callable[[Mapping[str, Any], str], dict[str, Any]],
+    standardise: Callable[[Mapping[str, Any], str], JsonObject],
     spec: Mapping[str, Any],
     where: str,
-) -> dict[str, Any]:
+) -> JsonObject:
     try:
         return standardise(spec, where)
     except spellings.SpellingError as exc:

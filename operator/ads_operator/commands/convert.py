@@ -24,14 +24,16 @@ import argparse
 import copy
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 import yaml
 
 from ads_operator.ads import mounts, yaml_io
-from ads_operator.commands.localcode import CodePlan, place_local_code
+from ads_operator.commands.localcode import CodePlan, ConfigMap, place_local_code
 from ads_operator.models import JOB_KIND, RUN_KIND
+from ads_operator.models.base import JsonObject
 from ads_operator.models.oci_errors import OciError
 from ads_operator.oci.resource_search import FreeTextSearch
 from ads_operator.oci.upload import put_objects
@@ -43,6 +45,10 @@ _DROPPED_BECAUSE: dict[str, str] = {
     " and point the job's scriptPathURI at them",
     RUN_KIND: "a run is not part of an ADS job YAML: start one with job.run() in ADS",
 }
+
+#: One document of the output: a job's code ConfigMap and the job's manifest (ADS ->
+#: manifest), or an ADS job YAML document (manifest -> ADS).
+Converted: TypeAlias = ConfigMap | yaml_io.JobManifest | yaml_io.AdsJobDocument
 
 
 class _Dumper(yaml.SafeDumper):
@@ -83,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def convert_documents(
-    documents: list[Any],
+    documents: Sequence[object],
     *,
     name: str | None,
     namespace: str | None,
@@ -93,7 +99,7 @@ def convert_documents(
     base: Path | None = None,
     plan: CodePlan | None = None,
     search: mounts.Search | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Converted]:
     """Convert every job in ``documents`` (the pure core of the command); what is left
     out is appended to ``notes``, one line each. Local code paths (read from ``base``,
     default the current directory) are replaced by where ``plan`` says their code goes:
@@ -118,7 +124,7 @@ def convert_documents(
     if ads_jobs:
         if len(ads_jobs) > 1 and name:
             raise yaml_io.ConversionError("--name needs an input with a single job")
-        out: list[dict[str, Any]] = []
+        out: list[Converted] = []
         for document in ads_jobs:
             placed_before = len(plan.configmaps)
             document = _with_code_placed(
@@ -133,23 +139,23 @@ def convert_documents(
         raise yaml_io.ConversionError("--upload applies to ADS job YAML (kind: job) only")
     if not manifests:
         raise yaml_io.ConversionError("no ADS job (kind: job) or DataScienceJob in the input")
-    converted = []
-    for manifest in manifests:
-        manifest = {**manifest, "spec": yaml_io.normalise_ads_spec(manifest.get("spec") or {})}
-        yaml_io.validate_job_spec(manifest["spec"])
-        converted.append(yaml_io.manifest_to_ads(manifest, ads_only=ads_only))
+    converted: list[Converted] = []
+    for given in manifests:
+        spec = yaml_io.normalise_ads_spec(given.get("spec") or {})
+        yaml_io.validate_job_spec(spec)
+        converted.append(yaml_io.manifest_to_ads({**given, "spec": spec}, ads_only=ads_only))
     return converted
 
 
 def _with_code_placed(
-    document: dict[str, Any],
+    document: JsonObject,
     *,
     name: str | None,
     namespace: str | None,
     upload: str | None,
     base: Path | None,
     plan: CodePlan,
-) -> dict[str, Any]:
+) -> JsonObject:
     """The ADS document with its local code paths replaced (spellings normalised first,
     so ``script_path_uri`` is found too)."""
     spec = document.get("spec")
@@ -177,7 +183,7 @@ def _with_code_placed(
     return {**copy.deepcopy(document), "spec": spec}
 
 
-def _resolve_mounts(document: dict[str, Any], search: mounts.Search | None) -> None:
+def _resolve_mounts(document: JsonObject, search: mounts.Search | None) -> None:
     """Replace each ``<IP>:<export path>`` mount source by the OCIDs ADS would find."""
     spec = document.get("spec")
     infrastructure = spec.get("infrastructure") if isinstance(spec, dict) else None

@@ -26,9 +26,10 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final, NotRequired, TypedDict
 
 from ads_operator.ads.yaml_io import ConversionError
+from ads_operator.models.base import JsonObject
 
 #: Runtime keys that may hold code.
 CODE_KEYS: Final = ("scriptPathURI", "notebookPathURI", "source")
@@ -48,6 +49,24 @@ BOTH_WAYS: Final = (
     "code of at most 768 KiB in one file or a folder without subfolders goes into a "
     "ConfigMap; anything else needs --upload oci://bucket@namespace/prefix"
 )
+
+
+class ConfigMapMetadata(TypedDict):
+    name: str
+    #: Only with ``--namespace``: otherwise kubectl applies it where the job goes.
+    namespace: NotRequired[str]
+
+
+class ConfigMap(TypedDict):
+    """A core v1 ConfigMap manifest holding a job's code, written before the job."""
+
+    apiVersion: str
+    kind: str
+    metadata: ConfigMapMetadata
+    #: File name -> UTF-8 text.
+    data: NotRequired[dict[str, str]]
+    #: File name -> base64 of a file that is not UTF-8 text.
+    binaryData: NotRequired[dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,7 @@ class LocalCode:
 class CodePlan:
     """What ``convert`` must write and upload for the local code of all jobs."""
 
-    configmaps: list[dict[str, Any]] = field(default_factory=list)
+    configmaps: list[ConfigMap] = field(default_factory=list)
     #: (namespace, bucket) -> object name -> content
     uploads: dict[tuple[str, str], dict[str, bytes]] = field(default_factory=dict)
 
@@ -81,7 +100,7 @@ class CodePlan:
         return sum(len(objects) for objects in self.uploads.values())
 
 
-def is_local(value: Any) -> bool:
+def is_local(value: object) -> bool:
     """A path on this machine: no scheme, or ``file://``."""
     return isinstance(value, str) and ("://" not in value or value.startswith("file://"))
 
@@ -118,7 +137,7 @@ def read_local(key: str, value: str, base: Path) -> LocalCode:
 
 def configmap_for(
     code: LocalCode, *, job_name: str, namespace: str | None
-) -> tuple[dict[str, Any], str]:
+) -> tuple[ConfigMap, str]:
     """The ConfigMap holding ``code`` and the ``configmap://`` source naming it; a
     one-line error saying both ways when the code does not fit in one."""
     where = f"spec.runtime.spec.{code.key}"
@@ -138,10 +157,10 @@ def configmap_for(
             data[file_name] = content.decode("utf-8")
         except UnicodeDecodeError:
             binary[file_name] = base64.b64encode(content).decode()
-    metadata: dict[str, Any] = {"name": name}
+    metadata: ConfigMapMetadata = {"name": name}
     if namespace:
         metadata["namespace"] = namespace
-    configmap: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}
+    configmap: ConfigMap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}
     if data:
         configmap["data"] = data
     if binary:
@@ -199,7 +218,7 @@ def upload_for(code: LocalCode, target: str) -> tuple[str, str, dict[str, bytes]
 
 
 def place_local_code(
-    runtime_spec: dict[str, Any],
+    runtime_spec: JsonObject,
     *,
     job_name: str,
     namespace: str | None,

@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO, TypedDict
 
 from ads_operator.kube.client import configure
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
@@ -66,7 +66,7 @@ async def stream(
     follow: bool,
     settings: Settings,
     out: TextIO,
-    now: Any = None,
+    now: Callable[[], datetime] | None = None,
 ) -> int:
     """Print the run's lines (and state changes when following); returns lines printed.
 
@@ -178,6 +178,14 @@ def _print(lines: list[tuple[datetime, str]], out: TextIO) -> None:
         print(f"{_stamp(at)} - {text}", file=out, flush=True)
 
 
+class _CredentialKeys(TypedDict, total=False):
+    """What this command reads from a job's spec (as from its run's): which Secret holds
+    the OCI credentials, and which region to call."""
+
+    authSecretRef: dict[str, str]
+    region: str
+
+
 class CommandError(Exception):
     """A problem the user can fix; the message says what it is and what to do."""
 
@@ -214,7 +222,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             f"dsjobrun/{args.run} has no OCI run yet (phase {status.get('phase', 'Pending')}); "
             f"`kubectl describe dsjobrun {args.run} -n {namespace}` says why"
         )
-    job_spec: dict[str, Any] = {}
+    job_spec: _CredentialKeys = {}
     if (spec.get("jobRef") or {}).get("name"):
         job = await kube.get_resource(JOB_PLURAL, namespace, spec["jobRef"]["name"])
         job_spec = (job or {}).get("spec") or {}

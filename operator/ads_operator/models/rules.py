@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, model_validator
 
 from ads_operator.models.base import WireModel
+from ads_operator.models.schema import JsonSchema
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Rule:
         return {"rule": self.cel, "message": self.message, "fieldPath": self.field_path}
 
 
-def _schema_rules(schema: dict[str, Any], cls: type) -> None:
+def _schema_rules(schema: JsonSchema, cls: type) -> None:
     rules = getattr(cls, "RULES", ())
     if rules:
         schema["x-kubernetes-validations"] = [rule.as_cel() for rule in rules]
