@@ -34,8 +34,11 @@ async def report_run(
     status: dict[str, Any],
     disposition: outcomes.Disposition,
     meta: Mapping[str, Any],
-) -> None:
-    """Write a run's failed pass into its status and (once per reason in a row) an Event."""
+    last_reason: str | None = None,
+) -> str:
+    """Write a run's failed pass into its status and an Event, unless ``last_reason`` (the
+    daemon remembers it, never the status) says it was the same failure as the last one.
+    Returns the reason to remember."""
     metrics.reconcile_error(str(body.get("kind") or RUN_PLURAL), disposition.reason)
     patch: dict[str, Any]
     if isinstance(disposition, outcomes.Terminal) and not status.get("ocid"):
@@ -67,11 +70,11 @@ async def report_run(
         await op.kube.patch_status(RUN_PLURAL, meta_["namespace"], meta_["name"], patch)
     except Exception as exc:
         log.warning("could not patch status of %s: %s", meta_["name"], exc)
-    if status.get("_last_reason") != disposition.reason:
+    if last_reason != disposition.reason:
         await op.events.post(
             reference(body),
             reason=disposition.reason,
             message=disposition.message,
             warning=True,
         )
-    status["_last_reason"] = disposition.reason
+    return disposition.reason

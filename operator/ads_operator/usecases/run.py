@@ -24,7 +24,7 @@ from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import run_finished
 from ads_operator.usecases.credentials import is_auth_wait, wait_for_fix
 from ads_operator.usecases.failures import report_run, validation_text
-from ads_operator.usecases.operator import Operator, utcnow
+from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.outcome import Stopping
 from ads_operator.usecases.run_end import delete, expire
 from ads_operator.usecases.run_executor import RunContext, run_once
@@ -47,6 +47,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
         return
     involved = reference(body)
     attempt = 0
+    last_reason: str | None = None  # the failure last reported (its Event posted once)
     ctx: RunContext | None = None
     rules: RunPolicy | None = None
     rules_for: tuple[RunPolicy | None] | None = None
@@ -90,7 +91,9 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
             except OciError as exc:
                 disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
                 attempt += 1
-                await report_run(op, body, status, disposition, body["metadata"])
+                last_reason = await report_run(
+                    op, body, status, disposition, body["metadata"], last_reason
+                )
                 if isinstance(disposition, outcomes.Terminal):
                     return
                 delay = disposition.delay
@@ -113,7 +116,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                 return
             if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
                 delay = aligned_delay(
-                    state_interval(delay, *_in_progress(ctx.status if ctx else status)),
+                    state_interval(delay, *_in_progress(ctx.status if ctx else status, op.now())),
                     time.time(),
                     jitter=op.settings.run_batch_window / 2,
                 )
@@ -148,7 +151,7 @@ async def _pause(op: Operator, status: dict[str, Any], stopped: Stopping, delay:
         op.reader.unfollow(str(ocid))
 
 
-def _in_progress(status: dict[str, Any]) -> tuple[str | None, float | None]:
+def _in_progress(status: dict[str, Any], now: datetime) -> tuple[str | None, float | None]:
     """The run's OCI state and, while IN_PROGRESS, for how many seconds it has been."""
     state = status.get("lifecycleState")
     started = status.get("timeStarted")
@@ -158,4 +161,4 @@ def _in_progress(status: dict[str, Any]) -> tuple[str | None, float | None]:
         since = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
     except ValueError:
         return state, None
-    return state, (utcnow() - since).total_seconds()
+    return state, (now - since).total_seconds()

@@ -23,7 +23,7 @@ from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.reconcile import outcomes, policy
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.usecases.credentials import port_for, raw_secret
-from ads_operator.usecases.operator import Operator, utcnow
+from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.outcome import Done, Outcome, RetryAfter, Stopping
 from ads_operator.usecases.run_job import run_policy_of
 
@@ -53,7 +53,7 @@ async def expire(
     when = policy.expires_at(rules, status) if rules is not None else None
     if rules is None or when is None:
         return
-    wait = (when - utcnow()).total_seconds()
+    wait = (when - op.now()).total_seconds()
     if wait > 0:
         await stopped.wait(wait)
         if stopped:

@@ -27,7 +27,7 @@ from ads_operator.reconcile.events import LOG_REASON, plan_named_events
 from ads_operator.reconcile.identity import foreign_owner
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.usecases.credentials import port_for, raw_secret
-from ads_operator.usecases.operator import Operator, utcnow
+from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
 
 
@@ -151,7 +151,7 @@ async def build_context(
         settings=op.settings,
         port=port,
         kube=RunWiring(op, port, spec, namespace, name, uid, involved, status),
-        now=utcnow,
+        now=op.now,
         region=region or op.settings.region,
     )
 

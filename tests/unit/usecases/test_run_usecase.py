@@ -294,3 +294,50 @@ async def test_a_full_namespace_makes_a_run_wait_until_a_slot_frees(
     assert waited  # it said why it waited
     assert status(kube)["phase"] == "Succeeded"
     assert stop.pauses >= 3  # two passes waited for the slot
+
+
+async def test_the_wait_for_a_missing_job_is_counted_across_passes_and_ends_it(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    """The daemon remembers when the wait began (not the status), though each pass
+    rebuilds its context while the run has no OCI run."""
+    op, kube, port = world
+    clock = [at(0)]
+    op.now = lambda: clock[0]
+    op.settings = dataclasses.replace(op.settings, job_wait_timeout=60)
+    body = add_run(kube)
+
+    def between(n: int) -> None:
+        clock[0] = at(30 * n)
+
+    stop = Stop(between, passes=10)
+    await run_usecase.watch(op, body, stop)
+    assert stop.pauses == 2  # waited at 0 s and 30 s, failed at 60 s
+    assert status(kube)["phase"] == "Failed"
+    assert cond(kube, "Failed") == ("True", "JobNotFound")
+    assert "gave up after waiting 60s" in str(get_condition(status(kube)["conditions"], "Failed"))
+    assert port.calls["create_job_run"] == 0
+    assert all(not k.startswith("_") for p in patches_of(kube) for k in p)
+
+
+async def test_a_failure_repeated_pass_after_pass_is_one_event_and_nothing_private_in_status(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube)
+    from ads_operator.models.oci_errors import RetryableError
+
+    def between(n: int) -> None:
+        if n < 3:
+            port.fail_next["create_job_run"] = RetryableError("busy", status=503, code="Busy")
+        elif port.runs:
+            (run_id,) = port.runs
+            port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+
+    port.fail_next["create_job_run"] = RetryableError("busy", status=503, code="Busy")
+    await run_usecase.watch(op, body, Stop(between))
+    failures = [r for r in kube.reasons() if r not in ("Created", "ACCEPTED", "SUCCEEDED")]
+    assert len(failures) == 1  # three failed passes in a row: one Event
+    assert status(kube)["phase"] == "Succeeded"
+    assert all(not k.startswith("_") for k in status(kube))
