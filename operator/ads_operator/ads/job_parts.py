@@ -109,13 +109,11 @@ def storage_mount_details(mount: StorageMount) -> StorageMountConfigurationDetai
         if prefix:
             details["prefix"] = prefix
     elif mounts.needs_search(src):
-        # ADS resolves an address with Resource Search when it creates the job, on the
-        # user's machine; so does `convert`. The operator would need tenancy-wide read
-        # rights for it, so a resource must name the OCIDs.
+        # Resolved with Resource Search before translation, as ADS resolves it when it
+        # creates the job (usecases/mounts.py; `convert` on the user's machine).
         raise TranslationError(
-            f"storageMount src {src!r}: give <mount target OCID>:<export OCID>; "
-            "`ads-operator convert` on the ADS file resolves an IP address and export path "
-            "with OCI Resource Search, as ADS does"
+            f"storageMount src {src!r}: an address must be resolved with Resource Search "
+            "before translation (ads.mounts.resolve_step)"
         )
     else:
         mount_target, _, export = src.partition(":")

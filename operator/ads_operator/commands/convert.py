@@ -219,7 +219,7 @@ class _UserSearch:
     def __call__(self, text: str) -> list[mounts.Found]:
         if self._search is None:
             self._search = FreeTextSearch(from_env())
-        return [mounts.Found(*found) for found in self._search(text)]
+        return self._search(text)
 
 
 def _upload(plan: CodePlan, args: argparse.Namespace) -> None:

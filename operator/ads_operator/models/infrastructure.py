@@ -83,7 +83,7 @@ class StorageMount(WireModel):
         description=(
             "oci://bucket@namespace[/prefix] (Object Storage), or <mount target OCID>:"
             "<export OCID> (File Storage); ADS's <IPv4>:<export path> (either half) is "
-            "resolved by ads-operator convert."
+            "resolved with OCI Resource Search when the job is created, as ADS does."
         ),
     )
     dest: str = Field(

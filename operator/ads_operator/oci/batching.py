@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from ads_operator.ads.mounts import Found
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant
@@ -137,3 +138,6 @@ class BatchingPort:
 
     async def list_objects(self, *, namespace: str, bucket: str, prefix: str) -> list[str]:
         return await self.inner.list_objects(namespace=namespace, bucket=bucket, prefix=prefix)
+
+    async def search_resources(self, *, text: str) -> list[Found]:
+        return await self.inner.search_resources(text=text)

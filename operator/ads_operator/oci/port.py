@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from ads_operator.ads.mounts import Found
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.run_scan import RunScan
@@ -125,3 +126,8 @@ class OciPort(Protocol):
     async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes: ...
 
     async def list_objects(self, *, namespace: str, bucket: str, prefix: str) -> list[str]: ...
+
+    async def search_resources(self, *, text: str) -> list[Found]:
+        """Every resource a free-text Resource Search for ``text`` finds, as ADS searches
+        to resolve a File Storage mount written by address (see ``ads/mounts.py``)."""
+        ...

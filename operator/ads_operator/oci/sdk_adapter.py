@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ads_operator import metrics
+from ads_operator.ads.mounts import Found
 from ads_operator.models.oci_errors import NotFoundError
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
@@ -36,6 +37,7 @@ from ads_operator.oci.auth import Credentials
 from ads_operator.oci.errors import from_exception
 from ads_operator.oci.port import KnownRun, RunLog
 from ads_operator.oci.ratelimit import TenancyBudget
+from ads_operator.oci.resource_search import free_text_search
 from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
 from ads_operator.oci.sdk_records import job_of, parse_log_result, run_of
 from ads_operator.settings import Settings
@@ -89,6 +91,7 @@ class SdkOciPort:
             self._search = oci.loggingsearch.LogSearchClient(config, **kwargs)
             self._logging = oci.logging.LoggingManagementClient(config, **kwargs)
             self._os = oci.object_storage.ObjectStorageClient(config, **kwargs)
+            self._resources = oci.resource_search.ResourceSearchClient(config, **kwargs)
         except Exception as exc:
             raise from_exception(exc, operation="configure_client") from None
         for client in (self._ds, self._search, self._logging, self._os):
@@ -285,3 +288,7 @@ class SdkOciPort:
             start = resp.data.next_start_with
             if not start:
                 return names
+
+    async def search_resources(self, *, text: str) -> list[Found]:
+        call = functools.partial(free_text_search, self._resources, text)
+        return await self._call("SearchResources", call)

@@ -35,6 +35,7 @@ from ads_operator.usecases.job_executor import (
     desired_for,
     ensure_job,
 )
+from ads_operator.usecases.mounts import with_resolved_mounts
 from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.outcome import Done, Failed, Outcome, RetryAfter
 from ads_operator.usecases.sources import ClusterSourceReader, MissingSourceError
@@ -82,6 +83,8 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
             region=spec.region or op.settings.region,
             generation=generation,
         )
+        if not spec.id:
+            ctx.spec = await with_resolved_mounts(op.mounts, port, spec, ctx.uid, generation)
         outcome = await (adopt_job(ctx) if spec.id else ensure_job(ctx, await desired_for(ctx)))
     except MissingSourceError as exc:
         wait = outcomes.Retry(op.settings.poll_interval * 5, "SourceNotFound", str(exc))

@@ -22,6 +22,7 @@ from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import admission
 from ads_operator.reconcile.events import LogEventLimiter, RepeatLimiter
 from ads_operator.settings import Settings
+from ads_operator.usecases.mounts import ResolvedMounts
 
 
 def utcnow() -> datetime:
@@ -74,6 +75,8 @@ class Operator:
     reservations: admission.Reservations = field(default_factory=admission.Reservations)
     #: One admission decision at a time: each sees the slot the one before took.
     admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: File Storage mounts written by address, as resolved for each job's generation.
+    mounts: ResolvedMounts = field(default_factory=ResolvedMounts)
     #: The one budget for Events that are not log lines (kopf's own Events included).
     repeats: RepeatLimiter = field(default_factory=RepeatLimiter)
     #: The wall clock (tests pass their own).

@@ -488,13 +488,15 @@ def test_log_group_alone_asks_for_auto_log_creation() -> None:
     }
 
 
-def test_file_storage_by_ip_is_refused_with_a_reason() -> None:
+def test_file_storage_by_ip_is_resolved_before_translation_never_sent_as_is() -> None:
     spec = job(
         "script",
         {"scriptPathURI": "configmap://c/a.py"},
         storageMount=[{"src": "10.0.0.5:/exports/data", "dest": "data"}],
     )
-    with pytest.raises(translate.TranslationError, match=r"ads-operator convert.*Resource Search"):
+    with pytest.raises(
+        translate.TranslationError, match=r"resolved with Resource Search before translation"
+    ):
         translate.job_details(spec)
 
 
