@@ -30,8 +30,7 @@ def free_text_search(client: Any, text: str) -> list[Found]:
     found: list[Found] = []
     page: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"page": page} if page else {}
-        response = client.search_resources(details, **kwargs)
+        response = client.search_resources(details, page=page)  # the SDK drops a None
         for item in response.data.items or []:
             created = item.time_created.isoformat() if item.time_created else ""
             found.append(Found(item.resource_type or "", item.identifier or "", created))
