@@ -3,14 +3,21 @@ Search through its port (ADS's steps), once per generation, before translating."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ads_operator.ads.job_parts import TranslationError
 from ads_operator.ads.mounts import Found
-from ads_operator.models import DataScienceJobSpec
+from ads_operator.models import JOB_PLURAL, DataScienceJobSpec
+from ads_operator.usecases import job
 from ads_operator.usecases.job_executor import JobOutcome, desired_for, ensure_job
 from ads_operator.usecases.mounts import ResolvedMounts, with_resolved_mounts
+from ads_operator.usecases.outcome import Done, Failed
+from tests.fixtures.fake_kube import FakeKube
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort
+from tests.fixtures.fake_operator import fake_operator
+from tests.unit.usecases.test_job import NS, SCRIPT, condition, current, job_body
 from tests.unit.usecases.test_job_executor import context
 
 MT = "ocid1.mounttarget.oc1.iad.aaaa"
@@ -111,3 +118,39 @@ async def test_nothing_or_several_found_is_a_translation_error(src: str, message
         await with_resolved_mounts(cache, port, spec(OBJECTS, src), "uid-1", 1)
     assert set(port.calls) == {"search_resources"}  # the searches and nothing else
     assert cache.by_uid == {}
+
+
+# -- through the job use case (FakeKube + FakePort) --------------------------------------
+
+
+def _stored(kube: FakeKube, src: str) -> dict[str, Any]:
+    body = job_body()
+    body["spec"]["infrastructure"]["spec"]["storageMount"] = [{"src": src, "dest": "data"}]
+    kube.configmaps[(NS, "code")] = {"hello.py": SCRIPT}
+    return kube.add(JOB_PLURAL, body)
+
+
+async def test_the_job_use_case_creates_the_job_with_the_ocids_and_searches_once() -> None:
+    kube, port = FakeKube(), tenancy()
+    _stored(kube, "10.0.0.5:/data")
+    op = fake_operator(kube, port)
+    assert await job.reconcile(op, current(kube), retry=0) == Done()
+    (made,) = port.jobs.values()
+    (mount,) = port.details[made.id]["jobStorageMountConfigurationDetailsList"]  # type: ignore[typeddict-item]
+    assert (mount["mountTargetId"], mount["exportId"]) == (MT, EX)
+    assert await job.reconcile(op, current(kube), retry=0) == Done()  # another pass
+    assert port.calls["search_resources"] == 3
+    assert port.calls["create_job"] == 1
+    # The resource keeps the address as written.
+    stored = current(kube)["spec"]["infrastructure"]["spec"]["storageMount"]
+    assert stored == [{"src": "10.0.0.5:/data", "dest": "data"}]
+
+
+async def test_the_job_use_case_makes_an_address_found_nowhere_terminal() -> None:
+    kube, port = FakeKube(), tenancy()
+    _stored(kube, "10.9.9.9:/data")
+    result = await job.reconcile(fake_operator(kube, port), current(kube), retry=0)
+    assert isinstance(result, Failed)
+    assert "storageMount[0].src '10.9.9.9:/data'" in result.message
+    assert condition(kube, "Terminal") == ("True", "InvalidSpec")
+    assert dict(port.calls) == {"search_resources": 1}  # the IP's search, nothing else
