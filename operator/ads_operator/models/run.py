@@ -31,6 +31,7 @@ from ads_operator.models.common import (
 from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.policy import Attempts, RunPolicy
 from ads_operator.models.run_overrides import OVERRIDE_FIELDS, RunOverrides
+from ads_operator.models.status import StatusModel
 
 #: At most this many log lines are kept in ``status.logTail``.
 LOG_TAIL_LINES: Final = 50
@@ -198,7 +199,7 @@ class PendingLogEvent(WireModel):
     warning: bool | None = Field(default=None, description="A Warning (not Normal) Event.")
 
 
-class DataScienceJobRunStatus(WireModel):
+class DataScienceJobRunStatus(StatusModel):
     """What the operator last observed of the run (OCI's words plus a normalised phase)."""
 
     ocid: str | None = Field(default=None, max_length=MAX_OCID, description="OCI run OCID.")

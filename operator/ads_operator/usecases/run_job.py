@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ads_operator import metrics
-from ads_operator.kube.port import ObjectReference
+from ads_operator.kube.port import ObjectReference, Resource
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
@@ -213,7 +213,7 @@ async def resolve_job(
     )
 
 
-def _terminal_now(job: dict[str, Any]) -> Mapping[str, Any] | None:
+def _terminal_now(job: Resource) -> Mapping[str, Any] | None:
     """The job's ``Terminal=True`` condition when it is about the job's current spec.
 
     A condition written for an older generation may be about a spec that was just fixed
@@ -227,7 +227,7 @@ def _terminal_now(job: dict[str, Any]) -> Mapping[str, Any] | None:
     return cond
 
 
-async def job_body(op: Operator, namespace: str, name: str) -> dict[str, Any] | None:
+async def job_body(op: Operator, namespace: str, name: str) -> Resource | None:
     """The DataScienceJob a run names, read once for all the runs that ask within a
     moment (a run's start reads it three times, and a thousand runs start together).
     The body is shared: callers never change it."""

@@ -10,8 +10,9 @@ Once the run is terminal its state cannot change any more, and the passes wait f
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from ads_operator.models.oci_errors import NotFoundError
 from ads_operator.models.oci_records import LogRecord, OciJobRun
@@ -22,7 +23,16 @@ from ads_operator.reconcile.times import iso, parse_time
 from ads_operator.usecases.run_context import RunContext
 
 
-def _cursor(status: dict[str, Any]) -> logs.Cursor:
+class CursorWire(TypedDict):
+    """``status.logCursor`` as written (see :class:`~ads_operator.models.run.LogCursor`)."""
+
+    lastTime: str | None
+    watermark: str | None
+    floor: str | None
+    ids: list[str]
+
+
+def _cursor(status: Mapping[str, Any]) -> logs.Cursor:
     raw = status.get("logCursor") or {}
     return logs.Cursor.from_wire(
         parse_time(raw.get("lastTime")),
@@ -32,7 +42,7 @@ def _cursor(status: dict[str, Any]) -> logs.Cursor:
     )
 
 
-def _cursor_wire(cursor: logs.Cursor) -> dict[str, Any]:
+def _cursor_wire(cursor: logs.Cursor) -> CursorWire:
     """``status.logCursor`` for a merge patch: unset fields are written as None, which
     removes them, and the ids list replaces the earlier one (with any legacy ``floor:``
     entry in it)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ads_operator.models import JOB_PLURAL, RUN_PLURAL
+from ads_operator.models import JOB_PLURAL, RUN_PLURAL, DataScienceJobRunStatus
 from ads_operator.models.oci_records import OciJob
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.reconcile.conditions import get_condition
@@ -159,6 +159,10 @@ async def test_a_run_is_created_once_followed_to_success_and_its_log_mirrored(
     assert patches_of(kube)[0] == {"createRequested": 1}
     assert create_patches == [3]
     assert all(not k.startswith("_") for p in patches_of(kube) for k in p)
+    # What the use case wrote is what the CRD's status model reads, field for field.
+    parsed = DataScienceJobRunStatus.parse(status(kube))
+    assert parsed.phase == "Succeeded"
+    assert set(parsed.to_patch()) == set(status(kube))
 
 
 async def test_a_crash_between_marker_and_create_adopts_the_run(
