@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from ads_operator.ads.translate import job_details
 from ads_operator.kube.port import StatusPatch
@@ -77,8 +77,16 @@ def console_url(kind: str, ocid: str, region: str) -> str:
     return f"https://cloud.oracle.com/data-science/{kind}/{ocid}{suffix}"
 
 
-def job_state_fields(job: OciJob, region: str) -> dict[str, Any]:
-    """The status fields that mirror the OCI job (by field name, for :meth:`~JobContext.save`)."""
+class JobStateFields(TypedDict):
+    """The status fields that mirror the OCI job, by field name (for :meth:`JobContext.save`)."""
+
+    ocid: str
+    lifecycle_state: str
+    lifecycle_details: str | None
+    console_url: str
+
+
+def job_state_fields(job: OciJob, region: str) -> JobStateFields:
     return {
         "ocid": job.id,
         "lifecycle_state": job.lifecycle_state,
@@ -114,15 +122,18 @@ async def adopt_job(ctx: JobContext) -> JobOutcome:
     replaced one is: kept while runs refer to it, then deleted."""
     assert ctx.spec.id is not None
     job = await ctx.port.get_job(job_id=ctx.spec.id)
-    patch = job_state_fields(job, ctx.console_region)
     own = ctx.status.ocid if ctx.status.spec_hash else None
+    retired = ctx.status.retired_ocids
     if own and own != job.id:
-        retired = [o for o in ctx.status.retired_ocids or [] if o not in (own, job.id)]
-        patch["retired_ocids"] = [*retired, own]
+        retired = [*[o for o in retired or [] if o not in (own, job.id)], own]
         ctx.events.append(("Adopted", f"Adopted OCI job {job.id}; {own} is retired"))
-    if ctx.status.spec_hash:
-        patch.update(spec_hash=None, artifact=None)
-    await ctx.save(**patch)
+    await ctx.save(
+        **job_state_fields(job, ctx.console_region),
+        retired_ocids=retired,
+        # Not this resource's own job: no spec hash, no artifact of its own.
+        spec_hash=None,
+        artifact=None,
+    )
     return _outcome(job)
 
 
