@@ -266,11 +266,15 @@ def up(
     tools_root: Path | None = None,
     api_port: int | None = None,
     node: bool = False,
+    etcd_flags: tuple[str, ...] = (),
+    apiserver_flags: tuple[str, ...] = (),
 ) -> Instance:
     """Start etcd and kube-apiserver under ``directory``; reuse them when already running.
 
     With ``node``, a node runs beside them (hack/localnode.py): containerd, the kubelet,
     kube-scheduler and kube-controller-manager; this returns once the node is Ready.
+    ``etcd_flags`` and ``apiserver_flags`` are added to the two command lines (the chaos
+    tier's compacting control plane: ``tests/chaos/test_kube_faults.py``).
     """
     from hack import localnode
 
@@ -291,7 +295,10 @@ def up(
     attempts = 1 if api_port is not None else 3
     for attempt in range(1, attempts + 1):
         try:
-            instance = _start(directory, etcd_bin, apiserver_bin, api_port or free_port(), node)
+            instance = _start(
+                directory, etcd_bin, apiserver_bin, api_port or free_port(), node,
+                etcd_flags, apiserver_flags,
+            )  # fmt: skip
             if node:
                 _start_node(instance, tools_root)
                 instance = Instance.load(directory) or instance
@@ -325,7 +332,13 @@ def _port_free(port: int) -> bool:
 
 
 def _start(
-    directory: Path, etcd_bin: Path, apiserver_bin: Path, api_port: int, node: bool
+    directory: Path,
+    etcd_bin: Path,
+    apiserver_bin: Path,
+    api_port: int,
+    node: bool,
+    etcd_flags: tuple[str, ...] = (),
+    apiserver_flags: tuple[str, ...] = (),
 ) -> Instance:
     from hack import localnode
 
@@ -349,7 +362,7 @@ def _start(
         f"--listen-peer-urls=http://127.0.0.1:{peer_port}",
         f"--initial-advertise-peer-urls=http://127.0.0.1:{peer_port}",
         f"--initial-cluster=default=http://127.0.0.1:{peer_port}",
-        "--unsafe-no-fsync=true", "--log-level=warn",
+        "--unsafe-no-fsync=true", "--log-level=warn", *etcd_flags,
     ], etcd_log)  # fmt: skip
     instance = Instance(directory, server, (etcd,))
     instance.save()  # recorded before waiting, so `down` can stop a half-started plane
@@ -374,6 +387,7 @@ def _start(
             ["--authorization-mode=RBAC",
              "--disable-admission-plugins=ServiceAccount"]  # nothing creates `default` SAs
         ),
+        *apiserver_flags,
     ], api_log)  # fmt: skip
     instance = Instance(directory, server, (etcd, apiserver))
     instance.save()

@@ -1,0 +1,129 @@
+"""Faults on the Kubernetes side: the operator reaches its API server through a proxy
+that slows requests, resets connections and answers 429 as API Priority and Fairness
+does (``tests/fixtures/apiproxy.py``), and that API server's etcd compacts its history
+every :data:`COMPACTION` so that resumed watches are answered ``410 Gone``.
+
+The control plane is this test's own: etcd with ``--auto-compaction-mode=periodic
+--auto-compaction-retention=2s``, and kube-apiserver with ``--watch-cache=false`` (with
+its watch cache the API server serves watches from memory and etcd's compaction never
+shows; without it a watch resumed from a compacted resourceVersion is refused, which is
+what a busy production etcd does to a client that was away for a while). The proxy also
+resets every watch connection every few seconds, so watches resume often.
+
+Jobs and runs are applied while the faults are on, and stay on until every run settled.
+What must hold: every run reaches the phase its exit code means and its whole log is in
+its Events, each line once; the emulator saw exactly one CreateJob per job and one
+CreateJobRun per run (nothing created twice, nothing relaunched); and each kind of fault
+was in fact injected (a test whose faults never fired would prove nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hack import buildtools, localcluster
+
+from tests.chaos.conftest import Chaos
+from tests.chaos.workload import (
+    apply_all,
+    assert_each_line_once,
+    assert_exactly_once,
+    code_configmap,
+    log_events,
+    oci_log_lines,
+    run_manifest,
+    wait_settled,
+)
+from tests.fixtures.apiproxy import ApiProxy, Faults
+from tests.fixtures.cluster import Cluster
+from tests.fixtures.operator import install_crds
+
+COMPACTION = "2s"
+COMPACTING_ETCD = ("--auto-compaction-mode=periodic", f"--auto-compaction-retention={COMPACTION}")
+NO_WATCH_CACHE = ("--watch-cache=false",)
+FAULTS = Faults(latency=0.15, rate429=0.1, reset_rate=0.05, retry_after=1, watch_reset_every=4.0)
+JOBS = 3
+RUNS_PER_JOB = 4
+EXIT_CODES = (0, 0, 1, 3)
+NAMESPACE = "kube-faults"
+
+
+@pytest.fixture
+def compacting_cluster(tmp_path: Path) -> Iterator[tuple[Cluster, localcluster.Instance]]:
+    """A control plane of this test's own whose etcd compacts every :data:`COMPACTION`
+    and whose API server has no watch cache; the CRDs installed, the namespace made."""
+    directory = tmp_path / "controlplane"
+    try:
+        instance = localcluster.up(
+            directory, etcd_flags=COMPACTING_ETCD, apiserver_flags=NO_WATCH_CACHE
+        )
+    except localcluster.ControlPlaneError as exc:
+        localcluster.down(directory)
+        pytest.fail(f"could not start the compacting control plane: {exc}", pytrace=False)
+    try:
+        cluster = Cluster(instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()))
+        install_crds(cluster)
+        cluster.kubectl("create", "namespace", NAMESPACE)
+        yield cluster, instance
+    finally:
+        localcluster.down(directory)
+
+
+@pytest.fixture
+def proxy(
+    compacting_cluster: tuple[Cluster, localcluster.Instance], chaos_seed: int
+) -> Iterator[ApiProxy]:
+    _, instance = compacting_cluster
+    handle = ApiProxy(instance.server, instance.pki, seed=chaos_seed).start()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def test_operator_converges_through_apiserver_faults_and_compacted_watches(
+    compacting_cluster: tuple[Cluster, localcluster.Instance],
+    proxy: ApiProxy,
+    chaos: Chaos,
+    tmp_path: Path,
+) -> None:
+    cluster, _ = compacting_cluster
+    proxied = Cluster(
+        proxy.write_kubeconfig(tmp_path / "proxied.kubeconfig"), proxy.server, cluster.bin_dirs
+    )
+    operator = chaos.start_operator(NAMESPACE, cluster_=proxied, POLL_INTERVAL="0.5")
+    proxy.set_faults(FAULTS)
+    print(f"seed {chaos.seed}: {FAULTS}, etcd compaction every {COMPACTION}, no watch cache")
+
+    expected: dict[str, int] = {}
+    docs: list[dict[str, object]] = [code_configmap()]
+    for j in range(JOBS):
+        job = f"job-{j}"
+        docs.append(chaos.job(job))
+        for r in range(RUNS_PER_JOB):
+            run = f"{job}-run-{r}"
+            expected[run] = chaos.rng.choice(EXIT_CODES)
+            seconds = round(chaos.rng.uniform(4.0, 10.0), 1)
+            docs.append(
+                run_manifest(run, job, seconds=seconds, exit_code=expected[run], lines_per_second=2)
+            )
+    apply_all(cluster, NAMESPACE, docs)  # the test's own calls go around the proxy
+
+    runs = wait_settled(cluster, NAMESPACE, expected, timeout=300, log=lambda: operator.log)
+    counts = dict(proxy.counts)
+    proxy.set_faults(Faults())
+    assert operator.process is not None
+    assert operator.process.poll() is None, f"the operator died\n{operator.log}"
+
+    assert_exactly_once(cluster, NAMESPACE, chaos.oci, runs, expected)
+    assert_each_line_once(log_events(cluster, NAMESPACE), oci_log_lines(chaos.oci, runs))
+    created = chaos.emulator.requests(limit=0)["counters"]
+    assert int(created.get("CreateJob", {}).get("total", 0)) == JOBS, created.get("CreateJob")
+    assert int(created.get("CreateJobRun", {}).get("total", 0)) == len(expected), created.get(
+        "CreateJobRun"
+    )
+    for fault in ("429", "resets before", "resets after", "watch resets", "410 Gone"):
+        assert counts.get(fault, 0) > 0, f"no {fault!r} injected: {counts}"
+    print(f"kube faults: {counts}; {len(expected)} runs of {JOBS} jobs, each created once")
