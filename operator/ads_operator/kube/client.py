@@ -112,7 +112,7 @@ class KubeClient:
         waited behind them for seconds before `kubectl wait` could see it. With
         ``resource_version`` the patch applies only to that version of the object (409
         otherwise): for a list, such as the conditions, computed from a fresh read."""
-        body: dict[str, Any] = {"status": status}
+        body: dict[str, object] = {"status": status}
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
 

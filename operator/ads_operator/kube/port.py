@@ -14,11 +14,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias, TypedDict
 
+from ads_operator.models.base import JsonObject
+
 #: A resource as the apiserver sends it (JSON): use cases read its spec and status
 #: through the models (``DataScienceJobSpec``, the status models), not key by key.
-Resource: TypeAlias = dict[str, Any]
+Resource: TypeAlias = JsonObject
 #: A merge patch of ``.status`` (a None value removes the field).
-StatusPatch: TypeAlias = dict[str, Any]
+StatusPatch: TypeAlias = JsonObject
 
 
 class ObjectReference(TypedDict):

@@ -7,7 +7,7 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from ads_operator.kube.port import KubeError, ObjectReference, Resource
 from ads_operator.kube.port import error_text as port_error_text
@@ -25,6 +25,26 @@ def kube_error(exc: BaseException) -> KubeError:
     return KubeError(status, str(getattr(exc, "reason", "") or ""), message)
 
 
+class EventBody(TypedDict):
+    """A core v1 Event as the operator creates it."""
+
+    apiVersion: str
+    kind: str
+    metadata: dict[str, str]
+    involvedObject: ObjectReference
+    type: str
+    reason: str
+    message: str
+    source: dict[str, str]
+    reportingComponent: str
+    reportingInstance: str
+    firstTimestamp: str
+    lastTimestamp: str
+    eventTime: str
+    action: str
+    count: int
+
+
 def event_body(
     involved: ObjectReference,
     *,
@@ -34,7 +54,7 @@ def event_body(
     component: str,
     name: str | None,
     serial: int,
-) -> dict[str, Any]:
+) -> EventBody:
     """A core v1 Event; without ``name`` one made unique by the time and ``serial``."""
     now = datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
-from ads_operator.models.base import WireModel
+from ads_operator.models.base import JsonObject, WireModel
 
 
 class StatusModel(WireModel):
@@ -50,7 +50,7 @@ class StatusModel(WireModel):
             type(self).wire_names()[name]
         ]
 
-    def patch_from(self, before: Self) -> dict[str, Any]:
+    def patch_from(self, before: Self) -> JsonObject:
         """The merge patch of ``.status`` from ``before`` to this status: changed fields
         only, by wire name; {} when nothing changed (no write needed)."""
         return {
@@ -59,7 +59,7 @@ class StatusModel(WireModel):
             if getattr(self, name) != getattr(before, name)
         }
 
-    def to_patch(self) -> dict[str, Any]:
+    def to_patch(self) -> JsonObject:
         """Every field that is set, as a merge patch (e.g. for a status written whole)."""
         return {
             wire: self.wire_value(name)

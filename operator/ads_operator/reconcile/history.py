@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ads_operator.models import RunSummary
+
 SUCCEEDED = frozenset({"Succeeded"})
 FAILED = frozenset({"Failed", "Canceled"})
 
@@ -56,15 +58,15 @@ def to_delete(
     return sorted(victims, key=lambda v: v.name)
 
 
-def run_summary(runs: Iterable[Mapping[str, Any]], job_name: str) -> dict[str, Any]:
+def run_summary(runs: Iterable[Mapping[str, Any]], job_name: str) -> RunSummary:
     """The job's ``status.runs``: how many of its runs there are, by how they stand."""
     items = [r for r in runs if _of_job(r, job_name)]
     phases = [str((r.get("status") or {}).get("phase") or "Pending") for r in items]
     latest = max(items, key=lambda r: r["metadata"]["creationTimestamp"], default=None)
-    return {
-        "total": len(items),
-        "active": sum(p in ("Pending", "Running") for p in phases),
-        "succeeded": phases.count("Succeeded"),
-        "failed": phases.count("Failed") + phases.count("Canceled"),
-        "lastRun": latest["metadata"]["name"] if latest else None,
-    }
+    return RunSummary(
+        total=len(items),
+        active=sum(p in ("Pending", "Running") for p in phases),
+        succeeded=phases.count("Succeeded"),
+        failed=phases.count("Failed") + phases.count("Canceled"),
+        last_run=latest["metadata"]["name"] if latest else None,
+    )

@@ -43,17 +43,17 @@ async def resync(op: Operator, body: Mapping[str, Any]) -> None:
         if status.retired_ocids:
             notes = await retire(op, port, namespace, name, job.compartment_id, runs)
         runs, pruned = await prune_history(op, raw, runs, namespace, name)
-        changes: dict[str, Any] = {
-            "lifecycle_state": job.lifecycle_state,
-            "lifecycle_details": job.lifecycle_details or None,
-            "runs": history.run_summary(runs, name),
-        }
+        conditions = status.condition_dicts()
         if job.lifecycle_state != status.lifecycle_state:
-            conditions = status.condition_dicts()
             rules = job_conditions.resynced(conditions, job.lifecycle_state, job.lifecycle_details)
-            if rules:
-                changes["conditions"] = job_conditions.apply(conditions, rules, now=op.now())
-        patch = status.updated(**changes).patch_from(status)
+            conditions = job_conditions.apply(conditions, rules, now=op.now())
+        after = status.updated(
+            lifecycle_state=job.lifecycle_state,
+            lifecycle_details=job.lifecycle_details or None,
+            runs=history.run_summary(runs, name),
+            conditions=conditions or None,
+        )
+        patch = after.patch_from(status)
         if patch:
             await op.kube.patch_status(JOB_PLURAL, namespace, name, patch)
     except OciError as exc:

@@ -125,7 +125,7 @@ class Scheduler:
             last_scheduled=last,
             starting_deadline_seconds=plan.starting_deadline_seconds,
         )
-        changes: dict[str, Any] = {"next_schedule_time": decision.next_at}
+        last_time = status.last_schedule_time
         if decision.skipped is not None:
             when = iso(decision.skipped)
             await self.tell(
@@ -135,12 +135,11 @@ class Scheduler:
                 warning=True,
                 once=f"missed:{when}",
             )
-            self.last_scheduled = decision.skipped
-            changes["last_schedule_time"] = decision.skipped
+            self.last_scheduled = last_time = decision.skipped
         if decision.run_at is not None and await self._start(plan, decision, now):
-            self.last_scheduled = decision.run_at
-            changes["last_schedule_time"] = decision.run_at
-        patch = status.updated(**changes).patch_from(status)
+            self.last_scheduled = last_time = decision.run_at
+        after = status.updated(last_schedule_time=last_time, next_schedule_time=decision.next_at)
+        patch = after.patch_from(status)
         if patch:
             await self.op.kube.patch_status(JOB_PLURAL, self.namespace, self.name, patch)
         await self._write_condition(status, now)

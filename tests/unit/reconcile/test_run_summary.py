@@ -23,7 +23,7 @@ def test_run_summary_counts_only_the_jobs_runs() -> None:
         _run("d", "hello", None, "2026-11-26T09:03:00Z"),
         _run("e", "other", "Running", "2026-11-26T09:04:00Z"),
     ]
-    assert run_summary(runs, "hello") == {
+    assert run_summary(runs, "hello").model_dump(by_alias=True) == {
         "total": 4,
         "active": 1,
         "succeeded": 1,
