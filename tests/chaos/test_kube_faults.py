@@ -112,7 +112,7 @@ def test_operator_converges_through_apiserver_faults_and_compacted_watches(
     apply_all(cluster, NAMESPACE, docs)  # the test's own calls go around the proxy
 
     runs = wait_settled(cluster, NAMESPACE, expected, timeout=300, log=lambda: operator.log)
-    counts = dict(proxy.counts)
+    counts = proxy.snapshot()
     proxy.set_faults(Faults())
     assert operator.process is not None
     assert operator.process.poll() is None, f"the operator died\n{operator.log}"
