@@ -13,8 +13,9 @@ resets every watch connection every few seconds, so watches resume often.
 Jobs and runs are applied while the faults are on, and stay on until every run settled.
 What must hold: every run reaches the phase its exit code means and its whole log is in
 its Events, each line once; the emulator saw exactly one CreateJob per job and one
-CreateJobRun per run (nothing created twice, nothing relaunched); and each kind of fault
-was in fact injected (a test whose faults never fired would prove nothing).
+CreateJobRun per run (nothing created twice, nothing relaunched); deleting everything,
+still under the faults, leaves no OCI job or run behind; and each kind of fault was in
+fact injected (a test whose faults never fired would prove nothing).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tests.chaos.workload import (
     assert_each_line_once,
     assert_exactly_once,
     code_configmap,
+    delete_all_and_assert_nothing_left,
     log_events,
     oci_log_lines,
     run_manifest,
@@ -112,11 +114,8 @@ def test_operator_converges_through_apiserver_faults_and_compacted_watches(
     apply_all(cluster, NAMESPACE, docs)  # the test's own calls go around the proxy
 
     runs = wait_settled(cluster, NAMESPACE, expected, timeout=300, log=lambda: operator.log)
-    counts = proxy.snapshot()
-    proxy.set_faults(Faults())
     assert operator.process is not None
     assert operator.process.poll() is None, f"the operator died\n{operator.log}"
-
     assert_exactly_once(cluster, NAMESPACE, chaos.oci, runs, expected)
     assert_each_line_once(log_events(cluster, NAMESPACE), oci_log_lines(chaos.oci, runs))
     created = chaos.emulator.requests(limit=0)["counters"]
@@ -124,6 +123,19 @@ def test_operator_converges_through_apiserver_faults_and_compacted_watches(
     assert int(created.get("CreateJobRun", {}).get("total", 0)) == len(expected), created.get(
         "CreateJobRun"
     )
+    settled_counts = proxy.snapshot()
+
+    # Deletion under the same faults: finalizers released through 429s and resets.
+    delete_all_and_assert_nothing_left(
+        cluster, NAMESPACE, chaos.oci, timeout=180, log=lambda: operator.log
+    )
+    counts = proxy.snapshot()
+    proxy.set_faults(Faults())
     for fault in ("429", "resets before", "resets after", "watch resets", "410 Gone"):
-        assert counts.get(fault, 0) > 0, f"no {fault!r} injected: {counts}"
-    print(f"kube faults: {counts}; {len(expected)} runs of {JOBS} jobs, each created once")
+        assert settled_counts.get(fault, 0) > 0, f"no {fault!r} before settling: {settled_counts}"
+    deletion_faults = sum(counts[f] - settled_counts.get(f, 0) for f in ("429", "resets before", "resets after"))
+    assert deletion_faults > 0, f"no fault during deletion: {settled_counts} then {counts}"
+    print(
+        f"kube faults: {settled_counts} until settled, {counts} after deletion;"
+        f" {len(expected)} runs of {JOBS} jobs, each created once, nothing left in OCI"
+    )
