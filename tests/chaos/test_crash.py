@@ -32,6 +32,7 @@ from tests.chaos.workload import (
     wait_settled,
 )
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.emulator import request_count
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.waiting import wait_for
 
@@ -42,8 +43,7 @@ EXIT_CODES = (0, 0, 0, 1, 3)
 
 
 def _operator_count(emulator: ChaosEmulator, operations: frozenset[str]) -> int:
-    counters = emulator.requests(limit=0)["counters"]
-    return sum(int(counters.get(op, {}).get("total", 0)) for op in operations)
+    return request_count(emulator, *operations)
 
 
 def _settled_at_least(cluster: Cluster, namespace: str, count: int) -> Callable[[], bool]:

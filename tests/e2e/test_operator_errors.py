@@ -9,15 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.operator import OperatorFactory, OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, job_run, script_job, scripted_job
 from tests.fixtures.waiting import wait_for
-
-
-def _count(emulator: EmulatorHandle, operation: str, status: str = "total") -> int:
-    counters = emulator.requests(limit=0)["counters"]
-    return int(counters.get(operation, {}).get(status, 0))
 
 
 @pytest.fixture
@@ -47,7 +42,7 @@ def test_throttled_and_failing_creates_retry_into_exactly_one_job_and_run(
     )
     kube.wait_reason("dsjob", "flaky", "Synced", reason="Throttled")  # the job reports it
     wait_for(
-        lambda: _count(faults, "CreateJob", "429") >= 2,
+        lambda: request_count(faults, "CreateJob", status="429") >= 2,
         timeout=60,
         what="CreateJob to be retried after the 429",
     )
@@ -71,7 +66,7 @@ def test_throttled_and_failing_creates_retry_into_exactly_one_job_and_run(
 def test_input_only_the_operator_can_judge_is_terminal_without_any_oci_call(
     kube: Kube, operator: OperatorProcess, log_group: str, emulator: EmulatorHandle
 ) -> None:
-    before = _count(emulator, "CreateJob")
+    before = request_count(emulator, "CreateJob")
     # ADS lets projectId come from the notebook session's environment; the operator has no
     # such environment, so it must say what is missing instead of calling OCI.
     job = script_job("local", script="x.py", log_group=log_group)
@@ -80,7 +75,7 @@ def test_input_only_the_operator_can_judge_is_terminal_without_any_oci_call(
     cond = kube.wait_reason("dsjob", "local", "Terminal", status="True")  # for a local path
     assert cond["reason"] == "InvalidSpec"
     assert "projectId" in cond["message"]
-    assert _count(emulator, "CreateJob") == before
+    assert request_count(emulator, "CreateJob") == before
 
 
 def test_oci_validation_errors_are_terminal(
@@ -94,11 +89,11 @@ def test_oci_validation_errors_are_terminal(
     cond = kube.wait_reason("dsjob", "unknown-shape", "Terminal", status="True")  # OCI's 400
     assert cond["reason"] == "OciValidationError"
     assert "CreateJob 400" in cond["message"]
-    attempts = _count(emulator, "CreateJob", "400")
+    attempts = request_count(emulator, "CreateJob", status="400")
     assert "OciValidationError" in kube.reasons("unknown-shape")
     # No retry: the count stays where it is while the operator keeps running.
     kube.wait("dsjob/unknown-shape", "Ready", status="False", timeout=10)
-    assert _count(emulator, "CreateJob", "400") == attempts
+    assert request_count(emulator, "CreateJob", status="400") == attempts
 
 
 def test_deleting_a_live_run_cancels_then_deletes_it(

@@ -4,7 +4,7 @@ OCI job or run, or a lost or doubled log line. Checked in the emulator through t
 from __future__ import annotations
 
 from oci_emulator.testing import DEFAULT_REGION, EmulatorHandle
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.operator import OperatorFactory, OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, job_run, script_job, scripted_job
 from tests.fixtures.waiting import wait_for
@@ -42,14 +42,10 @@ def test_sigkill_right_after_create_job_run_gives_one_run_and_every_line_once(
     kube.apply(*scripted_job("crash", script, log_group=log_group))
     job_ocid = str(kube.wait("dsjob/crash", "Ready", timeout=60)["ocid"])
 
-    def creates() -> int:
-        counters = emulator.requests(limit=0)["counters"]
-        return int(counters.get("CreateJobRun", {}).get("total", 0))
-
-    before = creates()
+    before = request_count(emulator, "CreateJobRun")
     kube.apply(job_run("crash-run", "crash"))
     wait_for(
-        lambda: creates() > before,
+        lambda: request_count(emulator, "CreateJobRun") > before,
         timeout=60,
         interval=0.01,
         what="CreateJobRun to reach the emulator",
@@ -152,11 +148,7 @@ def test_concurrent_runs_are_polled_in_batches_and_all_complete(
     kube.apply(*scripted_job("many", script, log_group=log_group))
     kube.wait("dsjob/many", "Ready", timeout=60)
 
-    def lists() -> int:
-        counters = emulator.requests(limit=0)["counters"]
-        return int(counters.get("ListJobRuns", {}).get("total", 0))
-
-    before = lists()
+    before = request_count(emulator, "ListJobRuns")
     kube.apply(*(job_run(f"many-{i}", "many", args=str(i)) for i in range(4)))
     for i in range(4):
         kube.wait(f"dsjobrun/many-{i}")
@@ -165,4 +157,4 @@ def test_concurrent_runs_are_polled_in_batches_and_all_complete(
         assert line == [f"batch {i}"]
     # Four runs created ListJobRuns calls of their own (the tag lookup); batching adds
     # list calls in place of GetJobRun polls.
-    assert lists() > before + 4, operator.log[-2000:]
+    assert request_count(emulator, "ListJobRuns") > before + 4, operator.log[-2000:]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from oci_emulator.testing import EmulatorHandle
+from tests.fixtures.emulator import request_count
 from tests.fixtures.operator import OperatorFactory, OperatorProcess
 from tests.fixtures.resources import Kube, condition_of, job_run, scripted_job
 
@@ -20,15 +21,10 @@ def impatient(operator_with: OperatorFactory) -> OperatorProcess:
     return operator_with(ADS_OPERATOR_JOB_WAIT_TIMEOUT=WAIT)
 
 
-def _creates(emulator: EmulatorHandle) -> int:
-    counters = emulator.requests(limit=0)["counters"]
-    return int(counters.get("CreateJobRun", {}).get("total", 0))
-
-
 def test_a_run_of_a_missing_job_fails_after_the_job_wait_timeout(
     kube: Kube, impatient: OperatorProcess, emulator: EmulatorHandle
 ) -> None:
-    before = _creates(emulator)
+    before = request_count(emulator, "CreateJobRun")
     kube.apply(job_run("orphan-run", "no-such-job"))
     status = kube.wait("dsjobrun/orphan-run", "Finished", timeout=90)
     assert status["phase"] == "Failed"
@@ -39,7 +35,7 @@ def test_a_run_of_a_missing_job_fails_after_the_job_wait_timeout(
     assert condition_of(status, "Finished")["reason"] == "Failed"
     assert condition_of(status, "Succeeded")["status"] == "False"
     assert kube.reasons("orphan-run").count("JobNotFound") == 1
-    assert _creates(emulator) == before
+    assert request_count(emulator, "CreateJobRun") == before
 
 
 @pytest.mark.parametrize(
@@ -61,7 +57,7 @@ def test_a_run_of_a_job_that_can_never_run_fails_with_the_jobs_reason(
     else:  # OCI refuses it: CreateJob answers 400
         infra["shapeName"] = "VM.Standard.NoSuchShape"
         del infra["shapeConfigDetails"]
-    before = _creates(emulator)
+    before = request_count(emulator, "CreateJobRun")
     # The default JOB_WAIT_TIMEOUT (10 minutes) is not what ends these runs.
     kube.apply(configmap, job, job_run(f"{broken}-run", broken))
     status = kube.wait(f"dsjobrun/{broken}-run", "Finished", timeout=90)
@@ -70,4 +66,4 @@ def test_a_run_of_a_job_that_can_never_run_fails_with_the_jobs_reason(
     assert (failed["status"], failed["reason"]) == ("True", reason)
     assert f"DataScienceJob '{broken}' cannot run" in failed["message"]
     assert condition_of(status, "Terminal")["status"] == "True"
-    assert _creates(emulator) == before
+    assert request_count(emulator, "CreateJobRun") == before

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.resources import Kube, condition_of, job_run, scripted_job
 
@@ -43,11 +43,6 @@ def test_every_recorded_override_is_accepted_and_kept_as_written(
     assert "Compute shape for this run" in explained.stdout
 
 
-def _creates(emulator: EmulatorHandle) -> int:
-    counters = emulator.requests(limit=0)["counters"]
-    return int(counters.get("CreateJobRun", {}).get("total", 0))
-
-
 def test_overridden_shape_runs_and_an_override_the_job_cannot_take_is_terminal(
     kube: Kube,
     operator: OperatorProcess,
@@ -55,7 +50,7 @@ def test_overridden_shape_runs_and_an_override_the_job_cannot_take_is_terminal(
     emulator: EmulatorHandle,
     oci_clients: OciClients,
 ) -> None:
-    before = _creates(emulator)
+    before = request_count(emulator, "CreateJobRun")
     kube.apply(
         *scripted_job("sized", "print('sized run')\n", log_group=log_group),  # E4.Flex, 1 OCPU
         job_run("bigger", "sized", jobInfrastructureConfigurationOverrideDetails=SHAPE),
@@ -83,4 +78,4 @@ def test_overridden_shape_runs_and_an_override_the_job_cannot_take_is_terminal(
     assert (terminal["status"], terminal["reason"]) == ("True", "OverrideNotApplicable")
     assert "jobNodeConfigurationOverrideDetails is for multi-node jobs" in terminal["message"]
     assert "ocid" not in nodes
-    assert _creates(emulator) == before + 1  # the bigger run's only
+    assert request_count(emulator, "CreateJobRun") == before + 1  # the bigger run's only

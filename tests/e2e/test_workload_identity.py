@@ -30,6 +30,7 @@ from oci_emulator.proxymux import ProxymuxConfig
 from oci_emulator.testing import EmulatorHandle, free_loopback_address, start_emulator
 from oci_emulator.workload_identity import PROXYMUX_PORT, Grant
 from tests.fixtures.cluster import Cluster
+from tests.fixtures.emulator import request_count
 from tests.fixtures.operator import FAST_OPERATOR_SETTINGS, REPO, OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, job_run, scripted_job
 
@@ -97,8 +98,7 @@ class Setup:
         return self.emulator.server.emu.workload_policy
 
     def count(self, operation: str, status: str = "total") -> int:
-        counters = self.emulator.requests(limit=0)["counters"]
-        return int(counters.get(operation, {}).get(status, 0))
+        return request_count(self.emulator, operation, status=status)
 
     def apply_job(self, name: str, script: str = "print('hello from a workload')") -> None:
         self.kube.apply(*scripted_job(name, script, log_group=None), job_run(f"{name}-run", name))
