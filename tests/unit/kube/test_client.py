@@ -42,3 +42,66 @@ def test_api_errors_are_one_line_with_the_apiservers_message() -> None:
     exc.body = "not json"
     assert error_text(exc) == "422 Unprocessable Entity"
     assert error_text(ValueError("a\nb")) == "ValueError: a"
+
+
+def _client_over(custom: object) -> object:
+    """A KubeClient whose CustomObjectsApi is ``custom`` (no apiserver, no thread pools
+    of its own: calls run in the loop's default executor)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import kubernetes
+
+    from ads_operator.kube.client import KubeClient
+
+    client = KubeClient(
+        kubernetes.client.ApiClient(),
+        event_threads=ThreadPoolExecutor(1),
+        state_threads=ThreadPoolExecutor(1),
+    )
+    client._custom = custom
+    return client
+
+
+async def test_the_clients_errors_become_kube_errors_and_expected_ones_answers() -> None:
+    """Use cases test ``KubeError.status`` only: 404 on a read is None, 409 on a create is
+    "exists", a uid precondition that failed is "gone"; anything else is raised as a
+    KubeError with the apiserver's message."""
+    import json
+
+    import kubernetes
+    import pytest
+
+    from ads_operator.kube.port import KubeError
+
+    def refuse(status: int, message: str = "") -> kubernetes.client.ApiException:
+        exc = kubernetes.client.ApiException(status=status, reason="Reason")
+        exc.body = json.dumps({"message": message})
+        return exc
+
+    class Custom:
+        answers: dict[str, kubernetes.client.ApiException] = {}
+
+        def __getattr__(self, call: str) -> object:
+            def answer(*_: object, **__: object) -> object:
+                raise self.answers[call]
+
+            return answer
+
+    custom = Custom()
+    client = _client_over(custom)
+    custom.answers["get_namespaced_custom_object"] = refuse(404)
+    assert await client.get_resource("p", "ns", "n") is None  # type: ignore[attr-defined]
+    custom.answers["create_namespaced_custom_object"] = refuse(409)
+    assert await client.create_resource("p", "ns", {}) is False  # type: ignore[attr-defined]
+    custom.answers["delete_namespaced_custom_object"] = refuse(409)
+    assert await client.delete_resource("p", "ns", "n", "uid") is False  # type: ignore[attr-defined]
+    custom.answers["get_namespaced_custom_object"] = refuse(403, "no get right")
+    with pytest.raises(KubeError) as refused:
+        await client.get_resource("p", "ns", "n")  # type: ignore[attr-defined]
+    assert (refused.value.status, refused.value.message) == (403, "no get right")
+    custom.answers["patch_namespaced_custom_object_status"] = refuse(409, "modified")
+    with pytest.raises(KubeError) as conflict:
+        await client.patch_status("p", "ns", "n", {}, resource_version="1")  # type: ignore[attr-defined]
+    assert conflict.value.status == 409
+    custom.answers["patch_namespaced_custom_object_status"] = refuse(404)
+    await client.patch_status("p", "ns", "gone", {})  # type: ignore[attr-defined]
