@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ads_operator.models import Phase
 from ads_operator.models.policy import DEFAULT_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS, RunPolicy
+from ads_operator.models.run_wire import AttemptWire, RunStatusWire
 from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_FAILED
 
@@ -155,13 +156,13 @@ def _attempt_failed_message(status: Mapping[str, Any], policy: RunPolicy) -> str
 
 def apply_to_observation(
     policy: RunPolicy,
-    patch: Mapping[str, Any],
+    patch: RunStatusWire,
     previous: Mapping[str, Any],
     *,
     canceling: bool,
     generation: int | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> RunStatusWire:
     """The status patch of one observation, adjusted for the policy.
 
     A failed attempt that will be retried is not a failed run: its phase shows Pending
@@ -170,7 +171,7 @@ def apply_to_observation(
     reason ``DeadlineExceeded`` on ``Failed``.
     """
     merged = {**previous, **patch}
-    out = dict(patch)
+    out = RunStatusWire(**patch)
     conds = out.get("conditions") or previous.get("conditions")
     if will_retry(policy, merged, canceling=canceling, now=now):
         message = _attempt_failed_message(merged, policy)
@@ -205,7 +206,7 @@ def deadline_message(policy: RunPolicy) -> str:
     )
 
 
-def archive(status: Mapping[str, Any], *, now: datetime, generation: int | None) -> dict[str, Any]:
+def archive(status: Mapping[str, Any], *, now: datetime, generation: int | None) -> RunStatusWire:
     """The one status patch that ends the current attempt and opens the next: the
     attempt goes into ``attempts``, the counter moves on, the OCI run fields clear."""
     details = str(status.get("lifecycleDetails") or "")[:1024] or None
@@ -219,10 +220,10 @@ def archive(status: Mapping[str, Any], *, now: datetime, generation: int | None)
         "timeFinished": status.get("timeFinished"),
         "message": details,
     }
-    patch: dict[str, Any] = dict.fromkeys(ATTEMPT_FIELDS)
+    patch = cast(RunStatusWire, dict.fromkeys(ATTEMPT_FIELDS))
     patch["attempts"] = [
         *(status.get("attempts") or []),
-        {k: v for k, v in record.items() if v is not None},
+        cast(AttemptWire, {k: v for k, v in record.items() if v is not None}),
     ]
     patch["attempt"] = attempt_of(status) + 1
     patch["phase"] = str(Phase.PENDING)
@@ -242,7 +243,7 @@ def archive(status: Mapping[str, Any], *, now: datetime, generation: int | None)
 
 def deadline_final(
     policy: RunPolicy, status: Mapping[str, Any], *, now: datetime, generation: int | None
-) -> dict[str, Any]:
+) -> RunStatusWire:
     """The patch for a run whose deadline passed while it had no active OCI run."""
     conds = set_conditions(
         status.get("conditions"),

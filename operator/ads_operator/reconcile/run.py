@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from ads_operator.models import Phase, RunPolicy
 from ads_operator.models.oci_records import OciJobRun
+from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.reconcile import policy
 from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
 from ads_operator.reconcile.lifecycle import (
@@ -45,7 +46,7 @@ def console_url(kind: str, ocid: str, region: str) -> str:
 
 def run_state_fields(
     run: OciJobRun, *, previous_phase: Phase | None, console: str, now: datetime
-) -> dict[str, Any]:
+) -> RunStatusWire:
     phase = run_phase(run.lifecycle_state, previous_phase)
     code = exit_code(run.lifecycle_state, run.lifecycle_details)
     return {
@@ -180,7 +181,7 @@ def failed_before_start(
     message: str,
     generation: int | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> RunStatusWire:
     """The status patch of a run that ends before any OCI run exists: its job cannot run
     (Terminal, or not Ready within ``JOB_WAIT_TIMEOUT``) or OCI refused the create.
 
@@ -200,7 +201,7 @@ def failed_before_start(
 
 def canceled_before_start(
     conditions: Iterable[Mapping[str, Any]] | None, *, generation: int | None, now: datetime
-) -> dict[str, Any]:
+) -> RunStatusWire:
     """The status patch of a run canceled before its OCI run was created."""
     conds = set_conditions(
         conditions,
@@ -220,7 +221,7 @@ def waiting(
     message: str,
     generation: int | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> RunStatusWire:
     """The status patch of a run waiting to be created (for its job, or a slot)."""
     conds = set_conditions(
         conditions,
@@ -242,7 +243,7 @@ def state_patch(
     generation: int | None,
     region: str,
     now: datetime,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[RunStatusWire, bool]:
     """The status patch of one read of the OCI run (under the run's policy), and whether
     the run is over in OCI."""
     previous = status.get("phase")
@@ -252,7 +253,7 @@ def state_patch(
         console=console_url("job-runs", run.id, region),
         now=now,
     )
-    patch: dict[str, Any] = {
+    patch: RunStatusWire = {
         **fields,
         "conditions": run_conditions(
             status.get("conditions"), fields, generation=generation, now=now

@@ -3,17 +3,17 @@ what a pass has observed so far (see :mod:`ads_operator.reconcile.run_plan`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from ads_operator.models import DataScienceJobSpec, RunPolicy
 from ads_operator.models.oci_records import OciJobRun
+from ads_operator.models.run_wire import RunStatusWire
 
 #: A status merge patch, by wire name.
-Patch = dict[str, Any]
+Patch = RunStatusWire
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class DesiredRun:
 class ObservedRun:
     """The status as last saved, and what this pass has learnt and done so far."""
 
-    status: Mapping[str, Any]
+    status: RunStatusWire
     now: datetime
     #: When this daemon first saw the run waiting for its job (memory, not status).
     waiting_since: datetime | None = None

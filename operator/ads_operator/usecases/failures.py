@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from ads_operator import metrics
 from ads_operator.kube.events import reference
 from ads_operator.models import RUN_PLURAL
+from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.conditions import failure_conditions
 from ads_operator.reconcile.run import failed_before_start
@@ -31,7 +32,7 @@ def validation_text(exc: ValidationError) -> str:
 async def report_run(
     op: Operator,
     body: Mapping[str, Any],
-    status: dict[str, Any],
+    status: RunStatusWire,
     disposition: outcomes.Disposition,
     meta: Mapping[str, Any],
     last_reason: str | None = None,
@@ -40,7 +41,7 @@ async def report_run(
     daemon remembers it, never the status) says it was the same failure as the last one.
     Returns the reason to remember."""
     metrics.reconcile_error(str(body.get("kind") or RUN_PLURAL), disposition.reason)
-    patch: dict[str, Any]
+    patch: RunStatusWire
     if isinstance(disposition, outcomes.Terminal) and not status.get("ocid"):
         # Nothing was created and nothing will be: the run has failed, and says so the
         # way every failed run does (Failed, Finished), so `kubectl wait` returns.
@@ -67,7 +68,7 @@ async def report_run(
     status.update(patch)
     meta_ = body["metadata"]
     try:
-        await op.kube.patch_status(RUN_PLURAL, meta_["namespace"], meta_["name"], patch)
+        await op.kube.patch_status(RUN_PLURAL, meta_["namespace"], meta_["name"], dict(patch))
     except Exception as exc:
         log.warning("could not patch status of %s: %s", meta_["name"], exc)
     if last_reason != disposition.reason:

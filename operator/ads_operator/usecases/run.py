@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from ads_operator.models import (
     RunPolicy,
 )
 from ads_operator.models.oci_errors import OciError
+from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import run_finished
@@ -40,7 +41,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
 
     ``body`` is the run as it is now (kopf's live view): each pass reads it anew."""
     namespace, name, uid = (body["metadata"][k] for k in ("namespace", "name", "uid"))
-    status = dict(body.get("status") or {})
+    status = cast(RunStatusWire, dict(body.get("status") or {}))
     metrics.record_run(uid, namespace, status)
     if run_finished(status):
         await expire(op, body, status, namespace, name, uid, stopped)
@@ -131,7 +132,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
     op.reservations.release(namespace, uid)
 
 
-async def _pause(op: Operator, status: dict[str, Any], stopped: Stopping, delay: float) -> None:
+async def _pause(op: Operator, status: RunStatusWire, stopped: Stopping, delay: float) -> None:
     """Sleeps until the next pass; a live run is woken early when a state read for other
     runs shows it moved on (see :meth:`RunStateReader.follow`): a long run polls every
     6 s, but its list is read every 3 s while other runs start or end around it."""
@@ -151,7 +152,7 @@ async def _pause(op: Operator, status: dict[str, Any], stopped: Stopping, delay:
         op.reader.unfollow(str(ocid))
 
 
-def _in_progress(status: dict[str, Any], now: datetime) -> tuple[str | None, float | None]:
+def _in_progress(status: RunStatusWire, now: datetime) -> tuple[str | None, float | None]:
     """The run's OCI state and, while IN_PROGRESS, for how many seconds it has been."""
     state = status.get("lifecycleState")
     started = status.get("timeStarted")

@@ -12,10 +12,11 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 from ads_operator.models import DataScienceJobRunSpec, RunPolicy
 from ads_operator.models.oci_records import LogRecord, OciJobRun
+from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import policy
 from ads_operator.reconcile.log_batches import PendingEvent
@@ -33,7 +34,7 @@ class RunKube(Protocol):
     """What a run's passes ask of Kubernetes: wired to the apiserver by
     :func:`~ads_operator.usecases.run_job.build_context`, recorded by unit tests."""
 
-    async def persist(self, patch: dict[str, Any]) -> None:
+    async def persist(self, patch: RunStatusWire) -> None:
         """Merge-patch the run's ``.status`` (a new state goes ahead of log cursors)."""
         ...
 
@@ -91,7 +92,7 @@ class RunContext:
     uid: str
     generation: int | None
     spec: DataScienceJobRunSpec
-    status: dict[str, Any]
+    status: RunStatusWire
     settings: Settings
     port: OciPort
     kube: RunKube
@@ -120,13 +121,13 @@ class RunContext:
         elif step is not None and not step.cancelled():
             step.exception()  # taken in: the run is not followed any more
 
-    async def save(self, patch: dict[str, Any]) -> None:
+    async def save(self, patch: RunStatusWire) -> None:
         """Persists the fields of ``patch`` that differ from the status as last saved.
 
         Most passes of a long run change little (the duration, the log cursor); sending
         only that keeps the apiserver's and every watcher's work small at a thousand runs,
         and a pass that changed nothing writes nothing."""
-        changed = {k: v for k, v in patch.items() if self.status.get(k) != v}
+        changed = cast(RunStatusWire, {k: v for k, v in patch.items() if self.status.get(k) != v})
         if not changed:
             return
         self.status.update(changed)

@@ -20,6 +20,7 @@ from ads_operator.models import (
     RunPolicy,
 )
 from ads_operator.models.oci_errors import NotFoundError, OciError
+from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.reconcile import outcomes, policy
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.usecases.credentials import port_for, raw_secret
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 async def expire(
     op: Operator,
     body: Any,
-    status: dict[str, Any],
+    status: RunStatusWire,
     namespace: str,
     name: str,
     uid: str,

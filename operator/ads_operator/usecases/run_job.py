@@ -20,6 +20,7 @@ from ads_operator.models import (
     RunPolicy,
 )
 from ads_operator.models.oci_records import LogRecord, OciJob
+from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import admission, policy
 from ads_operator.reconcile.conditions import get_condition, is_true
@@ -72,14 +73,14 @@ class RunWiring:
     uid: str
     involved: ObjectReference
     #: The run's status as its passes keep it (metrics count the whole of it).
-    status: dict[str, Any]
+    status: RunStatusWire
 
-    async def persist(self, patch: dict[str, Any]) -> None:
+    async def persist(self, patch: RunStatusWire) -> None:
         await self.op.kube.patch_status(
             RUN_PLURAL,
             self.namespace,
             self.name,
-            patch,
+            dict(patch),
             urgent=not URGENT_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
         )
         metrics.record_run(self.uid, self.namespace, self.status)  # patches are partial
@@ -127,7 +128,7 @@ async def build_context(
     op: Operator,
     body: Any,
     spec: DataScienceJobRunSpec,
-    status: dict[str, Any],
+    status: RunStatusWire,
     namespace: str,
     name: str,
     uid: str,

@@ -10,12 +10,13 @@ Once the run is terminal its state cannot change any more, and the passes wait f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, cast
 
 from ads_operator.models.oci_errors import NotFoundError
 from ads_operator.models.oci_records import LogRecord, OciJobRun
+from ads_operator.models.run_wire import CursorWire, PendingEventWire, RunStatusWire
 from ads_operator.oci.port import RunLog
 from ads_operator.reconcile import log_batches, logs, progress
 from ads_operator.reconcile.log_batches import PendingEvent
@@ -23,13 +24,9 @@ from ads_operator.reconcile.times import iso, parse_time
 from ads_operator.usecases.run_context import RunContext
 
 
-class CursorWire(TypedDict):
-    """``status.logCursor`` as written (see :class:`~ads_operator.models.run.LogCursor`)."""
-
-    lastTime: str | None
-    watermark: str | None
-    floor: str | None
-    ids: list[str]
+def _pending_wire(pending: Sequence[PendingEvent]) -> list[PendingEventWire] | None:
+    """``status.logPending`` for these Events (None clears it)."""
+    return cast("list[PendingEventWire] | None", log_batches.to_wire(pending))
 
 
 def _cursor(status: Mapping[str, Any]) -> logs.Cursor:
@@ -153,7 +150,7 @@ async def _resume_pending(ctx: RunContext) -> None:
 
 async def _mirror_logs(
     ctx: RunContext, run: OciJobRun, now: datetime
-) -> tuple[dict[str, Any], list[PendingEvent], bool]:
+) -> tuple[RunStatusWire, list[PendingEvent], bool]:
     """The status patch after reading new log lines, the Events to create once that
     patch is persisted, and whether the log was read (not when refused Events come first)."""
     await _resume_pending(ctx)
@@ -161,7 +158,7 @@ async def _mirror_logs(
         # The apiserver refused some Events (overload, a timeout): create them again
         # before reading on; the cursor waits, so the pending list stays bounded.
         return (
-            {"logPending": log_batches.to_wire(ctx.memory.unposted)},
+            {"logPending": _pending_wire(ctx.memory.unposted)},
             list(ctx.memory.unposted),
             False,
         )
@@ -188,13 +185,14 @@ async def _mirror_logs(
         for x in ctx.status.get("logTail") or []
     ]
     tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
-    patch: dict[str, Any] = {
+    patch: RunStatusWire = {
         "logCursor": _cursor_wire(merged.cursor),
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
     }
     if to_post or ctx.status.get("logPending"):
-        patch["logPending"] = log_batches.to_wire(to_post)
+        patch["logPending"] = _pending_wire(to_post)
     reported = progress.latest(r.message for r in merged.new)
     if reported is not None:
-        patch.update(reported.as_status())
+        marker = reported.as_status()
+        patch["progress"], patch["progressPercent"] = marker["progress"], marker["progressPercent"]
     return patch, to_post, True
