@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, job_run, scripted_job
 
@@ -23,22 +23,17 @@ def _mounting(name: str, src: str) -> list[dict[str, Any]]:
     return docs
 
 
-def _count(emulator: EmulatorHandle, operation: str) -> int:
-    counters = emulator.requests(limit=0)["counters"]
-    return int(counters.get(operation, {}).get("total", 0))
-
-
 def test_an_address_mount_is_resolved_and_the_run_succeeds(
     kube: Kube, operator: OperatorProcess, emulator: EmulatorHandle, oci_clients: OciClients
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     ip, path = f"10.{uuid.uuid4().int % 250}.1.5", f"/fss-{tag}"
     seeded = emulator.seed_file_system(compartment=COMPARTMENT, ip_address=ip, export_path=path)
-    searches = _count(emulator, "SearchResources")
+    searches = request_count(emulator, "SearchResources")
     kube.apply(*_mounting("fss", f"{ip}:{path}"), job_run("fss-run", "fss"))
     status = kube.wait("dsjobrun/fss-run", "Finished")
     assert status["phase"] == "Succeeded", status
-    assert _count(emulator, "SearchResources") - searches == 3  # ADS's three searches
+    assert request_count(emulator, "SearchResources") - searches == 3  # ADS's three searches
 
     job_ocid = str(kube.status("dsjob", "fss")["ocid"])
     (mount,) = oci_clients.data_science.get_job(
@@ -70,7 +65,10 @@ def test_an_address_found_nowhere_or_twice_is_terminal_without_a_job(
     emulator.seed_file_system(
         compartment=COMPARTMENT, ip_address=f"10.252.{uuid.uuid4().int % 250}.1", export_path=shared
     )
-    creates, searches = _count(emulator, "CreateJob"), _count(emulator, "SearchResources")
+    creates, searches = (
+        request_count(emulator, "CreateJob"),
+        request_count(emulator, "SearchResources"),
+    )
     kube.apply(
         *_mounting("nowhere", f"192.0.2.{uuid.uuid4().int % 250}:/nowhere-{tag}"),
         *_mounting("twice", f"{first['mountTargetId']}:{shared}"),
@@ -84,5 +82,5 @@ def test_an_address_found_nowhere_or_twice_is_terminal_without_a_job(
         assert "spec.infrastructure.spec.storageMount[0].src" in condition["message"], condition
         assert says in condition["message"], condition
         assert "ocid" not in terminal, terminal
-    assert _count(emulator, "CreateJob") == creates
-    assert _count(emulator, "SearchResources") - searches == 2  # the IP; the export path
+    assert request_count(emulator, "CreateJob") == creates
+    assert request_count(emulator, "SearchResources") - searches == 2  # the IP; the export path
