@@ -102,6 +102,15 @@ def artifact_source(runtime: Runtime) -> str | None:
     return rs.script_path_uri
 
 
+def artifact_source_field(runtime: Runtime) -> str:
+    """Where in a DataScienceJob the URI :func:`artifact_source` returns is written (for
+    messages that must name the field)."""
+    rs = runtime.spec
+    if runtime.runtime_type is RuntimeType.NOTEBOOK:
+        return "spec.runtime.spec." + ("source" if rs.source else "notebookPathURI")
+    return "spec.runtime.spec.scriptPathURI"
+
+
 def needs_artifact(runtime: Runtime) -> bool:
     """Whether the job gets an artifact at all (a container job without one does not)."""
     return runtime.runtime_type is not RuntimeType.CONTAINER or bool(runtime.spec.script_path_uri)

@@ -113,6 +113,8 @@ def setting_schema(name: str) -> JsonSchema:
         node["minLength"] = bounds.min_length
     if bounds.max_length is not None:
         node["maxLength"] = bounds.max_length
+    if bounds.pattern is not None:
+        node["pattern"] = bounds.pattern
     node["description"] = variable + (f": {bounds.describe()}" if name in settings.BOUNDS else "")
     return node
 

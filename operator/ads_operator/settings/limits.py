@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -32,9 +33,15 @@ class Bounds:
     #: For strings: the length limits.
     min_length: int | None = None
     max_length: int | None = None
+    #: For strings: a regular expression the whole value must match (RE2 syntax, which
+    #: the chart's JSON schema uses too), and what it means in words.
+    pattern: str | None = None
+    pattern_text: str = ""
 
     def admits(self, value: object) -> bool:
         if isinstance(value, str):
+            if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
+                return False
             low, high = self.min_length or 0, self.max_length
             return len(value) >= low and (high is None or len(value) <= high)
         if not isinstance(value, int | float) or isinstance(value, bool):
@@ -50,6 +57,8 @@ class Bounds:
 
     def describe(self) -> str:
         """The limits in words, for error messages and the chart schema."""
+        if self.pattern is not None:
+            return self.pattern_text
         if self.min_length is not None or self.max_length is not None:
             return f"{self.min_length or 0} to {self.max_length} characters long"
         parts = []
@@ -74,6 +83,21 @@ _NOT_NEGATIVE: Final = Bounds(at_least=0, below=NUMBER_LIMIT)
 _POSITIVE: Final = Bounds(above=0, below=NUMBER_LIMIT)
 #: A count of at least one.
 _ONE_OR_MORE: Final = Bounds(at_least=1, below=NUMBER_LIMIT)
+
+_OCTET: Final = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4: Final = rf"{_OCTET}(\.{_OCTET}){{3}}(/(3[0-2]|[12]?[0-9]))?"
+_HEXTET: Final = "[0-9a-fA-F]{1,4}"
+#: Eight groups, or "::" with at most three on each side: always a valid address, so the
+#: chart never takes a value the operator would refuse (narrower than Python's parser).
+_IPV6: Final = (
+    rf"({_HEXTET}(:{_HEXTET}){{7}}|({_HEXTET}(:{_HEXTET}){{0,2}})?::({_HEXTET}(:{_HEXTET}){{0,2}})?)"
+    r"(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?"
+)
+#: A comma-separated list of addresses or networks (CIDR), possibly empty.
+NETWORKS: Final = Bounds(
+    pattern=rf"^ *(({_IPV4}|{_IPV6})( *, *({_IPV4}|{_IPV6}))*)? *$",
+    pattern_text="a comma-separated list of networks (CIDR), e.g. 127.0.0.0/8,fd00::/8",
+)
 
 #: The limits of every number setting and of the strings that have any (a unit test
 #: checks that each number setting is listed).
@@ -104,4 +128,5 @@ BOUNDS: Final[Mapping[str, Bounds]] = {
     "metrics_port": Bounds(at_least=0, at_most=65535),
     "metrics_address": Bounds(min_length=1, max_length=255),
     "max_active_runs_per_namespace": _NOT_NEGATIVE,
+    "source_allowed_networks": NETWORKS,
 }

@@ -126,6 +126,14 @@ class Settings:
     #: At most this many runs per namespace have an active OCI run (0: no cap); the rest
     #: wait in Pending (reason WaitingForCapacity) and start in creation order.
     max_active_runs_per_namespace: int = 0
+    #: Networks (comma-separated CIDRs) an ``https://`` code source may be fetched from
+    #: although they are not public. Loopback, private, link-local, carrier-grade NAT,
+    #: multicast, reserved and cluster-internal addresses are refused otherwise, so that
+    #: whoever may create a job cannot make the operator a proxy into the cluster, the
+    #: cloud's metadata service or the company network (docs/security.md). The tests
+    #: serve code from loopback and set ``127.0.0.0/8``; keep it as narrow as the one
+    #: server it is for.
+    source_allowed_networks: str = ""
 
     def __post_init__(self) -> None:
         if self.oci_endpoint and not self.allow_remote_endpoint:
@@ -142,6 +150,12 @@ class Settings:
                     f"{PREFIX}{name.upper()}={value!r} is out of range: it must be"
                     f" {bounds.describe()}"
                 )
+
+    @property
+    def source_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``source_allowed_networks`` parsed (host bits allowed: 10.1.2.3/8 is 10/8)."""
+        entries = (e.strip() for e in self.source_allowed_networks.split(","))
+        return tuple(ipaddress.ip_network(e, strict=False) for e in entries if e)
 
 
 def _is_loopback(host: str) -> bool:

@@ -12,10 +12,12 @@ from typing import Protocol
 from ads_operator.ads.artifacts import (
     Artifact,
     SourceFiles,
+    artifact_source_field,
     assemble_artifact,
     needs_artifact,
     source_to_read,
 )
+from ads_operator.ads.source_policy import RefusedSourceError
 from ads_operator.ads.sources import Source
 from ads_operator.models import DataScienceJobSpec
 
@@ -34,5 +36,8 @@ async def build_artifact(spec: DataScienceJobSpec, sources: SourceReader) -> Art
     if not needs_artifact(runtime):
         return None
     source = source_to_read(runtime)
-    fetched = await sources.read(source) if source is not None else None
+    try:
+        fetched = await sources.read(source) if source is not None else None
+    except RefusedSourceError as refused:
+        raise RefusedSourceError(f"{artifact_source_field(runtime)}: {refused}") from None
     return assemble_artifact(runtime, fetched)

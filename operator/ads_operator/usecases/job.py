@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ads_operator import metrics
 from ads_operator.ads.artifacts import ArtifactError
+from ads_operator.ads.source_policy import RefusedSourceError
 from ads_operator.ads.sources import SourceError
 from ads_operator.ads.translate import TranslationError
 from ads_operator.kube.events import reference
@@ -77,7 +78,12 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
             status=status,
             settings=op.settings,
             port=port,
-            sources=ClusterSourceReader(kube=op.kube, namespace=namespace, port=port),
+            sources=ClusterSourceReader(
+                kube=op.kube,
+                namespace=namespace,
+                port=port,
+                allowed_networks=op.settings.source_networks,
+            ),
             persist=persist,
             created=created_at(meta, op.now()),
             region=spec.region or op.settings.region,
@@ -89,6 +95,8 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
     except MissingSourceError as exc:
         wait = outcomes.Retry(op.settings.poll_interval * 5, "SourceNotFound", str(exc))
         return await report(op, body, conditions, wait)
+    except RefusedSourceError as exc:
+        return await report(op, body, conditions, outcomes.Terminal("SourceRefused", str(exc)))
     except (TranslationError, ArtifactError, SourceError) as exc:
         return await report(op, body, conditions, outcomes.Terminal("InvalidSpec", str(exc)))
     except OciError as exc:

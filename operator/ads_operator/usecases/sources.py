@@ -2,24 +2,30 @@
 (ConfigMaps in the resource's own namespace), Object Storage and https.
 
 The namespace is fixed when the reader is built from the resource being handled, so a
-``configmap://`` source can never reach into another namespace.
+``configmap://`` source can never reach into another namespace; ``oci://`` is read through
+the resource's own port (its ``authSecretRef`` Secret's credentials, else the operator's);
+``https://`` only from public addresses or networks the admin allowed
+(:mod:`.https_source`).
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from typing import Final
 
-import aiohttp
-
 from ads_operator.ads.artifacts import SourceFiles
+from ads_operator.ads.source_policy import Network
 from ads_operator.ads.sources import Source, SourceError, SourceKind
 from ads_operator.kube.port import KubePort
 from ads_operator.oci.port import OciPort
+from ads_operator.usecases import https_source
 
 #: Largest artifact source the operator downloads (OCI's artifact limit is far above
 #: anything that should travel through an operator's memory).
 MAX_SOURCE_BYTES: Final = 100 * 1024 * 1024
+#: Longest an https download may take, redirects included.
+SOURCE_TIMEOUT: Final = 120.0
 
 
 class MissingSourceError(SourceError):
@@ -27,10 +33,19 @@ class MissingSourceError(SourceError):
 
 
 class ClusterSourceReader:
-    def __init__(self, *, kube: KubePort, namespace: str, port: OciPort) -> None:
+    def __init__(
+        self,
+        *,
+        kube: KubePort,
+        namespace: str,
+        port: OciPort,
+        allowed_networks: Sequence[Network] = (),
+    ) -> None:
         self.kube = kube
         self.namespace = namespace
         self.port = port
+        #: Non-public networks an https source may come from (the operator's setting).
+        self.allowed_networks = allowed_networks
 
     async def read(self, source: Source) -> SourceFiles:
         if source.kind is SourceKind.CONFIGMAP:
@@ -73,17 +88,15 @@ class ClusterSourceReader:
         return SourceFiles(name=source.basename, files=files, is_folder=True)
 
     async def _https(self, source: Source) -> SourceFiles:
-        timeout = aiohttp.ClientTimeout(total=120)
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(source.uri) as resp,
-        ):
-            if resp.status == 404:
-                raise MissingSourceError(f"{source.uri}: 404 Not Found")
-            if resp.status >= 400:
-                raise SourceError(f"{source.uri}: HTTP {resp.status}")
-            body = await resp.content.read(MAX_SOURCE_BYTES + 1)
-        if len(body) > MAX_SOURCE_BYTES:
-            raise SourceError(f"{source.uri}: larger than {MAX_SOURCE_BYTES} bytes")
+        fetched = await https_source.fetch(
+            source.uri,
+            self.allowed_networks,
+            max_bytes=MAX_SOURCE_BYTES,
+            time_limit=SOURCE_TIMEOUT,
+        )
+        if fetched.status == 404:
+            raise MissingSourceError(f"{fetched.url}: 404 Not Found")
+        if fetched.status >= 400:
+            raise SourceError(f"{fetched.url}: HTTP {fetched.status}")
         name = source.basename
-        return SourceFiles(name=name, files={name: body}, is_folder=False)
+        return SourceFiles(name=name, files={name: fetched.body}, is_folder=False)
