@@ -30,6 +30,7 @@ from ads_operator.ads.source_policy import (
     Network,
     RefusedSourceError,
     host_refusal,
+    name_refusal,
     redirect_target,
 )
 from ads_operator.ads.sources import SourceError
@@ -95,15 +96,25 @@ async def resolve(host: str) -> list[Address]:
 
 
 async def _check(resolver: PinnedResolver, url: str, allowed: Sequence[Network]) -> None:
+    """Resolve the URL's host and check it; what the connection may use is then pinned.
+    A cluster name is refused before it is resolved when no network is allowed (only the
+    cluster's DNS would answer it, and no answer could open it)."""
     host = urlsplit(url).hostname or ""
+    named = name_refusal(host)
+    if named is not None and not allowed:
+        raise _refused(url, host, named)
     addresses = await resolve(host)
     rule = host_refusal(host, addresses, allowed)
     if rule is not None:
-        raise RefusedSourceError(
-            f"{url}: host {host!r} is not fetched from ({rule}); the cluster admin can allow"
-            " a network with the operator setting source_allowed_networks"
-        )
+        raise _refused(url, host, rule)
     resolver.checked[host] = addresses
+
+
+def _refused(url: str, host: str, rule: str) -> RefusedSourceError:
+    return RefusedSourceError(
+        f"{url}: host {host!r} is not fetched from ({rule}); the cluster admin can allow a"
+        " network with the operator setting source_allowed_networks"
+    )
 
 
 async def fetch(

@@ -11,6 +11,7 @@ the resource's own port (its ``authSecretRef`` Secret's credentials, else the op
 from __future__ import annotations
 
 import posixpath
+import socket
 from collections.abc import Sequence
 from typing import Final
 
@@ -88,12 +89,15 @@ class ClusterSourceReader:
         return SourceFiles(name=source.basename, files=files, is_folder=True)
 
     async def _https(self, source: Source) -> SourceFiles:
-        fetched = await https_source.fetch(
-            source.uri,
-            self.allowed_networks,
-            max_bytes=MAX_SOURCE_BYTES,
-            time_limit=SOURCE_TIMEOUT,
-        )
+        try:
+            fetched = await https_source.fetch(
+                source.uri,
+                self.allowed_networks,
+                max_bytes=MAX_SOURCE_BYTES,
+                time_limit=SOURCE_TIMEOUT,
+            )
+        except socket.gaierror as exc:  # like a 404: the name may exist later
+            raise MissingSourceError(f"{source.uri}: the host does not resolve ({exc})") from None
         if fetched.status == 404:
             raise MissingSourceError(f"{fetched.url}: 404 Not Found")
         if fetched.status >= 400:
