@@ -4,7 +4,7 @@
   (SourceRefused, naming the field and the rule), no OCI job is created and the server
   never sees a request.
 - With ``ADS_OPERATOR_SOURCE_ALLOWED_NETWORKS`` naming one loopback address, a source there
-  is fetched (also through a redirect on the same host), while a redirect to another
+  is fetched whole (also through a redirect on the same host), while a redirect to another
   loopback address or to plain http is refused, that address never asked.
 - An ``oci://`` source of a resource naming its own Secret is read with that Secret's
   identity: every Object Storage call for it is signed by the Secret's tenancy.
@@ -27,6 +27,8 @@ from tests.fixtures.operator import OperatorFactory, OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, script_job
 
 CODE = b"print('fetched over https')\n"
+#: 4 MB: more than aiohttp buffers at once (the reader once kept only the first ~128 KB).
+LARGE = CODE + b"# padding\n" * 400_000
 
 
 def _job(name: str, uri: str, **options: Any) -> dict[str, Any]:
@@ -98,7 +100,7 @@ def test_an_allowed_address_is_fetched_and_every_redirect_is_checked(
     other.routes["/train.py"] = Answer(body=CODE)
     allowed.routes.update(
         {
-            "/train.py": Answer(body=CODE),
+            "/train.py": Answer(body=LARGE),
             "/moved.py": Answer(302, headers=(("Location", "/train.py"),)),
             "/elsewhere.py": Answer(302, headers=(("Location", other.url("/train.py")),)),
             "/plain.py": Answer(
@@ -120,7 +122,7 @@ def test_an_allowed_address_is_fetched_and_every_redirect_is_checked(
     for name in ("direct", "moved"):
         ocid = str(kube.wait(f"dsjob/{name}", "Ready")["ocid"])
         artifact = oci_clients.data_science.get_job_artifact_content(ocid).data.content
-        assert artifact == CODE
+        assert artifact == LARGE
 
     elsewhere = _refusal(kube, "elsewhere")
     assert f"host '{other.address}' is not fetched from ({other.address} is loopback)" in (
