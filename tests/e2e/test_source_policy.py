@@ -21,7 +21,7 @@ import oci
 import pytest
 
 from oci_emulator.testing import EmulatorHandle, generate_api_key
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.https_server import Answer, Ca, CountingServer, make_ca
 from tests.fixtures.operator import OperatorFactory, OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, script_job
@@ -35,11 +35,6 @@ def _job(name: str, uri: str, **options: Any) -> dict[str, Any]:
     job = script_job(name, script="unused.py", log_group=None, **options)
     job["spec"]["runtime"]["spec"]["scriptPathURI"] = uri
     return job
-
-
-def _count(emulator: EmulatorHandle, operation: str) -> int:
-    counters = emulator.requests(limit=0)["counters"]
-    return int(counters.get(operation, {}).get("total", 0))
 
 
 @pytest.fixture
@@ -72,7 +67,7 @@ def test_the_default_refuses_a_loopback_source_without_fetching_it(
 ) -> None:
     server, _ = servers
     server.routes["/train.py"] = Answer(body=CODE)
-    creates = _count(emulator, "CreateJob")
+    creates = request_count(emulator, "CreateJob")
     kube.apply(
         _job("loopback", server.url("/train.py")),
         _job("in-cluster", "https://code.tools.svc.cluster.local/train.py"),
@@ -84,7 +79,7 @@ def test_the_default_refuses_a_loopback_source_without_fetching_it(
     assert "source_allowed_networks" in message, message  # how an admin would open it
     assert "*.cluster.local" in _refusal(kube, "in-cluster")
     assert "169.254.169.254 is link-local" in _refusal(kube, "metadata")
-    assert _count(emulator, "CreateJob") == creates
+    assert request_count(emulator, "CreateJob") == creates
     assert server.total == 0
 
 
@@ -112,7 +107,7 @@ def test_an_allowed_address_is_fetched_and_every_redirect_is_checked(
         ADS_OPERATOR_SOURCE_ALLOWED_NETWORKS=f"{allowed.address}/32",
         SSL_CERT_FILE=str(ca.cert_file),  # the operator trusts the test CA
     )
-    creates = _count(emulator, "CreateJob")
+    creates = request_count(emulator, "CreateJob")
     kube.apply(
         _job("direct", allowed.url("/train.py")),
         _job("moved", allowed.url("/moved.py")),
@@ -131,7 +126,7 @@ def test_an_allowed_address_is_fetched_and_every_redirect_is_checked(
     assert "redirects to http://, only https:// is followed" in _refusal(kube, "plain")
     assert other.total == 0
     assert allowed.hits["/train.py"] == 2  # direct, and once after the redirect
-    assert _count(emulator, "CreateJob") - creates == 2
+    assert request_count(emulator, "CreateJob") - creates == 2
 
 
 def test_an_oci_source_is_read_with_the_resources_own_secret(
