@@ -32,7 +32,11 @@ REGION = ("--set", "oci.region=eu-frankfurt-1")
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 #: A value of the right type for every setting (the type comes from values.schema.json);
 #: strings go through --set-string so that helm does not turn "7" into a number.
-STRING_VALUES = {"clusterId": "prod-7", "metricsAddress": "127.0.0.7"}
+STRING_VALUES = {
+    "clusterId": "prod-7",
+    "metricsAddress": "127.0.0.7",
+    "sourceAllowedNetworks": "127.0.0.7/32",
+}
 SETTING_TYPES = {
     key: prop.get("type") or ()  # numbers are an anyOf without a top-level type
     for key, prop in json.loads((CHART / "values.schema.json").read_text())["properties"][
@@ -350,6 +354,8 @@ def _probes(name: str) -> list[object]:
     """Values at and around each limit of a setting: what helm and the operator judge."""
     bounds = settings.BOUNDS[name]
     default = getattr(settings.Settings(), name)
+    if isinstance(default, str) and bounds.pattern is not None:  # networks (CIDRs)
+        return ["", "127.0.0.1/32", "10.1.2.3/8, fd00::/8", "::1", "nope", "10.0.0.0/33", "a::b::c"]
     if isinstance(default, str):
         return ["", "x", "x" * 255, "x" * 256]
     limits = [v for v in (bounds.at_least, bounds.above, bounds.at_most, bounds.below) if v]
