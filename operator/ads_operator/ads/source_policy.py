@@ -104,6 +104,11 @@ def name_refusal(host: str) -> str | None:
     """Why a host *name* is cluster-internal (None: it is not). A name without a dot goes
     through the resolver's search domains, which in a pod are the cluster's own."""
     name = host.lower().rstrip(".")
+    try:
+        ipaddress.ip_address(name)
+        return None  # an address, judged by :func:`address_refusal`
+    except ValueError:
+        pass
     if name == "localhost":
         return "loopback"
     if "." not in name:

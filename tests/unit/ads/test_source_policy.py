@@ -96,6 +96,9 @@ def test_cluster_internal_names_are_refused(host: str, rule: str) -> None:
 
 def test_public_names_pass() -> None:
     assert name_refusal("example.com") is None
+    # Addresses are not names: the address rules judge them (an IPv6 one has no dot).
+    assert name_refusal("2606:2800:220:1::1") is None
+    assert name_refusal("::1") is None
     assert name_refusal("objectstorage.us-ashburn-1.oraclecloud.com") is None
 
 
