@@ -88,6 +88,6 @@ async def test_an_allowed_network_lets_the_fetch_go_ahead() -> None:
     kube, port = FakeKube(), FakePort()
     kube.add(JOB_PLURAL, _job({"scriptPathURI": "https://127.0.0.1:1/train.py"}))
     op = fake_operator(kube, port, Settings(source_allowed_networks="127.0.0.1/32"))
-    with pytest.raises(OSError, match="127.0.0.1"):
+    with pytest.raises(OSError, match=r"127\.0\.0\.1"):
         await job.reconcile(op, kube.objects[(JOB_PLURAL, NS, "src")], retry=0)
     assert _terminal(kube).get("reason") != "SourceRefused"
