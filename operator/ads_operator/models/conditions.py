@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 
 from pydantic import Field
 
@@ -44,3 +44,14 @@ class Condition(WireModel):
     observed_generation: int | None = Field(
         default=None, ge=0, description="metadata.generation the condition was computed from."
     )
+
+
+class ConditionWire(TypedDict, total=False):
+    """One :class:`Condition` as stored, by wire name (what the passes read and write)."""
+
+    type: str
+    status: str
+    reason: str
+    message: str
+    lastTransitionTime: str
+    observedGeneration: int

@@ -9,7 +9,9 @@ key. ``tests/unit/models/test_run_wire.py`` keeps the two in step.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
+
+from ads_operator.models.conditions import ConditionWire
 
 
 class LogLineWire(TypedDict):
@@ -68,5 +70,4 @@ class RunStatusWire(TypedDict, total=False):
     createRequested: int | None
     attempts: list[AttemptWire] | None
     observedGeneration: int | None
-    #: metav1.Condition dicts, as :mod:`ads_operator.reconcile.conditions` writes them.
-    conditions: list[dict[str, Any]] | None
+    conditions: list[ConditionWire] | None

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from ads_operator.models.conditions import ConditionWire
 
 _REASON_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
@@ -25,6 +27,11 @@ def reason_word(text: str) -> str:
     return word[:128]
 
 
+def copied(conditions: Iterable[Mapping[str, Any]] | None) -> list[ConditionWire]:
+    """A copy of stored conditions to set some on (the stored list stays as it was)."""
+    return [cast(ConditionWire, dict(c)) for c in conditions or ()]
+
+
 def set_condition(
     conditions: Iterable[Mapping[str, Any]] | None,
     *,
@@ -34,17 +41,19 @@ def set_condition(
     message: str = "",
     generation: int | None = None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionWire]:
     """``conditions`` with ``type`` set; other types unchanged, order stable."""
     wire_status = "Unknown" if status is None else ("True" if status else "False")
-    result: list[dict[str, Any]] = []
+    result: list[ConditionWire] = []
     found = False
     for existing in conditions or ():
-        item = dict(existing)
+        item = cast(ConditionWire, dict(existing))
         if item.get("type") == type:
             found = True
             changed = item.get("status") != wire_status
-            item.update(status=wire_status, reason=reason_word(reason), message=message[:32768])
+            item["status"] = wire_status
+            item["reason"] = reason_word(reason)
+            item["message"] = message[:32768]
             if changed or not item.get("lastTransitionTime"):
                 item["lastTransitionTime"] = _stamp(now)
             if generation is not None:
@@ -76,9 +85,9 @@ def set_conditions(
     message: str = "",
     generation: int | None = None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionWire]:
     """``conditions`` with every mark set, all with the same reason and message."""
-    result = [dict(c) for c in conditions or ()]
+    result = copied(conditions)
     for type_, status in marks:
         result = set_condition(
             result,
@@ -101,7 +110,7 @@ def failure_conditions(
     not_ready: bool,
     generation: int | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionWire]:
     """The conditions after a failed pass: ``Synced=False``; when the failure is terminal,
     ``Terminal=True`` too, and ``Ready=False`` where the caller says readiness is lost."""
     marks: list[Mark] = [("Synced", False)]

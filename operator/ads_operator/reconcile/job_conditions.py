@@ -33,7 +33,7 @@ def apply(
     now: datetime,
 ) -> Conditions:
     """``conditions`` with every rule's condition set, others unchanged."""
-    result = [dict(c) for c in conditions or ()]
+    result: Iterable[Mapping[str, Any]] = conditions or ()
     for type_, status, reason, message in rules:
         result = set_condition(
             result,
@@ -44,7 +44,7 @@ def apply(
             generation=generation,
             now=now,
         )
-    return result
+    return [dict(c) for c in result]
 
 
 def synced(state: str, *, ready: bool, message: str) -> tuple[Rule, ...]:

@@ -12,10 +12,17 @@ from datetime import datetime
 from typing import Any, Final
 
 from ads_operator.models import Phase, RunPolicy
+from ads_operator.models.conditions import ConditionWire
 from ads_operator.models.oci_records import OciJobRun
 from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.reconcile import policy
-from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
+from ads_operator.reconcile.conditions import (
+    Mark,
+    copied,
+    get_condition,
+    set_condition,
+    set_conditions,
+)
 from ads_operator.reconcile.lifecycle import (
     RUN_ACTIVE,
     RUN_FAILED,
@@ -120,7 +127,7 @@ def run_conditions(
     *,
     generation: int | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionWire]:
     """Ready (the OCI run exists), Synced, Succeeded and Failed from the state fields,
     the outcome ones by :data:`OUTCOMES`."""
     phase = _phase(fields.get("phase"))
@@ -134,7 +141,7 @@ def run_conditions(
         ("Succeeded", succeeded, str(phase), details),
         ("Failed", failed, failed_reason, failed_message),
     )
-    conds = [dict(c) for c in existing or ()]
+    conds = copied(existing)
     for kind, status, reason, message in rows:
         conds = set_condition(
             conds,
@@ -154,7 +161,7 @@ def with_finished(
     *,
     generation: int | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionWire]:
     """``conditions`` with ``Finished`` set from ``phase`` (:data:`OUTCOMES`), reason the
     phase, message the outcome's.
 
@@ -280,7 +287,7 @@ def logging_condition(
     *,
     generation: int | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ConditionWire]:
     """Conditions with ``Logging``: whether the run's log is mirrored, and how far."""
     if run.log_id and run.log_group_id:
         ok, reason = True, ("Complete" if complete else "Mirroring")

@@ -7,6 +7,7 @@ import pytest
 
 from ads_operator.models import DataScienceJobRunStatus
 from ads_operator.models.base import WireModel
+from ads_operator.models.conditions import Condition, ConditionWire
 from ads_operator.models.policy import Attempt
 from ads_operator.models.run import LogCursor, LogLine, PendingLogEvent
 from ads_operator.models.run_wire import (
@@ -30,6 +31,7 @@ def wire_names(model: type[WireModel]) -> set[str]:
         (CursorWire, LogCursor),
         (PendingEventWire, PendingLogEvent),
         (AttemptWire, Attempt),
+        (ConditionWire, Condition),
     ],
 )
 def test_the_typed_wire_form_names_the_models_fields(typed: type, model: type[WireModel]) -> None:
