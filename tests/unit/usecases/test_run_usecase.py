@@ -345,3 +345,45 @@ async def test_a_failure_repeated_pass_after_pass_is_one_event_and_nothing_priva
     assert len(failures) == 1  # three failed passes in a row: one Event
     assert status(kube)["phase"] == "Succeeded"
     assert all(not k.startswith("_") for k in status(kube))
+
+
+async def test_deleting_cancels_an_active_run_then_deletes_it_and_every_attempt(
+    world: tuple[Operator, FakeKube, FakePort],
+) -> None:
+    from ads_operator.usecases.outcome import Done, RetryAfter
+
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube, runPolicy={"backoffLimit": 1, "backoffSeconds": 0})
+    first: list[str] = []
+
+    def between(n: int) -> None:  # the first attempt fails, the second stays running
+        runs = list(port.runs)
+        if n == 1:
+            first.append(runs[0])
+            port.move(runs[0], "FAILED", "exit code 1", time_started=at(1), time_finished=at(2))
+
+    await run_usecase.watch(op, body, Stop(between, passes=4))
+    live = status(kube)["ocid"]
+    assert live != first[0]
+    gone = {**body, "status": status(kube)}
+    waiting = await run_usecase.delete(op, gone, retry=0)
+    assert isinstance(waiting, RetryAfter)  # canceled; deleted once it is
+    assert port.runs[live].lifecycle_state == "CANCELING"
+    assert port.calls["delete_job_run"] == 1  # the failed attempt's run
+    port.move(live, "CANCELED", "canceled", time_finished=at(9))
+    assert await run_usecase.delete(op, gone, retry=1) == Done()
+    assert port.calls["cancel_job_run"] == 1
+    assert {port.runs[r].lifecycle_state for r in (first[0], live)} == {"DELETED"}
+    assert "CancelRequested" in kube.reasons()
+
+
+async def test_an_orphaned_run_is_left_in_oci(world: tuple[Operator, FakeKube, FakePort]) -> None:
+    op, kube, port = world
+    add_job(kube)
+    body = add_run(kube, deletionPolicy="Orphan")
+    await run_usecase.watch(op, body, Stop(passes=1))
+    (run_id,) = port.runs
+    await run_usecase.delete(op, {**body, "status": status(kube)}, retry=0)
+    assert port.runs[run_id].lifecycle_state == "ACCEPTED"
+    assert port.calls["cancel_job_run"] == port.calls["delete_job_run"] == 0
