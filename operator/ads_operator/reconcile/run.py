@@ -39,12 +39,6 @@ from ads_operator.reconcile.times import parse_time as parse_time
 STATE_KEYS: Final = frozenset({"phase", "lifecycleState", "lifecycleDetails"})
 
 
-LOGGING_NOT_CONFIGURED: Final = (
-    "Logging is not configured for this job run, so only its status is mirrored. Set"
-    " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
-)
-
-
 def console_url(kind: str, ocid: str, region: str) -> str:
     """The OCI console page of a job or job run (``kind``: jobs, job-runs)."""
     suffix = f"?region={region}" if region else ""
@@ -278,28 +272,3 @@ def state_patch(
         )
     terminal = is_terminal_phase(fields["phase"]) and run.lifecycle_state not in RUN_ACTIVE
     return patch, terminal
-
-
-def logging_condition(
-    conditions: Iterable[Mapping[str, Any]] | None,
-    run: OciJobRun,
-    complete: bool,
-    *,
-    generation: int | None,
-    now: datetime,
-) -> list[ConditionWire]:
-    """Conditions with ``Logging``: whether the run's log is mirrored, and how far."""
-    if run.log_id and run.log_group_id:
-        ok, reason = True, ("Complete" if complete else "Mirroring")
-        message = f"Log lines are mirrored as Events from log {run.log_id}"
-    else:
-        ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
-    return set_condition(
-        conditions,
-        type="Logging",
-        status=ok,
-        reason=reason,
-        message=message,
-        generation=generation,
-        now=now,
-    )

@@ -11,10 +11,13 @@ implies and the Event it announces; the plan is pure, so each decision is a unit
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import timedelta
-from typing import Final
+from datetime import datetime, timedelta
+from typing import Any, Final
 
+from ads_operator.models.conditions import ConditionWire
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.reconcile import policy
 from ads_operator.reconcile.conditions import set_condition
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, is_terminal_phase
@@ -22,7 +25,6 @@ from ads_operator.reconcile.run import (
     STATE_KEYS,
     canceled_before_start,
     failed_before_start,
-    logging_condition,
     state_patch,
     transition,
     waiting,
@@ -38,6 +40,10 @@ from ads_operator.reconcile.run_step import (
     Waiting,
 )
 
+LOGGING_NOT_CONFIGURED: Final = (
+    "Logging is not configured for this job run, so only its status is mirrored. Set"
+    " infrastructure.spec.logGroupId (and optionally logId) on the job to see its output."
+)
 #: The reason a run fails with when its wait ends, by the reason it waited with.
 _GAVE_UP: Final = {"WaitingForJob": "JobNotReady"}
 
@@ -243,4 +249,29 @@ def _over(
         Announce(policy.RETRY_REASON, message, True),
         delay=0.0,
         archive=policy.archive(merged, now=now, generation=desired.generation),
+    )
+
+
+def logging_condition(
+    conditions: Iterable[Mapping[str, Any]] | None,
+    run: OciJobRun,
+    complete: bool,
+    *,
+    generation: int | None,
+    now: datetime,
+) -> list[ConditionWire]:
+    """Conditions with ``Logging``: whether the run's log is mirrored, and how far."""
+    if run.log_id and run.log_group_id:
+        ok, reason = True, ("Complete" if complete else "Mirroring")
+        message = f"Log lines are mirrored as Events from log {run.log_id}"
+    else:
+        ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
+    return set_condition(
+        conditions,
+        type="Logging",
+        status=ok,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
     )
