@@ -88,6 +88,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
         "rbac.readConfigMaps=false",
     ),
     "metrics": (*REGION, "--set", "metrics.enabled=true"),
+    "multi-tenant": (*REGION, "--set", "tenancy.mode=multi"),
     # A node without a pod network (hack/ 's local node, docs/install.md).
     "host-network": (
         *REGION,

@@ -32,6 +32,7 @@ FROM_OTHER_VALUES: Final = frozenset(
         "oci_endpoint",
         "allow_remote_endpoint",
         "metrics_port",
+        "multi_tenant",
     }
 )
 #: Settings deliberately not offered: changing the finalizer name on a live operator would

@@ -211,6 +211,22 @@ class KubeClient:
             raise
         return True
 
+    async def get_cluster_resource(self, plural: str, name: str) -> Resource | None:
+        def call() -> Resource:
+            result: Resource = self._custom.get_cluster_custom_object(GROUP, VERSION, plural, name)
+            return result
+
+        try:
+            return await self._call(call)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def namespace_labels(self, namespace: str) -> dict[str, str]:
+        found = await self._call(lambda: self._core.read_namespace(namespace))
+        return dict(found.metadata.labels or {})
+
     async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """A Secret's data, decoded; None when it does not exist."""
         try:

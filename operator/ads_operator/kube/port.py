@@ -90,6 +90,14 @@ class KubePort(Protocol):
         ``resource_version``, a :class:`KubeError` 409 when the object moved on."""
         ...
 
+    async def get_cluster_resource(self, plural: str, name: str) -> Resource | None:
+        """One of our cluster-scoped resources (the tenancy policy); None when missing."""
+        ...
+
+    async def namespace_labels(self, namespace: str) -> dict[str, str]:
+        """A namespace's labels (the tenancy policy selects namespaces by them)."""
+        ...
+
     async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """A Secret's data, decoded; None when it does not exist."""
         ...

@@ -134,6 +134,10 @@ class Settings:
     #: serve code from loopback and set ``127.0.0.0/8``; keep it as narrow as the one
     #: server it is for.
     source_allowed_networks: str = ""
+    #: Multi-tenant mode: every job and run must be allowed by the DataScienceTenancyPolicy
+    #: (docs/security.md), judged again here before any OCI call; a missing policy denies.
+    #: The chart sets it from ``tenancy.mode``. Off: single-tenant, no policy read.
+    multi_tenant: bool = False
 
     def __post_init__(self) -> None:
         if self.oci_endpoint and not self.allow_remote_endpoint:

@@ -27,6 +27,7 @@ from ads_operator.models.oci_errors import OciError
 from ads_operator.reconcile import job_conditions, outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true
 from ads_operator.reconcile.job_conditions import Conditions
+from ads_operator.usecases import tenancy
 from ads_operator.usecases.credentials import is_auth_wait, port_for, secret_of, wait_for_fix
 from ads_operator.usecases.failures import validation_text
 from ads_operator.usecases.job_executor import (
@@ -64,6 +65,8 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
     if unusable is not None:  # only the operator can tell: Terminal, and no OCI call
         invalid = outcomes.Terminal("InvalidSchedule", unusable)
         return await report(op, body, conditions, invalid)
+    if (refused := await tenancy.job_refusal(op, namespace, spec)) is not None:
+        return await report(op, body, conditions, outcomes.Terminal(tenancy.REASON, refused))
     try:
         port = await port_for(op, namespace, secret_of(spec), spec.region)
 

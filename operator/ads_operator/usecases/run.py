@@ -23,6 +23,7 @@ from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import run_finished
+from ads_operator.usecases import tenancy
 from ads_operator.usecases.credentials import is_auth_wait, wait_for_fix
 from ads_operator.usecases.failures import report_run, validation_text
 from ads_operator.usecases.operator import Operator
@@ -65,6 +66,9 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                     body["metadata"],
                 )
                 return
+            launched = (ctx.status if ctx else status).get("ocid")
+            if not launched and await tenancy.refused_run(op, body, status, spec):
+                return  # the tenancy policy refuses it: Terminal, and no OCI call
             try:
                 if ctx is None or not status.get("ocid"):
                     # Until the OCI run exists, rebuild: the job (and so the credentials and

@@ -1,0 +1,286 @@
+"""The tenancy policy's admission side: a ValidatingAdmissionPolicy per kind (CEL with the
+DataScienceTenancyPolicy as its param) and their bindings, generated like the CRDs
+(``make crds`` writes ``charts/ads-operator/files/admission/``; the chart installs them
+when ``tenancy.mode`` is ``multi``).
+
+No webhook runs: the API server itself evaluates the rules at ``kubectl apply``. The
+bindings name the singleton policy with ``parameterNotFoundAction: Deny``, so deleting
+the policy denies rather than opens. Only creations and spec changes are judged: the
+operator's own finalizer and annotation patches, and deletions, pass whatever the
+policy says. The rules and their words are those of
+:mod:`ads_operator.reconcile.tenancy` (the operator's second check), each message
+naming the policy key that refused.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ads_operator.models import API_VERSION, GROUP, JOB_PLURAL, RUN_PLURAL
+from ads_operator.models.schema import JsonSchema
+from ads_operator.models.tenancy import POLICY_NAME, TENANCY_KIND
+
+ADMISSION_DIR: Final = "charts/ads-operator/files/admission"
+NAME_PREFIX: Final = "ads-operator-tenancy"
+
+_NS = "namespaceObject.metadata.name"
+_LABELS = "namespaceObject.metadata.labels"
+_ENTRY = "' of entry \\'' + variables.tenant.name + '\\' for namespace ' + " + _NS
+_GUARD = "!variables.hasTenant || "
+
+
+def _not_in(field: str, value: str, rule: str) -> str:
+    """The CEL message of :func:`ads_operator.reconcile.tenancy._not_in`."""
+    return f"'{field} ' + {value} + ' is not allowed by the tenancy policy: not in {rule}{_ENTRY}"
+
+
+def _check(expression: str, message: str) -> JsonSchema:
+    return {"expression": _GUARD + expression, "messageExpression": message}
+
+
+def _member(field: str, path: str, guards: list[str], rule: str, optional: bool) -> JsonSchema:
+    allowed = f"{path} in variables.tenant.{rule}"
+    if optional:
+        allowed = f"(has(variables.tenant.{rule}) && {allowed})"
+    skip = " || ".join(f"!has({g})" for g in guards)
+    return _check(f"{skip} || {allowed}", _not_in(field, path, rule))
+
+
+def _common_variables() -> list[JsonSchema]:
+    matches = (
+        f"(has(t.namespaces.names) && {_NS} in t.namespaces.names)"
+        " || (has(t.namespaces.matchLabels) && size(t.namespaces.matchLabels) > 0"
+        f" && t.namespaces.matchLabels.all(k, has({_LABELS}) && k in {_LABELS}"
+        f" && {_LABELS}[k] == t.namespaces.matchLabels[k]))"
+    )
+    return [
+        {"name": "matching", "expression": f"params.spec.tenants.filter(t, {matches})"},
+        {"name": "hasTenant", "expression": "size(variables.matching) > 0"},
+        {"name": "tenant", "expression": "variables.matching[0]"},
+    ]
+
+
+def _shape_variables(shape: str, config: str, guards: list[str]) -> list[JsonSchema]:
+    """``shape`` ('' when none), its OCPUs and memory (0 when not given), GPUs, rules."""
+    present = " && ".join(f"has({g})" for g in guards)
+
+    def number(key: str) -> str:
+        return f"{present} && has({config}) && has({config}.{key}) ? {config}.{key} : 0.0"
+
+    return [
+        {"name": "shape", "expression": f"{present} && has({shape}) ? {shape} : ''"},
+        {"name": "ocpus", "expression": number("ocpus")},
+        {"name": "memory", "expression": number("memoryInGBs")},
+        {
+            "name": "gpus",
+            "expression": "variables.shape.contains('GPU') && variables.shape.matches('"
+            "\\\\.[0-9]+$') ? int(variables.shape.find('[0-9]+$')) : 0",
+        },
+        {
+            "name": "shapeRules",
+            "expression": "variables.tenant.shapes.filter(r, "
+            "variables.shape.matches('^(?:' + r.pattern + ')$'))",
+        },
+    ]
+
+
+def _ceiling(key: str, value: str, what: str) -> JsonSchema:
+    rule = "variables.shapeRules[0]"
+    where = (
+        f"', the ceiling of shapes pattern ' + {rule}.pattern + ' of entry \\'' + "
+        "variables.tenant.name + '\\''"
+    )
+    return _check(
+        f"variables.shape == '' || size(variables.shapeRules) == 0 || !has({rule}.{key})"
+        f" || {value} <= {rule}.{key}",
+        f"variables.shape + ' with ' + string({value}) + ' {what} exceeds {key} ' + "
+        f"string({rule}.{key}) + {where}",
+    )
+
+
+def _shape_checks() -> list[JsonSchema]:
+    return [
+        _check(
+            "variables.shape == '' || size(variables.shapeRules) > 0",
+            _not_in("shapeName", "variables.shape", "shapes"),
+        ),
+        _ceiling("maxOcpus", "variables.ocpus", "OCPUs"),
+        _ceiling("maxMemoryInGBs", "variables.memory", "GB"),
+        _ceiling("maxGpus", "variables.gpus", "GPUs"),
+    ]
+
+
+def _no_tenant() -> JsonSchema:
+    return {
+        "expression": "variables.hasTenant",
+        "messageExpression": f"'namespace ' + {_NS} + ' matches no entry of the tenancy policy "
+        f"(DataScienceTenancyPolicy {POLICY_NAME}): multi-tenant mode denies by default'",
+    }
+
+
+def _adoption(path: str, field: str) -> JsonSchema:
+    return _check(
+        f"!has({path}) || (has(variables.tenant.allowAdoption) && variables.tenant.allowAdoption)",
+        _not_in(field, path, "allowAdoption"),
+    )
+
+
+def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
+    """(variables, validations) for DataScienceJob."""
+    infra = "object.spec.infrastructure"
+    spec = f"{infra}.spec"
+    variables = _common_variables() + _shape_variables(
+        f"{spec}.shapeName", f"{spec}.shapeConfigDetails", [infra]
+    )
+    buckets = (
+        f"!has({infra}) || !has({spec}.storageMount) || {spec}.storageMount.all(m, "
+        "!m.src.startsWith('oci://') || (has(variables.tenant.buckets) && "
+        "variables.tenant.buckets.exists(b, m.src == 'oci://' + b || "
+        "m.src.startsWith('oci://' + b + '/'))))"
+    )
+    validations = [
+        _no_tenant(),
+        _check(
+            "variables.tenant.credentials != 'OwnSecretsOnly' || has(object.spec.authSecretRef)",
+            "'spec.authSecretRef is required by the tenancy policy: entry \\'' + "
+            f"variables.tenant.name + '\\' for namespace ' + {_NS} + "
+            "' has credentials OwnSecretsOnly'",
+        ),
+        _adoption("object.spec.id", "spec.id"),
+        _member(
+            "compartmentId",
+            f"{spec}.compartmentId",
+            [infra, f"{spec}.compartmentId"],
+            "compartments",
+            optional=False,
+        ),
+        _member(
+            "projectId",
+            f"{spec}.projectId",
+            [infra, f"{spec}.projectId"],
+            "projects",
+            optional=False,
+        ),
+        _member(
+            "subnetId", f"{spec}.subnetId", [infra, f"{spec}.subnetId"], "subnets", optional=True
+        ),
+        _member(
+            "logGroupId",
+            f"{spec}.logGroupId",
+            [infra, f"{spec}.logGroupId"],
+            "logGroups",
+            optional=True,
+        ),
+        *_shape_checks(),
+        _check(buckets, _not_in("storageMount", "'oci://'", "buckets")),
+    ]
+    return variables, validations
+
+
+def run_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
+    """(variables, validations) for DataScienceJobRun's own choices (its overrides)."""
+    infra = "object.spec.jobInfrastructureConfigurationOverrideDetails"
+    logs = "object.spec.jobLogConfigurationOverrideDetails"
+    mounts = "object.spec.jobStorageMountConfigurationOverrideDetailsList"
+    variables = _common_variables() + _shape_variables(
+        f"{infra}.shapeName", f"{infra}.jobShapeConfigDetails", [infra]
+    )
+    buckets = (
+        f"!has({mounts}) || {mounts}.all(m, m.storageType != 'OBJECT_STORAGE' || "
+        "!has(m.bucket) || !has(m.namespace) || (has(variables.tenant.buckets) && "
+        "(m.bucket + '@' + m.namespace) in variables.tenant.buckets))"
+    )
+    validations = [
+        _no_tenant(),
+        _adoption("object.spec.jobId", "spec.jobId"),
+        _member(
+            "compartmentId",
+            "object.spec.compartmentId",
+            ["object.spec.compartmentId"],
+            "compartments",
+            optional=False,
+        ),
+        _member(
+            "projectId",
+            "object.spec.projectId",
+            ["object.spec.projectId"],
+            "projects",
+            optional=False,
+        ),
+        _member(
+            "subnetId", f"{infra}.subnetId", [infra, f"{infra}.subnetId"], "subnets", optional=True
+        ),
+        _member(
+            "logGroupId",
+            f"{logs}.logGroupId",
+            [logs, f"{logs}.logGroupId"],
+            "logGroups",
+            optional=True,
+        ),
+        *_shape_checks(),
+        _check(buckets, _not_in("storage mount", "'bucket'", "buckets")),
+        _check(
+            "!has(object.spec.jobNodeConfigurationOverrideDetails)",
+            "'jobNodeConfigurationOverrideDetails is refused in multi-tenant mode: its node "
+            "groups\\' shapes and subnets are not judged by the tenancy policy (entry \\'' + "
+            "variables.tenant.name + '\\')'",
+        ),
+    ]
+    return variables, validations
+
+
+def _policy(plural: str, variables: list[JsonSchema], checks: list[JsonSchema]) -> JsonSchema:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": f"{NAME_PREFIX}-{plural}"},
+        "spec": {
+            "failurePolicy": "Fail",
+            "paramKind": {"apiVersion": API_VERSION, "kind": TENANCY_KIND},
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [GROUP],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": [plural],
+                    }
+                ]
+            },
+            # A spec change only: finalizer and annotation patches pass (the operator's
+            # own, and a deletion's), so a tightened policy never strands a resource.
+            "matchConditions": [
+                {
+                    "name": "spec-written",
+                    "expression": "request.operation == 'CREATE' || "
+                    "!has(oldObject.spec) || object.spec != oldObject.spec",
+                }
+            ],
+            "variables": variables,
+            "validations": checks,
+        },
+    }
+
+
+def _binding(plural: str) -> JsonSchema:
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": f"{NAME_PREFIX}-{plural}"},
+        "spec": {
+            "policyName": f"{NAME_PREFIX}-{plural}",
+            "paramRef": {"name": POLICY_NAME, "parameterNotFoundAction": "Deny"},
+            "validationActions": ["Deny"],
+        },
+    }
+
+
+def admission_objects() -> list[JsonSchema]:
+    """The two policies and their bindings, in the order they are applied."""
+    jobs, runs = job_validations(), run_validations()
+    return [
+        _policy(JOB_PLURAL, *jobs),
+        _binding(JOB_PLURAL),
+        _policy(RUN_PLURAL, *runs),
+        _binding(RUN_PLURAL),
+    ]

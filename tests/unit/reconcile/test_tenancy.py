@@ -1,0 +1,141 @@
+"""The tenancy policy, judged by the operator: each refusal names the policy key that
+refused; nothing unlisted is allowed; a policy with a typo or an empty selector does
+not parse (the CRD refuses both at apply, see tests/e2e/test_tenancy_policy.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.models.tenancy import DataScienceTenancyPolicySpec
+from ads_operator.reconcile.tenancy import gpu_count, job_refusal, run_refusal, tenant_for
+
+COMPARTMENT = "ocid1.compartment.oc1..team"
+OTHER_COMPARTMENT = "ocid1.compartment.oc1..other"
+PROJECT = "ocid1.datascienceproject.oc1.iad.team"
+SUBNET = "ocid1.subnet.oc1.iad.team"
+
+
+def policy(**tenant: Any) -> DataScienceTenancyPolicySpec:
+    entry = {
+        "name": "team-a",
+        "namespaces": {"names": ["team-a"]},
+        "credentials": "DefaultIdentityAllowed",
+        "compartments": [COMPARTMENT],
+        "projects": [PROJECT],
+        "subnets": [SUBNET],
+        "shapes": [
+            {"pattern": r"VM\.Standard\.E4\.Flex", "maxOcpus": 4, "maxMemoryInGBs": 32},
+            {"pattern": r"VM\.GPU\.A10\.[0-9]+", "maxGpus": 1},
+        ],
+        **tenant,
+    }
+    return DataScienceTenancyPolicySpec.model_validate({"tenants": [entry]})
+
+
+def job(**infra: Any) -> DataScienceJobSpec:
+    spec = {"compartmentId": COMPARTMENT, "projectId": PROJECT, "shapeName": "VM.Standard.E4.Flex"}
+    return DataScienceJobSpec.model_validate(
+        {
+            "infrastructure": {
+                "kind": "infrastructure",
+                "type": "dataScienceJob",
+                "spec": {**spec, **infra},
+            },
+            "runtime": {"kind": "runtime", "type": "container", "spec": {"image": "r/i:1"}},
+        }
+    )
+
+
+def test_an_allowed_job_passes() -> None:
+    assert job_refusal(policy(), "team-a", {}, job(subnetId=SUBNET)) is None
+
+
+@pytest.mark.parametrize(
+    ("infra", "rule"),
+    [
+        ({"compartmentId": OTHER_COMPARTMENT}, "not in compartments of entry 'team-a'"),
+        ({"projectId": "ocid1.datascienceproject.oc1.iad.x"}, "not in projects"),
+        ({"subnetId": "ocid1.subnet.oc1.iad.x"}, "not in subnets"),
+        ({"logGroupId": "ocid1.loggroup.oc1.iad.x"}, "not in logGroups"),
+        ({"shapeName": "BM.Standard3.64"}, "shapeName BM.Standard3.64 is not allowed"),
+        ({"shapeConfigDetails": {"ocpus": 8}}, "exceeds maxOcpus 4"),
+        ({"shapeConfigDetails": {"memoryInGBs": 64}}, "exceeds maxMemoryInGBs 32"),
+        ({"shapeName": "VM.GPU.A10.2"}, "has 2 GPUs, over maxGpus 1"),
+        ({"storageMount": [{"src": "oci://b@ns/p", "dest": "d"}]}, "b@ns is not allowed"),
+    ],
+)
+def test_each_disallowed_choice_is_refused_naming_the_rule(
+    infra: dict[str, Any], rule: str
+) -> None:
+    refusal = job_refusal(policy(), "team-a", {}, job(**infra))
+    assert refusal is not None
+    assert rule in refusal, refusal
+
+
+def test_a_namespace_no_entry_matches_may_use_nothing() -> None:
+    refusal = job_refusal(policy(), "team-b", {}, job())
+    assert refusal is not None
+    assert "matches no entry" in refusal
+
+
+def test_a_missing_policy_denies() -> None:
+    refusal = job_refusal(None, "team-a", {}, job())
+    assert refusal is not None
+    assert "denies by default" in refusal
+
+
+def test_namespaces_are_matched_by_all_their_labels_and_the_first_entry_wins() -> None:
+    by_labels = policy(namespaces={"matchLabels": {"team": "a", "tier": "dev"}})
+    assert tenant_for(by_labels, "x", {"team": "a", "tier": "dev", "other": "1"}) is not None
+    assert tenant_for(by_labels, "x", {"team": "a"}) is None
+
+
+def test_own_secrets_only_needs_an_auth_secret_and_adoption_must_be_allowed() -> None:
+    strict = policy(credentials="OwnSecretsOnly")
+    refusal = job_refusal(strict, "team-a", {}, job())
+    assert refusal is not None
+    assert "OwnSecretsOnly" in refusal
+    with_secret = job().model_copy(update={"auth_secret_ref": {"name": "oci"}})
+    assert job_refusal(strict, "team-a", {}, with_secret) is None
+    adopt = DataScienceJobSpec.model_validate({"id": "ocid1.datasciencejob.oc1.iad.j"})
+    assert "allowAdoption" in (job_refusal(policy(), "team-a", {}, adopt) or "")
+    assert job_refusal(policy(allowAdoption=True), "team-a", {}, adopt) is None
+
+
+def test_a_run_override_is_judged_like_the_job() -> None:
+    def run(**spec: Any) -> DataScienceJobRunSpec:
+        return DataScienceJobRunSpec.model_validate({"jobRef": {"name": "j"}, **spec})
+
+    assert run_refusal(policy(), "team-a", {}, run()) is None
+    other = run(compartmentId=OTHER_COMPARTMENT)
+    assert "compartments" in (run_refusal(policy(), "team-a", {}, other) or "")
+    gpu = run(
+        jobInfrastructureConfigurationOverrideDetails={
+            "jobInfrastructureType": "ME_STANDALONE",
+            "shapeName": "VM.GPU.A10.2",
+            "blockStorageSizeInGBs": 50,
+        }
+    )
+    assert "maxGpus" in (run_refusal(policy(), "team-a", {}, gpu) or "")
+
+
+def test_gpu_count_is_read_from_gpu_shape_names_only() -> None:
+    assert [gpu_count(s) for s in ("VM.GPU.A10.2", "BM.GPU4.8", "VM.Standard2.1")] == [2, 8, 0]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"namespaces": {}},  # empty selector: would match everything
+        {"namespaces": {"names": [], "matchLabels": {}}},
+        {"compartment": [COMPARTMENT]},  # typo of compartments
+        {"shapes": []},  # no shape at all: nothing could run, say so at apply
+    ],
+)
+def test_a_policy_with_a_typo_or_an_empty_selector_does_not_parse(broken: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        policy(**broken)
