@@ -25,7 +25,7 @@ NAME_PREFIX: Final = "ads-operator-tenancy"
 
 _NS = "namespaceObject.metadata.name"
 _LABELS = "namespaceObject.metadata.labels"
-_ENTRY = "' + \" of entry '\" + variables.tenant.name + \"' for namespace \" + " + _NS
+_ENTRY = '\' + " of entry \'" + variables.tenant.name + "\' for namespace " + ' + _NS
 _GUARD = "!variables.hasTenant || "
 
 
@@ -88,7 +88,7 @@ def _ceiling(key: str, value: str, what: str) -> JsonSchema:
     rule = "variables.shapeRules[0]"
     where = (
         f"', the ceiling of shapes pattern ' + {rule}.pattern + \" of entry '\" + "
-        "variables.tenant.name + \"'\""
+        'variables.tenant.name + "\'"'
     )
     return _check(
         f"variables.shape == '' || size(variables.shapeRules) == 0 || !has({rule}.{key})"
@@ -142,8 +142,8 @@ def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
         _no_tenant(),
         _check(
             "variables.tenant.credentials != 'OwnSecretsOnly' || has(object.spec.authSecretRef)",
-            "\"spec.authSecretRef is required by the tenancy policy: entry '\" + "
-            f"variables.tenant.name + \"' for namespace \" + {_NS} + "
+            '"spec.authSecretRef is required by the tenancy policy: entry \'" + '
+            f'variables.tenant.name + "\' for namespace " + {_NS} + '
             "' has credentials OwnSecretsOnly'",
         ),
         _adoption("object.spec.id", "spec.id"),
@@ -221,9 +221,9 @@ def run_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
         _check(buckets, _not_in("storage mount", "'bucket'", "buckets")),
         _check(
             "!has(object.spec.jobNodeConfigurationOverrideDetails)",
-            "\"jobNodeConfigurationOverrideDetails is refused in multi-tenant mode: its node "
+            '"jobNodeConfigurationOverrideDetails is refused in multi-tenant mode: its node '
             "groups' shapes and subnets are not judged by the tenancy policy (entry '\" + "
-            "variables.tenant.name + \"')\"",
+            'variables.tenant.name + "\')"',
         ),
     ]
     return variables, validations
