@@ -32,6 +32,7 @@ from ads_operator.models.policy import DEFAULT_BACKOFF_SECONDS, MAX_BACKOFF_SECO
 from ads_operator.models.run_wire import AttemptWire, RunStatusWire
 from ads_operator.reconcile.conditions import Mark, get_condition, set_condition, set_conditions
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_FAILED
+from ads_operator.reconcile.times import parse_time
 
 DEADLINE_REASON: Final = "DeadlineExceeded"
 RETRY_REASON: Final = "Retrying"
@@ -60,14 +61,6 @@ ATTEMPT_FIELDS: Final = (
     "logCursor",
     "consoleUrl",
 )
-
-
-def parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def effective(run: RunPolicy | None, job: RunPolicy | None) -> RunPolicy:
