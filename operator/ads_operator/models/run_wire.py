@@ -9,7 +9,8 @@ key. ``tests/unit/models/test_run_wire.py`` keeps the two in step.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict, cast
 
 from ads_operator.models.conditions import ConditionWire
 
@@ -71,3 +72,10 @@ class RunStatusWire(TypedDict, total=False):
     attempts: list[AttemptWire] | None
     observedGeneration: int | None
     conditions: list[ConditionWire] | None
+
+
+def run_status(raw: Mapping[str, Any] | None) -> RunStatusWire:
+    """A run's stored ``.status`` as its passes keep it: a copy, without keys the status
+    model does not know (written by another version, or by hand)."""
+    known = RunStatusWire.__annotations__
+    return cast(RunStatusWire, {k: v for k, v in (raw or {}).items() if k in known})

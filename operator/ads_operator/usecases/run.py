@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,7 +19,7 @@ from ads_operator.models import (
     RunPolicy,
 )
 from ads_operator.models.oci_errors import OciError
-from ads_operator.models.run_wire import RunStatusWire
+from ads_operator.models.run_wire import RunStatusWire, run_status
 from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import run_finished
@@ -42,7 +42,7 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
 
     ``body`` is the run as it is now (kopf's live view): each pass reads it anew."""
     namespace, name, uid = (body["metadata"][k] for k in ("namespace", "name", "uid"))
-    status = cast(RunStatusWire, dict(body.get("status") or {}))
+    status = run_status(body.get("status"))
     metrics.record_run(uid, namespace, status)
     if run_finished(status):
         await expire(op, body, status, namespace, name, uid, stopped)

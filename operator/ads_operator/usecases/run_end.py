@@ -20,7 +20,7 @@ from ads_operator.models import (
     RunPolicy,
 )
 from ads_operator.models.oci_errors import NotFoundError, OciError
-from ads_operator.models.run_wire import RunStatusWire
+from ads_operator.models.run_wire import RunStatusWire, run_status
 from ads_operator.reconcile import outcomes, policy
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
 from ads_operator.usecases.credentials import port_for, raw_secret
@@ -87,7 +87,7 @@ async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcom
     """Cancel the OCI run if it is active, then delete it (unless the policy orphans it)."""
     namespace = body["metadata"]["namespace"]
     raw = dict(body.get("spec") or {})
-    status = dict(body.get("status") or {})
+    status = run_status(body.get("status"))
     metrics.forget_run(str(body["metadata"].get("uid")))
     ocid = status.get("ocid")
     earlier = [str(a["ocid"]) for a in status.get("attempts") or [] if a.get("ocid")]

@@ -16,6 +16,7 @@ from ads_operator.models.run_wire import (
     LogLineWire,
     PendingEventWire,
     RunStatusWire,
+    run_status,
 )
 
 
@@ -36,3 +37,12 @@ def wire_names(model: type[WireModel]) -> set[str]:
 )
 def test_the_typed_wire_form_names_the_models_fields(typed: type, model: type[WireModel]) -> None:
     assert set(typed.__annotations__) == wire_names(model)
+
+
+def test_a_stored_status_is_kept_without_keys_the_model_does_not_know() -> None:
+    stored = {"ocid": "r", "phase": "Running", "_last_reason": "x", "fromAnOlderVersion": 1}
+    kept = run_status(stored)
+    assert kept == {"ocid": "r", "phase": "Running"}
+    kept["phase"] = "Failed"
+    assert stored["phase"] == "Running"  # a copy
+    assert run_status(None) == {}
