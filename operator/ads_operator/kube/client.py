@@ -12,19 +12,26 @@ The synchronous ``kubernetes`` client runs in threads. Events have threads of th
 at a thousand runs the operator creates hundreds of log-line Events a second, and a
 status patch (a run's new state) must not queue behind them. Writes skip parsing the
 apiserver's answer (the written object, which nobody reads) to save CPU.
+
+Every call is retried here when it failed transiently and may be sent again
+(:mod:`ads_operator.kube.retry`, :mod:`ads_operator.kube.errors`): each method says whether
+it is idempotent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from ads_operator.kube.errors import is_client_failure, kube_error
 from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusPatch
-from ads_operator.kube.wire import event_body, kube_error, listed
+from ads_operator.kube.retry import DEFAULT_RETRY, RetryPolicy, retrying
+from ads_operator.kube.wire import discard, event_body, listed
 from ads_operator.models import GROUP, VERSION
 
 #: Threads for patches that carry a new state (``urgent``), at most.
@@ -58,13 +65,6 @@ def configure(pool_size: int = 32) -> KubeClient:
     )
 
 
-def _discard(response: Any) -> None:
-    """Reads and drops an answer left unparsed (``_preload_content=False``), returning
-    its connection to the pool."""
-    response.read()
-    response.release_conn()
-
-
 class KubeClient:
     """The operator's :class:`~ads_operator.kube.port.KubePort` over the ``kubernetes``
     client; one per process, built by :func:`configure`."""
@@ -75,25 +75,47 @@ class KubeClient:
         *,
         event_threads: ThreadPoolExecutor,
         state_threads: ThreadPoolExecutor,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         import kubernetes
 
         self._custom = kubernetes.client.CustomObjectsApi(api_client)
         self._core = kubernetes.client.CoreV1Api(api_client)
-        self._api_exception: type[Exception] = kubernetes.client.ApiException
+        self._retry = retry
         self._event_threads = event_threads
         self._state_threads = state_threads
         self._counter = itertools.count()
 
     async def _call(
-        self, call: Callable[[], _T], *, threads: ThreadPoolExecutor | None = None
+        self,
+        call: Callable[[], _T],
+        *,
+        what: str,
+        idempotent: bool,
+        threads: ThreadPoolExecutor | None = None,
     ) -> _T:
         """Runs a blocking client call in ``threads`` (the loop's default executor
-        without), raising :class:`KubeError` for whatever the apiserver refused."""
+        without), retried as :func:`retrying` allows, raising :class:`KubeError` for
+        whatever the apiserver refused or did not answer."""
+
+        async def once() -> _T:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(threads, call)
+            except Exception as exc:
+                if not is_client_failure(exc):
+                    raise
+                raise kube_error(exc) from None
+
+        return await retrying(once, idempotent=idempotent, policy=self._retry, what=what)
+
+    async def _read(self, call: Callable[[], _T], what: str) -> _T | None:
+        """A read (retried: reading twice changes nothing); None when it does not exist."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(threads, call)
-        except self._api_exception as exc:
-            raise kube_error(exc) from None
+            return await self._call(call, what=what, idempotent=True)
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     async def patch_status(
         self,
@@ -117,7 +139,7 @@ class KubeClient:
             body["metadata"] = {"resourceVersion": resource_version}
 
         def call() -> None:
-            _discard(
+            discard(
                 self._custom.patch_namespaced_custom_object_status(
                     GROUP,
                     VERSION,
@@ -131,7 +153,12 @@ class KubeClient:
             )
 
         try:
-            await self._call(call, threads=self._state_threads if urgent else None)
+            await self._call(
+                call,
+                what=f"patching the status of {plural}/{name}",
+                idempotent=True,  # a merge patch: sent twice, the same status
+                threads=self._state_threads if urgent else None,
+            )
         except KubeError as exc:
             if exc.status != 404:
                 raise
@@ -143,12 +170,7 @@ class KubeClient:
             )
             return result
 
-        try:
-            return await self._call(call)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self._read(call, f"reading {plural}/{name}")
 
     async def list_resources(
         self, plural: str, namespace: str, page_size: int = LIST_PAGE
@@ -162,31 +184,29 @@ class KubeClient:
         items: list[Resource] = []
         token: str | None = None
         while True:
-            page = await self._call(self._lister(plural, namespace, page_size, token))
+            lister = functools.partial(
+                self._custom.list_namespaced_custom_object,
+                *(GROUP, VERSION, namespace, plural),
+                limit=page_size,
+                _continue=token,
+            )
+            page: Resource = await self._call(lister, what=f"listing {plural}", idempotent=True)
             items.extend(listed(item) for item in page.get("items", []))
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return items
 
-    def _lister(
-        self, plural: str, namespace: str, page_size: int, token: str | None
-    ) -> Callable[[], Resource]:
-        def call() -> Resource:
-            page: Resource = self._custom.list_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, limit=page_size, _continue=token
-            )
-            return page
-
-        return call
-
     async def create_resource(self, plural: str, namespace: str, body: Resource) -> bool:
         """Create one of our resources; False when one of that name exists already
-        (callers derive names so that a repeated create means "done before")."""
+        (callers derive names so that a repeated create means "done before"). Retried
+        after an ambiguous failure only under a fixed name (not ``generateName``)."""
         try:
             await self._call(
                 lambda: self._custom.create_namespaced_custom_object(
                     GROUP, VERSION, namespace, plural, body
-                )
+                ),
+                what=f"creating a {plural}",
+                idempotent=bool((body.get("metadata") or {}).get("name")),
             )
         except KubeError as exc:
             if exc.status == 409:
@@ -203,7 +223,9 @@ class KubeClient:
             await self._call(
                 lambda: self._custom.delete_namespaced_custom_object(
                     GROUP, VERSION, namespace, plural, name, body=options
-                )
+                ),
+                what=f"deleting {plural}/{name}",
+                idempotent=True,  # the uid precondition: a second delete is a 404
             )
         except KubeError as exc:
             if exc.status in (404, 409):  # 409: the uid precondition failed
@@ -229,22 +251,21 @@ class KubeClient:
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """A Secret's data, decoded; None when it does not exist."""
-        try:
-            secret = await self._call(lambda: self._core.read_namespaced_secret(name, namespace))
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        secret = await self._read(
+            lambda: self._core.read_namespaced_secret(name, namespace), f"reading Secret {name}"
+        )
+        if secret is None:
+            return None
         return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
 
     async def read_configmap(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """A ConfigMap's data and binaryData as bytes; None when it does not exist."""
-        try:
-            cm = await self._call(lambda: self._core.read_namespaced_config_map(name, namespace))
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        cm = await self._read(
+            lambda: self._core.read_namespaced_config_map(name, namespace),
+            f"reading ConfigMap {name}",
+        )
+        if cm is None:
+            return None
         files = {k: v.encode() for k, v in (cm.data or {}).items()}
         files.update({k: base64.b64decode(v) for k, v in (cm.binary_data or {}).items()})
         return files
@@ -261,7 +282,8 @@ class KubeClient:
     ) -> None:
         """Post a core v1 Event about ``involved``. Failures are logged by the caller and
         never fatal. With ``name``, creating the same Event twice fails with 409 (callers
-        use it to post idempotently)."""
+        use it to post idempotently): only such an Event is retried after a failure that
+        may have created it (a reset after sending); without, a retry could post it twice."""
         body = event_body(
             involved,
             type=type,
@@ -273,10 +295,15 @@ class KubeClient:
         )
 
         def call() -> None:
-            _discard(
+            discard(
                 self._core.create_namespaced_event(
                     involved["namespace"], body, _preload_content=False
                 )
             )
 
-        await self._call(call, threads=self._event_threads)
+        await self._call(
+            call,
+            what=f"posting Event {reason} for {involved['name']}",
+            idempotent=name is not None,
+            threads=self._event_threads,
+        )

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from ads_operator.kube.port import KubePort, ObjectReference
+from ads_operator.kube.port import KubePort, ObjectReference, error_text
 from ads_operator.reconcile.events import COMPONENT, RepeatLimiter
 from ads_operator.reconcile.log_batches import PendingEvent, fit
 
@@ -38,10 +38,21 @@ class EventPoster:
         self.repeats = repeats
 
     async def post(
-        self, involved: ObjectReference, *, reason: str, message: str, warning: bool = False
+        self,
+        involved: ObjectReference,
+        *,
+        reason: str,
+        message: str,
+        warning: bool = False,
+        name: str | None = None,
     ) -> None:
         """Post one Event; a failure is logged, never raised. Beyond the budget for this
-        object and reason the Event is dropped (logged at debug level)."""
+        object and reason the Event is dropped (logged at debug level).
+
+        With a fixed ``name`` (see :func:`~ads_operator.reconcile.log_batches.once_name`)
+        the port retries the create after any transient failure and an Event that exists
+        already (409) was posted before; without, only after failures that certainly did
+        not create it (a 429, no connection)."""
         if not self.repeats.allow(str(involved.get("uid") or involved.get("name")), reason):
             log.debug("Event %s for %s not posted: repeated too often", reason, involved["name"])
             return
@@ -52,9 +63,14 @@ class EventPoster:
                 reason=reason,
                 message=fit(message, 1024),
                 component=COMPONENT,
+                name=name,
             )
         except Exception as exc:
-            log.warning("could not post Event %s for %s: %s", reason, involved["name"], exc)
+            if name is not None and getattr(exc, "status", None) == 409:
+                return
+            log.warning(
+                "could not post Event %s for %s: %s", reason, involved["name"], error_text(exc)
+            )
 
     async def post_named(self, involved: ObjectReference, event: PendingEvent) -> bool:
         """Create ``event`` under its fixed name; True when it exists afterwards (created
@@ -73,5 +89,7 @@ class EventPoster:
         except Exception as exc:
             if getattr(exc, "status", None) == 409:
                 return True
-            log.warning("could not post Event %s for %s: %s", event.name, involved["name"], exc)
+            log.warning(
+                "could not post Event %s for %s: %s", event.name, involved["name"], error_text(exc)
+            )
             return False

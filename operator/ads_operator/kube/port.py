@@ -5,7 +5,9 @@
 Only this operator's own resources (``plural`` of :data:`ads_operator.models.GROUP`) are
 read and written, plus Secrets and ConfigMaps read from the handled resource's own
 namespace and Events posted about it. A failed call raises :class:`KubeError`, whatever
-the client underneath raised, so callers test ``exc.status`` and nothing else.
+the client underneath raised, so callers test ``exc.status`` and nothing else; the
+adapter has already retried what was safe to retry (:mod:`ads_operator.kube.retry`), so a
+KubeError means "not now": callers report it and try their pass again later.
 """
 
 from __future__ import annotations
@@ -34,13 +36,26 @@ class ObjectReference(TypedDict):
 
 
 class KubeError(Exception):
-    """A call the apiserver refused or that did not reach it (``status`` 0)."""
+    """A call the apiserver refused or that got no answer (``status`` 0).
 
-    def __init__(self, status: int, reason: str = "", message: str = "") -> None:
+    ``retry_after``: the seconds the apiserver asked the client to wait (429).
+    ``unsent``: the request certainly did not reach the apiserver (no connection)."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str = "",
+        message: str = "",
+        *,
+        retry_after: float | None = None,
+        unsent: bool = False,
+    ) -> None:
         super().__init__(f"{status} {reason}: {message}".strip(" :"))
         self.status = status
         self.reason = reason
         self.message = message
+        self.retry_after = retry_after
+        self.unsent = unsent
 
 
 def error_text(exc: BaseException) -> str:

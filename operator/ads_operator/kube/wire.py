@@ -1,28 +1,16 @@
 """The apiserver's side of the wire: an Event's body, a listed resource without its bulk,
-and the client's errors as :class:`~ads_operator.kube.port.KubeError`."""
+and :func:`error_text` for failed calls (classified in :mod:`ads_operator.kube.errors`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
+from ads_operator.kube.errors import kube_error
 from ads_operator.kube.port import KubeError, ObjectReference, Resource
 from ads_operator.kube.port import error_text as port_error_text
-
-
-def kube_error(exc: BaseException) -> KubeError:
-    """The port's error for the client's ``ApiException`` (status, reason, and the
-    apiserver's own message rather than the client's multi-line HTTP dump)."""
-    message = ""
-    try:
-        message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
-    except (ValueError, AttributeError):
-        message = ""
-    status = int(getattr(exc, "status", 0) or 0)
-    return KubeError(status, str(getattr(exc, "reason", "") or ""), message)
 
 
 class EventBody(TypedDict):
@@ -79,6 +67,13 @@ def event_body(
         "action": reason[:128],
         "count": 1,
     }
+
+
+def discard(response: Any) -> None:
+    """Reads and drops an answer left unparsed (``_preload_content=False``), returning
+    its connection to the pool."""
+    response.read()
+    response.release_conn()
 
 
 def listed(item: Resource) -> Resource:
