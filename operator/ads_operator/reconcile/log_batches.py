@@ -109,6 +109,14 @@ def limit_event_name(run_name: str, run_uid: str) -> str:
     return f"{run_name[:_NAME_ROOM].rstrip('-.')}.lim.{_digest(run_uid, 'limited')}"
 
 
+def once_name(name: str, uid: str, *parts: str) -> str:
+    """A fixed name for an Event that happens once per object and ``parts`` (a run's
+    state change: its attempt, reason and message): posting it again, after a pass that
+    failed half-way or a reset that hid whether the create was done, is a 409, not a
+    second Event."""
+    return f"{name[:_NAME_ROOM].rstrip('-.')}.evt.{_digest(uid, *parts)}"
+
+
 def to_wire(pending: Sequence[PendingEvent]) -> list[dict[str, Any]] | None:
     """``status.logPending`` for these Events (None clears it)."""
     return [p.to_wire() for p in pending] or None

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ads_operator import metrics
 from ads_operator.kube.events import reference
+from ads_operator.kube.port import KubeError, error_text
 from ads_operator.models import (
     DataScienceJobRunSpec,
     RunPolicy,
@@ -27,7 +28,7 @@ from ads_operator.usecases import tenancy
 from ads_operator.usecases.credentials import is_auth_wait, wait_for_fix
 from ads_operator.usecases.failures import report_run, validation_text
 from ads_operator.usecases.operator import Operator
-from ads_operator.usecases.outcome import Stopping
+from ads_operator.usecases.outcome import RetryAfter, Stopping
 from ads_operator.usecases.run_end import delete, expire
 from ads_operator.usecases.run_executor import RunContext, run_once
 from ads_operator.usecases.run_job import build_context, run_policy_of, secret_of_run
@@ -93,6 +94,8 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                     delay,
                 )
                 attempt = 0
+            except KubeError as exc:  # retried by the adapter already: the next pass tries again
+                delay = _api_trouble(op, namespace, name, exc).delay
             except OciError as exc:
                 disposition = outcomes.disposition(exc, attempt=attempt, settings=op.settings)
                 attempt += 1
@@ -134,6 +137,17 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
             op.reader.forget(str(ocid))  # no wake, no page kept for it
     metrics.forget_run(uid)  # deleted (or the operator stops): the run no longer counts
     op.reservations.release(namespace, uid)
+
+
+def _api_trouble(op: Operator, namespace: str, name: str, exc: KubeError) -> RetryAfter:
+    """A pass the API server failed (after the adapter's retries): said in one line, and
+    the whole pass is tried again (what it saved is idempotent, what it did not is redone)."""
+    retry = RetryAfter(
+        max(op.settings.poll_interval, exc.retry_after or 0.0),
+        f"the Kubernetes API failed ({error_text(exc)})",
+    )
+    log.warning("run %s/%s: %s; next pass in %s s", namespace, name, retry.message, retry.delay)
+    return retry
 
 
 async def _pause(op: Operator, status: RunStatusWire, stopped: Stopping, delay: float) -> None:

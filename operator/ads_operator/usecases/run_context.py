@@ -9,10 +9,10 @@ in-memory ports.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Final, Protocol, cast
 
 from ads_operator.models import DataScienceJobRunSpec, RunPolicy
 from ads_operator.models.oci_records import LogRecord, OciJobRun
@@ -130,5 +130,28 @@ class RunContext:
         changed = cast(RunStatusWire, {k: v for k, v in patch.items() if self.status.get(k) != v})
         if not changed:
             return
+        before = {k: self.status.get(k, _UNSET) for k in changed}
         self.status.update(changed)
-        await self.kube.persist(changed)
+        try:
+            await self.kube.persist(changed)
+        except BaseException:
+            _undo(cast(dict[str, object], self.status), changed, before)
+            raise
+
+
+#: A field the status did not have before a save.
+_UNSET: Final = object()
+
+
+def _undo(
+    status: dict[str, object], changed: Mapping[str, object], before: Mapping[str, object]
+) -> None:
+    """Puts back the fields of a patch that was not saved (unless changed since): the next
+    pass then sees them unsaved and saves them. Left in memory, a new state or OCID would
+    be missing from the resource until some later change happened to write it."""
+    for key, old in before.items():
+        if status.get(key, _UNSET) == changed[key]:
+            if old is _UNSET:
+                status.pop(key, None)
+            else:
+                status[key] = old

@@ -26,7 +26,7 @@ from ads_operator.reconcile import admission, policy
 from ads_operator.reconcile.conditions import get_condition, is_true
 from ads_operator.reconcile.events import LOG_REASON, plan_named_events
 from ads_operator.reconcile.identity import foreign_owner
-from ads_operator.reconcile.log_batches import PendingEvent
+from ads_operator.reconcile.log_batches import PendingEvent, once_name
 from ads_operator.usecases.credentials import port_for, raw_secret
 from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.run_executor import URGENT_KEYS, JobInfo, RunContext, Waiting
@@ -87,7 +87,12 @@ class RunWiring:
         metrics.state_written(patch, self.status)
 
     async def post(self, reason: str, message: str, warning: bool) -> None:
-        await self.op.events.post(self.involved, reason=reason, message=message, warning=warning)
+        # Once per attempt, reason and message: a pass retried after a failed save posts
+        # its state change again, and the fixed name makes that the same Event.
+        name = once_name(self.name, self.uid, str(policy.attempt_of(self.status)), reason, message)
+        await self.op.events.post(
+            self.involved, reason=reason, message=message, warning=warning, name=name
+        )
 
     def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
         op = self.op
