@@ -11,11 +11,8 @@ right after them reflects what was really posted.
 The synchronous ``kubernetes`` client runs in threads. Events have threads of their own:
 at a thousand runs the operator creates hundreds of log-line Events a second, and a
 status patch (a run's new state) must not queue behind them. Writes skip parsing the
-apiserver's answer (the written object, which nobody reads) to save CPU.
-
-Every call is retried here when it failed transiently and may be sent again
-(:mod:`ads_operator.kube.retry`, :mod:`ads_operator.kube.errors`): each method says whether
-it is idempotent.
+apiserver's answer (the written object, which nobody reads) to save CPU. A call that
+failed transiently is retried when sending it again is safe (:mod:`ads_operator.kube.errors`).
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ads_operator.kube.errors import is_client_failure, kube_error
+from ads_operator.kube.errors import translated
 from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusPatch
 from ads_operator.kube.retry import DEFAULT_RETRY, RetryPolicy, retrying
 from ads_operator.kube.wire import discard, event_body, listed
@@ -91,27 +88,25 @@ class KubeClient:
         call: Callable[[], _T],
         *,
         what: str,
-        idempotent: bool,
+        idempotent: bool = True,
         threads: ThreadPoolExecutor | None = None,
     ) -> _T:
         """Runs a blocking client call in ``threads`` (the loop's default executor
-        without), retried as :func:`retrying` allows, raising :class:`KubeError` for
-        whatever the apiserver refused or did not answer."""
-
-        async def once() -> _T:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(threads, call)
-            except Exception as exc:
-                if not is_client_failure(exc):
-                    raise
-                raise kube_error(exc) from None
-
-        return await retrying(once, idempotent=idempotent, policy=self._retry, what=what)
+        without), retried as :func:`retrying` allows (``idempotent``: sending it twice
+        does it once), raising :class:`KubeError` for what failed for good."""
+        loop = asyncio.get_running_loop()
+        once = translated(call)
+        return await retrying(
+            lambda: loop.run_in_executor(threads, once),
+            idempotent=idempotent,
+            policy=self._retry,
+            what=what,
+        )
 
     async def _read(self, call: Callable[[], _T], what: str) -> _T | None:
         """A read (retried: reading twice changes nothing); None when it does not exist."""
         try:
-            return await self._call(call, what=what, idempotent=True)
+            return await self._call(call, what=what)
         except KubeError as exc:
             if exc.status == 404:
                 return None
@@ -155,8 +150,7 @@ class KubeClient:
         try:
             await self._call(
                 call,
-                what=f"patching the status of {plural}/{name}",
-                idempotent=True,  # a merge patch: sent twice, the same status
+                what=f"patching the status of {plural}/{name}",  # idempotent: a merge patch
                 threads=self._state_threads if urgent else None,
             )
         except KubeError as exc:
@@ -190,7 +184,7 @@ class KubeClient:
                 limit=page_size,
                 _continue=token,
             )
-            page: Resource = await self._call(lister, what=f"listing {plural}", idempotent=True)
+            page: Resource = await self._call(lister, what=f"listing {plural}")
             items.extend(listed(item) for item in page.get("items", []))
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -224,8 +218,7 @@ class KubeClient:
                 lambda: self._custom.delete_namespaced_custom_object(
                     GROUP, VERSION, namespace, plural, name, body=options
                 ),
-                what=f"deleting {plural}/{name}",
-                idempotent=True,  # the uid precondition: a second delete is a 404
+                what=f"deleting {plural}/{name}",  # idempotent: a second delete is a 404
             )
         except KubeError as exc:
             if exc.status in (404, 409):  # 409: the uid precondition failed
@@ -238,15 +231,12 @@ class KubeClient:
             result: Resource = self._custom.get_cluster_custom_object(GROUP, VERSION, plural, name)
             return result
 
-        try:
-            return await self._call(call)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        return await self._read(call, f"reading {plural}/{name}")
 
     async def namespace_labels(self, namespace: str) -> dict[str, str]:
-        found = await self._call(lambda: self._core.read_namespace(namespace))
+        found = await self._call(
+            lambda: self._core.read_namespace(namespace), what=f"reading namespace {namespace}"
+        )
         return dict(found.metadata.labels or {})
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
@@ -282,8 +272,8 @@ class KubeClient:
     ) -> None:
         """Post a core v1 Event about ``involved``. Failures are logged by the caller and
         never fatal. With ``name``, creating the same Event twice fails with 409 (callers
-        use it to post idempotently): only such an Event is retried after a failure that
-        may have created it (a reset after sending); without, a retry could post it twice."""
+        use it to post idempotently), so only then is it retried after a failure that may
+        have created it (a reset after sending)."""
         body = event_body(
             involved,
             type=type,

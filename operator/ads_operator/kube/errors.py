@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import http.client
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ads_operator.kube.port import KubeError
 
@@ -27,6 +28,7 @@ from ads_operator.kube.port import KubeError
 #: briefly unable to answer (a 500 of etcd's leader change, a 503 of a restarting server).
 _SERVER_TROUBLE = frozenset({500, 502, 503, 504})
 TOO_MANY_REQUESTS = 429
+_T = TypeVar("_T")
 
 
 def kube_error(exc: BaseException) -> KubeError:
@@ -39,9 +41,22 @@ def kube_error(exc: BaseException) -> KubeError:
     return KubeError(0, reason, _first_line(exc), unsent=unsent)
 
 
-def is_client_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` is one :func:`kube_error` understands (anything else is a bug and
-    is raised as it is)."""
+def translated(call: Callable[[], _T]) -> Callable[[], _T]:
+    """``call`` raising :class:`KubeError` for the client's failures (anything else is a
+    bug and is raised as it is)."""
+
+    def run() -> _T:
+        try:
+            return call()
+        except Exception as exc:
+            if not _is_client_failure(exc):
+                raise
+            raise kube_error(exc) from None
+
+    return run
+
+
+def _is_client_failure(exc: BaseException) -> bool:
     import urllib3
 
     return _is_api_exception(exc) or isinstance(
