@@ -47,7 +47,7 @@ def admission_objects(namespace: str) -> list[dict[str, Any]]:
     ).stdout  # fmt: skip
     docs = [d for d in yaml.safe_load_all(rendered) if d]
     for doc in docs:
-        if doc["kind"] == "ValidatingAdmissionPolicyBinding":
+        if doc["kind"] == "ValidatingAdmissionPolicyBinding" and "paramRef" in doc["spec"]:
             only = {"kubernetes.io/metadata.name": namespace}
             doc["spec"]["matchResources"] = {"namespaceSelector": {"matchLabels": only}}
     return docs
@@ -167,7 +167,15 @@ def test_a_namespace_user_gets_only_what_the_tenancy_policy_gives_its_namespace(
     assert "would match every namespace" in apply(cluster, ns, empty).stderr
     renamed = {**policy(ns, log_group), "metadata": {"name": "team-a"}}
     assert "must be named 'tenancy'" in apply(cluster, ns, renamed).stderr
-    cluster.kubectl("apply", "-f", "-", input=json.dumps(policy(ns, log_group)))
+    # A shapes pattern matching no known shape (a typo) is stored, with a warning.
+    typo_shape = policy(ns, log_group, shapes=[{"pattern": r"VM\.Standrd\.E4\.Flex"}])
+    warned = apply(cluster, ns, typo_shape)
+    assert warned.returncode == 0, warned.stderr
+    assert r"team-a: VM\.Standrd\.E4\.Flex" in warned.stderr
+    assert "matching no shape the operator knows" in warned.stderr
+    fixed = apply(cluster, ns, policy(ns, log_group))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "Warning" not in fixed.stderr
 
     def admitted() -> bool:
         return apply(cluster, ns, allowed, *USER, dry_run=True).returncode == 0

@@ -37,6 +37,35 @@ POLICY_NAME: Final = "tenancy"
 MAX_ITEMS: Final = 256
 MAX_TENANTS: Final = 64
 
+#: OCI Data Science job shape names as of this release, for one thing only: a ``shapes``
+#: pattern matching none of them is reported when the policy is applied (a kubectl
+#: warning, not a refusal: a region may offer shapes newer than this list).
+KNOWN_SHAPES: Final = (
+    *(f"VM.Standard2.{n}" for n in (1, 2, 4, 8, 16, 24)),
+    "VM.Standard3.Flex",
+    "VM.Standard.E3.Flex",
+    "VM.Standard.E4.Flex",
+    "VM.Standard.E5.Flex",
+    "VM.Standard.A1.Flex",
+    "VM.Standard.A2.Flex",
+    "VM.Optimized3.Flex",
+    "VM.GPU2.1",
+    *(f"VM.GPU3.{n}" for n in (1, 2, 4)),
+    *(f"VM.GPU.A10.{n}" for n in (1, 2)),
+    "BM.GPU2.2",
+    "BM.GPU3.8",
+    "BM.GPU4.8",
+    "BM.GPU.A10.4",
+    "BM.GPU.A100-v2.8",
+    "BM.GPU.H100.8",
+    "BM.GPU.L40S.4",
+    "BM.Standard2.52",
+    "BM.Standard3.64",
+    "BM.Standard.E3.128",
+    "BM.Standard.E4.128",
+    "BM.Standard.E5.192",
+)
+
 SubnetOcid = Annotated[str, Field(pattern=_ocid("subnet"), max_length=MAX_OCID)]
 LogGroupOcid = Annotated[str, Field(pattern=_ocid("loggroup"), max_length=MAX_OCID)]
 NamespaceName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]

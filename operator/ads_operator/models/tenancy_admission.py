@@ -18,7 +18,7 @@ from typing import Final
 
 from ads_operator.models import API_VERSION, GROUP, JOB_PLURAL, RUN_PLURAL
 from ads_operator.models.schema import JsonSchema
-from ads_operator.models.tenancy import POLICY_NAME, TENANCY_KIND
+from ads_operator.models.tenancy import KNOWN_SHAPES, POLICY_NAME, TENANCY_KIND, TENANCY_PLURAL
 
 ADMISSION_DIR: Final = "charts/ads-operator/files/admission"
 NAME_PREFIX: Final = "ads-operator-tenancy"
@@ -275,12 +275,55 @@ def _binding(plural: str) -> JsonSchema:
     }
 
 
+def _review() -> tuple[JsonSchema, JsonSchema]:
+    """A warning (kubectl prints it; the policy is stored) for shapes patterns matching no
+    shape in :data:`KNOWN_SHAPES`: a typo allows nothing, silently otherwise."""
+    known = "[" + ", ".join(f"'{s}'" for s in KNOWN_SHAPES) + "]"
+    unknown = f"!{known}.exists(s, s.matches('^(?:' + r.pattern + ')$'))"
+    name = f"{NAME_PREFIX}-review"
+    policy = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Ignore",  # a warning only: never block the admin
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [GROUP],
+                        "apiVersions": ["*"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": [TENANCY_PLURAL],
+                    }
+                ]
+            },
+            "validations": [
+                {
+                    "expression": f"object.spec.tenants.all(t, t.shapes.all(r, !({unknown})))",
+                    "messageExpression": "'shapes patterns matching no shape the operator "
+                    "knows (a typo? they allow nothing): ' + object.spec.tenants.filter(t, "
+                    f"t.shapes.exists(r, {unknown})).map(t, t.name + ': ' + t.shapes.filter("
+                    f"r, {unknown}).map(r, r.pattern).join(', ')).join('; ')",
+                }
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Warn"]},
+    }
+    return policy, binding
+
+
 def admission_objects() -> list[JsonSchema]:
-    """The two policies and their bindings, in the order they are applied."""
+    """The policies and their bindings, in the order they are applied."""
     jobs, runs = job_validations(), run_validations()
     return [
         _policy(JOB_PLURAL, *jobs),
         _binding(JOB_PLURAL),
         _policy(RUN_PLURAL, *runs),
         _binding(RUN_PLURAL),
+        *_review(),
     ]

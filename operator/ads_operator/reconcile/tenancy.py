@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
 from ads_operator.models.tenancy import (
+    KNOWN_SHAPES,
     POLICY_NAME,
     CredentialsMode,
     DataScienceTenancyPolicySpec,
@@ -35,6 +36,17 @@ def tenant_for(
         if wanted and all(labels.get(k) == v for k, v in wanted.items()):
             return tenant
     return None
+
+
+def unknown_shape_patterns(policy: DataScienceTenancyPolicySpec) -> list[str]:
+    """``entry: pattern`` for each shapes pattern matching none of :data:`KNOWN_SHAPES`
+    (a typo, most likely; the admission policy warns about the same ones at apply)."""
+    return [
+        f"{tenant.name}: {rule.pattern}"
+        for tenant in policy.tenants
+        for rule in tenant.shapes
+        if not any(_fullmatch(rule.pattern, shape) for shape in KNOWN_SHAPES)
+    ]
 
 
 def gpu_count(shape: str) -> int:

@@ -11,7 +11,13 @@ from pydantic import ValidationError
 
 from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
 from ads_operator.models.tenancy import DataScienceTenancyPolicySpec
-from ads_operator.reconcile.tenancy import gpu_count, job_refusal, run_refusal, tenant_for
+from ads_operator.reconcile.tenancy import (
+    gpu_count,
+    job_refusal,
+    run_refusal,
+    tenant_for,
+    unknown_shape_patterns,
+)
 
 COMPARTMENT = "ocid1.compartment.oc1..team"
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..other"
@@ -139,3 +145,9 @@ def test_gpu_count_is_read_from_gpu_shape_names_only() -> None:
 def test_a_policy_with_a_typo_or_an_empty_selector_does_not_parse(broken: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         policy(**broken)
+
+
+def test_a_shape_pattern_matching_no_known_shape_is_reported() -> None:
+    typo = {"pattern": r"VM\.Standrd\.E4\.Flex"}
+    assert unknown_shape_patterns(policy()) == []
+    assert unknown_shape_patterns(policy(shapes=[typo])) == [r"team-a: VM\.Standrd\.E4\.Flex"]
