@@ -42,7 +42,7 @@ import kubernetes
 import oci
 from hack import buildtools, localcluster
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import OperatorProcess
+from tests.fixtures.operator import OperatorProcess, install_crds
 from tests.fixtures.resources import job_run, script_configmap, script_job
 
 from bench import stats
@@ -119,11 +119,7 @@ class Env:
         self.cluster = Cluster(
             self.instance.kubeconfig, self.instance.server, tuple(buildtools.bin_dirs())
         )
-        self.cluster.kubectl("apply", "-f", str(REPO / "crds"))
-        for crd in ("datasciencejobs", "datasciencejobruns"):
-            self.cluster.kubectl(
-                "wait", "--for=condition=Established", f"crd/{crd}.{GROUP}", "--timeout=60s"
-            )
+        install_crds(self.cluster)
         self.api = kubernetes.config.new_client_from_config(
             config_file=str(self.instance.kubeconfig)
         )
