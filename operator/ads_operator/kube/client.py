@@ -55,6 +55,7 @@ def configure(pool_size: int = 32) -> KubeClient:
     except kubernetes.config.ConfigException:
         kubernetes.config.load_kube_config(client_configuration=config)
     config.connection_pool_maxsize = pool_size * 2 + state_threads
+    config.retries = 0  # urllib3's own retries off: the adapter's are the only ones
     return KubeClient(
         kubernetes.client.ApiClient(configuration=config),
         event_threads=ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events"),

@@ -66,6 +66,8 @@ def test_the_clients_failures_are_classified_in_one_place() -> None:
         "ConnectionFailed",
         True,
     )
+    gave_up = kube_error(urllib3.exceptions.MaxRetryError(None, "/api", reset()))  # type: ignore[arg-type]
+    assert (gave_up.reason, gave_up.unsent) == ("ConnectionLost", False)
     slow = kube_error(urllib3.exceptions.ReadTimeoutError(None, "/api", "read timed out"))  # type: ignore[arg-type]
     assert (slow.reason, slow.unsent) == ("Timeout", False)
 
