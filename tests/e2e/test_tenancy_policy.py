@@ -99,6 +99,12 @@ def job_with(name: str, log_group: str, **infra: Any) -> dict[str, Any]:
     return job
 
 
+def job_reading(name: str, log_group: str, uri: str) -> dict[str, Any]:
+    job = job_with(name, log_group)
+    job["spec"]["runtime"]["spec"]["scriptPathURI"] = uri
+    return job
+
+
 @pytest.fixture
 def admission(cluster: Cluster, kube: Kube) -> Iterator[list[dict[str, Any]]]:
     """The chart's admission objects, applied for this test's namespace, then removed
@@ -203,6 +209,16 @@ def test_a_namespace_user_gets_only_what_the_tenancy_policy_gives_its_namespace(
             "OCPUs exceeds maxOcpus 2",
         ),
     }
+    attacks["bucket"] = (
+        job_reading("b", log_group, "oci://secrets@othertenancy/key.pem"),
+        "scriptPathURI bucket secrets@othertenancy is not allowed by the tenancy policy: "
+        "not in buckets",
+    )
+    attacks["https"] = (
+        job_reading("h", log_group, "https://169.254.169.254/opc/v2/instance/?t=1"),
+        "scriptPathURI host 169.254.169.254 is not allowed by the tenancy policy: "
+        "not in httpsHosts",
+    )
     before = total_requests(emulator)
     for attack, (manifest, rule) in attacks.items():
         proc = apply(cluster, ns, manifest, *USER)

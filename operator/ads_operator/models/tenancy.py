@@ -66,6 +66,10 @@ KNOWN_SHAPES: Final = (
     "BM.Standard.E5.192",
 )
 
+#: The runtime fields whose URI the operator itself reads (into the job's artifact): an
+#: oci:// one must name an allowed bucket, an https:// one an allowed host.
+SOURCE_FIELDS: Final = ("scriptPathURI", "notebookPathURI", "source")
+
 SubnetOcid = Annotated[str, Field(pattern=_ocid("subnet"), max_length=MAX_OCID)]
 LogGroupOcid = Annotated[str, Field(pattern=_ocid("loggroup"), max_length=MAX_OCID)]
 NamespaceName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]

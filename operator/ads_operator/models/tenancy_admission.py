@@ -18,7 +18,13 @@ from typing import Final
 
 from ads_operator.models import API_VERSION, GROUP, JOB_PLURAL, RUN_PLURAL
 from ads_operator.models.schema import JsonSchema
-from ads_operator.models.tenancy import KNOWN_SHAPES, POLICY_NAME, TENANCY_KIND, TENANCY_PLURAL
+from ads_operator.models.tenancy import (
+    KNOWN_SHAPES,
+    POLICY_NAME,
+    SOURCE_FIELDS,
+    TENANCY_KIND,
+    TENANCY_PLURAL,
+)
 
 ADMISSION_DIR: Final = "charts/ads-operator/files/admission"
 NAME_PREFIX: Final = "ads-operator-tenancy"
@@ -125,6 +131,30 @@ def _adoption(path: str, field: str) -> JsonSchema:
     )
 
 
+def _source(field: str) -> JsonSchema:
+    """An oci:// source only from ``buckets``, an https:// one only from ``httpsHosts``
+    (the operator reads both into the job's artifact); named by bucket or host only."""
+    uri = f"object.spec.runtime.spec.{field}"
+    scheme = f"{uri}.lowerAscii()"
+    allowed = (
+        f"!has(object.spec.runtime) || !has({uri}) || "
+        f"!({scheme}.startsWith('oci://') || {scheme}.startsWith('https://')) || "
+        f"({scheme}.startsWith('oci://') && has(variables.tenant.buckets) && "
+        f"variables.tenant.buckets.exists(b, {uri}.substring(6) == b || "
+        f"{uri}.substring(6).startsWith(b + '/'))) || "
+        f"({scheme}.startsWith('https://') && has(variables.tenant.httpsHosts) && "
+        f"url({uri}).getHostname().lowerAscii() in variables.tenant.httpsHosts)"
+    )
+    where = f"spec.runtime.spec.{field}"
+    message = (
+        f"{scheme}.startsWith('oci://') ? "
+        + _not_in(f"{where} bucket", f"{uri}.find('[^/]+@[^/]+')", "buckets")
+        + " : "
+        + _not_in(f"{where} host", f"url({uri}).getHostname()", "httpsHosts")
+    )
+    return _check(allowed, message)
+
+
 def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
     """(variables, validations) for DataScienceJob."""
     infra = "object.spec.infrastructure"
@@ -173,6 +203,7 @@ def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
         ),
         *_shape_checks(),
         _check(buckets, _not_in("storageMount", "'oci://'", "buckets")),
+        *(_source(field) for field in SOURCE_FIELDS),
     ]
     return variables, validations
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from typing import Final
+from urllib.parse import urlsplit
 
-from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec
+from ads_operator.models import DataScienceJobRunSpec, DataScienceJobSpec, RuntimeSpec
 from ads_operator.models.tenancy import (
     KNOWN_SHAPES,
     POLICY_NAME,
+    SOURCE_FIELDS,
     CredentialsMode,
     DataScienceTenancyPolicySpec,
     Tenant,
@@ -134,6 +137,8 @@ def _job_problems(t: Tenant, ns: str, spec: DataScienceJobSpec) -> Iterator[str]
         )
     if spec.id is not None and not t.allow_adoption:
         yield _not_in("spec.id", spec.id, "allowAdoption", t, ns)
+    if spec.runtime is not None:
+        yield from _sources(spec.runtime.spec, t, ns)
     infra = spec.infrastructure.spec if spec.infrastructure else None
     if infra is None:
         return
@@ -154,6 +159,30 @@ def _job_problems(t: Tenant, ns: str, spec: DataScienceJobSpec) -> Iterator[str]
         if mount.src.startswith("oci://"):
             bucket = mount.src.removeprefix("oci://").split("/", 1)[0]
             yield from _member("storageMount", bucket, t.buckets, "buckets", t, ns)
+
+
+def _sources(runtime: RuntimeSpec, t: Tenant, ns: str) -> Iterator[str]:
+    """oci:// sources only from ``buckets``, https:// only from ``httpsHosts``; named by
+    bucket or host only (a URL's path or query may carry a token)."""
+    for field in SOURCE_FIELDS:
+        uri = getattr(runtime, _ATTRIBUTES[field])
+        if uri is None:
+            continue
+        where = f"spec.runtime.spec.{field}"
+        scheme = uri.split("://", 1)[0].lower()
+        if scheme == "oci":
+            bucket = uri.split("://", 1)[1].split("/", 1)[0]
+            yield from _member(f"{where} bucket", bucket, t.buckets, "buckets", t, ns)
+        elif scheme == "https":
+            host = urlsplit(uri).hostname or ""
+            yield from _member(f"{where} host", host, t.https_hosts, "httpsHosts", t, ns)
+
+
+_ATTRIBUTES: Final = {
+    "scriptPathURI": "script_path_uri",
+    "notebookPathURI": "notebook_path_uri",
+    "source": "source",
+}
 
 
 def run_refusal(

@@ -151,3 +151,28 @@ def test_a_shape_pattern_matching_no_known_shape_is_reported() -> None:
     typo = {"pattern": r"VM\.Standrd\.E4\.Flex"}
     assert unknown_shape_patterns(policy()) == []
     assert unknown_shape_patterns(policy(shapes=[typo])) == [r"team-a: VM\.Standrd\.E4\.Flex"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "refused"),
+    [
+        ("oci://code@team/train.py", None),
+        ("oci://secrets@other/key.pem", "scriptPathURI bucket secrets@other is not allowed"),
+        ("https://artifacts.example.com/train.py?token=s3cr3t", None),
+        ("https://169.254.169.254/latest?token=s3cr3t", "host 169.254.169.254 is not allowed"),
+        ("configmap://code/train.py", None),
+    ],
+)
+def test_code_sources_come_only_from_allowed_buckets_and_hosts(
+    uri: str, refused: str | None
+) -> None:
+    allowed = policy(buckets=["code@team"], httpsHosts=["artifacts.example.com"])
+    runtime = {"kind": "runtime", "type": "python", "spec": {"scriptPathURI": uri}}
+    spec = DataScienceJobSpec.model_validate({**job().to_wire(), "runtime": runtime})
+    refusal = job_refusal(allowed, "team-a", {}, spec)
+    if refused is None:
+        assert refusal is None
+    else:
+        assert refusal is not None
+        assert refused in refusal
+        assert "s3cr3t" not in refusal  # named by host or bucket, never the whole URI
