@@ -193,6 +193,32 @@ def test_namespaced_mode_grants_nothing_cluster_wide_but_discovery() -> None:
     assert "--namespace=team-a" in container(docs)["args"]
 
 
+def test_multi_tenant_mode_reads_the_policy_and_namespaces_and_installs_admission() -> None:
+    tenancy_reads = [
+        {
+            "apiGroups": ["ads.oci.dev"],
+            "resources": ["datasciencetenancypolicies"],
+            "verbs": ["get"],
+        },
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+    ]
+    multi = objects(render(*VARIANTS["multi-tenant"]))
+    (role,) = of_kind(multi, "ClusterRole")
+    assert all(rule in role["rules"] for rule in tenancy_reads)
+    env = {e["name"]: e.get("value") for e in container(multi)["env"]}
+    assert env["ADS_OPERATOR_MULTI_TENANT"] == "true"
+    bindings = of_kind(multi, "ValidatingAdmissionPolicyBinding")
+    denying = [b for b in bindings if "paramRef" in b["spec"]]
+    assert len(denying) == 2
+    assert all(b["spec"]["paramRef"]["parameterNotFoundAction"] == "Deny" for b in denying)
+    # Single-tenant (the default): no admission objects, no tenancy reads, no setting.
+    single = objects(render(*REGION))
+    (role,) = of_kind(single, "ClusterRole")
+    assert not any(rule in role["rules"] for rule in tenancy_reads)
+    assert not of_kind(single, "ValidatingAdmissionPolicy")
+    assert "ADS_OPERATOR_MULTI_TENANT" not in {e["name"] for e in container(single)["env"]}
+
+
 #: What the operator may create or delete: Events, and runs (schedules create them,
 #: TTL and history limits delete them). Never jobs, Secrets, ConfigMaps or anything else.
 WRITABLE = {("", "events"): {"create"}, ("ads.oci.dev", "datasciencejobruns"): {"create", "delete"}}
