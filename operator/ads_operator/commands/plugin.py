@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
             "run", help="name of the DataScienceJobRun"
         )
     convert.add_arguments(sub.add_parser("convert", help="ADS job YAML <-> DataScienceJob"))
-    completion = sub.add_parser("completion", help="print a shell completion script")
+    completion = sub.add_parser(
+        "completion", parents=[common], help="print a shell completion script"
+    )
     completion.add_argument("shell", choices=("bash", "zsh"))
     return parser
 
@@ -210,11 +212,14 @@ class Cluster:
         return created  # type: ignore[no-any-return]
 
     def cancel(self, name: str) -> bool:
-        patch = [{"op": "add", "path": "/spec/cancel", "value": True}]
-        where = (GROUP, API_GROUP_VERSION, self.namespace, RUN_PLURAL, name, patch)
+        where = (GROUP, API_GROUP_VERSION, self.namespace, RUN_PLURAL, name)
         done = self._call(
             f"cannot cancel dsjobrun/{name}",
-            lambda: self._api.patch_namespaced_custom_object(*where),
+            lambda: self._api.patch_namespaced_custom_object(
+                *where,
+                {"spec": {"cancel": True}},
+                _content_type="application/merge-patch+json",
+            ),
         )
         return done is not None
 
