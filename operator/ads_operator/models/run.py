@@ -232,6 +232,12 @@ class DataScienceJobRunStatus(StatusModel):
     log_pending: Annotated[list[PendingLogEvent], Field(max_length=LOG_PENDING_EVENTS)] | None = (
         Field(default=None, description="Log Events persisted but maybe not yet created.")
     )
+    log_lines_not_mirrored: int | None = Field(
+        default=None,
+        ge=0,
+        description="Log lines of this run (all attempts) not shown as Events because of the"
+        " Event rate limits; the OCI log (logId) has them all: kubectl ads logs <run>.",
+    )
     console_url: str | None = Field(default=None, max_length=2048, description="OCI console.")
     progress: str | None = Field(
         default=None, max_length=32, description="Latest ADS_PROGRESS marker: 42/100 or 37.5%."

@@ -64,6 +64,7 @@ class RunStatusWire(TypedDict, total=False):
     logTail: list[LogLineWire] | None
     logCursor: CursorWire | None
     logPending: list[PendingEventWire] | None
+    logLinesNotMirrored: int | None
     consoleUrl: str | None
     progress: str | None
     progressPercent: int | None

@@ -192,6 +192,7 @@ def _plan_existing(desired: DesiredRun, observed: ObservedRun) -> RunStep:
                 not following,
                 generation=desired.generation,
                 now=observed.now,
+                limited=_limited(status, desired),
             )
         change = transition(status, run)
         event = Announce(change.reason, change.message, change.warning) if change else None
@@ -214,7 +215,12 @@ def _plan_existing(desired: DesiredRun, observed: ObservedRun) -> RunStep:
             return RunStep(RunStepKind.READ_LOGS, terminal=terminal, duration=duration)
         complete = not following
     patch["conditions"] = logging_condition(
-        patch["conditions"], run, complete, generation=desired.generation, now=observed.now
+        patch["conditions"],
+        run,
+        complete,
+        generation=desired.generation,
+        now=observed.now,
+        limited=_limited(status, desired),
     )
     if not (terminal and complete):
         return RunStep(RunStepKind.WAIT, patch, delay=desired.poll_interval)
@@ -252,6 +258,18 @@ def _over(
     )
 
 
+def _limited(status: Mapping[str, Any], desired: DesiredRun) -> str | None:
+    """The Logging message's note once rate limits left lines out (the same words
+    whatever the count, so a growing count does not rewrite the condition)."""
+    if not status.get("logLinesNotMirrored"):
+        return None
+    name = desired.name or "<run>"
+    return (
+        "some are not, by the Event rate limits (status.logLinesNotMirrored counts them):"
+        f" read the complete log with kubectl ads logs {name} (or ads-operator logs {name})"
+    )
+
+
 def logging_condition(
     conditions: Iterable[Mapping[str, Any]] | None,
     run: OciJobRun,
@@ -259,11 +277,15 @@ def logging_condition(
     *,
     generation: int | None,
     now: datetime,
+    limited: str | None = None,
 ) -> list[ConditionWire]:
-    """Conditions with ``Logging``: whether the run's log is mirrored, and how far."""
+    """Conditions with ``Logging``: whether the run's log is mirrored, and how far, and
+    (``limited``) where to read the lines the Event rate limits left out."""
     if run.log_id and run.log_group_id:
         ok, reason = True, ("Complete" if complete else "Mirroring")
         message = f"Log lines are mirrored as Events from log {run.log_id}"
+        if limited:
+            message += f"; {limited}"
     else:
         ok, reason, message = False, "LoggingNotConfigured", LOGGING_NOT_CONFIGURED
     return set_condition(

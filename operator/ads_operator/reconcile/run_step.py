@@ -95,6 +95,8 @@ class DesiredRun:
     job_wait_timeout: float
     #: A namespace cap on active runs applies (MAX_ACTIVE_RUNS_PER_NAMESPACE).
     capped: bool = False
+    #: The run's name, for the commands messages tell the user to type.
+    name: str = ""
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ class RunKube(Protocol):
         """Post an Event about the run (best effort, within the repeat budget)."""
         ...
 
-    def plan_lines(self, records: Sequence[LogRecord]) -> Sequence[PendingEvent]:
-        """Log records -> the Events for them (fixed names, rate limits applied)."""
+    def plan_lines(self, records: Sequence[LogRecord]) -> tuple[Sequence[PendingEvent], int]:
+        """Log records -> the Events for them (fixed names, rate limits applied), and how
+        many of the records' lines get no Event (the rate limits refused them)."""
         ...
 
     async def post_events(self, pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:

@@ -45,6 +45,7 @@ def _desired(ctx: RunContext) -> DesiredRun:
         poll_interval=ctx.settings.poll_interval,
         job_wait_timeout=ctx.settings.job_wait_timeout,
         capped=ctx.settings.max_active_runs_per_namespace > 0,
+        name=ctx.name,
     )
 
 

@@ -94,14 +94,14 @@ class RunWiring:
             self.involved, reason=reason, message=message, warning=warning, name=name
         )
 
-    def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
+    def plan_lines(self, records: Sequence[LogRecord]) -> tuple[list[PendingEvent], int]:
         op = self.op
         planned, dropped = plan_named_events(
             records, run_name=self.name, run_uid=self.uid, limiter=op.limiter, settings=op.settings
         )
         lines = tuple(e.message for e in planned if e.reason == LOG_REASON)
         metrics.log_lines(mirrored=metrics.lines_in(lines), dropped=dropped)
-        return planned
+        return planned, dropped
 
     async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
         return [e for e in pending if not await self.op.events.post_named(self.involved, e)]

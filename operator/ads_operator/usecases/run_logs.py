@@ -179,7 +179,11 @@ async def _mirror_logs(
         merged = logs.merge(
             cursor, fetched, window=window, overlap=overlap, max_ids=settings.log_cursor_max_ids
         )
-    to_post = list(ctx.kube.plan_lines(merged.new)) if merged.new else []
+    to_post: list[PendingEvent] = []
+    not_mirrored = 0
+    if merged.new:
+        planned, not_mirrored = ctx.kube.plan_lines(merged.new)
+        to_post = list(planned)
     previous_tail = [
         LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
         for x in ctx.status.get("logTail") or []
@@ -189,6 +193,11 @@ async def _mirror_logs(
         "logCursor": _cursor_wire(merged.cursor),
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
     }
+    if not_mirrored:
+        # With the cursor in one patch: a read that is not saved is read (and counted)
+        # again, a saved one never (its records are behind the cursor).
+        before = int(ctx.status.get("logLinesNotMirrored") or 0)
+        patch["logLinesNotMirrored"] = before + not_mirrored
     if to_post or ctx.status.get("logPending"):
         patch["logPending"] = _pending_wire(to_post)
     reported = progress.latest(r.message for r in merged.new)

@@ -47,8 +47,8 @@ class Kube:
     async def post(self, reason: str, message: str, warning: bool) -> None:
         self.events.append((reason, message))
 
-    def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
-        return []
+    def plan_lines(self, records: Sequence[LogRecord]) -> tuple[list[PendingEvent], int]:
+        return [], 0
 
     async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
         return []

@@ -27,6 +27,10 @@ class Recorder:
         self.posted: set[str] = set()
         #: Refuse this many Event creations (an overloaded apiserver).
         self.refuse_events = 0
+        #: Plan at most this many more log Events (the rate limits); None: no limit.
+        self.event_budget: int | None = None
+        #: Fail this many saves of a log cursor (the apiserver timed out).
+        self.fail_cursor_saves = 0
 
 
 class Clock:
@@ -44,16 +48,24 @@ class RecordingKube:
         self.rec, self.job = rec, job
 
     async def persist(self, patch: dict[str, Any]) -> None:
+        if "logCursor" in patch and self.rec.fail_cursor_saves > 0:
+            self.rec.fail_cursor_saves -= 1
+            raise TimeoutError("the apiserver did not answer")
         self.rec.patches.append(dict(patch))
 
     async def post(self, reason: str, message: str, warning: bool) -> None:
         self.rec.events.append((reason, message))
 
-    def plan_lines(self, records: Sequence[LogRecord]) -> list[PendingEvent]:
-        return [
-            PendingEvent(event_name("run-1", "run-uid", ids), "LogLines", message)
-            for ids, message in batch_records(records, 1024)
-        ]
+    def plan_lines(self, records: Sequence[LogRecord]) -> tuple[list[PendingEvent], int]:
+        planned, dropped = [], 0
+        for ids, message in batch_records(records, 1024):
+            if self.rec.event_budget is not None and self.rec.event_budget <= 0:
+                dropped += len(ids)
+                continue
+            if self.rec.event_budget is not None:
+                self.rec.event_budget -= 1
+            planned.append(PendingEvent(event_name("run-1", "run-uid", ids), "LogLines", message))
+        return planned, dropped
 
     async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
         rec, refused = self.rec, []
@@ -160,6 +172,50 @@ async def test_restart_after_create_neither_duplicates_the_run_nor_lines() -> No
     assert await run_pass(again) is None
     assert rec.lines == [f"line {i}" for i in range(30)] + ["after restart"]
     assert port.calls["create_job_run"] == 1
+
+
+async def test_lines_over_the_event_budget_are_counted_once_across_restarts_and_failed_saves() -> (
+    None
+):
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    first = make(port, rec, clock)
+    await run_pass(first)
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    long = "x" * 600  # one line per Event
+    port.emit(run_id, *[(f"{i} {long}", at(2 + i * 0.01)) for i in range(5)])
+    rec.event_budget = 2
+    clock.seconds = 10
+    await run_pass(first)
+    assert len(rec.lines) == 2
+    assert first.status["logLinesNotMirrored"] == 3
+    # A read whose save fails is read and counted again, not counted twice.
+    port.emit(run_id, *[(f"{i} {long}", at(41 + i * 0.01)) for i in range(5, 9)])
+    rec.fail_cursor_saves = 1
+    clock.seconds = 50
+    with pytest.raises(TimeoutError):
+        await run_pass(first)
+    assert first.status["logLinesNotMirrored"] == 3
+    clock.seconds = 51
+    await run_pass(first)
+    assert first.status["logLinesNotMirrored"] == 7
+    # "Restart" with a fresh budget: the overlap re-reads the old lines, which count no more.
+    persisted: dict[str, Any] = {}
+    for patch in rec.patches:
+        persisted.update(patch)
+    assert persisted["logLinesNotMirrored"] == 7
+    again = make(port, rec, clock, status=persisted)
+    rec.event_budget = 0
+    port.emit(run_id, ("after restart", at(60)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(61))
+    clock.seconds = 100
+    assert await run_pass(again) is None
+    assert again.status["logLinesNotMirrored"] == 8
+    assert len(rec.lines) == 2
+    logging = get_condition(again.status["conditions"], "Logging")
+    assert logging is not None
+    assert "status.logLinesNotMirrored" in logging["message"]
+    assert "kubectl ads logs run-1" in logging["message"]
 
 
 async def test_a_crash_after_create_before_the_ocid_was_stored_adopts_the_run() -> None:
