@@ -378,3 +378,7 @@ complete -F _kubectl_ads kubectl-ads"""
     if shell == "zsh":
         return "autoload -U +X bashcompinit && bashcompinit\n" + bash
     return bash
+
+
+if __name__ == "__main__":  # ``python -m ads_operator.commands.plugin``: the krew launcher
+    raise SystemExit(main())

@@ -3,11 +3,15 @@ screen, without a cluster (tests/e2e/test_kubectl_plugin.py drives it through ku
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from ads_operator import __version__
 from ads_operator.commands import plugin, plugin_screen
 
 JOB = {"metadata": {"name": "hello-world", "uid": "u-1", "namespace": "ns"}, "spec": {}}
@@ -197,3 +201,71 @@ def test_progress_lines() -> None:
         _run({"phase": "Running", "lifecycleState": "IN_PROGRESS", "progressPercent": 10})
     )
     assert line == "Running (IN_PROGRESS) 10%"
+
+
+def test_the_krew_manifest_names_the_launcher_and_the_packages_version() -> None:
+    root = Path(__file__).resolve().parents[3]
+    manifest = yaml.safe_load((root / "integrations/krew/ads.yaml").read_text())
+    assert manifest["apiVersion"] == "krew.googlecontainertools.github.com/v1alpha2"
+    assert (manifest["kind"], manifest["metadata"]["name"]) == ("Plugin", "ads")
+    assert manifest["spec"]["version"] == "v" + __version__.split(".dev")[0]
+    for platform in manifest["spec"]["platforms"]:
+        assert platform["bin"] == "kubectl-ads"
+        assert len(platform["sha256"]) == 64
+        for entry in platform["files"]:
+            launcher = root / "integrations/krew" / entry["from"]
+            assert os.access(launcher, os.X_OK)
+            assert "-m ads_operator.commands.plugin" in launcher.read_text()
+
+
+class _Jobs:
+    """The cluster as ``run`` sees it: a fixed set of jobs, and the runs created."""
+
+    namespace = "ns"
+
+    def __init__(self, **jobs: dict[str, Any]) -> None:
+        self.jobs = jobs
+        self.created: list[dict[str, Any]] = []
+
+    def get(self, plural: str, name: str) -> dict[str, Any] | None:
+        return self.jobs.get(name)
+
+    def create_run(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.created.append(body)
+        return {"metadata": {"name": "hello-world-abcde"}}
+
+
+@pytest.mark.parametrize(
+    ("job", "error"),
+    [
+        (None, "kubectl ads run: dsjob/hello-world not found in namespace ns"),
+        ({}, "kubectl ads run: dsjob/hello-world is not ACTIVE (OCI state: no OCI job yet)"),
+        (
+            {"lifecycleState": "CREATING"},
+            "kubectl ads run: dsjob/hello-world is not ACTIVE (OCI state: CREATING)",
+        ),
+    ],
+)
+def test_run_refuses_a_missing_or_inactive_job_in_one_line(
+    job: dict[str, Any] | None,
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    jobs = _Jobs(**({"hello-world": {**JOB, "status": job}} if job is not None else {}))
+    monkeypatch.setattr(plugin, "Cluster", lambda args: jobs)
+    assert plugin.main(["run", "hello-world"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(error)
+    assert jobs.created == []
+
+
+def test_run_of_an_active_job_creates_the_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = _Jobs(**{"hello-world": {**JOB, "status": {"lifecycleState": "ACTIVE"}}})
+    monkeypatch.setattr(plugin, "Cluster", lambda args: jobs)
+    assert plugin.main(["run", "hello-world", "--env", "A=1"]) == 0
+    assert capsys.readouterr().out == "dsjobrun/hello-world-abcde created\n"
+    (created,) = jobs.created
+    assert created["spec"]["envVars"] == {"A": "1"}
