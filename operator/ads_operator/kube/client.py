@@ -23,6 +23,7 @@ import functools
 import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ads_operator.kube.errors import translated
@@ -30,6 +31,7 @@ from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusP
 from ads_operator.kube.retry import DEFAULT_RETRY, RetryPolicy, retrying
 from ads_operator.kube.wire import discard, event_body, listed
 from ads_operator.models import GROUP, VERSION
+from ads_operator.reconcile import kstatus
 
 #: Threads for patches that carry a new state (``urgent``), at most.
 STATE_THREADS = 8
@@ -130,6 +132,9 @@ class KubeClient:
         waited behind them for seconds before `kubectl wait` could see it. With
         ``resource_version`` the patch applies only to that version of the object (409
         otherwise): for a list, such as the conditions, computed from a fresh read."""
+        # Every write of the conditions carries kstatus's Reconciling and Stalled, derived
+        # from the others here, in the one place all status writes pass.
+        status = kstatus.settled(plural, status, now=datetime.now(UTC))
         body: dict[str, object] = {"status": status}
         if resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}

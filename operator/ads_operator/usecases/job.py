@@ -174,7 +174,12 @@ async def report(
         generation=meta.get("generation"),
         now=op.now(),
     )
-    await op.kube.patch_status(JOB_PLURAL, meta["namespace"], meta["name"], {"conditions": conds})
+    patch: StatusPatch = {"conditions": conds}
+    if isinstance(disposition, outcomes.Terminal):
+        # Judged (and refused) this generation: reconciled, as far as it ever will be.
+        # A retry has not reconciled it: observedGeneration stays behind, kstatus waits.
+        patch["observedGeneration"] = meta.get("generation")
+    await op.kube.patch_status(JOB_PLURAL, meta["namespace"], meta["name"], patch)
     await op.events.post(
         reference(body), reason=disposition.reason, message=disposition.message, warning=True
     )

@@ -1,0 +1,187 @@
+"""What GitOps tools conclude from our status, computed by their own library: kstatus
+(``sigs.k8s.io/cli-utils``, what Flux's ``wait: true`` relies on), run by ``ads-kstatus``
+(``hack/tools/kstatus``) on the live objects.
+
+A table over the states the operator produces, for both kinds. Each case waits for a
+snapshot of the object in that state and judges that very snapshot, so a state that
+moves on between two reads cannot make a case pass or fail by luck.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hack import buildtools
+
+from tests.fixtures.operator import OperatorFactory, OperatorProcess
+from tests.fixtures.resources import Kube, condition_of, job_run, script_job, scripted_job
+
+#: Long enough that a run is seen Running (or holding the namespace's one slot).
+SLOW = "import time\nprint('working', flush=True)\ntime.sleep(300)\n"
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def judged(kube: Kube, ref: str, state: Predicate, what: str) -> dict[str, Any]:
+    """ads-kstatus's verdict on the first snapshot of ``ref`` whose status is in ``state``."""
+
+    def snapshot() -> dict[str, Any] | None:
+        got = kube.kubectl("get", ref, "-o", "json", check=False)
+        if got.returncode != 0:
+            return None
+        obj: dict[str, Any] = json.loads(got.stdout)
+        return obj if state(obj.get("status") or {}) else None
+
+    obj = kube.wait_until(snapshot, f"{ref}: {what}", timeout=90)
+    verdict = subprocess.run(
+        [str(buildtools.find_binary("ads-kstatus"))],
+        input=json.dumps(obj),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    result: dict[str, Any] = json.loads(verdict.stdout)
+    result["object"] = obj
+    return result
+
+
+def has(type_: str, status: str = "True", **fields: str) -> Predicate:
+    def check(status_: dict[str, Any]) -> bool:
+        cond = condition_of(status_, type_)
+        return cond.get("status") == status and all(cond.get(k) == v for k, v in fields.items())
+
+    return check
+
+
+def phase(name: str) -> Predicate:
+    return lambda status: status.get("phase") == name
+
+
+def both(*checks: Predicate) -> Predicate:
+    return lambda status: all(check(status) for check in checks)
+
+
+@pytest.fixture
+def capped(operator_with: OperatorFactory) -> OperatorProcess:
+    """One active run per namespace, so a second run waits for the slot."""
+    return operator_with(ADS_OPERATOR_MAX_ACTIVE_RUNS_PER_NAMESPACE="1")
+
+
+def test_kstatus_verdicts_of_runs(kube: Kube, capped: OperatorProcess) -> None:
+    verdicts: dict[str, tuple[str, str]] = {}
+    wrong: dict[str, str] = {}  # every case is judged; all wrong verdicts shown together
+
+    def case(name: str, ref: str, state: Predicate, expected: str, what: str) -> None:
+        result = judged(kube, ref, state, what)
+        verdicts[name] = (result["status"], result["message"])
+        if result["status"] != expected:
+            wrong[name] = f"{result['status']} ({result['message']}), expected {expected}"
+
+    # Pending: its job does not exist yet.
+    kube.apply(job_run("early", "later"))
+    case(
+        "run waiting for its job",
+        "dsjobrun/early",
+        has("Ready", "False", reason="JobNotFound"),
+        "InProgress",
+        "waiting for its job",
+    )
+    # ACCEPTED / IN_PROGRESS, then a second run waiting for the namespace's one slot.
+    kube.apply(*scripted_job("slow", SLOW, log_group=None), job_run("slow-run", "slow"))
+    case("run in progress", "dsjobrun/slow-run", phase("Running"), "InProgress", "Running")
+    kube.apply(job_run("queued", "slow"))
+    case(
+        "run waiting for the namespace cap",
+        "dsjobrun/queued",
+        has("Ready", "False", reason="WaitingForCapacity"),
+        "InProgress",
+        "queued",
+    )
+    # Canceled: over, and not a success.
+    for run in ("slow-run", "queued"):
+        kube.kubectl("patch", "dsjobrun", run, "--type=merge", "-p", '{"spec":{"cancel":true}}')
+    case("run canceled", "dsjobrun/slow-run", phase("Canceled"), "Failed", "Canceled")
+    kube.wait("dsjobrun/queued", "Finished")  # frees the slot
+    # Succeeded, and Failed with an exit code.
+    kube.apply(*scripted_job("ok", "print('ok')\n", log_group=None), job_run("ok-run", "ok"))
+    case("run succeeded", "dsjobrun/ok-run", phase("Succeeded"), "Current", "Succeeded")
+    failing = "import sys\nsys.exit(3)\n"
+    kube.apply(*scripted_job("fail", failing, log_group=None), job_run("fail-run", "fail"))
+    case(
+        "run failed (exit code)",
+        "dsjobrun/fail-run",
+        both(phase("Failed"), has("Failed", reason="ExitCode3")),
+        "Failed",
+        "ExitCode3",
+    )
+    # Terminal: its job can never run (no projectId), so the run fails before it starts.
+    broken = script_job("broken", script="x.py", log_group=None)
+    del broken["spec"]["infrastructure"]["spec"]["projectId"]
+    kube.apply(broken, job_run("broken-run", "broken"))
+    case("run terminal", "dsjobrun/broken-run", has("Terminal"), "Failed", "Terminal")
+    print(json.dumps(verdicts, indent=1))
+    assert wrong == {}
+
+
+def test_kstatus_verdicts_of_jobs(kube: Kube, operator: OperatorProcess) -> None:
+    verdicts: dict[str, tuple[str, str]] = {}
+    wrong: dict[str, str] = {}  # every case is judged; all wrong verdicts shown together
+
+    def case(name: str, ref: str, state: Predicate, expected: str, what: str) -> None:
+        result = judged(kube, ref, state, what)
+        verdicts[name] = (result["status"], result["message"])
+        if result["status"] != expected:
+            wrong[name] = f"{result['status']} ({result['message']}), expected {expected}"
+
+    # Not ACTIVE yet: its script's ConfigMap is missing, the operator retries.
+    kube.apply(script_job("nosource", script="main.py", log_group=None))
+    case(
+        "job waiting for its source",
+        "dsjob/nosource",
+        has("Synced", "False", reason="SourceNotFound"),
+        "InProgress",
+        "SourceNotFound",
+    )
+    # ACTIVE at the current generation.
+    kube.apply(*scripted_job("hello", "print('hi')\n", log_group=None))
+    ready = both(has("Ready"), lambda s: s.get("lifecycleState") == "ACTIVE")
+    case("job active", "dsjob/hello", ready, "Current", "ACTIVE")
+    # A spec edit the operator has not reconciled yet (it is stopped): InProgress.
+    operator.stop()
+    edit = '{"spec":{"runtime":{"spec":{"env":[{"name":"GREETING","value":"hi"}]}}}}'
+    kube.kubectl("patch", "dsjob", "hello", "--type=merge", "-p", edit)
+    case(
+        "job spec edited, not reconciled",
+        "dsjob/hello",
+        lambda s: s.get("observedGeneration") == 1,
+        "InProgress",
+        "observedGeneration 1",
+    )
+    operator.start()
+    case(
+        "job spec edited, reconciled",
+        "dsjob/hello",
+        both(ready, lambda s: s.get("observedGeneration") == 2),
+        "Current",
+        "generation 2",
+    )
+    # Terminal: a spec only the operator can refuse, new or edited into it.
+    broken = script_job("broken", script="x.py", log_group=None)
+    del broken["spec"]["infrastructure"]["spec"]["projectId"]
+    kube.apply(broken)
+    case("job terminal", "dsjob/broken", has("Terminal"), "Failed", "Terminal")
+    remove = '[{"op":"remove","path":"/spec/infrastructure/spec/projectId"}]'
+    kube.kubectl("patch", "dsjob", "hello", "--type=json", "-p", remove)
+    case(
+        "job edited into terminal",
+        "dsjob/hello",
+        both(has("Terminal"), lambda s: s.get("observedGeneration") == 3),
+        "Failed",
+        "gen 3",
+    )
+    print(json.dumps(verdicts, indent=1))
+    assert wrong == {}
