@@ -24,10 +24,12 @@ print(os.environ.get("GREETING", "no greeting"))
 """
 
 
-def kubectl(kube: Kube, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    kube: Kube, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """kubectl with the plugin's directory on PATH."""
     assert (PLUGIN_DIR / "kubectl-ads").is_file(), "kubectl-ads is not installed: make venv"
-    env = kube.cluster.env()
+    env = kube.cluster.env(extra_env)
     env["PATH"] = os.pathsep.join([str(PLUGIN_DIR), env["PATH"]])
     return subprocess.run(
         [str(buildtools.find_binary("kubectl")), *args],
@@ -39,13 +41,15 @@ def kubectl(kube: Kube, *args: str, timeout: float = 120) -> subprocess.Complete
     )
 
 
-def kubectl_ads(kube: Kube, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def kubectl_ads(
+    kube: Kube, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``kubectl ads <args>`` as a user types it (``-n`` given, as kubectl users do)."""
-    return kubectl(kube, "ads", *args, "-n", kube.namespace, timeout=timeout)
+    return kubectl(kube, "ads", *args, "-n", kube.namespace, timeout=timeout, extra_env=extra_env)
 
 
-def test_run_wait_succeeds_then_status_and_rerun(
-    kube: Kube, operator: OperatorProcess, log_group: str
+def test_run_wait_succeeds_then_status_logs_and_rerun(
+    kube: Kube, operator: OperatorProcess, log_group: str, operator_env: dict[str, str]
 ) -> None:
     kube.apply(*scripted_job("hello-world", HELLO, log_group=log_group))
     kube.wait("dsjob/hello-world", "Ready")
@@ -78,6 +82,14 @@ def test_run_wait_succeeds_then_status_and_rerun(
     assert "Exit code:  0" in screen
     assert "Howdy" in screen
     assert "OCI run:    ocid1.datasciencejobrun." in screen
+
+    # ``logs`` is ``ads-operator logs``: OCI Logging read with the user's OCI config
+    oci = {k: v for k, v in operator_env.items() if k.startswith("ADS_OPERATOR_OCI_")}
+    logged = kubectl_ads(kube, "logs", "hw-1", "-f", extra_env=oci)
+    assert logged.returncode == 0, logged.stderr
+    printed = [line.split(" - ", 1)[1] for line in logged.stdout.splitlines()]
+    assert [p for p in printed if not p.startswith("Job Run")] == ["Hello, Kubernetes!", "Howdy"]
+    assert printed[-1].startswith("Job Run SUCCEEDED")
 
     again = kubectl_ads(kube, "rerun", "hw-1", "--name", "hw-2", "--wait")
     assert again.returncode == 0, again.stderr

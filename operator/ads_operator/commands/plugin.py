@@ -14,7 +14,8 @@ current context and that context's namespace. The subcommands:
   :mod:`ads_operator.commands.plugin_screen`.
 - ``logs`` and ``convert`` are ``ads-operator logs`` and ``ads-operator convert``.
 - ``completion bash|zsh`` prints a completion script; the names it offers come from
-  ``kubectl_complete-ads`` (the executable kubectl itself asks since kubectl 1.26).
+  ``kubectl_complete-ads`` (:mod:`ads_operator.commands.plugin_completion`, the
+  executable kubectl itself asks since kubectl 1.26).
 
 A problem the user can fix is one line on stderr and a non-zero exit (2 for bad input).
 """
@@ -22,7 +23,6 @@ A problem the user can fix is one line on stderr and a non-zero exit (2 for bad 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import sys
 import time
@@ -325,46 +325,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # --- shell completion -----------------------------------------------------------------------
-
-
-def candidates(words: Sequence[str], names: Callable[[str, str | None], list[str]]) -> list[str]:
-    """What may come next after ``kubectl ads <words>`` (the last word is the one being
-    typed, possibly empty); ``names(plural, namespace)`` lists resources."""
-    *before, current = list(words) or [""]
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    commands = [c for c in sub.choices if not before]
-    command = next((w for w in before if w in sub.choices), None)
-    if command is None:
-        found = commands
-    elif current.startswith("-"):
-        found = [o for a in sub.choices[command]._actions for o in a.option_strings]
-    elif command in ("run", *RUN_COMMANDS) and (not before or not before[-1].startswith("-")):
-        namespace = next(
-            (b for a, b in itertools.pairwise(before) if a in ("-n", "--namespace")),
-            None,
-        )
-        found = names(JOB_PLURAL if command == "run" else RUN_PLURAL, namespace)
-    else:
-        found = []
-    return sorted(c for c in found if c.startswith(current))
-
-
-def _cluster_names(plural: str, namespace: str | None) -> list[str]:
-    options = argparse.Namespace(**({"namespace": namespace} if namespace else {}))
-    try:
-        return Cluster(options).names(plural)
-    except PluginError:
-        return []
-
-
-def complete() -> int:
-    """``kubectl_complete-ads WORD...``: the candidates one a line, then cobra's directive
-    ``:4`` (no file names), the protocol kubectl's completion speaks to plugins."""
-    for candidate in candidates(sys.argv[1:], _cluster_names):
-        print(candidate)
-    print(":4")
-    return 0
 
 
 def completion_script(shell: str) -> str:

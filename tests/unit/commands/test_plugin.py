@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ads_operator import __version__
-from ads_operator.commands import plugin, plugin_screen
+from ads_operator.commands import plugin, plugin_completion, plugin_screen
 
 JOB = {"metadata": {"name": "hello-world", "uid": "u-1", "namespace": "ns"}, "spec": {}}
 
@@ -100,7 +100,7 @@ def _names(plural: str, namespace: str | None) -> list[str]:
     ],
 )
 def test_completion_candidates(words: list[str], expected: list[str]) -> None:
-    assert plugin.candidates(words, _names) == expected
+    assert plugin_completion.candidates(words, _names) == expected
 
 
 def test_the_completion_scripts_ask_kubectl_complete_ads() -> None:
