@@ -86,11 +86,14 @@ func run(in io.Reader, out io.Writer, script string) error {
 
 func judge(obj map[string]interface{}, script string) (verdict, error) {
 	u := &unstructured.Unstructured{Object: obj}
-	res, err := status.Compute(u)
-	if err != nil {
-		return verdict{}, fmt.Errorf("kstatus on %s/%s: %w", u.GetKind(), u.GetName(), err)
+	v := verdict{Kind: u.GetKind(), Name: u.GetName()}
+	// A status kstatus cannot read (malformed conditions) is its verdict "Error", not the
+	// end of the program: the health script still gets to judge the object.
+	if res, err := status.Compute(u); err != nil {
+		v.Status, v.Message = "Error", err.Error()
+	} else {
+		v.Status, v.Message = res.Status.String(), res.Message
 	}
-	v := verdict{Kind: u.GetKind(), Name: u.GetName(), Status: res.Status.String(), Message: res.Message}
 	if script != "" {
 		h, err := luaHealth(script, obj)
 		if err != nil {
