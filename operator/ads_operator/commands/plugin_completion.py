@@ -14,7 +14,8 @@ import itertools
 import sys
 from collections.abc import Callable, Sequence
 
-from ads_operator.commands.plugin import RUN_COMMANDS, Cluster, PluginError, build_parser
+from ads_operator.commands.plugin import RUN_COMMANDS, build_parser
+from ads_operator.commands.plugin_cluster import Cluster, PluginError
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
 
 
