@@ -1,6 +1,6 @@
 """What a listed resource keeps: everything summaries read, without the bulk they never
 read (managedFields, a run's log tail and cursor; one pending Event says "some"); API
-errors as one line."""
+errors as one line; every conditions patch carries kstatus's Reconciling and Stalled."""
 
 from __future__ import annotations
 
@@ -105,3 +105,30 @@ async def test_the_clients_errors_become_kube_errors_and_expected_ones_answers()
     assert conflict.value.status == 409
     custom.answers["patch_namespaced_custom_object_status"] = refuse(404)
     await client.patch_status("p", "ns", "gone", {})  # type: ignore[attr-defined]
+
+
+async def test_every_conditions_patch_carries_reconciling_and_stalled() -> None:
+    """The client is where every status write passes: a patch of a run's conditions
+    leaves it with kstatus's two conditions; one without conditions goes as it was."""
+    from typing import Any
+
+    sent: list[dict[str, Any]] = []
+
+    class Answer:  # an answer left unparsed, as the client asks for
+        def read(self) -> None: ...
+
+        def release_conn(self) -> None: ...
+
+    class Custom:
+        def patch_namespaced_custom_object_status(self, *args: Any, **_: Any) -> object:
+            sent.append(args[-1]["status"])
+            return Answer()
+
+    client = _client_over(Custom())
+    failed = {"type": "Failed", "status": "True", "reason": "ExitCode3", "message": "exit 3"}
+    await client.patch_status("datasciencejobruns", "ns", "r", {"conditions": [failed]})  # type: ignore[attr-defined]
+    await client.patch_status("datasciencejobruns", "ns", "r", {"logCursor": "c"})  # type: ignore[attr-defined]
+    types = {c["type"]: (c["status"], c["reason"]) for c in sent[0]["conditions"]}
+    assert types["Stalled"] == ("True", "ExitCode3")
+    assert types["Reconciling"] == ("False", "ExitCode3")
+    assert sent[1] == {"logCursor": "c"}
