@@ -20,7 +20,7 @@ from typing import Any
 import kopf
 
 from ads_operator import metrics
-from ads_operator.kube import client as kube
+from ads_operator.kube import config as kube_config
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher
@@ -122,7 +122,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=SETTINGS.worker_threads, thread_name_prefix="ads-io")
     )
-    client = await asyncio.to_thread(kube.configure, SETTINGS.worker_threads)
+    client = await asyncio.to_thread(kube_config.configure, SETTINGS.worker_threads)
     if SETTINGS.metrics_port:
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TextIO, TypedDict
 
-from ads_operator.kube.client import configure
+from ads_operator.kube.config import configure
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
 from ads_operator.models.oci_errors import OciError
 from ads_operator.models.oci_records import LogRecord, OciJobRun

@@ -33,41 +33,14 @@ from ads_operator.kube.wire import discard, event_body, listed
 from ads_operator.models import GROUP, VERSION
 from ads_operator.reconcile import kstatus
 
-#: Threads for patches that carry a new state (``urgent``), at most.
-STATE_THREADS = 8
 #: Objects per list page: a page is parsed whole, so this bounds what one list holds.
 LIST_PAGE = 100
 _T = TypeVar("_T")
 
 
-def configure(pool_size: int = 32) -> KubeClient:
-    """A client with credentials loaded the way kopf loads them: in-cluster first, then
-    the kubeconfig.
-
-    ``pool_size`` keeps one apiserver connection per worker thread (the loop's executor,
-    as many Event threads, and the few for new states): the client's default (5 per CPU)
-    made the threads beyond it open and TLS-negotiate a new connection for each status
-    patch or Event at scale."""
-    import kubernetes
-
-    state_threads = min(pool_size, STATE_THREADS)
-    config = kubernetes.client.Configuration()
-    try:
-        kubernetes.config.load_incluster_config(client_configuration=config)
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config(client_configuration=config)
-    config.connection_pool_maxsize = pool_size * 2 + state_threads
-    config.retries = 0  # urllib3's own retries off: the adapter's are the only ones
-    return KubeClient(
-        kubernetes.client.ApiClient(configuration=config),
-        event_threads=ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events"),
-        state_threads=ThreadPoolExecutor(state_threads, thread_name_prefix="ads-state"),
-    )
-
-
 class KubeClient:
     """The operator's :class:`~ads_operator.kube.port.KubePort` over the ``kubernetes``
-    client; one per process, built by :func:`configure`."""
+    client; one per process, built by :func:`ads_operator.kube.config.configure`."""
 
     def __init__(
         self,
