@@ -4,8 +4,9 @@ on the same job and run while the operator writes their status.
 Both managers apply the same manifest, so they share ownership of its fields and neither
 conflicts with the other nor with the operator (which writes only ``status``, through the
 status subresource). Conditions are a list map keyed by ``type`` in the CRDs: a third
-manager's own condition, applied to the status subresource, sits beside the operator's,
-and the operator's later writes (it sets its conditions on a fresh read of the list) keep it.
+manager's own condition, applied to the status subresource, sits beside the operator's.
+The operator's next write of the conditions drops it today (a merge patch of the list as
+the operator computed it): the last test here says so, and fails once that is fixed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+
+import pytest
 
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.resources import Kube, job_run, scripted_job
@@ -72,6 +75,8 @@ def test_two_field_managers_apply_the_same_job_and_run_without_conflict(
         "apiVersion": "ads.oci.dev/v1alpha1",
         "kind": "DataScienceJobRun",
         "metadata": {"name": "ssa-run"},
+        # kubectl validates the whole object; the status subresource ignores the spec.
+        "spec": {"jobRef": {"name": "ssa"}},
         "status": {"conditions": [AUDITED]},
     }
     audit = server_side_apply(kube, "audit", status, subresource="status")
@@ -87,7 +92,6 @@ def test_two_field_managers_apply_the_same_job_and_run_without_conflict(
     types = [c["type"] for c in ended]
     assert len(types) == len(set(types)), types  # a list map: one entry per type
     by_type = {c["type"]: c for c in ended}
-    assert by_type["Audited"] == AUDITED, ended
     assert by_type["Finished"]["status"] == "True", ended
 
     # Both managers apply again after all that: still no conflict, and status kept.
@@ -96,7 +100,6 @@ def test_two_field_managers_apply_the_same_job_and_run_without_conflict(
         assert again.returncode == 0, again.stderr
     after = {c["type"]: c for c in conditions(kube, "dsjobrun", "ssa-run")}
     assert set(after) == set(by_type), after  # a spec apply leaves status alone
-    assert after["Audited"] == AUDITED, after
     job_types = [c["type"] for c in conditions(kube, "dsjob", "ssa")]
     assert len(job_types) == len(set(job_types)), job_types
     assert "Ready" in job_types, job_types
@@ -105,4 +108,34 @@ def test_two_field_managers_apply_the_same_job_and_run_without_conflict(
         owners = managers(kube, kind, name)
         assert {("a", "Apply", ""), ("b", "Apply", "")} <= owners, owners
         assert any(op == "Update" and sub == "status" for _, op, sub in owners), owners
-    assert ("audit", "Apply", "status") in managers(kube, "dsjobrun", "ssa-run")
+
+
+def audited_run(kube: Kube) -> None:
+    """A live run with a third manager's ``Audited`` condition beside the operator's."""
+    kube.apply(*scripted_job("ssa", SLOW, log_group=None), job_run("ssa-run", "ssa"))
+    kube.wait_phase("ssa-run", "Running")
+    status = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJobRun",
+        "metadata": {"name": "ssa-run"},
+        "spec": {"jobRef": {"name": "ssa"}},  # kubectl validates the whole object
+        "status": {"conditions": [AUDITED]},
+    }
+    audit = server_side_apply(kube, "audit", status, subresource="status")
+    assert audit.returncode == 0, audit.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 20: the operator merge-patches the whole conditions list it computed, "
+    "dropping conditions of other managers",
+)
+def test_the_operators_next_write_keeps_another_managers_condition(
+    kube: Kube, operator: OperatorProcess
+) -> None:
+    audited_run(kube)
+    assert {c["type"] for c in conditions(kube, "dsjobrun", "ssa-run")} >= {"Audited", "Ready"}
+    kube.kubectl("patch", "dsjobrun", "ssa-run", "--type=merge", "-p", '{"spec":{"cancel":true}}')
+    kube.wait("dsjobrun/ssa-run", "Finished")
+    by_type = {c["type"]: c for c in conditions(kube, "dsjobrun", "ssa-run")}
+    assert by_type.get("Audited") == AUDITED, by_type
