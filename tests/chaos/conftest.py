@@ -16,6 +16,7 @@ group, seeded generator and a way to start operators against that emulator.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from collections.abc import Callable, Iterable, Iterator
@@ -25,14 +26,22 @@ from typing import Any
 
 import oci
 import pytest
+from hack.buildtools import bin_dirs
 from hack.localcluster import free_port
 
 from oci_emulator.testing import ApiKey, generate_api_key
 from tests.chaos.emulator_process import ChaosEmulator
 from tests.chaos.workload import OciView, apply_all, job_manifest, new_compartment
-from tests.fixtures.cluster import Cluster
+from tests.fixtures.apiproxy import ApiProxy
+from tests.fixtures.cluster import Cluster, local_control_plane
 from tests.fixtures.emulator import make_clients
-from tests.fixtures.operator import FAST_OPERATOR_SETTINGS, REPO, OperatorProcess, Operators
+from tests.fixtures.operator import (
+    FAST_OPERATOR_SETTINGS,
+    REPO,
+    OperatorProcess,
+    Operators,
+    install_crds,
+)
 from tests.fixtures.waiting import wait_for
 
 DEFAULT_SEED = 20261126
@@ -190,3 +199,41 @@ def chaos(
         cluster, namespace, chaos_emulator, oci_view, chaos_log_group, rng, chaos_seed,
         start_operator,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProxiedCluster:
+    """A test's own control plane (``cluster``: the test's calls go around the proxy),
+    its :class:`ApiProxy`, and ``through_proxy``: the same cluster reached through it,
+    for the operator."""
+
+    cluster: Cluster
+    proxy: ApiProxy
+    through_proxy: Cluster
+
+
+@contextlib.contextmanager
+def proxied_control_plane(
+    directory: Path,
+    namespace: str,
+    seed: int,
+    *,
+    etcd_flags: tuple[str, ...] = (),
+    apiserver_flags: tuple[str, ...] = (),
+) -> Iterator[ProxiedCluster]:
+    """A control plane of a test's own (the proxy needs its PKI; flags of its own, such
+    as compaction), the CRDs installed and ``namespace`` made, behind an
+    :class:`ApiProxy` the operator is pointed at; all stopped after."""
+    with local_control_plane(
+        directory, etcd_flags=etcd_flags, apiserver_flags=apiserver_flags
+    ) as instance:
+        cluster = Cluster(instance.kubeconfig, instance.server, tuple(bin_dirs()))
+        install_crds(cluster)
+        cluster.kubectl("create", "namespace", namespace)
+        proxy = ApiProxy(instance.server, instance.pki, seed=seed).start()
+        try:
+            kubeconfig = proxy.write_kubeconfig(directory.parent / "proxied.kubeconfig")
+            through = Cluster(kubeconfig, proxy.server, cluster.bin_dirs)
+            yield ProxiedCluster(cluster, proxy, through)
+        finally:
+            proxy.stop()

@@ -29,9 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hack import buildtools, localcluster
 
-from tests.chaos.conftest import Chaos
+from tests.chaos.conftest import Chaos, ProxiedCluster, proxied_control_plane
 from tests.chaos.workload import (
     apply_all,
     assert_each_line_once,
@@ -43,9 +42,8 @@ from tests.chaos.workload import (
     run_manifest,
     wait_settled,
 )
-from tests.fixtures.apiproxy import ApiProxy, Faults
+from tests.fixtures.apiproxy import Faults
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import install_crds
 
 COMPACTION = "2s"
 COMPACTING_ETCD = ("--auto-compaction-mode=periodic", f"--auto-compaction-retention={COMPACTION}")
@@ -60,49 +58,25 @@ LIFECYCLE = ("Created", "ACCEPTED", "IN_PROGRESS", "SUCCEEDED", "FAILED")
 
 
 @pytest.fixture
-def compacting_cluster(tmp_path: Path) -> Iterator[tuple[Cluster, localcluster.Instance]]:
-    """A control plane of this test's own whose etcd compacts every :data:`COMPACTION`
-    and whose API server has no watch cache; the CRDs installed, the namespace made."""
-    directory = tmp_path / "controlplane"
-    try:
-        instance = localcluster.up(
-            directory, etcd_flags=COMPACTING_ETCD, apiserver_flags=NO_WATCH_CACHE
-        )
-    except localcluster.ControlPlaneError as exc:
-        localcluster.down(directory)
-        pytest.fail(f"could not start the compacting control plane: {exc}", pytrace=False)
-    try:
-        cluster = Cluster(instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()))
-        install_crds(cluster)
-        cluster.kubectl("create", "namespace", NAMESPACE)
-        yield cluster, instance
-    finally:
-        localcluster.down(directory)
-
-
-@pytest.fixture
-def proxy(
-    compacting_cluster: tuple[Cluster, localcluster.Instance], chaos_seed: int
-) -> Iterator[ApiProxy]:
-    _, instance = compacting_cluster
-    handle = ApiProxy(instance.server, instance.pki, seed=chaos_seed).start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
+def proxied(tmp_path: Path, chaos_seed: int) -> Iterator[ProxiedCluster]:
+    """A control plane of this test's own whose etcd compacts every :data:`COMPACTION` and
+    whose API server has no watch cache, behind the fault proxy."""
+    with proxied_control_plane(
+        tmp_path / "controlplane",
+        NAMESPACE,
+        chaos_seed,
+        etcd_flags=COMPACTING_ETCD,
+        apiserver_flags=NO_WATCH_CACHE,
+    ) as started:
+        yield started
 
 
 def test_operator_converges_through_apiserver_faults_and_compacted_watches(
-    compacting_cluster: tuple[Cluster, localcluster.Instance],
-    proxy: ApiProxy,
+    proxied: ProxiedCluster,
     chaos: Chaos,
-    tmp_path: Path,
 ) -> None:
-    cluster, _ = compacting_cluster
-    proxied = Cluster(
-        proxy.write_kubeconfig(tmp_path / "proxied.kubeconfig"), proxy.server, cluster.bin_dirs
-    )
-    operator = chaos.start_operator(NAMESPACE, cluster_=proxied, POLL_INTERVAL="0.5")
+    cluster, proxy = proxied.cluster, proxied.proxy
+    operator = chaos.start_operator(NAMESPACE, cluster_=proxied.through_proxy, POLL_INTERVAL="0.5")
     proxy.set_faults(FAULTS)
     print(f"seed {chaos.seed}: {FAULTS}, etcd compaction every {COMPACTION}, no watch cache")
 

@@ -32,12 +32,11 @@ from typing import Any
 import kubernetes
 import oci
 import pytest
-from hack import buildtools, localcluster
 from kubernetes.client.exceptions import OpenApiException
 from oci.loggingsearch.models import SearchLogsDetails
 from urllib3.exceptions import HTTPError
 
-from tests.chaos.conftest import Chaos
+from tests.chaos.conftest import Chaos, ProxiedCluster, proxied_control_plane
 from tests.chaos.workload import (
     OciView,
     apply_all,
@@ -47,9 +46,7 @@ from tests.chaos.workload import (
     run_manifest,
     wait_settled,
 )
-from tests.fixtures.apiproxy import ApiProxy
 from tests.fixtures.cluster import Cluster
-from tests.fixtures.operator import install_crds
 
 NAMESPACE = "log-surge"
 QUIET = 50
@@ -66,33 +63,10 @@ PER_OPERATOR_PER_MINUTE = 300
 
 
 @pytest.fixture
-def own_cluster(tmp_path: Path) -> Iterator[tuple[Cluster, localcluster.Instance]]:
-    """A control plane of this test's own (the proxy needs its PKI), CRDs installed."""
-    directory = tmp_path / "controlplane"
-    try:
-        instance = localcluster.up(directory)
-    except localcluster.ControlPlaneError as exc:
-        localcluster.down(directory)
-        pytest.fail(f"could not start the control plane: {exc}", pytrace=False)
-    try:
-        cluster = Cluster(instance.kubeconfig, instance.server, tuple(buildtools.bin_dirs()))
-        install_crds(cluster)
-        cluster.kubectl("create", "namespace", NAMESPACE)
-        yield cluster, instance
-    finally:
-        localcluster.down(directory)
-
-
-@pytest.fixture
-def proxy(
-    own_cluster: tuple[Cluster, localcluster.Instance], chaos_seed: int
-) -> Iterator[ApiProxy]:
-    _, instance = own_cluster
-    handle = ApiProxy(instance.server, instance.pki, seed=chaos_seed).start()
-    try:
-        yield handle
-    finally:
-        handle.stop()
+def proxied(tmp_path: Path, chaos_seed: int) -> Iterator[ProxiedCluster]:
+    """A control plane of this test's own behind the counting proxy (no faults)."""
+    with proxied_control_plane(tmp_path / "controlplane", NAMESPACE, chaos_seed) as started:
+        yield started
 
 
 class PhaseWatch:
@@ -231,18 +205,13 @@ def writes(counts: dict[str, int]) -> dict[str, int]:
 
 
 def test_a_log_surge_stays_within_the_event_budgets_beside_quiet_runs(
-    own_cluster: tuple[Cluster, localcluster.Instance],
-    proxy: ApiProxy,
+    proxied: ProxiedCluster,
     chaos: Chaos,
-    tmp_path: Path,
 ) -> None:
-    cluster, _ = own_cluster
-    proxied = Cluster(
-        proxy.write_kubeconfig(tmp_path / "proxied.kubeconfig"), proxy.server, cluster.bin_dirs
-    )
+    cluster, proxy = proxied.cluster, proxied.proxy
     operator = chaos.start_operator(
         NAMESPACE,
-        cluster_=proxied,
+        cluster_=proxied.through_proxy,
         LOG_EVENTS_PER_MINUTE_PER_RUN=str(PER_RUN_PER_MINUTE),
         LOG_EVENTS_PER_MINUTE=str(PER_OPERATOR_PER_MINUTE),
     )

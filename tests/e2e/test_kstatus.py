@@ -101,6 +101,26 @@ def both(*checks: Predicate) -> Predicate:
     return lambda status: all(check(status) for check in checks)
 
 
+class Judge:
+    """Judges every case of one kind and shows all wrong verdicts together at the end."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.verdicts: dict[str, Verdict] = {}
+        self.wrong: dict[str, str] = {}
+
+    def case(self, name: str, ref: str, state: Predicate, what: str) -> None:
+        self.verdicts[name], problem = judged(self.kube, ref, state, what, EXPECTED[name])
+        if problem:
+            self.wrong[name] = problem
+
+    def check(self, kind: str) -> None:
+        """Every case of ``kind`` (``"run "`` or ``"job "``) was judged, and rightly."""
+        print(json.dumps(self.verdicts, indent=1))
+        assert self.wrong == {}
+        assert set(self.verdicts) == {name for name in EXPECTED if name.startswith(kind)}
+
+
 @pytest.fixture
 def capped(operator_with: OperatorFactory) -> OperatorProcess:
     """One active run per namespace, so a second run waits for the slot."""
@@ -108,13 +128,8 @@ def capped(operator_with: OperatorFactory) -> OperatorProcess:
 
 
 def test_kstatus_verdicts_of_runs(kube: Kube, capped: OperatorProcess) -> None:
-    verdicts: dict[str, Verdict] = {}
-    wrong: dict[str, str] = {}  # every case is judged; all wrong verdicts shown together
-
-    def case(name: str, ref: str, state: Predicate, what: str) -> None:
-        verdicts[name], problem = judged(kube, ref, state, what, EXPECTED[name])
-        if problem:
-            wrong[name] = problem
+    judge = Judge(kube)
+    case = judge.case
 
     # Pending: its job does not exist yet.
     kube.apply(job_run("early", "later"))
@@ -155,19 +170,12 @@ def test_kstatus_verdicts_of_runs(kube: Kube, capped: OperatorProcess) -> None:
     del broken["spec"]["infrastructure"]["spec"]["projectId"]
     kube.apply(broken, job_run("broken-run", "broken"))
     case("run terminal", "dsjobrun/broken-run", has("Terminal"), "Terminal")
-    print(json.dumps(verdicts, indent=1))
-    assert wrong == {}
-    assert set(verdicts) == {name for name in EXPECTED if name.startswith("run ")}
+    judge.check("run ")
 
 
 def test_kstatus_verdicts_of_jobs(kube: Kube, operator: OperatorProcess) -> None:
-    verdicts: dict[str, Verdict] = {}
-    wrong: dict[str, str] = {}  # every case is judged; all wrong verdicts shown together
-
-    def case(name: str, ref: str, state: Predicate, what: str) -> None:
-        verdicts[name], problem = judged(kube, ref, state, what, EXPECTED[name])
-        if problem:
-            wrong[name] = problem
+    judge = Judge(kube)
+    case = judge.case
 
     # Not ACTIVE yet: its script's ConfigMap is missing, the operator retries.
     kube.apply(script_job("nosource", script="main.py", log_group=None))
@@ -211,9 +219,7 @@ def test_kstatus_verdicts_of_jobs(kube: Kube, operator: OperatorProcess) -> None
         both(has("Terminal"), lambda s: s.get("observedGeneration") == 3),
         "gen 3",
     )
-    print(json.dumps(verdicts, indent=1))
-    assert wrong == {}
-    assert set(verdicts) == {name for name in EXPECTED if name.startswith("job ")}
+    judge.check("job ")
 
 
 def _obj(kind: str, status: object = None) -> dict[str, Any]:
