@@ -4,7 +4,7 @@ Run with an interpreter that has ADS (about 1 GB of dependencies, so not in the
 project's venv), from the repository root::
 
     python3 -m venv /tmp/ads && /tmp/ads/bin/pip install oracle-ads==2.16.1
-    /tmp/ads/bin/python hack/record_ads_golden.py
+    /tmp/ads/bin/python -m hack.record_ads_golden
 
 It writes ``tests/unit/ads/golden/ads_spellings.json``: for each case the ADS YAML
 document and the ``CreateJobDetails`` ADS builds from it (``Job.from_dict(doc)
@@ -305,12 +305,14 @@ def localised(document: dict[str, Any], code_dir: pathlib.Path) -> dict[str, Any
     return document
 
 
-def main() -> int:
-    import oci
+def throwaway_oci_config(prefix: str) -> pathlib.Path:
+    """An OCI config file with a fresh key and made-up OCIDs, in a new temporary folder:
+    enough for ADS and the SDK to build their requests, which the recorders intercept
+    (nothing leaves the machine)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    work = pathlib.Path(tempfile.mkdtemp(prefix="ads-golden-"))
+    work = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (work / "key.pem").write_bytes(
         key.private_bytes(
@@ -325,6 +327,14 @@ def main() -> int:
         f"fingerprint={':'.join(['aa'] * 16)}\ntenancy=ocid1.tenancy.oc1..t\n"
         f"region=us-ashburn-1\nkey_file={work / 'key.pem'}\n"
     )
+    return config
+
+
+def main() -> int:
+    import oci
+
+    config = throwaway_oci_config("ads-golden-")
+    work = config.parent
     import ads  # type: ignore[import-not-found]
     from ads.jobs import Job  # type: ignore[import-not-found]
 

@@ -8,7 +8,8 @@ the job with ADS (``create_job`` captured), runs it with the keywords (``create_
 captured) and writes the request body to ``tests/unit/ads/golden/ads_run_overrides.json``
 beside the ``DataScienceJobRun`` spec that says the same; ``tests/unit/ads/
 test_run_overrides_golden.py`` compares our translation with it. Run it like
-``hack/record_ads_golden.py`` (an interpreter with ADS, from the repository root); nothing
+``hack/record_ads_golden.py``: ``python -m hack.record_ads_run_golden`` with an interpreter
+that has ADS, from the repository root; nothing
 leaves the machine (the SDK's request function refuses every call).
 """
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-import tempfile
 from typing import Any
 from unittest import mock
+
+from hack.record_ads_golden import throwaway_oci_config
 
 OUT = pathlib.Path(__file__).resolve().parents[1] / "tests/unit/ads/golden/ads_run_overrides.json"
 C = "ocid1.compartment.oc1..aaaa"
@@ -209,24 +211,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
 
 def main() -> int:
     import oci
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    work = pathlib.Path(tempfile.mkdtemp(prefix="ads-run-golden-"))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (work / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    config = work / "config"
-    config.write_text(
-        "[DEFAULT]\nuser=ocid1.user.oc1..u\n"
-        f"fingerprint={':'.join(['aa'] * 16)}\ntenancy=ocid1.tenancy.oc1..t\n"
-        f"region=us-ashburn-1\nkey_file={work / 'key.pem'}\n"
-    )
+    config = throwaway_oci_config("ads-run-golden-")
     import ads  # type: ignore[import-not-found]
     from ads.jobs import Job  # type: ignore[import-not-found]
 
