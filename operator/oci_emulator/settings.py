@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -60,6 +61,30 @@ class Settings:
     #: order they were written, for both sort orders) or ``reversed`` (newest first, for
     #: both). OCI documents neither; readers that must not depend on it test with both.
     log_tie_order: str = "ingestion"
+    #: Share (0..1) of log records the service ingests late: such a record becomes
+    #: searchable between ``log_late_min_seconds`` and ``log_late_max_seconds`` after its
+    #: own time instead of at once (OCI Logging does this to some records; readers that
+    #: stop looking after a few seconds lose them). Which records and how late follows
+    #: from ``log_late_seed`` and the record (its source, time and text), so a test sees
+    #: the same records late on every run.
+    log_late_share: float = 0.0
+    log_late_min_seconds: float = 30.0
+    log_late_max_seconds: float = 120.0
+    log_late_seed: int = 0
+
+    def late_ms(self, source: str, time_ms: int, message: str) -> int:
+        """How many ms after its time this record is ingested (0: not late)."""
+        if self.log_late_share <= 0:
+            return 0
+        digest = hashlib.sha256(
+            f"{self.log_late_seed}\x00{source}\x00{time_ms}\x00{message}".encode()
+        )
+        draw = int.from_bytes(digest.digest()[:8], "big") / 2**64
+        if draw >= self.log_late_share:
+            return 0
+        spread = self.log_late_max_seconds - self.log_late_min_seconds
+        # The same draw, rescaled, picks the delay: uniform over the range for late records.
+        return int((self.log_late_min_seconds + spread * draw / self.log_late_share) * 1000)
 
     def to_wire(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,6 +92,7 @@ class Settings:
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update from the admin endpoint; unknown keys raise KeyError."""
         known = {f.name for f in fields(self)}
+        late_before = (self.log_late_share, self.log_late_min_seconds, self.log_late_max_seconds)
         for key, value in changes.items():
             if key not in known:
                 raise KeyError(key)
@@ -95,3 +121,16 @@ class Settings:
                 self.mode = str(value)
             else:
                 setattr(self, key, type(getattr(self, key))(value))
+        self._check_late(late_before)
+
+    def _check_late(self, before: tuple[float, float, float]) -> None:
+        """Refuse (and undo) late-ingest values that make no sense together."""
+        share, low, high = self.log_late_share, self.log_late_min_seconds, self.log_late_max_seconds
+        problem = ""
+        if not 0.0 <= share <= 1.0:
+            problem = f"log_late_share must be within 0..1, not {share}"
+        elif not 0.0 <= low <= high:
+            problem = f"need 0 <= log_late_min_seconds <= log_late_max_seconds, not {low}, {high}"
+        if problem:
+            self.log_late_share, self.log_late_min_seconds, self.log_late_max_seconds = before
+            raise ValueError(problem)

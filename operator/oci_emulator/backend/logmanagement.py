@@ -278,7 +278,7 @@ class LoggingBackend:
                 source=source,
                 type=f"com.oraclecloud.datascience.jobrun.{stream}",
                 time_ms=time_ms,
-                ingested_ms=max(now, time_ms),
+                ingested_ms=max(now, time_ms + self._settings.late_ms(source, time_ms, text)),
                 record_id=str(uuid.uuid4()),
                 message=text,
             )
