@@ -127,12 +127,14 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)
     logs = LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0)
+    factory = PortFactory(SETTINGS, reader=reader, logs=logs)
     op = Operator(
         SETTINGS,
         client,
-        PortFactory(SETTINGS, reader=reader, logs=logs),
+        factory,
         LogEventLimiter(SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute),
         reader,
+        headroom=factory.headroom,
     )
     limit_kopf_events(op.repeats)  # kopf's own Events (handler retries): the same budget
     memo.ads = op

@@ -77,6 +77,11 @@ class PortFactory:
             self._default_failure = (time.monotonic(), error)
             raise
 
+    def headroom(self, operation: str) -> float:
+        """The share of the budget of ``operation``'s OCI service not in use lately, the
+        least over tenancies (see :meth:`TenancyBudget.headroom`): 1.0 before any call."""
+        return min((b.headroom(operation) for b in list(self.limiters.values())), default=1.0)
+
     def port(
         self,
         *,

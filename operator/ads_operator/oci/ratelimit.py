@@ -7,6 +7,11 @@ When calls queue for tokens, they are served by priority, not arrival: a thousan
 applied together queue a thousand CreateJobRuns, and the state polls of the runs that
 already started must not wait behind all of them (their status would lag by minutes).
 Log searches come last: their lines are late, never lost (the cursor keeps the place).
+
+How much of the budget is in use is read back as :meth:`TokenBucket.headroom`: with few
+runs the operator uses a small share of it and spends the rest on latency (shorter poll
+and log-read intervals); as runs grow, the headroom shrinks and the
+intervals fall back to the batched schedule.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +36,12 @@ PRIORITY: Final = {
     "CancelJobRun": STATE,
     "SearchLogs": LOGS,
 }
+
+
+#: The time constant (seconds) of the smoothed use behind :meth:`TokenBucket.headroom`:
+#: long enough that the ticks of a batched schedule (3-12 s) average out, short enough
+#: that a wave of new runs is felt within a poll or two.
+USE_WINDOW: Final = 30.0
 
 
 def priority_of(operation: str) -> int:
@@ -61,6 +73,25 @@ class TokenBucket:
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._server: asyncio.Task[None] | None = None
+        #: Tokens taken, decayed with :data:`USE_WINDOW` as of ``_used_at``.
+        self._used = 0.0
+        self._used_at = self._stamp
+
+    def headroom(self) -> float:
+        """The share of the budget not in use (0.0 .. 1.0): one minus the rate of tokens
+        taken over the last :data:`USE_WINDOW` seconds or so (an exponentially weighted
+        average), and minus the calls queued for a token now (spread over that window: a
+        queue is demand the rate cannot serve yet). A pure read, safe from any thread."""
+        with self._lock:
+            used = self._used * math.exp(-(self._clock() - self._used_at) / USE_WINDOW)
+        demand = (used + len(self._waiting)) / USE_WINDOW
+        return max(0.0, 1.0 - demand / self.rate)
+
+    def _count_use(self) -> None:
+        """One token taken (called under the lock)."""
+        now = self._clock()
+        self._used = self._used * math.exp(-(now - self._used_at) / USE_WINDOW) + 1.0
+        self._used_at = now
 
     def _refill(self) -> None:
         now = self._clock()
@@ -76,6 +107,7 @@ class TokenBucket:
             self._refill()
             if self._tokens >= 1 + keep:
                 self._tokens -= 1
+                self._count_use()
                 return 0.0
             return (1 + keep - self._tokens) / self.rate
 
@@ -99,6 +131,7 @@ class TokenBucket:
     def _give_back(self) -> None:
         with self._lock:
             self._tokens += 1
+            self._used = max(0.0, self._used - 1.0)
 
     async def acquire(self, priority: int = OTHER) -> None:
         if not self._waiting and self.try_take(self._keep(priority)) == 0:
@@ -138,6 +171,10 @@ SERVICE_OF: Final = {
 }
 
 
+def service_of(operation: str) -> str:
+    return SERVICE_OF.get(operation, "datascience")
+
+
 class TenancyBudget:
     """The call budget of one tenancy: a :class:`TokenBucket` per OCI service.
 
@@ -150,7 +187,7 @@ class TenancyBudget:
         self.buckets: dict[str, TokenBucket] = {}
 
     def bucket(self, operation: str) -> TokenBucket:
-        service = SERVICE_OF.get(operation, "datascience")
+        service = service_of(operation)
         found = self.buckets.get(service)
         if found is None:
             found = self.buckets[service] = TokenBucket(self.rate)
@@ -158,3 +195,11 @@ class TenancyBudget:
 
     async def acquire(self, operation: str) -> None:
         await self.bucket(operation).acquire(priority_of(operation))
+
+    def headroom(self, operation: str | None = None) -> float:
+        """The :meth:`TokenBucket.headroom` of the service ``operation`` belongs to, or
+        with none given the least of all services' (1.0 before any call)."""
+        if operation is not None:
+            found = self.buckets.get(service_of(operation))
+            return 1.0 if found is None else found.headroom()
+        return min((b.headroom() for b in list(self.buckets.values())), default=1.0)

@@ -79,6 +79,11 @@ class Operator:
     mounts: ResolvedMounts = field(default_factory=ResolvedMounts)
     #: The one budget for Events that are not log lines (kopf's own Events included).
     repeats: RepeatLimiter = field(default_factory=RepeatLimiter)
+    #: The share of the OCI call budget not in use lately, by operation (its service's:
+    #: :meth:`ads_operator.oci.factory.PortFactory.headroom`). The poll and log-read
+    #: intervals spend it on latency. Without a budget
+    #: (unit tests) none: the batched schedule.
+    headroom: Callable[[str], float] = lambda operation: 0.0
     #: The wall clock (tests pass their own).
     now: Callable[[], datetime] = utcnow
     events: EventPoster = field(init=False)
