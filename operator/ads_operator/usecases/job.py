@@ -21,13 +21,14 @@ from ads_operator.ads.source_policy import RefusedSourceError
 from ads_operator.ads.sources import SourceError
 from ads_operator.ads.translate import TranslationError
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import StatusPatch, created_at
+from ads_operator.kube.port import KubeError, StatusPatch, created_at, error_text
 from ads_operator.models import JOB_PLURAL, DataScienceJobSpec, DataScienceJobStatus
 from ads_operator.models.oci_errors import OciError
 from ads_operator.reconcile import job_conditions, outcomes
 from ads_operator.reconcile.conditions import failure_conditions, is_true
 from ads_operator.reconcile.job_conditions import Conditions
-from ads_operator.usecases import tenancy
+from ads_operator.reconcile.log_batches import once_name
+from ads_operator.usecases import api_trouble, tenancy
 from ads_operator.usecases.credentials import is_auth_wait, port_for, secret_of, wait_for_fix
 from ads_operator.usecases.failures import validation_text
 from ads_operator.usecases.job_executor import (
@@ -48,6 +49,16 @@ log = logging.getLogger(__name__)
 async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
     """Create, adopt, update or replace the OCI job until it is ACTIVE and matches.
     ``retry``: how many times in a row this was retried (kopf counts)."""
+    events: list[tuple[str, str]] = []  # what OCI did this pass (posted even if it fails)
+    try:
+        return await _reconcile(op, body, events, retry=retry)
+    except KubeError as exc:  # the API server, after the adapter's retries: not the spec
+        return await _api_failed(op, body, events, exc, retry=retry)
+
+
+async def _reconcile(
+    op: Operator, body: Mapping[str, Any], events: list[tuple[str, str]], *, retry: int
+) -> Outcome:
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     status = DataScienceJobStatus.parse(body.get("status"))
@@ -91,6 +102,7 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
             created=created_at(meta, op.now()),
             region=spec.region or op.settings.region,
             generation=generation,
+            events=events,
         )
         if not spec.id:
             ctx.spec = await with_resolved_mounts(op.mounts, port, spec, ctx.uid, generation)
@@ -111,6 +123,55 @@ async def reconcile(op: Operator, body: Mapping[str, Any], *, retry: int) -> Out
     return await _synced(op, body, ctx, outcome, conditions, retry=retry)
 
 
+async def _api_failed(
+    op: Operator,
+    body: Mapping[str, Any],
+    events: list[tuple[str, str]],
+    exc: KubeError,
+    *,
+    retry: int,
+) -> RetryAfter:
+    """A pass the API server failed: the Events of what OCI did (a job created, say, whose
+    OCID could not be saved: the next pass finds it by its tags and saves it), the
+    failure said (:func:`api_trouble.report`), and ``Synced=False`` written when the
+    status can be written at all."""
+    await _post(op, body, events)
+    retry_after = await api_trouble.report(op, body, exc, retry=retry, doing="reconciling")
+    meta = body["metadata"]
+    failed = failure_conditions(
+        DataScienceJobStatus.parse(body.get("status")).condition_dicts(),
+        reason=api_trouble.REASON,
+        message=retry_after.message,
+        terminal=False,
+        not_ready=False,
+        generation=meta.get("generation"),
+        now=op.now(),
+    )
+    try:
+        await op.kube.patch_status(
+            JOB_PLURAL, meta["namespace"], meta["name"], {"conditions": failed}
+        )
+    except KubeError as again:
+        log.debug("job %s: Synced=False not written: %s", meta["name"], error_text(again))
+    return retry_after
+
+
+async def _post(op: Operator, body: Mapping[str, Any], events: list[tuple[str, str]]) -> None:
+    """Post the Events of a pass under fixed names, so that one posted again (a pass
+    redone after its status could not be saved) is the same Event: once per message,
+    which names the OCI jobs concerned, and per generation for an in-place update."""
+    meta = body["metadata"]
+    for reason, message in events:
+        parts = (reason, message, str(meta.get("generation")) if reason == "Updated" else "")
+        await op.events.post(
+            reference(body),
+            reason=reason,
+            message=message,
+            name=once_name(meta["name"], meta["uid"], *parts),
+        )
+    events.clear()
+
+
 async def _synced(
     op: Operator,
     body: Mapping[str, Any],
@@ -121,8 +182,7 @@ async def _synced(
     retry: int,
 ) -> Outcome:
     """After a pass that reached OCI: its Events, the conditions, and what comes next."""
-    for reason, message in ctx.events:
-        await op.events.post(reference(body), reason=reason, message=message)
+    await _post(op, body, ctx.events)
     now = op.now()
     state = ctx.status.lifecycle_state or ""
     ready = outcome is JobOutcome.READY

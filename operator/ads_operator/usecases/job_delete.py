@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ads_operator.kube.events import reference
+from ads_operator.kube.port import KubeError
 from ads_operator.models import DataScienceJobStatus, DeletionPolicy
 from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import JOB_GONE, RUN_ACTIVE, RUN_CANCELING
+from ads_operator.usecases import api_trouble
 from ads_operator.usecases.credentials import port_for, raw_secret
 from ads_operator.usecases.job_executor import get_job_or_none
 from ads_operator.usecases.operator import Operator
@@ -26,7 +28,15 @@ TERMINAL_DELETE_RETRY: Final = 60.0
 
 
 async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
-    """Per deletionPolicy: cancel active runs, delete the OCI jobs with their runs."""
+    """Per deletionPolicy: cancel active runs, delete the OCI jobs with their runs. The
+    finalizer stays while the Kubernetes API fails (said on the job, tried again)."""
+    try:
+        return await _delete(op, body, retry=retry)
+    except KubeError as exc:
+        return await api_trouble.report(op, body, exc, retry=retry, doing="deleting")
+
+
+async def _delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
     namespace = body["metadata"]["namespace"]
     raw = dict(body.get("spec") or {})
     status = DataScienceJobStatus.parse(body.get("status"))

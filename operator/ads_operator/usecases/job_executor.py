@@ -170,6 +170,12 @@ async def _create(ctx: JobContext, desired: DesiredJob) -> OciJob:
         replace_hash=desired.replace_hash,
     )
     if existing is not None:
+        if existing.id not in (ctx.status.ocid, *(ctx.status.retired_ocids or ())):
+            # Neither current nor a retired job the spec returned to: an earlier pass
+            # created it and could not save its OCID (the API server failed, the
+            # operator crashed). Its Event is this pass's to post, under a fixed name
+            # (see usecases.job), so one that pass did post is not posted twice.
+            ctx.events.append(("Created", f"Created OCI job {existing.id}"))
         return existing
     parts = ["job", ctx.uid, str(ctx.generation or 0), desired.spec_hash]
     for _ in range(MAX_REPLAYS):

@@ -14,12 +14,13 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import Resource, StatusPatch, update_status
+from ads_operator.kube.port import KubeError, Resource, StatusPatch, update_status
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL, DataScienceJobStatus
 from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import history, job_conditions
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE
+from ads_operator.usecases import api_trouble
 from ads_operator.usecases.credentials import port_for, raw_secret
 from ads_operator.usecases.operator import Operator
 
@@ -35,14 +36,15 @@ async def resync(op: Operator, body: Mapping[str, Any]) -> None:
     if not status.ocid:
         return
     raw = dict(body.get("spec") or {})
+    notes: Notes = []  # Events of what was done, posted even when the pass fails after it
     try:
         port = await port_for(op, namespace, raw_secret(raw), raw.get("region"))
         job = await port.get_job(job_id=status.ocid)
         runs = await op.kube.list_resources(RUN_PLURAL, namespace)
-        notes: Notes = []
         if status.retired_ocids:
-            notes = await retire(op, port, namespace, name, job.compartment_id, runs)
+            notes += await retire(op, port, namespace, name, job.compartment_id, runs)
         runs, pruned = await prune_history(op, raw, runs, namespace, name)
+        notes += pruned
         conditions = status.condition_dicts()
         if job.lifecycle_state != status.lifecycle_state:
             rules = job_conditions.resynced(conditions, job.lifecycle_state, job.lifecycle_details)
@@ -58,8 +60,10 @@ async def resync(op: Operator, body: Mapping[str, Any]) -> None:
             await op.kube.patch_status(JOB_PLURAL, namespace, name, patch)
     except OciError as exc:
         log.warning("resync of %s/%s: %s", namespace, name, exc.summary())
-        return
-    for reason, message in notes + pruned:
+    except KubeError as exc:  # after the adapter's retries: said, and the next tick redoes it
+        interval = op.settings.job_resync_interval
+        await api_trouble.report(op, body, exc, retry=0, doing="resyncing", next_in=interval)
+    for reason, message in notes:
         await op.events.post(reference(body), reason=reason, message=message)
 
 
@@ -89,7 +93,10 @@ async def retire(
         return {"retiredOcids": [o for o in listed if o not in gone] or None}
 
     if gone:  # still racing after three reads: the next tick writes it
-        await update_status(op.kube, JOB_PLURAL, namespace, name, without_gone)
+        try:
+            await update_status(op.kube, JOB_PLURAL, namespace, name, without_gone)
+        except KubeError as exc:  # so does it then; the jobs deleted keep their Events
+            log.warning("retired jobs of %s/%s not written: %s", namespace, name, exc)
     return notes
 
 

@@ -68,9 +68,9 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                 )
                 return
             launched = (ctx.status if ctx else status).get("ocid")
-            if not launched and await tenancy.refused_run(op, body, status, spec):
-                return  # the tenancy policy refuses it: Terminal, and no OCI call
             try:
+                if not launched and await tenancy.refused_run(op, body, status, spec):
+                    return  # the tenancy policy refuses it: Terminal, and no OCI call
                 if ctx is None or not status.get("ocid"):
                     # Until the OCI run exists, rebuild: the job (and so the credentials and
                     # region the run inherits) may appear or change while the run waits.

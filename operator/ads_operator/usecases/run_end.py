@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ads_operator import metrics
 from ads_operator.kube.events import reference
+from ads_operator.kube.port import KubeError
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
@@ -23,6 +24,7 @@ from ads_operator.models.oci_errors import NotFoundError, OciError
 from ads_operator.models.run_wire import RunStatusWire, run_status
 from ads_operator.reconcile import outcomes, policy
 from ads_operator.reconcile.lifecycle import RUN_ACTIVE, RUN_CANCELING, RUN_DELETED
+from ads_operator.usecases import api_trouble
 from ads_operator.usecases.credentials import port_for, raw_secret
 from ads_operator.usecases.operator import Operator
 from ads_operator.usecases.outcome import Done, Outcome, RetryAfter, Stopping
@@ -84,7 +86,15 @@ async def expire(
 
 
 async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
-    """Cancel the OCI run if it is active, then delete it (unless the policy orphans it)."""
+    """Cancel the OCI run if it is active, then delete it (unless the policy orphans it).
+    The finalizer stays while the Kubernetes API fails (said on the run, tried again)."""
+    try:
+        return await _delete(op, body, retry=retry)
+    except KubeError as exc:
+        return await api_trouble.report(op, body, exc, retry=retry, doing="deleting")
+
+
+async def _delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:
     namespace = body["metadata"]["namespace"]
     raw = dict(body.get("spec") or {})
     status = run_status(body.get("status"))
