@@ -1,6 +1,6 @@
 """Multi-tenant mode through the real API server: a namespace user (``kubectl --as``) is
-refused at apply, with a message naming the policy rule, a compartment, subnet, shape
-and GPU count the DataScienceTenancyPolicy does not give its namespace; the same
+refused at apply, with a message naming the policy rule, a compartment, subnet, shape,
+GPU count and File Storage mount the DataScienceTenancyPolicy does not give its namespace; the same
 manifest past a removed binding is made Terminal by the operator with no OCI call (the
 emulator's request counters); an allowed job and run in that namespace work. The chart's
 own admission objects are used, rendered by the real helm (``tenancy.mode=multi``)."""
@@ -34,6 +34,10 @@ POLICY_CRD = "datasciencetenancypolicies.ads.oci.dev"
 USER = ("--as=alice", "--as-group=team-a")
 SUBNET = "ocid1.subnet.oc1.iad.aaaateamsubnet"
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaaotherteam"
+MOUNT_TARGET = "ocid1.mounttarget.oc1.iad.aaaateammounttarget"
+EXPORT = "ocid1.export.oc1.iad.aaaateamexport"
+OTHER_MOUNT_TARGET = "ocid1.mounttarget.oc1.iad.aaaaothermounttarget"
+OTHER_EXPORT = "ocid1.export.oc1.iad.aaaaotherexport"
 
 
 def admission_objects(namespace: str) -> list[dict[str, Any]]:
@@ -62,6 +66,8 @@ def policy(namespace: str, log_group: str, **changes: Any) -> dict[str, Any]:
         "projects": [PROJECT],
         "subnets": [SUBNET],
         "logGroups": [log_group],
+        "mountTargets": [MOUNT_TARGET],
+        "exports": [EXPORT],
         "shapes": [
             {"pattern": r"VM\.Standard\.E4\.Flex", "maxOcpus": 2, "maxMemoryInGBs": 32},
             {"pattern": r"VM\.GPU\.A10\.[0-9]+", "maxGpus": 1},
@@ -97,6 +103,10 @@ def job_with(name: str, log_group: str, **infra: Any) -> dict[str, Any]:
     for key in [k for k, v in spec.items() if v is None]:
         del spec[key]
     return job
+
+
+def job_mounting(name: str, log_group: str, src: str) -> dict[str, Any]:
+    return job_with(name, log_group, storageMount=[{"src": src, "dest": "data"}])
 
 
 def job_reading(name: str, log_group: str, uri: str) -> dict[str, Any]:
@@ -219,6 +229,22 @@ def test_a_namespace_user_gets_only_what_the_tenancy_policy_gives_its_namespace(
         "scriptPathURI host 169.254.169.254 is not allowed by the tenancy policy: "
         "not in httpsHosts",
     )
+    attacks["mount target"] = (
+        job_mounting("mt", log_group, f"{OTHER_MOUNT_TARGET}:{EXPORT}"),
+        f"storageMount mount target {OTHER_MOUNT_TARGET} is not allowed by the tenancy "
+        "policy: not in mountTargets of entry 'team-a'",
+    )
+    attacks["export"] = (
+        job_mounting("ex", log_group, f"{MOUNT_TARGET}:{OTHER_EXPORT}"),
+        f"storageMount export {OTHER_EXPORT} is not allowed by the tenancy policy: not in exports",
+    )
+    attacks["mount by address"] = (
+        job_mounting("fa", log_group, "10.0.0.5:/other-team"),
+        "storageMount 10.0.0.5:/other-team names a File Storage mount by address",
+    )
+    mine = job_mounting("fs", log_group, f"{MOUNT_TARGET}:{EXPORT}")
+    admitted_mount = apply(cluster, ns, mine, *USER, dry_run=True)
+    assert admitted_mount.returncode == 0, admitted_mount.stderr
     before = total_requests(emulator)
     for attack, (manifest, rule) in attacks.items():
         proc = apply(cluster, ns, manifest, *USER)
@@ -226,6 +252,15 @@ def test_a_namespace_user_gets_only_what_the_tenancy_policy_gives_its_namespace(
         assert rule in proc.stderr, (attack, proc.stderr)
     run = job_run("elsewhere", "allowed", compartmentId=OTHER_COMPARTMENT)
     assert "not in compartments" in apply(cluster, ns, run, *USER).stderr
+    mount = {
+        "storageType": "FILE_STORAGE",
+        "mountTargetId": OTHER_MOUNT_TARGET,
+        "exportId": EXPORT,
+        "destinationDirectoryName": "data",
+    }
+    run = job_run("mounting", "allowed", jobStorageMountConfigurationOverrideDetailsList=[mount])
+    refused_mount = apply(cluster, ns, run, *USER).stderr
+    assert f"mountTargetId {OTHER_MOUNT_TARGET} is not allowed" in refused_mount
 
     # Admission bypassed (the binding removed by an admin): the operator refuses the
     # stored manifest itself, Terminal before any OCI call.
@@ -244,6 +279,11 @@ def test_a_namespace_user_gets_only_what_the_tenancy_policy_gives_its_namespace(
     kube.wait_until(stored, "the job to pass admission without its binding")
     terminal = kube.wait_reason("dsjob", "c", "Terminal", status="True", reason="TenancyPolicy")
     assert "not in compartments of entry 'team-a'" in terminal["message"]
+    # A mount by address too: refused before the Resource Search that would resolve it.
+    by_address, address_rule = attacks["mount by address"]
+    assert apply(cluster, ns, by_address).returncode == 0
+    terminal = kube.wait_reason("dsjob", "fa", "Terminal", status="True", reason="TenancyPolicy")
+    assert address_rule in terminal["message"]
     assert total_requests(emulator) == before  # nothing reached OCI
     assert "ocid" not in kube.status("dsjob", "c")
 

@@ -1,5 +1,6 @@
 """``DataScienceTenancyPolicy``: which namespaces may use which OCI compartments, projects,
-subnets, log groups, shapes, buckets, https hosts and credentials.
+subnets, log groups, shapes, buckets, File Storage mount targets and exports, https
+hosts and credentials.
 
 The operator acts with its own OCI identity for whoever may create its resources; in
 multi-tenant mode (chart value ``tenancy.mode: multi``) this policy is what stops a
@@ -13,7 +14,9 @@ the first entry matching it, and a namespace no entry matches may use nothing.
 Nothing here is read as "allow all": an absent list allows none (an absent ``subnets``
 allows only managed egress, an absent ``logGroups`` only the service's default logging),
 an entry must name its namespaces (an empty selector is refused), unknown keys are
-refused (a typo is an error, not a dropped rule).
+refused (a typo is an error, not a dropped rule). A File Storage mount is judged by its
+OCIDs: one written by address (``<IP>:<export path>``, which only an OCI Resource Search
+turns into OCIDs) is refused in multi-tenant mode.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ SOURCE_FIELDS: Final = ("scriptPathURI", "notebookPathURI", "source")
 
 SubnetOcid = Annotated[str, Field(pattern=_ocid("subnet"), max_length=MAX_OCID)]
 LogGroupOcid = Annotated[str, Field(pattern=_ocid("loggroup"), max_length=MAX_OCID)]
+MountTargetOcid = Annotated[str, Field(pattern=_ocid("mounttarget"), max_length=MAX_OCID)]
+ExportOcid = Annotated[str, Field(pattern=_ocid("export"), max_length=MAX_OCID)]
 NamespaceName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 Bucket = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$", max_length=MAX_STRING)]
 Host = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]
@@ -167,6 +172,18 @@ class Tenant(WireModel):
         description=(
             "Object Storage buckets (bucket@namespace) for storage mounts and oci:// code "
             "sources; absent: none."
+        ),
+    )
+    mount_targets: Annotated[list[MountTargetOcid], Field(max_length=MAX_ITEMS)] | None = Field(
+        default=None,
+        description="File Storage mount targets storage mounts may use; absent: none.",
+    )
+    exports: Annotated[list[ExportOcid], Field(max_length=MAX_ITEMS)] | None = Field(
+        default=None,
+        description=(
+            "File Storage exports (each a file system's path on a mount target) storage "
+            "mounts may use; absent: none. A mount needs its mount target and its export "
+            "allowed."
         ),
     )
     https_hosts: Annotated[list[Host], Field(max_length=MAX_ITEMS)] | None = Field(

@@ -139,6 +139,67 @@ def _source(field: str) -> JsonSchema:
     return _check(allowed, message)
 
 
+#: A File Storage mount source written by OCIDs (``[.]``: no backslashes to escape).
+_BY_OCIDS = "'^ocid1[.]mounttarget[.][^:]+:ocid1[.]export[.][^:]+$'"
+
+
+def _file_storage(infra: str, spec: str) -> list[JsonSchema]:
+    """A File Storage mount (any ``src`` but oci://) only by OCIDs, its mount target in
+    ``mountTargets`` and its export in ``exports``, in the operator's words."""
+    mounts = f"{spec}.storageMount"
+    present = f"!has({infra}) || !has({mounts}) || "
+    file_storage = "!m.src.startsWith('oci://')"
+    by_address = f"{file_storage} && !m.src.matches({_BY_OCIDS})"
+    target_ok = (
+        "(has(variables.tenant.mountTargets) && "
+        "variables.tenant.mountTargets.exists(t, m.src.startsWith(t + ':')))"
+    )
+    export_ok = (
+        "(has(variables.tenant.exports) && "
+        "variables.tenant.exports.exists(e, m.src.endsWith(':' + e)))"
+    )
+    first = f"{mounts}.filter(m, %s)[0].src"
+    return [
+        _check(
+            f"{present}{mounts}.all(m, !({by_address}))",
+            f"'storageMount ' + {first % by_address} + ' names a File Storage mount by "
+            "address, which the tenancy policy cannot judge: give <mount target OCID>:<export "
+            f"OCID>{_ENTRY} + ')'",
+        ),
+        _check(
+            f"{present}{mounts}.all(m, !({file_storage}) || {target_ok})",
+            _not_in(
+                "storageMount mount target",
+                (first % f"{file_storage} && !{target_ok}") + ".find('^[^:]+')",
+                "mountTargets",
+            ),
+        ),
+        _check(
+            f"{present}{mounts}.all(m, !({file_storage}) || {export_ok})",
+            _not_in(
+                "storageMount export",
+                (first % f"{file_storage} && !{export_ok}") + ".find('[^:]+$')",
+                "exports",
+            ),
+        ),
+    ]
+
+
+def _file_storage_overrides(mounts: str) -> list[JsonSchema]:
+    """A run's FILE_STORAGE mount overrides: mount target and export allowed."""
+    checks = []
+    for key, rule in (("mountTargetId", "mountTargets"), ("exportId", "exports")):
+        ok = f"has(variables.tenant.{rule}) && m.{key} in variables.tenant.{rule}"
+        bad = f"m.storageType == 'FILE_STORAGE' && has(m.{key}) && !({ok})"
+        checks.append(
+            _check(
+                f"!has({mounts}) || {mounts}.all(m, !({bad}))",
+                _not_in(f"storage mount {key}", f"{mounts}.filter(m, {bad})[0].{key}", rule),
+            )
+        )
+    return checks
+
+
 def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
     """(variables, validations) for DataScienceJob."""
     infra = "object.spec.infrastructure"
@@ -187,6 +248,7 @@ def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
         ),
         *_shape_checks(),
         _check(buckets, _not_in("storageMount", "'oci://'", "buckets")),
+        *_file_storage(infra, spec),
         *(_source(field) for field in SOURCE_FIELDS),
     ]
     return variables, validations
@@ -234,6 +296,7 @@ def run_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
         ),
         *_shape_checks(),
         _check(buckets, _not_in("storage mount", "'bucket'", "buckets")),
+        *_file_storage_overrides(mounts),
         _check(
             "!has(object.spec.jobNodeConfigurationOverrideDetails)",
             '"jobNodeConfigurationOverrideDetails is refused in multi-tenant mode: its node '

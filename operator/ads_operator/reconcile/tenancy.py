@@ -159,6 +159,23 @@ def _job_problems(t: Tenant, ns: str, spec: DataScienceJobSpec) -> Iterator[str]
         if mount.src.startswith("oci://"):
             bucket = mount.src.removeprefix("oci://").split("/", 1)[0]
             yield from _member("storageMount", bucket, t.buckets, "buckets", t, ns)
+        else:
+            yield from _file_storage(mount.src, t, ns)
+
+
+def _file_storage(src: str, t: Tenant, ns: str) -> Iterator[str]:
+    """A File Storage mount ``<mount target>:<export>``: both OCIDs allowed. One written by
+    address is refused: only a Resource Search (an OCI call) would tell what it names."""
+    target, _, export = src.partition(":")
+    if not (target.startswith("ocid1.") and export.startswith("ocid1.")):
+        yield (
+            f"storageMount {src} names a File Storage mount by address, which the tenancy "
+            f"policy cannot judge: give <mount target OCID>:<export OCID> (entry '{t.name}' "
+            f"for namespace {ns})"
+        )
+        return
+    yield from _member("storageMount mount target", target, t.mount_targets, "mountTargets", t, ns)
+    yield from _member("storageMount export", export, t.exports, "exports", t, ns)
 
 
 def _sources(runtime: RuntimeSpec, t: Tenant, ns: str) -> Iterator[str]:
@@ -223,6 +240,12 @@ def _run_problems(t: Tenant, ns: str, spec: DataScienceJobRunSpec) -> Iterator[s
         if mount.storage_type == "OBJECT_STORAGE":
             bucket = f"{mount.bucket}@{mount.namespace}"
             yield from _member("storage mount", bucket, t.buckets, "buckets", t, ns)
+        else:
+            target, export = mount.mount_target_id, mount.export_id
+            yield from _member(
+                "storage mount mountTargetId", target, t.mount_targets, "mountTargets", t, ns
+            )
+            yield from _member("storage mount exportId", export, t.exports, "exports", t, ns)
     if spec.job_node_configuration_override_details is not None:
         yield (
             "jobNodeConfigurationOverrideDetails is refused in multi-tenant mode: its node "

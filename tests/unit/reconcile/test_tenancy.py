@@ -23,6 +23,10 @@ COMPARTMENT = "ocid1.compartment.oc1..team"
 OTHER_COMPARTMENT = "ocid1.compartment.oc1..other"
 PROJECT = "ocid1.datascienceproject.oc1.iad.team"
 SUBNET = "ocid1.subnet.oc1.iad.team"
+MOUNT_TARGET = "ocid1.mounttarget.oc1.iad.team"
+EXPORT = "ocid1.export.oc1.iad.team"
+OTHER_MOUNT_TARGET = "ocid1.mounttarget.oc1.iad.other"
+OTHER_EXPORT = "ocid1.export.oc1.iad.other"
 
 
 def policy(**tenant: Any) -> DataScienceTenancyPolicySpec:
@@ -127,6 +131,49 @@ def test_a_run_override_is_judged_like_the_job() -> None:
         }
     )
     assert "maxGpus" in (run_refusal(policy(), "team-a", {}, gpu) or "")
+
+
+def file_mount(src: str) -> dict[str, Any]:
+    return {"storageMount": [{"src": src, "dest": "data"}]}
+
+
+def test_file_storage_mounts_need_their_mount_target_and_export_allowed() -> None:
+    """Issue 22: File Storage mounts were not judged at all (any mount target, any export)."""
+    allowed = policy(mountTargets=[MOUNT_TARGET], exports=[EXPORT])
+    mine = file_mount(f"{MOUNT_TARGET}:{EXPORT}")
+    assert job_refusal(allowed, "team-a", {}, job(**mine)) is None
+    assert "not in mountTargets" in (job_refusal(policy(), "team-a", {}, job(**mine)) or "")
+    cases = {
+        f"{OTHER_MOUNT_TARGET}:{EXPORT}": f"mount target {OTHER_MOUNT_TARGET} is not allowed",
+        f"{MOUNT_TARGET}:{OTHER_EXPORT}": f"export {OTHER_EXPORT} is not allowed",
+        "10.0.0.5:/team-a": "names a File Storage mount by address",
+        f"{MOUNT_TARGET}:/team-a": "names a File Storage mount by address",
+    }
+    for src, rule in cases.items():
+        refusal = job_refusal(allowed, "team-a", {}, job(**file_mount(src)))
+        assert refusal is not None, src
+        assert rule in refusal, (src, refusal)
+        assert "entry 'team-a'" in refusal
+
+
+def test_a_run_file_storage_override_is_judged_like_the_job() -> None:
+    def run(target: str, export: str) -> DataScienceJobRunSpec:
+        mount = {
+            "storageType": "FILE_STORAGE",
+            "mountTargetId": target,
+            "exportId": export,
+            "destinationDirectoryName": "data",
+        }
+        return DataScienceJobRunSpec.model_validate(
+            {"jobRef": {"name": "j"}, "jobStorageMountConfigurationOverrideDetailsList": [mount]}
+        )
+
+    allowed = policy(mountTargets=[MOUNT_TARGET], exports=[EXPORT])
+    assert run_refusal(allowed, "team-a", {}, run(MOUNT_TARGET, EXPORT)) is None
+    other = run_refusal(allowed, "team-a", {}, run(OTHER_MOUNT_TARGET, EXPORT)) or ""
+    assert "mountTargetId ocid1.mounttarget.oc1.iad.other is not allowed" in other
+    export = run_refusal(allowed, "team-a", {}, run(MOUNT_TARGET, OTHER_EXPORT)) or ""
+    assert "not in exports" in export
 
 
 def test_gpu_count_is_read_from_gpu_shape_names_only() -> None:
