@@ -77,9 +77,10 @@ class PortFactory:
             self._default_failure = (time.monotonic(), error)
             raise
 
-    def headroom(self, operation: str) -> float:
-        """The share of the budget of ``operation``'s OCI service not in use lately, the
-        least over tenancies (see :meth:`TenancyBudget.headroom`): 1.0 before any call."""
+    def headroom(self, operation: str | None = None) -> float:
+        """The share of the budget of ``operation``'s OCI service (without one: of the
+        service nearest its limit) not in use lately, the least over tenancies (see
+        :meth:`TenancyBudget.headroom`): 1.0 before any call."""
         return min((b.headroom(operation) for b in list(self.limiters.values())), default=1.0)
 
     def port(

@@ -115,6 +115,8 @@ class RunStateReader:
         self._batches: dict[tuple[int, str], _Batch] = {}
         #: Per (port, compartment): the ended states runs were last answered in.
         self._ending: dict[tuple[int, str], set[str]] = {}
+        #: (port, compartment)s whose live lists took one page at the last read.
+        self._short_lists: set[tuple[int, str]] = set()
         #: Sleeping runs to wake when a page shows them moved on: id -> (state, wake).
         self._followed: dict[str, tuple[str, Callable[[], None]]] = {}
         #: What woke them, for their next read.
@@ -226,10 +228,15 @@ class RunStateReader:
             # compartment ended in at the last batch is read beside the live lists, so
             # an end need not wait until the whole live list was read to prove the run
             # left it (the first runs of a thousand to end waited ~15 s for that).
-            ending = self._ending.pop((id(batch.port), batch.compartment_id), set())
-            ending.add("SUCCEEDED")
+            # A live list of one page (at the last read) proves at once that a run left
+            # it: then the ended lists are read only for runs found missing, and a few
+            # runs read every second cost one call per read instead of two.
+            key = (id(batch.port), batch.compartment_id)
+            ending = self._ending.pop(key, set())
+            if key not in self._short_lists:
+                ending.add("SUCCEEDED")
             live = LIVE_STATES if batch.maybe_accepted else ("IN_PROGRESS",)
-            await asyncio.gather(
+            pages, *_ = await asyncio.gather(
                 self._scan(batch, live, both_ends=True),
                 *(
                     self._scan(batch, (state,), both_ends=False, max_pages=1)
@@ -237,6 +244,10 @@ class RunStateReader:
                     if state in ending
                 ),
             )
+            if pages > 1:
+                self._short_lists.discard(key)
+            else:
+                self._short_lists.add(key)
             if len(batch.waiting) >= self.min_batch:  # many ended together
                 await self._scan(batch, ENDED_STATES, both_ends=False)
         missing = list(batch.waiting)
@@ -254,10 +265,10 @@ class RunStateReader:
         *,
         both_ends: bool,
         max_pages: int | None = None,
-    ) -> None:
+    ) -> int:
         """Reads the state lists in order until every waiting run was seen; each list to
         its end (or where its reads from both ends met), or ``max_pages`` (default
-        :data:`MAX_PAGES`) of it."""
+        :data:`MAX_PAGES`) of it. Returns the most pages read of one list."""
 
         def found(runs: Sequence[OciJobRun]) -> None:
             for run in runs:
@@ -266,9 +277,10 @@ class RunStateReader:
                 else:
                     self._notice(batch, run)
 
+        most = 0
         for state in states:
             if not batch.waiting:
-                return
+                return most
             followed = {r: s for r, (s, _) in self._followed.items() if r not in batch.waiting}
             scan = RunScan(
                 batch.waiting,
@@ -288,3 +300,5 @@ class RunStateReader:
             finally:
                 batch.scans.remove(scan)
                 self.list_calls += scan.pages
+            most = max(most, scan.pages)
+        return most

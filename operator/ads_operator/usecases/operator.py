@@ -16,6 +16,7 @@ from typing import Protocol
 from ads_operator.kube.events import EventPoster
 from ads_operator.kube.port import KubePort, Resource
 from ads_operator.models.oci_records import OciJob
+from ads_operator.oci import cadence
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.shared_reads import SharedReads
@@ -83,7 +84,7 @@ class Operator:
     #: :meth:`ads_operator.oci.factory.PortFactory.headroom`). The poll and log-read
     #: intervals spend it on latency. Without a budget
     #: (unit tests) none: the batched schedule.
-    headroom: Callable[[str], float] = lambda operation: 0.0
+    headroom: Callable[[str | None], float] = cadence.no_headroom
     #: The wall clock (tests pass their own).
     now: Callable[[], datetime] = utcnow
     events: EventPoster = field(init=False)

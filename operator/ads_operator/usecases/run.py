@@ -21,7 +21,8 @@ from ads_operator.models import (
 )
 from ads_operator.models.oci_errors import OciError
 from ads_operator.models.run_wire import RunStatusWire, run_status
-from ads_operator.oci.poller import LIVE_STATES, aligned_delay, state_interval
+from ads_operator.oci import cadence
+from ads_operator.oci.poller import LIVE_STATES, aligned_delay
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import run_finished
 from ads_operator.usecases import tenancy
@@ -123,8 +124,9 @@ async def watch(op: Operator, body: Mapping[str, Any], stopped: Stopping) -> Non
                 )
                 return
             if delay == op.settings.poll_interval:  # polls of all runs on common ticks: batchable
+                state, running = _in_progress(ctx.status if ctx else status, op.now())
                 delay = aligned_delay(
-                    state_interval(delay, *_in_progress(ctx.status if ctx else status, op.now())),
+                    cadence.state_interval(delay, state, running, op.headroom(None)),
                     time.time(),
                     jitter=op.settings.run_batch_window / 2,
                 )

@@ -17,6 +17,7 @@ from typing import Final, Protocol, cast
 from ads_operator.models import DataScienceJobRunSpec, RunPolicy
 from ads_operator.models.oci_records import LogRecord, OciJobRun
 from ads_operator.models.run_wire import RunStatusWire
+from ads_operator.oci import cadence
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import policy
 from ads_operator.reconcile.log_batches import PendingEvent
@@ -102,6 +103,9 @@ class RunContext:
     #: The effective runPolicy (the run's over its job's); None: no policy.
     run_policy: RunPolicy | None = None
     memory: RunMemory = field(default_factory=RunMemory)
+    #: The share of the OCI budget not in use lately, by operation (``Operator.headroom``):
+    #: how fast its state and log are read (:mod:`ads_operator.oci.cadence`).
+    headroom: Callable[[str | None], float] = cadence.no_headroom
 
     @property
     def attempt(self) -> int:

@@ -159,6 +159,7 @@ async def build_context(
         kube=RunWiring(op, port, spec, namespace, name, uid, involved, status),
         now=op.now,
         region=region or op.settings.region,
+        headroom=op.headroom,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, cast
 from ads_operator.models.oci_errors import NotFoundError
 from ads_operator.models.oci_records import LogRecord, OciJobRun
 from ads_operator.models.run_wire import CursorWire, PendingEventWire, RunStatusWire
+from ads_operator.oci import cadence
 from ads_operator.oci.port import RunLog
 from ads_operator.reconcile import log_batches, logs, progress
 from ads_operator.reconcile.log_batches import PendingEvent
@@ -77,12 +78,17 @@ async def follow_logs(
 
 def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
     """Whether this pass reads the log: a terminal run's at every pass (its end is decided
-    on them), a live run's at the pass nearest to ``log_read_interval`` after its last
-    read (passes fall on ticks of the poll interval)."""
+    on them), a live run's at the pass nearest to the log-read interval after its last
+    read (passes fall on ticks of the state interval). Both intervals shrink with the
+    headroom of the budget (:mod:`ads_operator.oci.cadence`): ``log_read_interval``
+    without any, 2 s with most of it free."""
     if terminal or ctx.memory.logs_read_at is None or ctx.memory.unposted:
         return True
     since = (now - ctx.memory.logs_read_at).total_seconds()
-    return since >= ctx.settings.log_read_interval - ctx.settings.poll_interval / 2
+    headroom = ctx.headroom(None)
+    interval = cadence.log_read_interval(ctx.settings.log_read_interval, headroom)
+    passes = cadence.state_interval(ctx.settings.poll_interval, None, None, headroom)
+    return since >= interval - passes / 2
 
 
 def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
