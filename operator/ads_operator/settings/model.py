@@ -56,7 +56,8 @@ class Settings:
     #: Written into the provenance tags of every OCI job and run; tells clusters apart
     #: when several share one compartment.
     cluster_id: str = "default"
-    #: How often a run's state is read while it is not terminal (ADS's ``watch`` uses 3 s).
+    #: How often a run's state is read while it is not terminal (ADS's ``watch`` uses 3 s)
+    #: when the OCI budget is busy; down to a quarter of it with headroom (oci/cadence.py).
     poll_interval: float = 3.0
     #: Batch state polls into one ListJobRuns per compartment when at least this many runs
     #: are polled within ``run_batch_window`` seconds (1 turns batching off).
@@ -76,6 +77,7 @@ class Settings:
     #: terminal run's at every pass until its log is complete). Reading at every pass
     #: cost, at a thousand runs, ~250 status patches a second (the cursor) and most of
     #: the Logging budget, for lines that are ``log_settle`` late anyway. 0: every pass.
+    #: With headroom in the OCI budget, down to 2 s (oci/cadence.py).
     log_read_interval: float = 10.0
     #: Extra re-read depth for records later than ``log_settle`` (ADS re-reads 180 s).
     #: Each second costs reads on every poll: records read per poll = new lines + overlap

@@ -387,3 +387,28 @@ async def test_an_orphaned_run_is_left_in_oci(world: tuple[Operator, FakeKube, F
     await run_usecase.delete(op, {**body, "status": status(kube)}, retry=0)
     assert port.runs[run_id].lifecycle_state == "ACCEPTED"
     assert port.calls["cancel_job_run"] == port.calls["delete_job_run"] == 0
+
+
+@pytest.mark.parametrize(("headroom", "interval"), [(1.0, 0.75), (0.0, 3.0)])
+async def test_the_pause_between_passes_follows_the_budgets_headroom(
+    world: tuple[Operator, FakeKube, FakePort], headroom: float, interval: float
+) -> None:
+    """With most of the budget free a live run is read every 0.75 s, with none on the
+    batched schedule (3 s): each pause ends on the next tick of the interval at least
+    half an interval away, plus a jitter below the batching window."""
+    op, kube, port = world
+    op.headroom = lambda operation=None: headroom
+    add_job(kube)
+    body = add_run(kube)
+
+    def between(n: int) -> None:
+        if n == 1:
+            (run_id,) = port.runs
+            port.move(run_id, "IN_PROGRESS", "running", time_started=op.now())
+
+    stop = Stop(between, passes=4)
+    await run_usecase.watch(op, body, stop)
+    live = stop.delays[1:]
+    assert live
+    jitter = op.settings.run_batch_window / 2
+    assert all(interval / 2 <= d <= interval * 1.5 + jitter for d in live), live
