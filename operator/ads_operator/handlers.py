@@ -128,6 +128,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
     reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)
     logs = LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0)
     factory = PortFactory(SETTINGS, reader=reader, logs=logs)
+    logs.mode.headroom = lambda: factory.headroom("SearchLogs")
     op = Operator(
         SETTINGS,
         client,
@@ -135,6 +136,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
         LogEventLimiter(SETTINGS.log_events_per_minute_per_run, SETTINGS.log_events_per_minute),
         reader,
         headroom=factory.headroom,
+        log_fresh=logs.mode.fresh,
     )
     limit_kopf_events(op.repeats)  # kopf's own Events (handler retries): the same budget
     memo.ads = op

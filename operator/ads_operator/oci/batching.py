@@ -68,7 +68,13 @@ class BatchingPort:
                 query=query, time_start=time_start, time_end=time_end, limit=limit, page=page
             )
         want = LogWant(
-            run.compartment_id, run.log_group_id, run.log_id, run.run_id, time_start, time_end
+            run.compartment_id,
+            run.log_group_id,
+            run.log_id,
+            run.run_id,
+            time_start,
+            time_end,
+            sweep=run.sweep,
         )
         return LogPage(tuple(await self.logs.search(self.inner, want)))
 

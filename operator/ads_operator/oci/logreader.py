@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
 from ads_operator.models.oci_records import LogRecord
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.shared_reads import SharedReads
+from ads_operator.reconcile.logs import fresh_next
 
 MAX_RUNS_PER_QUERY: Final = 50
 #: Queries of the operator paging at once. They wait for the Logging budget anyway; more
@@ -50,6 +53,8 @@ class LogWant:
     run_id: str
     start: datetime
     end: datetime
+    #: A sweep for late records: batched with other sweeps only.
+    sweep: bool = False
 
 
 def run_query(compartment_id: str, log_group_id: str, log_id: str, run_id: str) -> str:
@@ -109,6 +114,47 @@ def split_records(wants: Sequence[LogWant], records: Sequence[LogRecord]) -> lis
     return out
 
 
+#: A search page that takes longer than this (answer or wait for budget) means the
+#: Logging service or budget is busy: reading fresh stops for :data:`TROUBLE_PAUSE`.
+SLOW_PAGE: Final = 5.0
+TROUBLE_PAUSE: Final = 60.0
+
+
+class LogMode:
+    """Whether the operator reads logs fresh (each read ends at now, the records of the
+    last ``log_settle`` seconds remembered by id and read again) or settled (each read
+    ends ``log_settle`` before now, as before): fresh while the Logging budget has
+    headroom (:func:`~ads_operator.reconcile.logs.fresh_next`), settled without one
+    (``headroom`` unset), and for :data:`TROUBLE_PAUSE` after a search was throttled,
+    failed or was slow. Either mode mirrors every line once; the switch only moves
+    where reads end (see :mod:`~ads_operator.reconcile.logs`)."""
+
+    def __init__(
+        self,
+        headroom: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.headroom = headroom
+        self._clock = clock
+        self._fresh = False
+        self._paused_until = -math.inf
+        #: Times reading fresh was stopped by trouble (for tests and the benchmark).
+        self.troubles = 0
+
+    def fresh(self) -> bool:
+        if self.headroom is None or self._clock() < self._paused_until:
+            self._fresh = False
+        else:
+            self._fresh = fresh_next(self._fresh, self.headroom())
+        return self._fresh
+
+    def trouble(self) -> None:
+        """A search was throttled, failed or slow: read settled for a while."""
+        self.troubles += 1
+        self._fresh = False
+        self._paused_until = self._clock() + TROUBLE_PAUSE
+
+
 @dataclass
 class _Batch:
     port: OciPort
@@ -123,13 +169,15 @@ class LogSearchBatcher:
     ) -> None:
         self.window = window
         self._sleep = sleep
-        self._batches: dict[tuple[int, str, str], _Batch] = {}
+        self._batches: dict[tuple[int, str, str, bool], _Batch] = {}
         #: Log compartments per log group: a log never leaves its group's compartment.
         self._compartments = SharedReads[str](ttl=math.inf)
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
         self.calls = 0
         self.answered = 0
         self._querying = asyncio.Semaphore(MAX_QUERIES_AT_ONCE)
+        #: Fresh or settled reads (its headroom is wired by the operator).
+        self.mode = LogMode()
 
     async def log_compartment(self, port: OciPort, *, log_group_id: str, log_id: str) -> str:
         """The compartment of a log (GetLog), asked once per log group: a log lives in its
@@ -143,7 +191,10 @@ class LogSearchBatcher:
     async def search(self, port: OciPort, want: LogWant) -> list[LogRecord]:
         if self.window <= 0:
             return (await self._run(port, [want]))[0]
-        key = (id(port), want.compartment_id, want.log_group_id)
+        # Sweeps for late records (deep windows) are batched apart: a batch's query
+        # covers all of its windows, and one deep window would make every run's share
+        # of it as deep.
+        key = (id(port), want.compartment_id, want.log_group_id, want.sweep)
         batch = self._batches.get(key)
         if batch is None:
             batch = self._batches[key] = _Batch(port)
@@ -152,9 +203,12 @@ class LogSearchBatcher:
         batch.waiting.append((want, future))
         return await future
 
-    async def _flush_later(self, key: tuple[int, str, str]) -> None:
+    async def _flush_later(self, key: tuple[int, str, str, bool]) -> None:
         await self._sleep(self.window)  # the collection window, by design
         batch = self._batches.pop(key)
+        # The runs furthest behind first: their queries take the first of the query
+        # slots and the Logging tokens, so no run's lines keep falling behind.
+        batch.waiting.sort(key=lambda item: item[0].start)
         plans = plan_queries([w for w, _ in batch.waiting])
         await asyncio.gather(
             *(
@@ -199,9 +253,18 @@ class LogSearchBatcher:
         page: str | None = None
         while True:
             self.calls += 1
-            result = await port.search_logs(
-                query=query, time_start=start, time_end=end, limit=PAGE_LIMIT, page=page
-            )
+            began = time.monotonic()
+            try:
+                result = await port.search_logs(
+                    query=query, time_start=start, time_end=end, limit=PAGE_LIMIT, page=page
+                )
+            except (InvalidRequestError, NotAuthorizedError, NotFoundError):
+                raise  # about the query or the log, not the service
+            except Exception:
+                self.mode.trouble()  # throttled, failed or dropped: the caller reads again
+                raise
+            if time.monotonic() - began > SLOW_PAGE:
+                self.mode.trouble()
             records.extend(result.records)
             page = result.next_page
             if not page:

@@ -51,6 +51,8 @@ class RunLog:
     log_group_id: str
     log_id: str
     run_id: str
+    #: A sweep for late records (a deep window): batched with other sweeps only.
+    sweep: bool = False
 
 
 class OciPort(Protocol):

@@ -39,6 +39,17 @@ SEARCH_RETENTION = timedelta(days=14) - timedelta(minutes=1)
 #: How a floor travelled in the ids of cursors written before it had its own field.
 FLOOR_PREFIX = "floor:"
 
+#: Logs are read fresh once this share of the Logging budget went unused lately, and
+#: settled again when less than :data:`FRESH_LEAVE` did (apart, so the mode does not flap
+#: while reading fresh itself uses some of the budget).
+FRESH_ENTER = 0.7
+FRESH_LEAVE = 0.5
+
+
+def fresh_next(fresh: bool, headroom: float) -> bool:
+    """Whether to read fresh, having read ``fresh`` so far, with this budget headroom."""
+    return headroom >= (FRESH_LEAVE if fresh else FRESH_ENTER)
+
 
 @dataclass(frozen=True)
 class Cursor:
@@ -102,16 +113,19 @@ def read_window(
     now: datetime,
     settle: timedelta,
     overlap: timedelta,
+    fresh: bool = False,
 ) -> Window | None:
     """The next search, or None when there is nothing settled to read yet (no call).
 
     It starts ``overlap`` before the watermark (first read: a margin before the run was
     accepted), never before that margin, the floor, or the API's 14 days; it ends at
-    ``now - settle``. A legacy cursor (no watermark) resumes ``overlap`` before its newest
-    record, or :data:`LEGACY_OVERLAP` when the overlap is 0 (the depth its ids cover):
-    reaching further back than its ids would mirror old lines again.
+    ``now - settle``, or, ``fresh``, at ``now`` (see :func:`merge`: the watermark still
+    stops at ``now - settle``, and the records after it are remembered by id). A legacy
+    cursor (no watermark) resumes ``overlap`` before its newest record, or
+    :data:`LEGACY_OVERLAP` when the overlap is 0 (the depth its ids cover): reaching
+    further back than its ids would mirror old lines again.
     """
-    end = whole_ms(now - settle)
+    end = whole_ms(now if fresh else now - settle)
     if cursor.watermark is not None:
         start = cursor.watermark - overlap
     elif cursor.last_time is not None:
@@ -143,9 +157,12 @@ def merge(
     window: Window,
     overlap: timedelta,
     max_ids: int,
+    settled: datetime | None = None,
 ) -> Merged:
     """The records of ``window`` not yet mirrored, oldest first, and the cursor after
-    mirroring them (its watermark at the window's end)."""
+    mirroring them: its watermark at the window's end, or at ``settled`` when the window
+    reached past it (a fresh read: the records after ``settled`` may still be joined by
+    others, so the next read covers them again and their ids stay in the cursor)."""
     records = sorted(  # stable: service order within a time
         (r for r in fetched if window.start <= r.time < window.end), key=lambda r: r.time
     )
@@ -163,7 +180,8 @@ def merge(
     if records:
         newest = records[-1].time
         last_time = newest if last_time is None else max(last_time, newest)
-    watermark = window.end if cursor.watermark is None else max(cursor.watermark, window.end)
+    end = window.end if settled is None else min(window.end, whole_ms(settled))
+    watermark = end if cursor.watermark is None else max(cursor.watermark, end)
     horizon = watermark - overlap
     # Everything fetched was mirrored, now or before; the next read re-reads from horizon.
     keep: list[tuple[str, datetime]] = [(r.id, r.time) for r in records if r.time >= horizon]

@@ -112,6 +112,7 @@ BOUNDS: Final[Mapping[str, Bounds]] = {
     "log_settle": _NOT_NEGATIVE,
     "log_read_interval": _NOT_NEGATIVE,
     "log_overlap": _NOT_NEGATIVE,
+    "log_late_bound": _NOT_NEGATIVE,
     "log_cursor_max_ids": Bounds(at_least=1, at_most=LOG_CURSOR_IDS),
     "log_tail_lines": Bounds(at_least=0, at_most=LOG_TAIL_LINES),
     "log_events_per_minute_per_run": _NOT_NEGATIVE,

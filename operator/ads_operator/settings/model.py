@@ -83,6 +83,11 @@ class Settings:
     #: Each second costs reads on every poll: records read per poll = new lines + overlap
     #: x lines per second, and the ids re-read are kept in the status for de-duplication.
     log_overlap: float = 0.0
+    #: Records that become searchable up to this long after their own time are mirrored
+    #: (once): sweeps read each stretch of a run's log again until it is this old (every
+    #: third of it; see docs/scale.md). 0: no sweeps, a record later than ``log_settle``
+    #: is missed. ADS re-reads 180 s.
+    log_late_bound: float = 180.0
     #: At most this many record ids are remembered in the status cursor for de-duplication
     #: (the CRD allows 512).
     log_cursor_max_ids: int = 512

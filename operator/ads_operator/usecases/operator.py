@@ -85,6 +85,9 @@ class Operator:
     #: intervals spend it on latency. Without a budget
     #: (unit tests) none: the batched schedule.
     headroom: Callable[[str | None], float] = cadence.no_headroom
+    #: Whether logs are read fresh now (:class:`ads_operator.oci.logreader.LogMode`);
+    #: without a budget (unit tests) never: settled, as before.
+    log_fresh: Callable[[], bool] = lambda: False
     #: The wall clock (tests pass their own).
     now: Callable[[], datetime] = utcnow
     events: EventPoster = field(init=False)

@@ -20,6 +20,7 @@ from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci import cadence
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import policy
+from ads_operator.reconcile.late_logs import LateIds
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run import STATE_KEYS
 from ads_operator.reconcile.run_step import JobInfo, Waiting
@@ -78,6 +79,10 @@ class RunMemory:
     log_step: asyncio.Task[None] | None = None
     #: The time of the last log step that read the log (its window ends ``settle`` before).
     logs_read_at: datetime | None = None
+    #: The records mirrored lately, for the sweeps that look for late ones (see
+    #: :mod:`~ads_operator.reconcile.late_logs`), and the time of the last sweep.
+    late: LateIds | None = None
+    late_swept_at: datetime | None = None
     #: The run as last read from OCI.
     last_run: OciJobRun | None = None
     #: When this daemon first saw the run waiting for its job (a restarted operator
@@ -106,6 +111,9 @@ class RunContext:
     #: The share of the OCI budget not in use lately, by operation (``Operator.headroom``):
     #: how fast its state and log are read (:mod:`ads_operator.oci.cadence`).
     headroom: Callable[[str | None], float] = cadence.no_headroom
+    #: Whether logs are read fresh now (window ending at now) or settled (ending
+    #: ``log_settle`` before): :class:`~ads_operator.oci.logreader.LogMode`.
+    log_fresh: Callable[[], bool] = lambda: False
 
     @property
     def attempt(self) -> int:

@@ -160,6 +160,7 @@ async def build_context(
         now=op.now,
         region=region or op.settings.region,
         headroom=op.headroom,
+        log_fresh=op.log_fresh,
     )
 
 

@@ -19,7 +19,8 @@ from ads_operator.models.oci_records import LogRecord, OciJobRun
 from ads_operator.models.run_wire import CursorWire, PendingEventWire, RunStatusWire
 from ads_operator.oci import cadence
 from ads_operator.oci.port import RunLog
-from ads_operator.reconcile import log_batches, logs, progress
+from ads_operator.reconcile import late_logs, log_batches, logs, progress
+from ads_operator.reconcile.late_logs import LateIds
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.times import iso, parse_time
 from ads_operator.usecases.run_context import RunContext
@@ -69,7 +70,7 @@ async def follow_logs(
         and _log_due(ctx, now, terminal)
     ):
         ctx.memory.log_step = asyncio.get_running_loop().create_task(
-            _log_step(ctx, run, now, duration)
+            _log_step(ctx, run, now, duration, terminal)
         )
         if terminal:
             await ctx.wait_logs()
@@ -103,12 +104,17 @@ def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
     )
 
 
-async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: str | None) -> None:
+async def _log_step(
+    ctx: RunContext, run: OciJobRun, now: datetime, duration: str | None, terminal: bool
+) -> None:
     """Read the new lines, persist the cursor with the Events they make (write-ahead, see
-    :mod:`~ads_operator.reconcile.log_batches`), then create those Events."""
-    patch, to_post, read = await _mirror_logs(ctx, run, now)
+    :mod:`~ads_operator.reconcile.log_batches`), then create those Events. What the sweep
+    for late records learnt is kept only once that is saved: a step that fails leaves
+    the memory as it was, and the records it found are found again."""
+    patch, to_post, read, late = await _mirror_logs(ctx, run, now, terminal)
     patch["duration"] = duration
     await ctx.save(patch)
+    ctx.memory.late, ctx.memory.late_swept_at = late
     if to_post:
         ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
     if read:
@@ -116,7 +122,7 @@ async def _log_step(ctx: RunContext, run: OciJobRun, now: datetime, duration: st
 
 
 async def _search_all(
-    ctx: RunContext, run: OciJobRun, start: datetime, end: datetime
+    ctx: RunContext, run: OciJobRun, start: datetime, end: datetime, *, sweep: bool = False
 ) -> list[LogRecord]:
     """The run's records in the window (a port that batches searches the log of many
     runs at once and answers on one page)."""
@@ -129,7 +135,7 @@ async def _search_all(
             )
         except NotFoundError:
             ctx.memory.log_compartment = run.compartment_id
-    log = RunLog(ctx.memory.log_compartment, run.log_group_id, run.log_id, run.id)
+    log = RunLog(ctx.memory.log_compartment, run.log_group_id, run.log_id, run.id, sweep)
     query = logs.search_query(log.compartment_id, log.log_group_id, log.log_id, log.run_id)
     records: list[LogRecord] = []
     page: str | None = None
@@ -154,12 +160,17 @@ async def _resume_pending(ctx: RunContext) -> None:
     ctx.memory.pending_resumed = True
 
 
+Late = tuple[LateIds | None, datetime | None]
+
+
 async def _mirror_logs(
-    ctx: RunContext, run: OciJobRun, now: datetime
-) -> tuple[RunStatusWire, list[PendingEvent], bool]:
+    ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool = False
+) -> tuple[RunStatusWire, list[PendingEvent], bool, Late]:
     """The status patch after reading new log lines, the Events to create once that
-    patch is persisted, and whether the log was read (not when refused Events come first)."""
+    patch is persisted, whether the log was read (not when refused Events come first),
+    and the late-record memory to keep once the patch is saved."""
     await _resume_pending(ctx)
+    kept: Late = (ctx.memory.late, ctx.memory.late_swept_at)
     if ctx.memory.unposted:
         # The apiserver refused some Events (overload, a timeout): create them again
         # before reading on; the cursor waits, so the pending list stays bounded.
@@ -167,34 +178,52 @@ async def _mirror_logs(
             {"logPending": _pending_wire(ctx.memory.unposted)},
             list(ctx.memory.unposted),
             False,
+            kept,
         )
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
+    settle = timedelta(seconds=settings.log_settle)
+    fresh = ctx.log_fresh()
     cursor = _cursor(ctx.status)
     window = logs.read_window(
         cursor,
         time_accepted=run.time_accepted,
         now=now,
-        settle=timedelta(seconds=settings.log_settle),
+        settle=settle,
         overlap=overlap,
+        fresh=fresh,
     )
+    late = ctx.memory.late
     if window is None:  # nothing has settled since the last read: no call
         merged = logs.Merged((), cursor)
     else:
         fetched = await _search_all(ctx, run, window.start, window.end)
         merged = logs.merge(
-            cursor, fetched, window=window, overlap=overlap, max_ids=settings.log_cursor_max_ids
+            cursor,
+            fetched,
+            window=window,
+            overlap=overlap,
+            max_ids=settings.log_cursor_max_ids,
+            settled=now - settle,
         )
+        # Sweeps of this incarnation start where its first read started: what came
+        # before was mirrored by reads whose ids it does not know.
+        late = late_logs.remember(
+            late if late is not None else LateIds(window.start),
+            [r for r in fetched if window.start <= r.time < window.end],
+        )
+    found, kept = await _sweep(ctx, run, now, merged.cursor, late, fresh=fresh, terminal=terminal)
+    new = [*merged.new, *found]
     to_post: list[PendingEvent] = []
     not_mirrored = 0
-    if merged.new:
-        planned, not_mirrored = ctx.kube.plan_lines(merged.new)
+    if new:
+        planned, not_mirrored = ctx.kube.plan_lines(new)
         to_post = list(planned)
     previous_tail = [
         LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
         for x in ctx.status.get("logTail") or []
     ]
-    tail = logs.tail(previous_tail, merged.new, settings.log_tail_lines)
+    tail = logs.tail(previous_tail, new, settings.log_tail_lines)
     patch: RunStatusWire = {
         "logCursor": _cursor_wire(merged.cursor),
         "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
@@ -206,8 +235,50 @@ async def _mirror_logs(
         patch["logLinesNotMirrored"] = before + not_mirrored
     if to_post or ctx.status.get("logPending"):
         patch["logPending"] = _pending_wire(to_post)
-    reported = progress.latest(r.message for r in merged.new)
+    reported = progress.latest(r.message for r in merged.new)  # late lines are old news
     if reported is not None:
         marker = reported.as_status()
         patch["progress"], patch["progressPercent"] = marker["progress"], marker["progressPercent"]
-    return patch, to_post, True
+    return patch, to_post, True, kept
+
+
+async def _sweep(
+    ctx: RunContext,
+    run: OciJobRun,
+    now: datetime,
+    cursor: logs.Cursor,
+    late: LateIds | None,
+    *,
+    fresh: bool,
+    terminal: bool,
+) -> tuple[list[LogRecord], Late]:
+    """The late records a sweep finds (see :mod:`~ads_operator.reconcile.late_logs`),
+    and the memory after it. A sweep is due every third of ``log_late_bound``, and at the
+    read that ends a finished run's log (then up to its last regular read)."""
+    settings = ctx.settings
+    bound = timedelta(seconds=settings.log_late_bound)
+    swept_at = ctx.memory.late_swept_at
+    final = terminal and not logs.keep_reading(
+        terminal=True,
+        time_finished=run.time_finished,
+        now=now,
+        grace=timedelta(seconds=settings.log_grace),
+        settle=timedelta(seconds=settings.log_settle),
+    )
+    if late is None or bound <= timedelta(0):
+        return [], (late, swept_at)
+    if not (final or late_logs.sweep_due(swept_at, now=now, bound=bound)):
+        return [], (late, swept_at)
+    window = late_logs.sweep_window(
+        late,
+        watermark=cursor.watermark,
+        overlap=timedelta(seconds=settings.log_overlap),
+        now=now,
+        bound=bound,
+        eager=fresh or final,
+    )
+    if window is None:
+        return [], (late, now)
+    fetched = await _search_all(ctx, run, window.start, window.end, sweep=True)
+    found, late = late_logs.sweep(late, fetched, window=window, now=now, bound=bound)
+    return found, (late, now)
