@@ -43,6 +43,7 @@ class PortFactory:
         self._default_lock = threading.Lock()
         self._default_failure: tuple[float, OciError] | None = None
         self._ports: dict[tuple[str, str], OciPort] = {}
+        self._ports_lock = threading.Lock()
 
     @property
     def has_default(self) -> bool:
@@ -92,6 +93,23 @@ class PortFactory:
     ) -> OciPort:
         creds = self.credentials(secret, secret_name).with_region(region)
         key = (creds.identity, creds.region)
+        with self._ports_lock:  # built in a thread (see ``is_built``), one at a time
+            return self._port(key, creds)
+
+    def is_built(
+        self,
+        *,
+        secret: Mapping[str, str | bytes] | None = None,
+        secret_name: str | None = None,
+        region: str | None = None,
+    ) -> bool:
+        """Whether :meth:`port` would answer from its cache. Building a port makes five
+        SDK clients, each loading the key: about a second, which callers on the event loop
+        spend in a thread instead of stalling every resource."""
+        creds = self.credentials(secret, secret_name).with_region(region)
+        return (creds.identity, creds.region) in self._ports
+
+    def _port(self, key: tuple[str, str], creds: Credentials) -> OciPort:
         if key not in self._ports:
             tenancy = str(creds.config.get("tenancy") or creds.identity)
             limiter = self.limiters.get(tenancy)

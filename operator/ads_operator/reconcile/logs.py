@@ -25,8 +25,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from ads_operator.models.oci_records import LogRecord
+
+_Line = TypeVar("_Line")
 
 #: Searched before ``timeAccepted`` too: the emitter's clock may differ from the service's.
 START_MARGIN = timedelta(seconds=60)
@@ -237,8 +240,8 @@ def keep_reading(
     return now <= time_finished + grace or now - settle <= time_finished
 
 
-def tail(previous: Sequence[LogRecord], new: Sequence[LogRecord], size: int) -> list[LogRecord]:
-    """The last ``size`` lines after appending ``new``."""
+def tail(previous: Sequence[_Line], new: Sequence[_Line], size: int) -> list[_Line]:
+    """The last ``size`` lines after appending ``new`` (records, or their wire form)."""
     if size <= 0:
         return []
     return [*previous, *new][-size:]

@@ -12,6 +12,7 @@ changes. Compared by a digest of the data, never kept or logged.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -87,7 +88,13 @@ async def port_for(
         if secret is None and not op.factory.has_default:
             # The first use may exchange a token over the network: not on the loop.
             await asyncio.to_thread(op.factory.credentials, None, None)
-        return op.factory.port(secret=secret, secret_name=secret_name, region=region)
+        if op.factory.is_built(secret=secret, secret_name=secret_name, region=region):
+            return op.factory.port(secret=secret, secret_name=secret_name, region=region)
+        return await asyncio.to_thread(
+            functools.partial(
+                op.factory.port, secret=secret, secret_name=secret_name, region=region
+            )
+        )
     except OciError:
         raise
     except Exception as exc:  # the SDK refusing the config (never echo its values)

@@ -51,6 +51,16 @@ class Ports(Protocol):
         region: str | None = None,
     ) -> OciPort: ...
 
+    def is_built(
+        self,
+        *,
+        secret: Mapping[str, bytes] | None = None,
+        secret_name: str | None = None,
+        region: str | None = None,
+    ) -> bool:
+        """Whether :meth:`port` answers from its cache (else it is built in a thread)."""
+        ...
+
 
 @dataclass
 class Operator:

@@ -16,7 +16,12 @@ from typing import Any, cast
 
 from ads_operator.models.oci_errors import NotFoundError
 from ads_operator.models.oci_records import LogRecord, OciJobRun
-from ads_operator.models.run_wire import CursorWire, PendingEventWire, RunStatusWire
+from ads_operator.models.run_wire import (
+    CursorWire,
+    LogLineWire,
+    PendingEventWire,
+    RunStatusWire,
+)
 from ads_operator.oci import cadence
 from ads_operator.oci.port import RunLog
 from ads_operator.reconcile import late_logs, log_batches, logs, progress
@@ -219,14 +224,15 @@ async def _mirror_logs(
     if new:
         planned, not_mirrored = ctx.kube.plan_lines(new)
         to_post = list(planned)
-    previous_tail = [
-        LogRecord(id="", time=parse_time(x.get("time")) or now, message=str(x.get("message", "")))
-        for x in ctx.status.get("logTail") or []
+    # The tail stays in its wire form: only the lines new to it are formatted (parsing
+    # and formatting the whole tail at every read of a thousand runs cost the loop).
+    size = settings.log_tail_lines
+    added: list[LogLineWire] = [
+        {"time": iso(r.time), "message": r.message[:2048]} for r in new[-size:]
     ]
-    tail = logs.tail(previous_tail, new, settings.log_tail_lines)
     patch: RunStatusWire = {
         "logCursor": _cursor_wire(merged.cursor),
-        "logTail": [{"time": iso(r.time), "message": r.message[:2048]} for r in tail],
+        "logTail": logs.tail(list(ctx.status.get("logTail") or []), added, size),
     }
     if not_mirrored:
         # With the cursor in one patch: a read that is not saved is read (and counted)

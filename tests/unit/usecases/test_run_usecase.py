@@ -51,6 +51,9 @@ class Factory:
     def port(self, **_: Any) -> FakePort:
         return self.fake
 
+    def is_built(self, **_: Any) -> bool:
+        return True
+
 
 class Stop:
     """The daemon's stop signal. Each pause between passes calls ``between(n)`` (n: the
