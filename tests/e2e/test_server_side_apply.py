@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+
 import pytest
 
 from tests.fixtures.operator import OperatorProcess
@@ -125,11 +126,6 @@ def audited_run(kube: Kube) -> None:
     assert audit.returncode == 0, audit.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 20: the operator merge-patches the whole conditions list it computed, "
-    "dropping conditions of other managers",
-)
 def test_the_operators_next_write_keeps_another_managers_condition(
     kube: Kube, operator: OperatorProcess
 ) -> None:
@@ -139,3 +135,72 @@ def test_the_operators_next_write_keeps_another_managers_condition(
     kube.wait("dsjobrun/ssa-run", "Finished")
     by_type = {c["type"]: c for c in conditions(kube, "dsjobrun", "ssa-run")}
     assert by_type.get("Audited") == AUDITED, by_type
+
+
+async def test_a_conditions_write_is_one_request_and_never_drops_a_condition_written_since(
+    kube: Kube, operator_crds: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's client itself, without an operator: a conditions write is one PATCH
+    while the stored list is the one it was computed from; after another manager applied
+    a condition meanwhile, the write (still computed from the older list) keeps it, by a
+    read and a second PATCH."""
+    from ads_operator.kube.config import configure
+    from ads_operator.models import RUN_PLURAL
+
+    kube.apply(job_run("cas", "no-such-job"))  # no operator runs here: nobody else writes
+    assert kube.status("dsjobrun", "cas") == {"observedGeneration": 0}  # the CRD's default
+    monkeypatch.setenv("KUBECONFIG", str(kube.cluster.kubeconfig))
+    client = configure(pool_size=2)
+    calls: list[str] = []
+    custom = client._custom
+    for method in ("get_namespaced_custom_object", "patch_namespaced_custom_object_status"):
+        real = getattr(custom, method)
+
+        def counted(*args: Any, _real: Any = real, _name: str = method, **kw: Any) -> Any:
+            calls.append(_name.split("_")[0])
+            return _real(*args, **kw)
+
+        setattr(custom, method, counted)
+
+    PHASES = {"True": "Running", "False": "Pending"}
+
+    def ready(status: str) -> dict[str, Any]:
+        return {"type": "Ready", "status": status, "reason": "Test", "message": "",
+                "lastTransitionTime": "2026-12-04T00:00:00Z"}  # fmt: skip
+
+    async def write(status: str, seen: list[Any]) -> list[Any]:
+        calls.clear()
+        written = await client.patch_status(
+            RUN_PLURAL, kube.namespace, "cas", {"phase": PHASES[status], "conditions": [
+                *(c for c in seen if c["type"] != "Ready"), ready(status)]},
+            conditions_from=seen,
+        )  # fmt: skip
+        assert written is not None
+        return list(written)
+
+    first = await write("True", [])
+    assert calls == ["patch"]
+    assert conditions(kube, "dsjobrun", "cas") == first
+    second = await write("False", first)
+    assert calls == ["patch"]  # the stored list was the one it was computed from
+    assert conditions(kube, "dsjobrun", "cas") == second
+
+    status = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJobRun",
+        "metadata": {"name": "cas"},
+        "spec": {"jobRef": {"name": "no-such-job"}},
+        "status": {"conditions": [AUDITED]},
+    }
+    audit = server_side_apply(kube, "audit", status, subresource="status")
+    assert audit.returncode == 0, audit.stderr
+    third = await write("True", second)  # computed from the list before the audit
+    assert calls == ["patch", "get", "patch"]  # the test failed: read, redone, written
+    stored = {c["type"]: c for c in conditions(kube, "dsjobrun", "cas")}
+    assert stored["Audited"] == AUDITED
+    assert stored["Ready"]["status"] == "True"
+    assert {c["type"]: c for c in third} == stored
+    await write("False", third)
+    assert calls == ["patch"]
+    assert {c["type"] for c in conditions(kube, "dsjobrun", "cas")} >= {"Audited", "Ready"}
+    assert kube.status("dsjobrun", "cas")["phase"] == "Pending"

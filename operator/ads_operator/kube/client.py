@@ -21,17 +21,26 @@ import asyncio
 import base64
 import functools
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ads_operator.kube.errors import translated
-from ads_operator.kube.port import KubeError, ObjectReference, Resource, StatusPatch
+from ads_operator.kube.port import (
+    CONFLICT,
+    INVALID,
+    KubeError,
+    ObjectReference,
+    Resource,
+    StatusPatch,
+)
 from ads_operator.kube.retry import DEFAULT_RETRY, RetryPolicy, retrying
-from ads_operator.kube.wire import discard, event_body, listed
+from ads_operator.kube.wire import conditions_swap, discard, event_body, listed
 from ads_operator.models import GROUP, VERSION
+from ads_operator.models.conditions import ConditionWire
 from ads_operator.reconcile import kstatus
+from ads_operator.reconcile.conditions import rebased
 
 #: Objects per list page: a page is parsed whole, so this bounds what one list holds.
 LIST_PAGE = 100
@@ -97,20 +106,33 @@ class KubeClient:
         *,
         urgent: bool = False,
         resource_version: str | None = None,
-    ) -> None:
+        conditions_from: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[ConditionWire] | None:
         """Merge-patch ``status`` of one of our resources (None values remove fields).
 
         ``urgent`` patches (a run's new state) run on threads of their own: at a thousand
         runs the loop's pool has hundreds of log cursor patches queued, and a new state
         waited behind them for seconds before `kubectl wait` could see it. With
         ``resource_version`` the patch applies only to that version of the object (409
-        otherwise): for a list, such as the conditions, computed from a fresh read."""
+        otherwise): for a list, such as the conditions, computed from a fresh read.
+
+        ``conditions_from``: the conditions the patch's were computed from. They are
+        written only if the stored list is still that one (:func:`conditions_swap`, in
+        the same request); else the list is read again, the patch's changes are redone on
+        it (:func:`~ads_operator.reconcile.conditions.rebased`) and written onto that
+        version: another field manager's condition is never dropped. Returns the
+        conditions as written (with kstatus's two, and what was kept): the
+        ``conditions_from`` of the next write; None for a patch without them."""
         # Every write of the conditions carries kstatus's Reconciling and Stalled, derived
         # from the others here, in the one place all status writes pass.
         status = kstatus.settled(plural, status, now=datetime.now(UTC))
-        body: dict[str, object] = {"status": status}
-        if resource_version is not None:
+        swap = conditions_from is not None and resource_version is None and "conditions" in status
+        body: Any = {"status": status}
+        if swap:
+            body = conditions_swap(status, conditions_from or ())
+        elif resource_version is not None:
             body["metadata"] = {"resourceVersion": resource_version}
+        kind = "application/json-patch+json" if swap else "application/merge-patch+json"
 
         def call() -> None:
             discard(
@@ -121,7 +143,7 @@ class KubeClient:
                     plural,
                     name,
                     body,
-                    _content_type="application/merge-patch+json",
+                    _content_type=kind,
                     _preload_content=False,
                 )
             )
@@ -133,8 +155,45 @@ class KubeClient:
                 threads=self._state_threads if urgent else None,
             )
         except KubeError as exc:
+            if swap and exc.status == INVALID:  # the test failed (or the patch is invalid)
+                return await self._rebase(plural, namespace, name, status, conditions_from)
             if exc.status != 404:
                 raise
+        return status.get("conditions")
+
+    async def _rebase(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: StatusPatch,
+        base: Sequence[Mapping[str, Any]] | None,
+    ) -> list[ConditionWire] | None:
+        """:meth:`patch_status` after the conditions moved on: redone on a fresh read,
+        written onto that version; a 409 when they keep moving (the caller's pass fails
+        and its next one writes them)."""
+        ours = status.get("conditions")
+        for _ in range(3):
+            fresh = await self.get_resource(plural, namespace, name)
+            if fresh is None:
+                return None
+            merged = rebased(ours, base, (fresh.get("status") or {}).get("conditions"))
+            patch = kstatus.settled(plural, {**status, "conditions": merged}, now=datetime.now(UTC))
+            merged = patch["conditions"]
+            try:
+                await self.patch_status(
+                    plural,
+                    namespace,
+                    name,
+                    {**patch, "conditions": merged or None},
+                    resource_version=str(fresh["metadata"]["resourceVersion"]),
+                )
+            except KubeError as exc:
+                if exc.status != CONFLICT:
+                    raise
+                continue
+            return merged
+        raise KubeError(CONFLICT, "Conflict", f"the conditions of {plural}/{name} kept changing")
 
     async def get_resource(self, plural: str, namespace: str, name: str) -> Resource | None:
         def call() -> Resource:

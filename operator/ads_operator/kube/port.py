@@ -12,11 +12,12 @@ KubeError means "not now": callers report it and try their pass again later.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias, TypedDict
 
 from ads_operator.models.base import JsonObject
+from ads_operator.models.conditions import ConditionWire
 
 #: A resource as the apiserver sends it (JSON): use cases read its spec and status
 #: through the models (``DataScienceJobSpec``, the status models), not key by key.
@@ -68,6 +69,8 @@ def error_text(exc: BaseException) -> str:
 
 #: The apiserver's answer when a write names a version that is no longer current.
 CONFLICT = 409
+#: Its answer to an invalid write, and to a JSON patch whose ``test`` failed.
+INVALID = 422
 
 
 class KubePort(Protocol):
@@ -100,9 +103,16 @@ class KubePort(Protocol):
         *,
         urgent: bool = False,
         resource_version: str | None = None,
-    ) -> None:
+        conditions_from: Sequence[Mapping[str, Any]] | None = None,
+    ) -> list[ConditionWire] | None:
         """Merge-patch ``.status``; a missing object is not an error. With
-        ``resource_version``, a :class:`KubeError` 409 when the object moved on."""
+        ``resource_version``, a :class:`KubeError` 409 when the object moved on.
+
+        ``conditions_from``: the conditions list the patch's ``conditions`` was computed
+        from (as read or last written). Given, the patch's changes to it are merged by
+        ``type`` into the list as stored, so a condition written meanwhile by someone
+        else (another field manager) stays. Returns the conditions as written (the next
+        write's ``conditions_from``); None for a patch without them."""
         ...
 
     async def get_cluster_resource(self, plural: str, name: str) -> Resource | None:

@@ -7,6 +7,7 @@ import functools
 import os
 import socket
 from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from ads_operator.kube.errors import kube_error
@@ -96,6 +97,40 @@ def listed(item: Resource) -> Resource:
         if status.get("logPending"):
             status["logPending"] = status["logPending"][:1]
     return item
+
+
+def conditions_swap(status: Mapping[str, Any], base: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """A status merge patch that carries ``conditions`` as a JSON patch (RFC 6902) that
+    applies only while the stored conditions still equal ``base``: the list it was
+    computed from.
+
+    A merge patch replaces a list whole, so writing the conditions as the operator knows
+    them would drop a condition another field manager applied since. The ``test`` makes
+    the apiserver check that atomically, in the same request (no read first); the
+    object's resourceVersion would do it too, but it moves with every log cursor write,
+    so at a thousand runs most such writes would conflict for nothing. A failed test is a
+    422. The apiserver reads a missing list as null, so an empty ``base`` tests for that.
+
+    Other fields keep their merge patch meaning: set (an object is sent whole, its None
+    keys left out) or, for None, removed (``add`` first, so that removing a field that is
+    not there is no error). ``.status`` itself always exists: the CRDs default it."""
+    ops: list[Any] = []
+    for key, value in status.items():
+        path = "/status/" + key.replace("~", "~0").replace("/", "~1")
+        if key == "conditions":
+            ops.append({"op": "test", "path": path, "value": list(base) or None})
+        if value is None:
+            ops += [{"op": "add", "path": path, "value": None}, {"op": "remove", "path": path}]
+        else:
+            ops.append({"op": "add", "path": path, "value": _whole(value)})
+    return ops
+
+
+def _whole(value: Any) -> Any:
+    """A merge patch value as its JSON patch one: an object without its None keys."""
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def error_text(exc: BaseException) -> str:

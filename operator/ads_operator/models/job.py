@@ -25,7 +25,7 @@ from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.infrastructure import Infrastructure
 from ads_operator.models.policy import JobSchedule, RunPolicy
 from ads_operator.models.runtime import Runtime
-from ads_operator.models.status import StatusModel
+from ads_operator.models.status import StatusModel, observed_generation_field
 
 #: The ADS keys of a job spec; everything else in ``spec`` belongs to the operator.
 ADS_JOB_KEYS: Final = ("name", "id", "infrastructure", "runtime")
@@ -161,9 +161,7 @@ class DataScienceJobStatus(StatusModel):
     )
     next_schedule_time: datetime | None = Field(default=None, description="The next schedule time.")
     last_synced: datetime | None = Field(default=None, description="Last successful sync.")
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="metadata.generation last acted on."
-    )
+    observed_generation: int | None = observed_generation_field()
     conditions: Annotated[list[Condition], Field(max_length=MAX_CONDITIONS)] | None = Field(
         default=None,
         description="Ready, Synced, Terminal (a spec that cannot work); with a schedule,"

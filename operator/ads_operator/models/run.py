@@ -31,7 +31,7 @@ from ads_operator.models.common import (
 from ads_operator.models.conditions import MAX_CONDITIONS, Condition
 from ads_operator.models.policy import Attempts, RunPolicy
 from ads_operator.models.run_overrides import OVERRIDE_FIELDS, RunOverrides
-from ads_operator.models.status import StatusModel
+from ads_operator.models.status import StatusModel, observed_generation_field
 
 #: At most this many log lines are kept in ``status.logTail``.
 LOG_TAIL_LINES: Final = 50
@@ -257,9 +257,7 @@ class DataScienceJobRunStatus(StatusModel):
     attempts: Attempts | None = Field(
         default=None, description="Earlier attempts, each its own OCI run, oldest first."
     )
-    observed_generation: int | None = Field(
-        default=None, ge=0, description="metadata.generation last acted on."
-    )
+    observed_generation: int | None = observed_generation_field()
     conditions: Annotated[list[Condition], Field(max_length=MAX_CONDITIONS)] | None = Field(
         default=None,
         description="Ready, Synced, Succeeded, Failed (kubectl wait --for=condition=...).",

@@ -3,7 +3,8 @@
 The models are the single source of truth for the CRDs; this converter bridges the two
 dialects: ``$ref``/``$defs`` are inlined, ``title`` and ``default`` dropped (the CRD
 applies no defaults: the stored spec stays what the user wrote, ADS's defaults are
-applied when translating), "X or null" becomes plain X (absent means unset), ``const``
+applied when translating; the one exception is a field's :data:`CRD_DEFAULT`, the
+``default`` the apiserver gives the stored object), "X or null" becomes plain X (absent means unset), ``const``
 becomes a one-value ``enum``, JSON-Schema-2020 ``exclusiveMinimum: n`` becomes the
 OpenAPI 3.0 ``minimum: n, exclusiveMinimum: true``, and an arbitrary JSON value becomes
 ``x-kubernetes-preserve-unknown-fields``. Extension keys (``x-kubernetes-*``) set on
@@ -24,6 +25,9 @@ from ads_operator.models.base import JsonObject
 JsonSchema = JsonObject
 
 _DROP: Final = frozenset({"title", "default", "$defs", "examples"})
+#: A ``json_schema_extra`` key whose value becomes the CRD schema's ``default`` (pydantic's
+#: own defaults stay the models' business).
+CRD_DEFAULT: Final = "x-ads-crd-default"
 
 
 def structural_schema(model: type[BaseModel]) -> JsonSchema:
@@ -70,6 +74,8 @@ def _convert(node: JsonSchema, definitions: dict[str, JsonSchema]) -> JsonSchema
             continue
         if key == "description":
             out[key] = _short(value)
+        elif key == CRD_DEFAULT:
+            out["default"] = copy.deepcopy(value)
         elif key == "const":
             out["enum"] = [value]
         elif key == "exclusiveMinimum":

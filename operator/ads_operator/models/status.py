@@ -11,15 +11,38 @@ which a merge patch deletes).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, Final, Self
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from ads_operator.models.base import JsonObject, WireModel
+from ads_operator.models.schema import CRD_DEFAULT
+
+
+#: ``observedGeneration``'s CRD default, the generation "not observed yet": an object the
+#: operator has not written reads with it (defaults apply when the apiserver reads the
+#: object), so kstatus, ``kubectl wait`` and Argo CD see a new object InProgress (its
+#: ``generation`` is 1 or more) until the operator's first status write, not Current.
+UNOBSERVED: Final = 0
+
+
+def observed_generation_field() -> Any:
+    """The ``observedGeneration`` field of both status models."""
+    return Field(
+        default=None,
+        ge=0,
+        description="metadata.generation last acted on (0: none yet).",
+        json_schema_extra={CRD_DEFAULT: UNOBSERVED},
+    )
 
 
 class StatusModel(WireModel):
-    """Base of the status models (``DataScienceJobStatus``, ``DataScienceJobRunStatus``)."""
+    """Base of the status models (``DataScienceJobStatus``, ``DataScienceJobRunStatus``).
+
+    The CRD defaults ``.status`` to ``{}``: its ``observedGeneration`` default then
+    applies to an object with no status yet, and a status JSON patch always finds it."""
+
+    model_config = ConfigDict(json_schema_extra={CRD_DEFAULT: {}})
 
     @classmethod
     def wire_names(cls) -> dict[str, str]:

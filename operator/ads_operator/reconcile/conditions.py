@@ -136,3 +136,28 @@ def is_true(conditions: Iterable[Mapping[str, Any]] | None, type: str) -> bool:
 
 def _stamp(now: datetime) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rebased(
+    ours: Iterable[Mapping[str, Any]] | None,
+    base: Iterable[Mapping[str, Any]] | None,
+    current: Iterable[Mapping[str, Any]] | None,
+) -> list[ConditionWire]:
+    """``ours`` (computed from ``base``) redone on ``current``, the list as stored now:
+    a three-way merge keyed by ``type``, as server-side apply merges a list map.
+
+    What this writer changed, added or removed since ``base`` wins; every other entry is
+    ``current``'s, so a condition another writer (another field manager, another handler)
+    added or changed meanwhile is kept. Order: ``current``'s, then this writer's new ones."""
+    mine = {c.get("type"): c for c in ours or ()}
+    before = {c.get("type"): c for c in base or ()}
+    changed = {t: c for t, c in mine.items() if before.get(t) != c}
+    removed = before.keys() - mine.keys()
+    result: list[ConditionWire] = []
+    for cond in current or ():
+        type_ = cond.get("type")
+        if type_ in removed:
+            continue
+        result.append(cast(ConditionWire, dict(changed.pop(type_, cond))))
+    result.extend(cast(ConditionWire, dict(c)) for c in changed.values())
+    return result

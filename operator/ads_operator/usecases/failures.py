@@ -65,10 +65,15 @@ async def report_run(
                 now=op.now(),
             )
         }
+    base = status.get("conditions") or []
     status.update(patch)
     meta_ = body["metadata"]
     try:
-        await op.kube.patch_status(RUN_PLURAL, meta_["namespace"], meta_["name"], dict(patch))
+        written = await op.kube.patch_status(
+            RUN_PLURAL, meta_["namespace"], meta_["name"], dict(patch), conditions_from=base
+        )
+        if written is not None:
+            status["conditions"] = written
     except Exception as exc:
         log.warning("could not patch status of %s: %s", meta_["name"], exc)
     if last_reason != disposition.reason:

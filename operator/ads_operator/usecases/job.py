@@ -81,8 +81,17 @@ async def _reconcile(
     try:
         port = await port_for(op, namespace, secret_of(spec), spec.region)
 
+        # The conditions as stored: what a write of them is computed from (kept beside
+        # another field manager's, see KubePort.patch_status).
+        seen = list((body.get("status") or {}).get("conditions") or [])
+
         async def persist(patch: StatusPatch) -> None:
-            await op.kube.patch_status(JOB_PLURAL, namespace, name, patch)
+            nonlocal seen
+            written = await op.kube.patch_status(
+                JOB_PLURAL, namespace, name, patch, conditions_from=seen
+            )
+            if written is not None:
+                seen = list(written)
 
         ctx = JobContext(
             namespace=namespace,
@@ -239,7 +248,10 @@ async def report(
         # Judged (and refused) this generation: reconciled, as far as it ever will be.
         # A retry has not reconciled it: observedGeneration stays behind, kstatus waits.
         patch["observedGeneration"] = meta.get("generation")
-    await op.kube.patch_status(JOB_PLURAL, meta["namespace"], meta["name"], patch)
+    stored = (body.get("status") or {}).get("conditions") or []
+    await op.kube.patch_status(
+        JOB_PLURAL, meta["namespace"], meta["name"], patch, conditions_from=stored
+    )
     await op.events.post(
         reference(body), reason=disposition.reason, message=disposition.message, warning=True
     )

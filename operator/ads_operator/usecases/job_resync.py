@@ -57,7 +57,8 @@ async def resync(op: Operator, body: Mapping[str, Any]) -> None:
         )
         patch = after.patch_from(status)
         if patch:
-            await op.kube.patch_status(JOB_PLURAL, namespace, name, patch)
+            stored = (body.get("status") or {}).get("conditions") or []
+            await op.kube.patch_status(JOB_PLURAL, namespace, name, patch, conditions_from=stored)
     except OciError as exc:
         log.warning("resync of %s/%s: %s", namespace, name, exc.summary())
     except KubeError as exc:  # after the adapter's retries: said, and the next tick redoes it

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Final, Protocol, cast
 
 from ads_operator.models import DataScienceJobRunSpec, RunPolicy
+from ads_operator.models.conditions import ConditionWire
 from ads_operator.models.oci_records import LogRecord, OciJobRun
 from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci import cadence
@@ -36,8 +37,14 @@ class RunKube(Protocol):
     """What a run's passes ask of Kubernetes: wired to the apiserver by
     :func:`~ads_operator.usecases.run_job.build_context`, recorded by unit tests."""
 
-    async def persist(self, patch: RunStatusWire) -> None:
-        """Merge-patch the run's ``.status`` (a new state goes ahead of log cursors)."""
+    async def persist(
+        self, patch: RunStatusWire, conditions_from: list[ConditionWire] | None = None
+    ) -> list[ConditionWire] | None:
+        """Merge-patch the run's ``.status`` (a new state goes ahead of log cursors).
+
+        ``conditions_from``: the conditions the patch's were computed from; returns them
+        as written, with what another writer added kept beside ours (see
+        :meth:`ads_operator.kube.port.KubePort.patch_status`); None: as in the patch."""
         ...
 
     async def post(self, reason: str, message: str, warning: bool) -> None:
@@ -144,12 +151,15 @@ class RunContext:
         if not changed:
             return
         before = {k: self.status.get(k, _UNSET) for k in changed}
+        base = self.status.get("conditions") or [] if "conditions" in changed else None
         self.status.update(changed)
         try:
-            await self.kube.persist(changed)
+            written = await self.kube.persist(changed, base)
         except BaseException:
             _undo(cast(dict[str, object], self.status), changed, before)
             raise
+        if written is not None:  # as stored: the next write's conditions_from
+            self.status["conditions"] = written
 
 
 #: A field the status did not have before a save.

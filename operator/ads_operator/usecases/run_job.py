@@ -19,6 +19,7 @@ from ads_operator.models import (
     DataScienceJobSpec,
     RunPolicy,
 )
+from ads_operator.models.conditions import ConditionWire
 from ads_operator.models.oci_records import LogRecord, OciJob
 from ads_operator.models.run_wire import RunStatusWire
 from ads_operator.oci.port import OciPort
@@ -75,16 +76,20 @@ class RunWiring:
     #: The run's status as its passes keep it (metrics count the whole of it).
     status: RunStatusWire
 
-    async def persist(self, patch: RunStatusWire) -> None:
-        await self.op.kube.patch_status(
+    async def persist(
+        self, patch: RunStatusWire, conditions_from: list[ConditionWire] | None = None
+    ) -> list[ConditionWire] | None:
+        written = await self.op.kube.patch_status(
             RUN_PLURAL,
             self.namespace,
             self.name,
             dict(patch),
             urgent=not URGENT_KEYS.isdisjoint(patch),  # a new state: ahead of log cursors
+            conditions_from=conditions_from,
         )
         metrics.record_run(self.uid, self.namespace, self.status)  # patches are partial
         metrics.state_written(patch, self.status)
+        return written
 
     async def post(self, reason: str, message: str, warning: bool) -> None:
         # Once per attempt, reason and message: a pass retried after a failed save posts

@@ -34,6 +34,18 @@ def test_check_fails_with_a_diff_when_a_file_differs(tmp_path: Path) -> None:
     assert crds_command.main(argparse.Namespace(check=True, root=tmp_path)) == 1
 
 
+#: The only defaults the CRDs apply: status, so that observedGeneration's applies too, read
+#: as "not observed yet" until the operator's first status write (kstatus: InProgress).
+DEFAULTED = {".status": {}, ".status.observedGeneration": 0}
+
+
+def test_the_only_defaults_are_the_unobserved_status() -> None:
+    for crd in (crdgen.job_crd(), crdgen.run_crd()):
+        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        found = {path: node["default"] for path, node in walk(schema) if "default" in node}
+        assert found == DEFAULTED
+
+
 def walk(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     if isinstance(node, dict):
         yield path, node
@@ -49,8 +61,10 @@ def walk(node: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
 def test_schemas_are_structural(crd: dict[str, Any]) -> None:
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     for path, node in walk(schema):
-        for junctor in ("anyOf", "oneOf", "allOf", "not", "$ref", "const", "title", "default"):
+        for junctor in ("anyOf", "oneOf", "allOf", "not", "$ref", "const", "title"):
             assert junctor not in node, f"{path} has {junctor}"
+        if path not in DEFAULTED:
+            assert "default" not in node, f"{path} has a default"
         assert "type" in node or node.get("x-kubernetes-preserve-unknown-fields"), path
         if node.get("type") == "string" and "enum" not in node and path.startswith(".spec"):
             rules = node.get("x-kubernetes-validations", [])

@@ -81,10 +81,10 @@ def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None
     ctx = make(port, rec, clock, status=persisted(rec.patches))
     persist, post_events = ctx.kube.persist, ctx.kube.post_events
 
-    async def killing_persist(patch: dict[str, Any]) -> None:
+    async def killing_persist(patch: dict[str, Any], conditions_from: Any = None) -> Any:
         if kill_at == "persist" and patch.get("logPending"):
             raise Killed
-        await persist(patch)
+        return await persist(patch, conditions_from)
 
     async def killing_post(pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:
         if kill_at == "post":

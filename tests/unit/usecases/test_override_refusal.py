@@ -41,7 +41,7 @@ class Kube:
     def __init__(self, events: list[tuple[str, str]]) -> None:
         self.events = events
 
-    async def persist(self, patch: dict[str, Any]) -> None:
+    async def persist(self, patch: dict[str, Any], conditions_from: Any = None) -> None:
         return None
 
     async def post(self, reason: str, message: str, warning: bool) -> None:

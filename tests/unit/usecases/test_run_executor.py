@@ -47,7 +47,7 @@ class RecordingKube:
     def __init__(self, rec: Recorder, job: JobInfo | Waiting | None) -> None:
         self.rec, self.job = rec, job
 
-    async def persist(self, patch: dict[str, Any]) -> None:
+    async def persist(self, patch: dict[str, Any], conditions_from: Any = None) -> None:
         if "logCursor" in patch and self.rec.fail_cursor_saves > 0:
             self.rec.fail_cursor_saves -= 1
             raise TimeoutError("the apiserver did not answer")
@@ -225,10 +225,10 @@ async def test_a_crash_after_create_before_the_ocid_was_stored_adopts_the_run() 
     first = make(port, rec, clock)
     real_save = first.kube.persist
 
-    async def crash_on_ocid(patch: dict[str, Any]) -> None:
+    async def crash_on_ocid(patch: dict[str, Any], conditions_from: Any = None) -> None:
         if "ocid" in patch:
             raise RuntimeError("killed before the OCID was stored")
-        await real_save(patch)
+        await real_save(patch, conditions_from)
 
     first.kube.persist = crash_on_ocid  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):

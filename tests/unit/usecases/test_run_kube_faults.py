@@ -21,7 +21,7 @@ class FailingOnce(RecordingKube):
     key = "lifecycleState"
     failed = False
 
-    async def persist(self, patch: Any) -> None:
+    async def persist(self, patch: Any, conditions_from: Any = None) -> None:
         if self.key in patch and not self.failed:
             self.failed = True
             raise KubeError(429, "Too Many Requests", "try again later", retry_after=1)
