@@ -31,6 +31,7 @@ ARGOCD = Path(__file__).resolve().parents[2] / "integrations" / "argocd" / "ads.
 
 #: The table: each state the operator produces -> (kstatus, Argo CD health).
 EXPECTED: dict[str, tuple[str, str]] = {
+    "run applied, not yet seen by the operator": ("InProgress", "Progressing"),
     "run waiting for its job": ("InProgress", "Progressing"),
     "run in progress": ("InProgress", "Progressing"),
     "run waiting for the namespace cap": ("InProgress", "Suspended"),
@@ -38,6 +39,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "run succeeded": ("Current", "Healthy"),
     "run failed (exit code)": ("Failed", "Degraded"),
     "run terminal": ("Failed", "Degraded"),
+    "job applied, not yet seen by the operator": ("InProgress", "Progressing"),
     "job waiting for its source": ("InProgress", "Progressing"),
     "job active": ("Current", "Healthy"),
     "job spec edited, not reconciled": ("InProgress", "Progressing"),
@@ -170,7 +172,21 @@ def test_kstatus_verdicts_of_runs(kube: Kube, capped: OperatorProcess) -> None:
     del broken["spec"]["infrastructure"]["spec"]["projectId"]
     kube.apply(broken, job_run("broken-run", "broken"))
     case("run terminal", "dsjobrun/broken-run", has("Terminal"), "Terminal")
+    # Before the operator's first status write (it is stopped): the CRD's default status.
+    capped.stop()
+    kube.apply(job_run("unseen", "ok"))
+    case(
+        "run applied, not yet seen by the operator",
+        "dsjobrun/unseen",
+        lambda s: s == {"observedGeneration": 0},
+        "the default status",
+    )
     judge.check("run ")
+    # Canceled on request is not success (Flux's dependsOn, Argo CD's sync waves must not go
+    # on as if the run had done its work), and both verdicts say it was a cancel.
+    kstatus_message, health_message = (judge.verdicts["run canceled"][i] for i in (1, 3))
+    assert "canceled" in kstatus_message.lower(), judge.verdicts["run canceled"]
+    assert health_message.startswith("Canceled"), judge.verdicts["run canceled"]
 
 
 def test_kstatus_verdicts_of_jobs(kube: Kube, operator: OperatorProcess) -> None:
@@ -193,6 +209,13 @@ def test_kstatus_verdicts_of_jobs(kube: Kube, operator: OperatorProcess) -> None
     operator.stop()
     edit = '{"spec":{"runtime":{"spec":{"env":[{"name":"GREETING","value":"hi"}]}}}}'
     kube.kubectl("patch", "dsjob", "hello", "--type=merge", "-p", edit)
+    kube.apply(script_job("unseen", script="main.py", log_group=None))
+    case(
+        "job applied, not yet seen by the operator",
+        "dsjob/unseen",
+        lambda s: s == {"observedGeneration": 0},
+        "the default status",
+    )
     case(
         "job spec edited, not reconciled",
         "dsjob/hello",

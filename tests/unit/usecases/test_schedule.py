@@ -185,7 +185,13 @@ async def test_the_condition_is_written_onto_a_fresh_read_keeping_a_ready_writte
     kube.before_patch = job_handler_writes
     await scheduler(kube, clock).step()
     conditions = status(kube)["conditions"]
-    assert [c["type"] for c in conditions] == ["Ready", "ScheduledRunCreated"]
+    # With kstatus's two, derived from the rest on every conditions write.
+    assert [c["type"] for c in conditions] == [
+        "Ready",
+        "ScheduledRunCreated",
+        "Reconciling",
+        "Stalled",
+    ]
 
 
 async def test_an_invalid_cron_says_so_once_and_looks_again_later() -> None:
