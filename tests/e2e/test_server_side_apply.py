@@ -15,7 +15,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-
 import pytest
 
 from tests.fixtures.operator import OperatorProcess
@@ -162,7 +161,7 @@ async def test_a_conditions_write_is_one_request_and_never_drops_a_condition_wri
 
         setattr(custom, method, counted)
 
-    PHASES = {"True": "Running", "False": "Pending"}
+    phases = {"True": "Running", "False": "Pending"}
 
     def ready(status: str) -> dict[str, Any]:
         return {"type": "Ready", "status": status, "reason": "Test", "message": "",
@@ -171,7 +170,7 @@ async def test_a_conditions_write_is_one_request_and_never_drops_a_condition_wri
     async def write(status: str, seen: list[Any]) -> list[Any]:
         calls.clear()
         written = await client.patch_status(
-            RUN_PLURAL, kube.namespace, "cas", {"phase": PHASES[status], "conditions": [
+            RUN_PLURAL, kube.namespace, "cas", {"phase": phases[status], "conditions": [
                 *(c for c in seen if c["type"] != "Ready"), ready(status)]},
             conditions_from=seen,
         )  # fmt: skip

@@ -159,7 +159,8 @@ class KubeClient:
                 return await self._rebase(plural, namespace, name, status, conditions_from)
             if exc.status != 404:
                 raise
-        return status.get("conditions")
+        written: list[ConditionWire] | None = status.get("conditions")
+        return written
 
     async def _rebase(
         self,
@@ -179,7 +180,7 @@ class KubeClient:
                 return None
             merged = rebased(ours, base, (fresh.get("status") or {}).get("conditions"))
             patch = kstatus.settled(plural, {**status, "conditions": merged}, now=datetime.now(UTC))
-            merged = patch["conditions"]
+            merged = list(patch["conditions"])
             try:
                 await self.patch_status(
                     plural,

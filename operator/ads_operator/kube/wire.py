@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from datetime import UTC, datetime
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from ads_operator.kube.errors import kube_error

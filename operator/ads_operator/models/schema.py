@@ -4,11 +4,11 @@ The models are the single source of truth for the CRDs; this converter bridges t
 dialects: ``$ref``/``$defs`` are inlined, ``title`` and ``default`` dropped (the CRD
 applies no defaults: the stored spec stays what the user wrote, ADS's defaults are
 applied when translating; the one exception is a field's :data:`CRD_DEFAULT`, the
-``default`` the apiserver gives the stored object), "X or null" becomes plain X (absent means unset), ``const``
-becomes a one-value ``enum``, JSON-Schema-2020 ``exclusiveMinimum: n`` becomes the
-OpenAPI 3.0 ``minimum: n, exclusiveMinimum: true``, and an arbitrary JSON value becomes
-``x-kubernetes-preserve-unknown-fields``. Extension keys (``x-kubernetes-*``) set on
-fields pass through.
+``default`` the apiserver gives the stored object), "X or null" becomes plain X (absent
+means unset), ``const`` becomes a one-value ``enum``, JSON-Schema-2020
+``exclusiveMinimum: n`` becomes the OpenAPI 3.0 ``minimum: n, exclusiveMinimum: true``,
+and an arbitrary JSON value becomes ``x-kubernetes-preserve-unknown-fields``. Extension
+keys (``x-kubernetes-*``) set on fields pass through.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ads_operator.models.base import JsonObject, WireModel
 from ads_operator.models.schema import CRD_DEFAULT
 
-
 #: ``observedGeneration``'s CRD default, the generation "not observed yet": an object the
 #: operator has not written reads with it (defaults apply when the apiserver reads the
 #: object), so kstatus, ``kubectl wait`` and Argo CD see a new object InProgress (its

@@ -132,3 +132,74 @@ async def test_every_conditions_patch_carries_reconciling_and_stalled() -> None:
     assert types["Stalled"] == ("True", "ExitCode3")
     assert types["Reconciling"] == ("False", "ExitCode3")
     assert sent[1] == {"logCursor": "c"}
+
+
+def test_a_conditions_patch_is_a_json_patch_testing_the_list_it_was_computed_from() -> None:
+    """Other fields keep their merge patch meaning (set whole, or removed when None); the
+    conditions are replaced only while the stored list is ``base`` (null: none yet)."""
+    from ads_operator.kube.wire import conditions_swap
+
+    ready = {"type": "Ready", "status": "True"}
+    ops = conditions_swap(
+        {"phase": "Running", "progress": None, "logCursor": {"a": 1, "b": None}, "conditions": [ready]},
+        [],
+    )  # fmt: skip
+    assert ops == [
+        {"op": "add", "path": "/status/phase", "value": "Running"},
+        {"op": "add", "path": "/status/progress", "value": None},
+        {"op": "remove", "path": "/status/progress"},
+        {"op": "add", "path": "/status/logCursor", "value": {"a": 1}},
+        {"op": "test", "path": "/status/conditions", "value": None},
+        {"op": "add", "path": "/status/conditions", "value": [ready]},
+    ]
+    assert conditions_swap({"conditions": [ready]}, [ready])[0] == {
+        "op": "test",
+        "path": "/status/conditions",
+        "value": [ready],
+    }
+
+
+async def test_a_failed_test_reads_once_and_writes_the_merged_list_onto_that_version() -> None:
+    """A 422 for the JSON patch: the conditions moved on (another manager added one). One
+    read, this writer's change redone on the stored list, a merge patch onto that version;
+    the list written comes back (the next write's base)."""
+    import json
+    from typing import Any
+
+    import kubernetes
+
+    audited = {"type": "Audited", "status": "True", "reason": "Reviewed"}
+    stored = {"metadata": {"resourceVersion": "7"}, "status": {"conditions": [audited]}}
+    sent: list[tuple[str, Any]] = []
+
+    class Answer:
+        def read(self) -> None: ...
+
+        def release_conn(self) -> None: ...
+
+    class Custom:
+        def patch_namespaced_custom_object_status(self, *args: Any, **kw: Any) -> object:
+            sent.append((kw["_content_type"], args[-1]))
+            if len(sent) == 1:
+                exc = kubernetes.client.ApiException(status=422, reason="Unprocessable Entity")
+                exc.body = json.dumps({"reason": "Invalid", "message": "test failed"})
+                raise exc
+            return Answer()
+
+        def get_namespaced_custom_object(self, *_: Any) -> object:
+            return stored
+
+    client = _client_over(Custom())
+    ready = {"type": "Ready", "status": "True", "reason": "Running", "message": ""}
+    written = await client.patch_status(  # type: ignore[attr-defined]
+        "datasciencejobs", "ns", "j", {"conditions": [ready]}, conditions_from=[]
+    )
+    assert [kind for kind, _ in sent] == [
+        "application/json-patch+json",
+        "application/merge-patch+json",
+    ]
+    merged = sent[1][1]
+    assert merged["metadata"] == {"resourceVersion": "7"}
+    types = [c["type"] for c in merged["status"]["conditions"]]
+    assert types[:2] == ["Audited", "Ready"], types
+    assert written == merged["status"]["conditions"]
