@@ -140,10 +140,8 @@ def test_a_conditions_patch_is_a_json_patch_testing_the_list_it_was_computed_fro
     from ads_operator.kube.wire import conditions_swap
 
     ready = {"type": "Ready", "status": "True"}
-    ops = conditions_swap(
-        {"phase": "Running", "progress": None, "logCursor": {"a": 1, "b": None}, "conditions": [ready]},
-        [],
-    )  # fmt: skip
+    patch = {"phase": "Running", "progress": None, "logCursor": {"a": 1, "b": None}}
+    ops = conditions_swap({**patch, "conditions": [ready]}, [])
     assert ops == [
         {"op": "add", "path": "/status/phase", "value": "Running"},
         {"op": "add", "path": "/status/progress", "value": None},
