@@ -156,10 +156,12 @@ async def _api_failed(
         generation=meta.get("generation"),
         now=op.now(),
     )
+    stored = (body.get("status") or {}).get("conditions") or []
     try:
         await op.kube.patch_status(
-            JOB_PLURAL, meta["namespace"], meta["name"], {"conditions": failed}
-        )
+            JOB_PLURAL, meta["namespace"], meta["name"], {"conditions": failed},
+            conditions_from=stored,
+        )  # fmt: skip
     except KubeError as again:
         log.debug("job %s: Synced=False not written: %s", meta["name"], error_text(again))
     return retry_after
