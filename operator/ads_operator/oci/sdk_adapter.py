@@ -39,7 +39,13 @@ from ads_operator.oci.port import KnownRun, RunLog
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.resource_search import free_text_search
 from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
-from ads_operator.oci.sdk_records import job_of, parse_log_result, run_of
+from ads_operator.oci.sdk_records import (
+    SearchResultData,
+    job_of,
+    parse_log_result,
+    run_of,
+    run_of_wire,
+)
 from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,13 +94,18 @@ class SdkOciPort:
         self.region = credentials.region
         try:
             self._ds = oci.data_science.DataScienceClient(config, **kwargs)
-            self._search = oci.loggingsearch.LogSearchClient(config, **kwargs)
+            # Log searches and the run lists of state reads come back as JSON, not the
+            # SDK's models: building those by reflection was most of the operator's CPU
+            # at a thousand runs (see sdk_records.run_of_wire).
+            raw = {**kwargs, "skip_deserialization": True}
+            self._ds_lists = oci.data_science.DataScienceClient(config, **raw)
+            self._search = oci.loggingsearch.LogSearchClient(config, **raw)
             self._logging = oci.logging.LoggingManagementClient(config, **kwargs)
             self._os = oci.object_storage.ObjectStorageClient(config, **kwargs)
             self._resources = oci.resource_search.ResourceSearchClient(config, **kwargs)
         except Exception as exc:
             raise from_exception(exc, operation="configure_client") from None
-        for client in (self._ds, self._search, self._logging, self._os):
+        for client in (self._ds, self._ds_lists, self._search, self._logging, self._os):
             _widen_pool(client, settings.worker_threads)
         self._search_details = oci.loggingsearch.models.SearchLogsDetails
 
@@ -211,7 +222,7 @@ class SdkOciPort:
             """Pages from one end of the list, one after another in this thread while
             tokens are free (the first page's was taken in the loop)."""
             while True:
-                resp = self._ds.list_job_runs(
+                resp = self._ds_lists.list_job_runs(
                     compartment_id,
                     limit=page_size,
                     sort_by="timeCreated",
@@ -220,7 +231,8 @@ class SdkOciPort:
                     page=scan.next_page(newest_first),
                 )
                 metrics.oci_call("ListJobRuns", status=resp.status, code=None, ok=True)
-                new = scan.add(newest_first, [run_of(item) for item in resp.data], resp.next_page)
+                items = [run_of_wire(item) for item in resp.data or ()]
+                new = scan.add(newest_first, items, resp.next_page)
                 if new:
                     loop.call_soon_threadsafe(found, new)
                 if not more or scan.done() or budget.try_take() > 0:
@@ -265,7 +277,8 @@ class SdkOciPort:
 
         def call() -> LogPage:  # a thousand records are parsed in the thread, not the loop
             resp = self._search.search_logs(details, limit=limit, page=page)
-            records = [parse_log_result(r.data) for r in (resp.data.results or [])]
+            results = (resp.data or {}).get("results") or ()
+            records = [parse_log_result(r.get("data") or SearchResultData()) for r in results]
             return LogPage(tuple(r for r in records if r is not None), resp.next_page)
 
         return await self._call("SearchLogs", call)

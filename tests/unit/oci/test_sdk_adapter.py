@@ -10,7 +10,7 @@ import pytest
 from ads_operator.models.oci_errors import NotAuthorizedError
 from ads_operator.oci.auth import from_secret
 from ads_operator.oci.ratelimit import TenancyBudget, TokenBucket, priority_of
-from ads_operator.oci.sdk_records import parse_log_result
+from ads_operator.oci.sdk_records import parse_log_result, run_of, run_of_wire
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----\n"
 CONFIG = """[DEFAULT]
@@ -151,3 +151,38 @@ def test_a_burst_of_one_keeps_nothing_back() -> None:
     bucket = TokenBucket(rate=1, burst=1, clock=lambda: 0.0)
     with bucket.reserving():
         assert bucket._keep(priority_of("CreateJobRun")) == 0
+
+
+def test_a_listed_run_read_as_json_is_the_record_the_sdk_model_gives() -> None:
+    """State reads parse list pages without the SDK's models (run_of_wire): the record
+    must be the one the model route (run_of) gives for the same run."""
+    import oci
+
+    started = datetime(2026, 12, 4, 19, 30, 1, 250000, tzinfo=UTC)
+    wire = {
+        "id": "ocid1.datasciencejobrun.oc1..r",
+        "jobId": "ocid1.datasciencejob.oc1..j",
+        "lifecycleState": "IN_PROGRESS",
+        "lifecycleDetails": "Job run in progress",
+        "compartmentId": "ocid1.compartment.oc1..c",
+        "projectId": "ocid1.datascienceproject.oc1..p",
+        "displayName": "train-1",
+        "timeAccepted": "2026-12-04T19:30:00.000Z",
+        "timeStarted": "2026-12-04T19:30:01.250Z",
+        "freeformTags": {"ads-operator/uid": "u-1"},
+    }
+    model = oci.data_science.models.JobRunSummary(
+        id=wire["id"],
+        job_id=wire["jobId"],
+        lifecycle_state=wire["lifecycleState"],
+        lifecycle_details=wire["lifecycleDetails"],
+        compartment_id=wire["compartmentId"],
+        project_id=wire["projectId"],
+        display_name=wire["displayName"],
+        time_accepted=datetime(2026, 12, 4, 19, 30, tzinfo=UTC),
+        time_started=started,
+        freeform_tags={"ads-operator/uid": "u-1"},
+    )
+    assert run_of_wire(wire) == run_of(model)
+    assert run_of_wire(wire).time_started == started
+    assert run_of_wire(wire).time_finished is None
