@@ -1,6 +1,7 @@
 """Late log records through the real apiserver and the emulator (issue 21): with the
 emulator ingesting a share of records seconds after the operator's settle time, every
-line still reaches the run's Events exactly once (sweeps, ``LOG_LATE_BOUND``)."""
+line still reaches the run's Events exactly once (sweeps, ``LOG_LATE_BOUND``), also while
+the Logging service throttles and fails searches (reads fall back to settled ones)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import oci
+import pytest
 
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.emulator import OciClients
@@ -50,15 +52,24 @@ def _late_records(oci_clients: OciClients, log_group: str, log_id: str, run_ocid
     return late
 
 
+#: A Logging service that throttles and fails searches: fresh reads fall back to settled.
+TROUBLE = {"operations": {"SearchLogs": {"rate429": 0.3, "rate503": 0.2, "retryAfter": 1}}}
+
+
+@pytest.mark.parametrize("troubled", [False, True], ids=["healthy", "throttling"])
 def test_late_records_reach_the_events_exactly_once(
     kube: Kube,
     operator_with: OperatorFactory,
     log_group: str,
-    emulator: EmulatorHandle,
+    emulator_faults: EmulatorHandle,
     oci_clients: OciClients,
+    troubled: bool,
 ) -> None:
+    emulator = emulator_faults
+    if troubled:
+        emulator.faults(TROUBLE)
     with emulator.overridden(**LATE):
-        operator_with(ADS_OPERATOR_LOG_LATE_BOUND="9", ADS_OPERATOR_LOG_GRACE="8")
+        operator = operator_with(ADS_OPERATOR_LOG_LATE_BOUND="9", ADS_OPERATOR_LOG_GRACE="8")
         kube.apply(*scripted_job("late", SCRIPT, log_group=log_group), job_run("late-run", "late"))
         kube.wait("dsjobrun/late-run", timeout=180)  # the run is over once its log is
         status = kube.status("dsjobrun", "late-run")
@@ -69,5 +80,10 @@ def test_late_records_reach_the_events_exactly_once(
             what=f"{LINES} lines as Events",
         )
         assert Counter(lines) == expected  # each line once: none lost, none doubled
+        emulator.clear_faults()
         late = _late_records(oci_clients, log_group, str(status["logId"]), str(status["ocid"]))
     assert late >= 3  # the test did make records arrive late
+    said = operator.log_file.read_text(errors="replace")
+    assert "log reads: fresh" in said  # few runs: the budget let it read fresh
+    if troubled:
+        assert "log reads: settled (a search was throttled" in said

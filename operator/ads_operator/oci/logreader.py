@@ -22,6 +22,7 @@ on one log means.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -34,6 +35,8 @@ from ads_operator.models.oci_records import LogRecord
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile.logs import fresh_next
+
+log = logging.getLogger(__name__)
 
 MAX_RUNS_PER_QUERY: Final = 50
 #: Queries of the operator paging at once. They wait for the Logging budget anyway; more
@@ -143,16 +146,22 @@ class LogMode:
 
     def fresh(self) -> bool:
         if self.headroom is None or self._clock() < self._paused_until:
-            self._fresh = False
+            self._set(False, "")
         else:
-            self._fresh = fresh_next(self._fresh, self.headroom())
+            headroom = self.headroom()
+            self._set(fresh_next(self._fresh, headroom), f"budget headroom {headroom:.2f}")
         return self._fresh
 
     def trouble(self) -> None:
         """A search was throttled, failed or slow: read settled for a while."""
         self.troubles += 1
-        self._fresh = False
         self._paused_until = self._clock() + TROUBLE_PAUSE
+        self._set(False, f"a search was throttled, failed or slow; for {TROUBLE_PAUSE:.0f} s")
+
+    def _set(self, fresh: bool, why: str) -> None:
+        if fresh != self._fresh:
+            log.info("log reads: %s (%s)", "fresh" if fresh else "settled", why)
+        self._fresh = fresh
 
 
 @dataclass
