@@ -6,12 +6,16 @@
 - With ``ADS_OPERATOR_SOURCE_ALLOWED_NETWORKS`` naming one loopback address, a source there
   is fetched whole (also through a redirect on the same host), while a redirect to another
   loopback address or to plain http is refused, that address never asked.
+- The cluster's Service networks, learned from its ServiceCIDRs, are refused even where
+  the allowed networks cover them, unless an allowed network lies inside one.
 - An ``oci://`` source of a resource naming its own Secret is read with that Secret's
   identity: every Object Storage call for it is signed by the Secret's tenancy.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +171,43 @@ def test_an_oci_source_is_read_with_the_resources_own_secret(
     ]
     assert {entry["operation"] for entry in reads} >= {"ListObjects", "GetObject"}
     assert {entry["tenancy"] for entry in reads} == {tenancy}, reads
+
+
+def test_a_service_network_the_cluster_names_is_refused_though_allowed(
+    kube: Kube,
+    operator_with: OperatorFactory,
+    emulator: EmulatorHandle,
+    ca: Ca,
+    servers: tuple[CountingServer, CountingServer],
+) -> None:
+    """The operator learns the cluster's Service networks from the API server (its
+    ServiceCIDRs, networking.k8s.io/v1): one added for this test, on the loopback /24 the
+    test's servers listen in, is refused though the allowed networks cover it; a Service
+    address named on purpose (an allowed network inside the Service network) is fetched."""
+    service, named = servers
+    network = ipaddress.ip_network(f"{service.address}/24", strict=False)
+    name = f"ads-e2e-{uuid.uuid4().hex[:8]}"
+    cidr = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {"name": name},
+        "spec": {"cidrs": [str(network)]},
+    }
+    kube.cluster.kubectl("apply", "-f", "-", input=json.dumps(cidr))
+    try:
+        service.routes["/train.py"] = Answer(body=CODE)
+        named.routes["/train.py"] = Answer(body=CODE)
+        operator_with(
+            ADS_OPERATOR_SOURCE_ALLOWED_NETWORKS=f"127.0.0.0/8,{named.address}/32",
+            SSL_CERT_FILE=str(ca.cert_file),
+        )
+        creates = request_count(emulator, "CreateJob")
+        kube.apply(_job("service", service.url("/train.py")), _job("named", named.url("/train.py")))
+        message = _refusal(kube, "service")
+        assert f"{service.address} is in the cluster's Service network {network}" in message
+        kube.wait("dsjob/named", "Ready")
+        assert service.total == 0
+        assert named.hits["/train.py"] == 1
+        assert request_count(emulator, "CreateJob") - creates == 1
+    finally:
+        kube.cluster.kubectl("delete", "servicecidr", name, "--ignore-not-found")

@@ -7,9 +7,12 @@ service (169.254.169.254), the apiserver and every in-cluster Service, a company
 ranges. So a host is refused when any address it resolves to is not publicly routable
 (:func:`address_refusal`), or when its name is one only the cluster's DNS answers
 (:func:`name_refusal`), unless the cluster admin allowed that network
-(``ADS_OPERATOR_SOURCE_ALLOWED_NETWORKS``). A redirect is a new request: only to https and
-only to a host that passes the same checks (:func:`redirect_target`), at most
-:data:`MAX_REDIRECTS` of them.
+(``ADS_OPERATOR_SOURCE_ALLOWED_NETWORKS``). The cluster's Service networks (learned from
+the API server, :mod:`ads_operator.usecases.service_networks`) are refused whatever
+range they use, and an allowed network opens them only when it lies inside one: opening
+a company's 10.0.0.0/8 must not open the Services that happen to sit in it. A redirect
+is a new request: only to https and only to a host that passes the same checks
+(:func:`redirect_target`), at most :data:`MAX_REDIRECTS` of them.
 
 All pure: resolving and connecting (to the very address checked here, so a second DNS
 answer cannot swap it) is :mod:`ads_operator.usecases.https_source`.
@@ -86,9 +89,33 @@ def _allowed(address: Address, allowed: Sequence[Network]) -> bool:
     return any(target in net or address in net for net in allowed)
 
 
-def address_refusal(address: Address, allowed: Sequence[Network] = ()) -> str | None:
+def _service_network(
+    address: Address, services: Sequence[Network], allowed: Sequence[Network]
+) -> Network | None:
+    """The cluster Service network ``address`` is in, unless an allowed network inside
+    that Service network opens it (the admin named Services on purpose)."""
+    target = _embedded(address) or address
+    for service in services:
+        if target not in service and address not in service:
+            continue
+        if not _allowed(address, [n for n in allowed if _within(n, service)]):
+            return service
+    return None
+
+
+def _within(net: Network, outer: Network) -> bool:
+    return net.version == outer.version and net.subnet_of(outer)  # type: ignore[arg-type]
+
+
+def address_refusal(
+    address: Address, allowed: Sequence[Network] = (), services: Sequence[Network] = ()
+) -> str | None:
     """Why ``address`` may not be fetched from (the rule's name), or None when it may:
-    a publicly routable address, or one in a network the admin allowed."""
+    a publicly routable address outside the cluster's Service networks (``services``),
+    or one in a network the admin allowed (see :func:`_service_network`)."""
+    service = _service_network(address, services, allowed)
+    if service is not None:
+        return f"in the cluster's Service network {service}"
     if _allowed(address, allowed):
         return None
     target = _embedded(address) or address
@@ -119,7 +146,10 @@ def name_refusal(host: str) -> str | None:
 
 
 def host_refusal(
-    host: str, addresses: Iterable[Address], allowed: Sequence[Network] = ()
+    host: str,
+    addresses: Iterable[Address],
+    allowed: Sequence[Network] = (),
+    services: Sequence[Network] = (),
 ) -> str | None:
     """Why ``host`` (which resolved to ``addresses``) may not be fetched from, or None.
 
@@ -131,7 +161,7 @@ def host_refusal(
     if not addresses:
         return "resolves to no address"
     for address in addresses:
-        rule = address_refusal(address, allowed)
+        rule = address_refusal(address, allowed, services)
         if rule is not None:
             return f"{address} is {rule}"
     named = name_refusal(host)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ads_operator.kube.errors import translated
 from ads_operator.kube.port import (
@@ -286,6 +287,24 @@ class KubeClient:
         if secret is None:
             return None
         return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
+
+    async def service_cidrs(self) -> list[str] | None:
+        def call() -> Resource:
+            found: Resource = self._custom.list_cluster_custom_object(
+                "networking.k8s.io", "v1", "servicecidrs"
+            )
+            return found
+
+        try:
+            found = await self._call(call, what="listing ServiceCIDRs")
+        except KubeError as exc:
+            if exc.status in (403, 404):  # not served (before 1.33), or not granted
+                return None
+            raise
+        return [str(c) for i in found.get("items") or [] for c in i["spec"].get("cidrs") or []]
+
+    def api_server_host(self) -> str:
+        return str(urlsplit(self._core.api_client.configuration.host).hostname or "")
 
     async def read_configmap(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """A ConfigMap's data and binaryData as bytes; None when it does not exist."""

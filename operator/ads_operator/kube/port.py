@@ -127,6 +127,17 @@ class KubePort(Protocol):
         """A Secret's data, decoded; None when it does not exist."""
         ...
 
+    async def service_cidrs(self) -> list[str] | None:
+        """The CIDRs of the cluster's ServiceCIDR objects (``networking.k8s.io/v1``); None
+        when the API server does not serve them (Kubernetes before 1.33) or the operator
+        may not list them."""
+        ...
+
+    def api_server_host(self) -> str:
+        """The host the operator reaches the API server at: in a pod, the ``kubernetes``
+        Service's ClusterIP (an address of the Service network)."""
+        ...
+
     async def read_configmap(self, namespace: str, name: str) -> dict[str, bytes] | None:
         """A ConfigMap's data and binaryData as bytes; None when it does not exist."""
         ...

@@ -95,7 +95,9 @@ async def resolve(host: str) -> list[Address]:
     return found
 
 
-async def _check(resolver: PinnedResolver, url: str, allowed: Sequence[Network]) -> None:
+async def _check(
+    resolver: PinnedResolver, url: str, allowed: Sequence[Network], services: Sequence[Network]
+) -> None:
     """Resolve the URL's host and check it; what the connection may use is then pinned.
     A cluster name is refused before it is resolved when no network is allowed (only the
     cluster's DNS would answer it, and no answer could open it)."""
@@ -104,7 +106,7 @@ async def _check(resolver: PinnedResolver, url: str, allowed: Sequence[Network])
     if named is not None and not allowed:
         raise _refused(url, host, named)
     addresses = await resolve(host)
-    rule = host_refusal(host, addresses, allowed)
+    rule = host_refusal(host, addresses, allowed, services)
     if rule is not None:
         raise _refused(url, host, rule)
     resolver.checked[host] = addresses
@@ -118,10 +120,16 @@ def _refused(url: str, host: str, rule: str) -> RefusedSourceError:
 
 
 async def fetch(
-    uri: str, allowed: Sequence[Network], *, max_bytes: int, time_limit: float
+    uri: str,
+    allowed: Sequence[Network],
+    *,
+    max_bytes: int,
+    time_limit: float,
+    services: Sequence[Network] = (),
 ) -> Fetched:
-    """GET ``uri`` under the source rules; :class:`RefusedSourceError` when a rule says no,
-    :class:`SourceError` when the body is larger than ``max_bytes``."""
+    """GET ``uri`` under the source rules (``services``: the cluster's Service networks);
+    :class:`RefusedSourceError` when a rule says no, :class:`SourceError` when the body
+    is larger than ``max_bytes``."""
     resolver = PinnedResolver()
     connector = aiohttp.TCPConnector(resolver=resolver, use_dns_cache=False)
     async with (
@@ -132,7 +140,7 @@ async def fetch(
     ):
         url, hops = uri, 0
         while True:
-            await _check(resolver, url, allowed)
+            await _check(resolver, url, allowed, services)
             async with session.get(url, allow_redirects=False) as resp:
                 if resp.status in _REDIRECTS:
                     url = redirect_target(url, resp.headers.get("Location"), hops)

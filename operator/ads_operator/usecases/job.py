@@ -106,6 +106,7 @@ async def _reconcile(
                 namespace=namespace,
                 port=port,
                 allowed_networks=op.settings.source_networks,
+                service_networks=lambda: op.service_networks.get(op.kube),
             ),
             persist=persist,
             created=created_at(meta, op.now()),

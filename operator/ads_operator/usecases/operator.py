@@ -24,6 +24,7 @@ from ads_operator.reconcile import admission
 from ads_operator.reconcile.events import LogEventLimiter, RepeatLimiter
 from ads_operator.settings import Settings
 from ads_operator.usecases.mounts import ResolvedMounts
+from ads_operator.usecases.service_networks import ServiceNetworks
 
 
 def utcnow() -> datetime:
@@ -88,6 +89,8 @@ class Operator:
     admission_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: File Storage mounts written by address, as resolved for each job's generation.
     mounts: ResolvedMounts = field(default_factory=ResolvedMounts)
+    #: The cluster's Service networks, which https code sources must not reach.
+    service_networks: ServiceNetworks = field(default_factory=ServiceNetworks)
     #: The one budget for Events that are not log lines (kopf's own Events included).
     repeats: RepeatLimiter = field(default_factory=RepeatLimiter)
     #: The share of the OCI call budget not in use lately, by operation (its service's:

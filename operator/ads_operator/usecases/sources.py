@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import socket
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from ads_operator.ads.artifacts import SourceFiles
@@ -41,12 +41,15 @@ class ClusterSourceReader:
         namespace: str,
         port: OciPort,
         allowed_networks: Sequence[Network] = (),
+        service_networks: Callable[[], Awaitable[Sequence[Network]]] | None = None,
     ) -> None:
         self.kube = kube
         self.namespace = namespace
         self.port = port
         #: Non-public networks an https source may come from (the operator's setting).
         self.allowed_networks = allowed_networks
+        #: The cluster's Service networks, asked for only when an https source is read.
+        self.service_networks = service_networks
 
     async def read(self, source: Source) -> SourceFiles:
         if source.kind is SourceKind.CONFIGMAP:
@@ -95,6 +98,7 @@ class ClusterSourceReader:
                 self.allowed_networks,
                 max_bytes=MAX_SOURCE_BYTES,
                 time_limit=SOURCE_TIMEOUT,
+                services=await self.service_networks() if self.service_networks else (),
             )
         except socket.gaierror as exc:  # like a 404: the name may exist later
             raise MissingSourceError(f"{source.uri}: the host does not resolve ({exc})") from None

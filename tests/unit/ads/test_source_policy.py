@@ -141,3 +141,31 @@ def test_a_redirect_is_followed_to_https_only() -> None:
 def test_the_setting_refuses_what_is_not_a_network(value: str) -> None:
     with pytest.raises(ValueError, match="SOURCE_ALLOWED_NETWORKS"):
         Settings(source_allowed_networks=value)
+
+
+def net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text)
+
+
+def test_the_cluster_service_network_is_refused_whatever_range_it_uses() -> None:
+    """Issue 22: a Service network in a public range was fetched from."""
+    services = [net("11.0.0.0/24"), net("fd00:10:96::/108")]
+    rule = address_refusal(ip("11.0.0.10"), services=services)
+    assert rule == "in the cluster's Service network 11.0.0.0/24"
+    assert "Service network fd00:10:96::/108" in (
+        address_refusal(ip("fd00:10:96::a"), services=services) or ""
+    )
+    assert address_refusal(ip("11.0.1.10"), services=services) is None  # outside it
+    assert "Service network" in (host_refusal("code.example", [ip("11.0.0.9")], (), services) or "")
+
+
+def test_only_an_allowed_network_inside_the_service_network_opens_it() -> None:
+    services = [net("10.96.0.0/12")]
+    company = [net("10.0.0.0/8")]  # a company network that happens to hold the Services
+    assert "Service network" in (address_refusal(ip("10.96.0.5"), company, services) or "")
+    assert address_refusal(ip("10.20.0.5"), company, services) is None
+    named = [net("10.0.0.0/8"), net("10.96.0.5/32")]  # one Service named on purpose
+    assert address_refusal(ip("10.96.0.5"), named, services) is None
+    assert "Service network" in (address_refusal(ip("10.96.0.6"), named, services) or "")
+    v6 = [net("fd00::/8")]  # another family never opens an IPv4 Service network
+    assert "Service network" in (address_refusal(ip("10.96.0.5"), v6, services) or "")

@@ -91,3 +91,19 @@ async def test_an_allowed_network_lets_the_fetch_go_ahead() -> None:
     with pytest.raises(OSError, match=r"127\.0\.0\.1"):
         await job.reconcile(op, kube.objects[(JOB_PLURAL, NS, "src")], retry=0)
     assert _terminal(kube).get("reason") != "SourceRefused"
+
+
+async def test_a_source_in_the_clusters_service_network_is_refused_though_allowed() -> None:
+    """Issue 22: the Service network is learned from the cluster (its ServiceCIDRs) and an
+    allowed network around it does not open it (loopback stands in for a Service range)."""
+    kube, port = FakeKube(), FakePort()
+    kube.service_networks = ["127.0.0.0/24"]
+    kube.add(JOB_PLURAL, _job({"scriptPathURI": "https://127.0.0.1:1/train.py"}))
+    op = fake_operator(kube, port, Settings(source_allowed_networks="127.0.0.0/8"))
+    outcome = await job.reconcile(op, kube.objects[(JOB_PLURAL, NS, "src")], retry=0)
+    assert isinstance(outcome, Failed)
+    terminal = _terminal(kube)
+    assert terminal["reason"] == "SourceRefused"
+    assert "127.0.0.1 is in the cluster's Service network 127.0.0.0/24" in terminal["message"]
+    assert kube.calls["service_cidrs"] == 1
+    assert not port.calls
