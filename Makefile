@@ -106,8 +106,8 @@ demo-down: ## stop what `make demo` started
 	hack/demo down
 
 .PHONY: bench
-bench: $(STAMP) tools ## measurements (not part of `make test`)
-	$(PY) -m bench
+bench: $(STAMP) tools ## measurements, N=10 and 300 (not part of `make test`); BENCH_ARGS="--runs 1000"
+	$(PY) -m bench $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## remove the virtualenv, caches and build output (keeps the cached Go binaries)

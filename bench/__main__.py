@@ -1,7 +1,12 @@
-"""Scale benchmark (issue 7): the operator against a naive per-run poller, same workload.
+"""Scale benchmark (issues 7, 21): the operator against a naive per-run poller, same workload.
 
-    .venv/bin/python -m bench [--runs 100] [--minutes 2] [--lines-per-second 5]
+    .venv/bin/python -m bench [--runs 10 300] [--minutes 2] [--lines-per-second 5]
+                              [--late-share 0.05 --late-seconds 30-120]
                               [--finished 10000] [--grace 10] [--skip-naive] [--skip-operator]
+
+Each ``--runs`` size is measured on its own and printed as its own table (default: a small
+N, 10, and a large one, 300; ``--runs 1000`` for the scale goals), the naive poller beside
+the operator at the sizes up to ``--naive-up-to`` (100).
 
 Everything is local: the OCI emulator in simulate mode (a child process, auth on, its rate
 limits off so the emulator is not what throttles) and the local control plane
@@ -11,12 +16,18 @@ limits off so the emulator is not what throttles) and the local control plane
    ``--minutes`` writing ``--lines-per-second`` lines, followed by ``ads-operator run``;
 2. *naive*: the same number of OCI runs created directly and followed by
    :mod:`bench.naive_poller` (GetJobRun every 3 s and one SearchLogs per run per poll);
-3. *restart*: ``--finished`` runs whose status says finished; the operator is started
-   twice over them and the second start timed until it is idle, counting its OCI calls.
+3. *restart* (with ``--finished``): that many runs whose status says finished; the
+   operator is started twice over them and the second start timed until it is idle,
+   counting its OCI calls;
+4. *late* (with ``--late-share``): the operator phase again with the emulator ingesting
+   that share of log records ``--late-seconds`` late, for lines lost and doubled and the
+   calls it costs (the log grace of every phase is then at least the lateness + 10 s, so
+   that both operator phases pay the same grace).
 
 For both followers it prints OCI calls per run-minute, p50/p99 lag from an OCI state
 change (run started, run finished) to where the follower shows it, p99 lag from a log
-line (its OCI record time) to its Event, lines lost and doubled, RSS and CPU seconds.
+line (when OCI made its record searchable) to its Event, with the spread over runs of
+each run's p99, lines lost and doubled, RSS and CPU seconds.
 Log-line Event limits are raised for the benchmark so that a dropped line means lost.
 """
 
@@ -47,6 +58,7 @@ from tests.fixtures.resources import job_run, script_configmap, script_job
 
 from bench import stats
 from bench.emulator_throughput import NO_LIMITS, PROJECT, _clients, _job, _log_group
+from oci_emulator.settings import Settings as EmulatorSettings
 from oci_emulator.testing import EmulatorProcess, start_emulator_process, write_api_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,6 +89,11 @@ class Result:
     write_lags: list[float] = field(default_factory=list)
     #: By change: (when it happened, epoch seconds; its lag), to see when lag builds up.
     lag_timeline: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    #: Each run's p99 line lag: how evenly the runs are followed.
+    run_line_p99s: list[float] = field(default_factory=list)
+    #: Records OCI ingested late (``--late-share``), and how many of them were lost.
+    late_lines: int = 0
+    late_lost: int = 0
 
     @property
     def polling_calls(self) -> int:
@@ -209,14 +226,29 @@ def first_seen(states: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def record_lines(records: list[Any]) -> list[tuple[str, float]]:
-    return [
-        (
-            str(((r.get("logContent") or {}).get("data") or {}).get("message", "")),
-            int(r["datetime"]) / 1000,
-        )
-        for r in records
-    ]
+def record_lines(
+    records: list[Any], late: EmulatorSettings | None = None
+) -> list[tuple[str, float, float]]:
+    """(message, record time, seconds after it that OCI made it searchable) per record;
+    the lateness as the emulator draws it (``late``: its late-ingest settings)."""
+    out = []
+    for r in records:
+        content = r.get("logContent") or {}
+        message = str((content.get("data") or {}).get("message", ""))
+        ms = int(r["datetime"])
+        delay = late.late_ms(str(content.get("source", "")), ms, message) if late else 0
+        out.append((message, ms / 1000, delay / 1000))
+    return out
+
+
+def late_settings(args: argparse.Namespace) -> EmulatorSettings:
+    low, high = args.late_seconds
+    return EmulatorSettings(
+        log_late_share=args.late_share,
+        log_late_min_seconds=low,
+        log_late_max_seconds=high,
+        log_late_seed=args.late_seed,
+    )
 
 
 def figures(
@@ -229,8 +261,11 @@ def figures(
     seen_lines: dict[str, list[tuple[str, float]]],
     rss_mb: float,
     cpu: float,
+    late: EmulatorSettings | None = None,
 ) -> Result:
     state_lags: list[float] = []
+    run_p99s: list[float] = []
+    late_count = late_lost = 0
     line_lags: list[float] = []
     truth: dict[str, list[str]] = {}
     mirrored: dict[str, list[str]] = {}
@@ -247,13 +282,20 @@ def figures(
             )
             if change in seen and change in happened:
                 timeline[change].append((happened[change], seen[change] - happened[change]))
-        lines = record_lines(oci_records[run_id])
-        truth[run_id] = [m for m, _ in lines]
+        lines = record_lines(oci_records[run_id], late)
+        truth[run_id] = [m for m, _, _ in lines]
         got = seen_lines.get(run_id, [])
         mirrored[run_id] = [m for m, _ in got]
-        when = dict(lines)
-        line_lags += stats.lags(dict(reversed(got)), when)
+        when = {m: t for m, t, _ in lines}
+        searchable = {m: t + delay for m, t, delay in lines}
+        run_lags = stats.lags(dict(reversed(got)), searchable)
+        line_lags += run_lags
+        if run_lags:
+            run_p99s.append(stats.percentile(run_lags, 99) or 0.0)
         missing = set(truth[run_id]) - set(mirrored[run_id])
+        late_ones = {m for m, _, delay in lines if delay > 0}
+        late_count += len(late_ones)
+        late_lost += len(late_ones & missing)
         for line in sorted(missing)[: max(0, 5 - len(notes))]:
             end = run.time_finished.timestamp() if run.time_finished else None
             notes.append(
@@ -273,6 +315,9 @@ def figures(
         notes,
         lags_by_change=by_change,
         lag_timeline={k: sorted(v) for k, v in timeline.items()},
+        run_line_p99s=run_p99s,
+        late_lines=late_count,
+        late_lost=late_lost,
     )
 
 
@@ -443,9 +488,14 @@ def bench_job(log_group: str) -> dict[str, Any]:
     return job
 
 
-def operator_phase(env: Env, args: argparse.Namespace) -> Result:
-    ns = env.namespace("bench-operator")
-    operator = env.operator(ns, "operator.log")
+def operator_phase(
+    env: Env, args: argparse.Namespace, runs: int, late: EmulatorSettings | None = None
+) -> Result:
+    """``runs`` DataScienceJobRuns followed by the operator; with ``late``, while the
+    emulator ingests a share of log records late."""
+    label = "operator-late" if late else "operator"
+    ns = env.namespace(f"bench-{label}-{runs}")
+    operator = env.operator(ns, f"{label}-{runs}.log")
     operator.start()
     try:
         env.apply(
@@ -475,7 +525,7 @@ def operator_phase(env: Env, args: argparse.Namespace) -> Result:
         env.emulator.reset_requests()
         assert operator.process is not None
         before = stats.sample_process(operator.process.pid)
-        names = [f"r-{i:05d}" for i in range(args.runs)]
+        names = [f"r-{i:05d}" for i in range(runs)]
         env.apply(ns, [job_run(n, "bench", envVars=sim_env(args)) for n in names])
         timeout = args.minutes * 60 + args.grace + 600
         until(
@@ -507,7 +557,7 @@ def operator_phase(env: Env, args: argparse.Namespace) -> Result:
             )
         ]
         result = figures(
-            "operator",
+            label,
             args,
             calls,
             oci_runs,
@@ -516,15 +566,16 @@ def operator_phase(env: Env, args: argparse.Namespace) -> Result:
             seen_lines,
             after.rss_peak_mb,
             after.cpu_seconds - before.cpu_seconds,
+            late,
         )
         result.write_lags = written
-        result.notes.append(f"operator: OCI service time p50/p99 ms (emulator side): {served}")
+        result.notes.append(f"{label}: OCI service time p50/p99 ms (emulator side): {served}")
         return result
     finally:
         operator.stop()
 
 
-def naive_phase(env: Env, args: argparse.Namespace) -> Result:
+def naive_phase(env: Env, args: argparse.Namespace, runs: int) -> Result:
     job = _job(env.oci, b"print('bench')\n", env.log_group)
     details = oci.data_science.models.CreateJobRunDetails(
         project_id=PROJECT,
@@ -536,9 +587,9 @@ def naive_phase(env: Env, args: argparse.Namespace) -> Result:
     )
     with ThreadPoolExecutor(8) as pool:
         run_ids = list(
-            pool.map(lambda _: str(env.oci["ds"].create_job_run(details).data.id), range(args.runs))
+            pool.map(lambda _: str(env.oci["ds"].create_job_run(details).data.id), range(runs))
         )
-    runs_file, out = env.tmp / "naive-runs.json", env.tmp / "naive-out.json"
+    runs_file, out = env.tmp / f"naive-runs-{runs}.json", env.tmp / f"naive-out-{runs}.json"
     runs_file.write_text(json.dumps(run_ids))
     env.emulator.reset_requests()
     subprocess.run(
@@ -639,21 +690,20 @@ def restart_phase(env: Env, args: argparse.Namespace) -> dict[str, float]:
 
 def report(results: list[Result], restart: dict[str, float] | None) -> str:
     base = next((r for r in results if r.name == "naive"), None)
+    on_time = next((r for r in results if r.name == "operator"), None)
     rows: list[tuple[str, ...]] = [("figure", *(r.name for r in results), "naive/operator")]
 
     def row(label: str, get: Callable[[Result], float | None], unit: str, better: str) -> None:
         values = [get(r) for r in results]
-        ours = next((get(r) for r in results if r.name == "operator"), None)
+        ours = get(on_time) if on_time else None
         baseline = get(base) if base else None
         ratio = stats.ratio(baseline, ours) if better == "lower" else ""
         rows.append((label, *(stats.fmt(v, unit, 2) for v in values), ratio))
 
-    row(
-        "OCI calls / run-minute (following)",
-        lambda r: stats.per_run_minute(r.polling_calls, r.runs, r.minutes),
-        "",
-        "lower",
-    )
+    def following(r: Result) -> float:
+        return stats.per_run_minute(r.polling_calls, r.runs, r.minutes)
+
+    row("OCI calls / run-minute (following)", following, "", "lower")
     row(
         "OCI calls / run-minute (all)",
         lambda r: stats.per_run_minute(sum(r.calls.values()), r.runs, r.minutes),
@@ -662,10 +712,23 @@ def report(results: list[Result], restart: dict[str, float] | None) -> str:
     )
     row(
         "... at ADS's full 3 s schedule",
-        lambda r: stats.per_run_minute(r.polling_calls, r.runs, r.minutes) / r.schedule_kept,
+        lambda r: following(r) / r.schedule_kept,
         "",
         "lower",
     )
+    row(
+        "... SearchLogs / run-minute",
+        lambda r: stats.per_run_minute(r.calls.get("SearchLogs", 0), r.runs, r.minutes),
+        "",
+        "",
+    )
+    if any(r.name == "operator-late" for r in results) and on_time:
+        row(
+            "... extra for late records",
+            lambda r: following(r) - following(on_time) if r.name == "operator-late" else None,
+            "",
+            "",
+        )
     row("state lag p50", lambda r: stats.percentile(r.state_lags, 50), " s", "lower")
     row("state lag p99", lambda r: stats.percentile(r.state_lags, 99), " s", "lower")
     for change in ("started", "finished"):  # which change the lag comes from
@@ -681,9 +744,18 @@ def report(results: list[Result], restart: dict[str, float] | None) -> str:
         "",
     )
     row("log line lag p99", lambda r: stats.percentile(r.line_lags, 99), " s", "lower")
+    for label, p in (("median", 50), ("p99", 99), ("worst", 100)):
+
+        def spread(r: Result, p: float = p) -> float | None:
+            return stats.percentile(r.run_line_p99s, p)
+
+        row(f"... each run's p99: {label} run", spread, " s", "")
     row("lines expected", lambda r: float(r.lines.expected), "", "")
     row("lines lost", lambda r: float(r.lines.lost), "", "")
     row("lines doubled", lambda r: float(r.lines.doubled), "", "")
+    if any(r.late_lines for r in results):
+        late = [f"{r.late_lines} ({r.late_lost})" for r in results]
+        rows.append(("... late records (lost)", *late, ""))
     row("RSS peak", lambda r: r.rss_mb, " MB", "lower")
     row("CPU seconds", lambda r: r.cpu_seconds, " s", "lower")
     text = stats.table(rows)
@@ -697,17 +769,73 @@ def report(results: list[Result], restart: dict[str, float] | None) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=100, help="concurrent runs")
+def as_json(r: Result) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "runs": r.runs,
+        "calls": r.calls,
+        "lines": r.lines.__dict__,
+        "late_lines": r.late_lines,
+        "late_lost": r.late_lost,
+        "state_lag_p50": stats.percentile(r.state_lags, 50),
+        "state_lag_p99": stats.percentile(r.state_lags, 99),
+        "lags_by_change": r.lags_by_change,
+        "lag_timeline": r.lag_timeline,
+        "line_lag_p99": stats.percentile(r.line_lags, 99),
+        "run_line_lag_p99s": r.run_line_p99s,
+        "rss_mb": r.rss_mb,
+        "cpu_seconds": r.cpu_seconds,
+        "schedule_kept": r.schedule_kept,
+    }
+
+
+def seconds_range(text: str) -> tuple[float, float]:
+    """``30-120`` (or one number) as (low, high) seconds."""
+    low, _, high = text.partition("-")
+    try:
+        pair = (float(low), float(high or low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a range of seconds like 30-120: {text!r}") from None
+    if not 0 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"need 0 <= low <= high: {text!r}")
+    return pair
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--runs",
+        type=int,
+        nargs="+",
+        default=[10, 300],
+        help="concurrent runs; each size measured and printed on its own (default: 10 300)",
+    )
     parser.add_argument("--minutes", type=float, default=2.0, help="IN_PROGRESS time of each")
     parser.add_argument("--lines-per-second", type=float, default=5.0)
-    parser.add_argument("--finished", type=int, default=10000, help="runs for the restart")
+    parser.add_argument(
+        "--finished", type=int, default=0, help="runs for the restart measurement (0: none)"
+    )
     parser.add_argument("--grace", type=float, default=10.0, help="log grace (ADS: 90 s)")
     parser.add_argument("--accepted-seconds", type=float, default=3.0)
     parser.add_argument("--operator-rps", type=float, default=10.0, help="its OCI call budget")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--naive-up-to", type=int, default=100, help="the naive poller at sizes up to this"
+    )
     parser.add_argument("--skip-operator", action="store_true")
+    parser.add_argument(
+        "--late-share",
+        type=float,
+        default=0.0,
+        help="also measure the operator with this share of log records ingested late",
+    )
+    parser.add_argument(
+        "--late-seconds",
+        type=seconds_range,
+        default=(30.0, 120.0),
+        help="how late, e.g. 30-120 (seconds after the record's time)",
+    )
+    parser.add_argument("--late-seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--keep", action="store_true", help="keep logs and databases")
     parser.add_argument(
@@ -718,6 +846,48 @@ def main(argv: list[str] | None = None) -> int:
         help="extra operator setting, e.g. ADS_OPERATOR_LOG_OVERLAP=30 (repeatable)",
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.late_share <= 1:
+        parser.error("--late-share must be within 0..1")
+    if args.late_share > 0 and args.grace < args.late_seconds[1] + 10:
+        # A record of a run's last second may become searchable this late: a follower
+        # that stops reading sooner loses it by design, not by fault.
+        args.grace = args.late_seconds[1] + 10
+        print(
+            f"log grace raised to {args.grace:g} s (late records up to {args.late_seconds[1]:g} s)",
+            flush=True,
+        )
+    return args
+
+
+def measure(env: Env, args: argparse.Namespace, runs: int) -> list[Result]:
+    """The phases of one size, each table printed as it is complete."""
+    results: list[Result] = []
+    title = f"\n== {runs} runs x {args.minutes:g} min, {args.lines_per_second:g} lines/s"
+
+    def show() -> None:
+        print(title + "\n" + report(results, None), flush=True)
+
+    if not args.skip_naive and runs <= args.naive_up_to:
+        results.append(naive_phase(env, args, runs))
+        show()
+    if not args.skip_operator:
+        results.append(operator_phase(env, args, runs))
+        show()
+    if args.late_share > 0:
+        late = late_settings(args)
+        env.emulator.settings(
+            **{k: v for k, v in late.to_wire().items() if k.startswith("log_late")}
+        )
+        try:
+            results.append(operator_phase(env, args, runs, late))
+        finally:
+            env.emulator.settings(log_late_share=0.0)
+        show()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     # `kill` (SIGTERM) unwinds like Ctrl-C, so the control plane, emulator and operator
     # it started are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -727,37 +897,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"work directory (kept): {work}", flush=True)
         env = Env(work, args)
         try:
-            results: list[Result] = []
-            if not args.skip_naive:
-                results.append(naive_phase(env, args))
-                print(report(results, None), flush=True)
-            if not args.skip_operator:
-                results.append(operator_phase(env, args))
-                print(report(results, None), flush=True)
+            by_size = {runs: measure(env, args, runs) for runs in args.runs}
             restart = restart_phase(env, args) if args.finished else None
-            print(f"\n== {args.runs} runs x {args.minutes} min, {args.lines_per_second} lines/s")
-            print(report(results, restart))
+            print("\n==== summary")
+            for runs, results in by_size.items():
+                print(f"\n== {runs} runs x {args.minutes:g} min, {args.lines_per_second:g} lines/s")
+                print(report(results, None))
+            if restart:
+                print(
+                    "\nrestart over finished runs: "
+                    + json.dumps({k: round(v, 2) for k, v in restart.items()})
+                )
             if args.json:
                 args.json.write_text(
                     json.dumps(
                         {
                             "args": {k: str(v) for k, v in vars(args).items()},
-                            "results": [
-                                {
-                                    "name": r.name,
-                                    "calls": r.calls,
-                                    "lines": r.lines.__dict__,
-                                    "state_lag_p50": stats.percentile(r.state_lags, 50),
-                                    "state_lag_p99": stats.percentile(r.state_lags, 99),
-                                    "lags_by_change": r.lags_by_change,
-                                    "lag_timeline": r.lag_timeline,
-                                    "line_lag_p99": stats.percentile(r.line_lags, 99),
-                                    "rss_mb": r.rss_mb,
-                                    "cpu_seconds": r.cpu_seconds,
-                                    "schedule_kept": r.schedule_kept,
-                                }
-                                for r in results
-                            ],
+                            "sizes": {
+                                str(runs): [as_json(r) for r in results]
+                                for runs, results in by_size.items()
+                            },
                             "restart": restart,
                         },
                         indent=2,
