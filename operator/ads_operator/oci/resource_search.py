@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ads_operator.ads.mounts import Found
+from ads_operator.oci import sdk_clients
 from ads_operator.oci.auth import default_credentials
 from ads_operator.oci.errors import from_exception
 from ads_operator.settings import Settings
@@ -46,19 +47,9 @@ class FreeTextSearch:
         import oci
 
         credentials = default_credentials(settings)
-        kwargs: dict[str, Any] = {
-            "retry_strategy": oci.retry.NoneRetryStrategy(),
-            "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
-            "timeout": (settings.oci_connect_timeout, settings.oci_read_timeout),
-        }
-        if credentials.signer is not None:
-            kwargs["signer"] = credentials.signer
-        if settings.oci_endpoint:
-            kwargs["service_endpoint"] = settings.oci_endpoint.rstrip("/")
-        try:
-            self._client = oci.resource_search.ResourceSearchClient(credentials.config, **kwargs)
-        except Exception as exc:
-            raise from_exception(exc, operation="configure_client") from None
+        self._client = sdk_clients.build(
+            oci.resource_search.ResourceSearchClient, credentials, settings
+        )
 
     def __call__(self, text: str) -> list[Found]:
         try:

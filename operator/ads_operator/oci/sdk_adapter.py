@@ -24,15 +24,15 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ads_operator import metrics
 from ads_operator.ads.mounts import Found
 from ads_operator.models.oci_errors import NotFoundError
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
+from ads_operator.oci import sdk_clients
 from ads_operator.oci.auth import Credentials
 from ads_operator.oci.errors import from_exception
 from ads_operator.oci.port import KnownRun, RunLog
@@ -52,24 +52,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@functools.cache
-def oci_threads(size: int) -> ThreadPoolExecutor:
-    """The threads every SDK call runs in (one pool per process and size)."""
-    return ThreadPoolExecutor(size, thread_name_prefix="ads-oci")
-
-
-def _widen_pool(client: Any, size: int) -> None:
-    """Lets every worker thread keep its connection: the SDK's session pools 10 per host,
-    so with more concurrent calls each extra one opened (and TLS-negotiated) a connection
-    and threw it away again."""
-    import oci
-    import requests
-
-    session = client.base_client.session
-    session.mount("https://", oci.base_client.OCIHTTPAdapter(pool_maxsize=size))
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=size))
-
-
 class SdkOciPort:
     """One set of SDK clients for one credential set and region."""
 
@@ -79,34 +61,23 @@ class SdkOciPort:
         import oci
 
         self._limiter = limiter
-        self._threads = oci_threads(settings.worker_threads)
-        # The SDK's client options (a None signer would not mean "from the config").
-        kwargs: dict[str, object] = {
-            "retry_strategy": oci.retry.NoneRetryStrategy(),
-            "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
-            "timeout": (settings.oci_connect_timeout, settings.oci_read_timeout),
-        }
-        if credentials.signer is not None:
-            kwargs["signer"] = credentials.signer
-        if settings.oci_endpoint:
-            kwargs["service_endpoint"] = settings.oci_endpoint.rstrip("/")
-        config = credentials.config
+        self._threads = sdk_clients.oci_threads(settings.worker_threads)
         self.region = credentials.region
-        try:
-            self._ds = oci.data_science.DataScienceClient(config, **kwargs)
-            # Log searches and the run lists of state reads come back as JSON, not the
-            # SDK's models: building those by reflection was most of the operator's CPU
-            # at a thousand runs (see sdk_records.run_of_wire).
-            raw = {**kwargs, "skip_deserialization": True}
-            self._ds_lists = oci.data_science.DataScienceClient(config, **raw)
-            self._search = oci.loggingsearch.LogSearchClient(config, **raw)
-            self._logging = oci.logging.LoggingManagementClient(config, **kwargs)
-            self._os = oci.object_storage.ObjectStorageClient(config, **kwargs)
-            self._resources = oci.resource_search.ResourceSearchClient(config, **kwargs)
-        except Exception as exc:
-            raise from_exception(exc, operation="configure_client") from None
-        for client in (self._ds, self._ds_lists, self._search, self._logging, self._os):
-            _widen_pool(client, settings.worker_threads)
+
+        def client(kind: Callable[..., T], **extra: object) -> T:
+            return sdk_clients.build(kind, credentials, settings, **extra)
+
+        self._ds = client(oci.data_science.DataScienceClient)
+        # Log searches and the run lists of state reads come back as JSON, not the SDK's
+        # models: building those by reflection was most of the operator's CPU at a
+        # thousand runs (see sdk_records.run_of_wire).
+        self._ds_lists = client(oci.data_science.DataScienceClient, skip_deserialization=True)
+        self._search = client(oci.loggingsearch.LogSearchClient, skip_deserialization=True)
+        self._logging = client(oci.logging.LoggingManagementClient)
+        self._os = client(oci.object_storage.ObjectStorageClient)
+        self._resources = client(oci.resource_search.ResourceSearchClient)
+        for pooled in (self._ds, self._ds_lists, self._search, self._logging, self._os):
+            sdk_clients.widen_pool(pooled, settings.worker_threads)
         self._search_details = oci.loggingsearch.models.SearchLogsDetails
 
     async def _call(self, operation: str, fn: Callable[[], T], *, counted: bool = True) -> T:

@@ -10,22 +10,11 @@ and maps every failure to :class:`~ads_operator.models.oci_errors.OciError`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NotRequired, TypedDict
 
+from ads_operator.oci import sdk_clients
 from ads_operator.oci.auth import default_credentials
 from ads_operator.oci.errors import from_exception
 from ads_operator.settings import Settings
-
-
-class _ClientOptions(TypedDict):
-    """The SDK client's keyword arguments this module sets (the SDK's own objects)."""
-
-    retry_strategy: object
-    circuit_breaker_strategy: object
-    timeout: tuple[float, float]
-    #: Only when the credentials have one: a None signer would not mean "from the config".
-    signer: NotRequired[object]
-    service_endpoint: NotRequired[str]
 
 
 def put_objects(
@@ -35,19 +24,7 @@ def put_objects(
     import oci
 
     credentials = default_credentials(settings)
-    kwargs: _ClientOptions = {
-        "retry_strategy": oci.retry.NoneRetryStrategy(),
-        "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
-        "timeout": (settings.oci_connect_timeout, settings.oci_read_timeout),
-    }
-    if credentials.signer is not None:
-        kwargs["signer"] = credentials.signer
-    if settings.oci_endpoint:
-        kwargs["service_endpoint"] = settings.oci_endpoint.rstrip("/")
-    try:
-        client = oci.object_storage.ObjectStorageClient(credentials.config, **kwargs)
-    except Exception as exc:
-        raise from_exception(exc, operation="configure_client") from None
+    client = sdk_clients.build(oci.object_storage.ObjectStorageClient, credentials, settings)
     for name, content in objects.items():
         try:
             client.put_object(namespace, bucket, name, content)
