@@ -121,7 +121,7 @@ def test_the_operators_reader_prints_every_tied_line_once(
             stream(PortFactory(settings).port(), run.id, follow=False, settings=settings, out=out)
         )
     shown = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
-    assert printed == len(records) == len(shown)
+    assert printed.printed == len(records) == len(shown)
     written = [message for _, message in records]
     if tie_order == "ingestion":
         assert shown == written

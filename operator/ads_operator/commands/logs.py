@@ -1,14 +1,21 @@
 """``ads-operator logs <run> [-f] [-n NAMESPACE]``: a run's log, like ADS's ``watch()``.
 
 Reads the DataScienceJobRun for its OCI run, then OCI Logging directly (not the Events,
-which are rate-limited and expire), with the same credentials the operator would use for
-that run: its ``authSecretRef``, its job's, or the ``ADS_OPERATOR_*`` defaults
-(``--oci-endpoint`` and ``--oci-config`` set the two the demo needs; ``eval "$(hack/demo
-env)"`` exports them). Prints ``<time> - <line>``, and with ``-f`` also ``<time> - Job Run
-<STATE>, <details>`` on every change, in time order with the lines (a state line carries
-the run's own time of that state). A finished run's log is printed at once; a live one is
-followed until it finished and its last lines are searchable (``ADS_OPERATOR_LOG_SETTLE``).
-Every error is one line on stderr that says what to do, with exit code 1.
+which are rate-limited and expire, nor anything the operator's poller reads), with the
+same credentials the operator would use for that run: its ``authSecretRef``, its job's,
+or the ``ADS_OPERATOR_*`` defaults (``--oci-endpoint`` and ``--oci-config`` set the two
+the demo needs; ``eval "$(hack/demo env)"`` exports them). The cluster is reached with
+the kubeconfig (``--kubeconfig``, ``--context``, as kubectl).
+
+Prints ``<time> - <line>``, and with ``-f`` also ``<time> - Job Run <STATE>, <details>``
+on every change, in time order with the lines (a state line carries the run's own time
+of that state). A finished run's log is printed at once. A live one is followed (a run
+without an OCI run yet is waited for): its log is searched up to *now* every
+:data:`FOLLOW_INTERVAL`, its state every :data:`STATE_INTERVAL`, late records are caught
+as :mod:`ads_operator.commands.tail` says, and the command ends once the run finished and
+its last lines are searchable (``ADS_OPERATOR_LOG_SETTLE`` after the finish), with the
+run's exit code (:func:`exit_status`). Every error is one line on stderr that says what
+to do, with exit code 1.
 """
 
 from __future__ import annotations
@@ -17,19 +24,40 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TextIO, TypedDict
+from typing import Any, Final, TextIO, TypedDict
 
+from ads_operator.commands.tail import Trail
+from ads_operator.kube.client import KubeClient
 from ads_operator.kube.config import configure
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
 from ads_operator.models.oci_errors import OciError
-from ads_operator.models.oci_records import LogRecord, OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import logs
-from ads_operator.reconcile.lifecycle import RUN_TERMINAL
+from ads_operator.reconcile.conditions import is_true
+from ads_operator.reconcile.lifecycle import (
+    RUN_CANCELED,
+    RUN_DELETED,
+    RUN_SUCCEEDED,
+    RUN_TERMINAL,
+    exit_code,
+)
 from ads_operator.settings import Settings, SettingsError, from_env
+
+#: How often a followed run's log is searched. A record is searchable seconds after its
+#: time (2 s in the demo), so a line shows about that plus up to this interval late.
+FOLLOW_INTERVAL: Final = 1.0
+#: How often a followed run's state is read (ADS's poll interval): a state line or the
+#: end may show this much late; the log is what a person watches by the second.
+STATE_INTERVAL: Final = 3.0
+#: Exit code of ``-f`` for a run canceled (or deleted before it finished): a process
+#: ended by SIGTERM, as the canceled run's was.
+CANCELED_EXIT: Final = 143
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,11 +65,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-n", "--namespace", default=None, help="its namespace (default: context's)"
     )
-    parser.add_argument("-f", "--follow", action="store_true", help="keep following until done")
+    parser.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="follow until the run ends, then exit with its exit code",
+    )
+    parser.add_argument("--context", help="kubeconfig context to use (default: current)")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG)")
     parser.add_argument(
         "--oci-endpoint", help="send OCI calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
     )
     parser.add_argument("--oci-config", help="OCI config file (sets ADS_OPERATOR_OCI_CONFIG_FILE)")
+
+
+def exit_status(run: OciJobRun) -> int:
+    """The exit code of ``logs -f`` for a run that ended: 0 if it SUCCEEDED; for FAILED
+    the code its ``lifecycleDetails`` name ("... exit code N"), else 1 (it failed before
+    or around its code: a timeout, its infrastructure); :data:`CANCELED_EXIT` if it was
+    CANCELED, or DELETED without a code (how it ended is gone with it)."""
+    if run.lifecycle_state in RUN_SUCCEEDED:
+        return 0
+    code = exit_code(run.lifecycle_state, run.lifecycle_details)
+    if code is not None and 0 < code < 256:
+        return code
+    if run.lifecycle_state in RUN_CANCELED | RUN_DELETED:
+        return CANCELED_EXIT
+    return 1
 
 
 def _stamp(value: datetime) -> str:
@@ -59,6 +109,14 @@ def _state_time(run: OciJobRun, clock: Callable[[], datetime]) -> datetime:
     return clock()
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What :func:`stream` printed: the log lines, and the run as last read."""
+
+    printed: int
+    run: OciJobRun
+
+
 async def stream(
     port: OciPort,
     run_ocid: str,
@@ -67,37 +125,48 @@ async def stream(
     settings: Settings,
     out: TextIO,
     now: Callable[[], datetime] | None = None,
-) -> int:
-    """Print the run's lines (and state changes when following); returns lines printed.
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    reader: LogSearchBatcher | None = None,
+) -> Shown:
+    """Print the run's lines (and state changes when following) until done.
 
     Each pass prints what it found sorted by time. The state line of a finished run comes
-    last, after the final read, so it follows every log line it ended."""
+    last, after the final read, so it follows every log line it ended. ``reader`` pages
+    the searches (the operator's, unbatched; tests pass one to count its calls)."""
     clock = now or (lambda: datetime.now(UTC))
-    cursor = logs.Cursor()
-    # One run, followed by a person: lines are shown as soon as they are searchable (no
-    # settle), and the settle time plus the overlap is re-read for the late ones instead.
+    reader = reader or LogSearchBatcher(window=0)
+    # Every read re-reads the settle time (how late records usually become searchable).
+    trail = Trail(
+        quick=timedelta(seconds=max(settings.log_settle + settings.log_overlap, FOLLOW_INTERVAL))
+    )
     settle = timedelta(seconds=settings.log_settle)
-    overlap = timedelta(seconds=settings.log_settle + settings.log_overlap)
     last_state: tuple[str, str] | None = None
-    history_shown = False
     printed = 0
     compartment: str | None = None
+    run: OciJobRun | None = None
+    state_read_at = datetime.min.replace(tzinfo=UTC)
+    said_no_logging = False
     while True:
-        run = await port.get_job_run(run_id=run_ocid)
+        moment = clock()
+        lines: list[tuple[datetime, str]] = []
+        if run is None or (
+            run.lifecycle_state not in RUN_TERMINAL
+            and moment - state_read_at >= timedelta(seconds=STATE_INTERVAL)
+        ):
+            first = run is None
+            run, state_read_at = await port.get_job_run(run_id=run_ocid), moment
+            if first and follow:
+                # The states the run went through before this command saw it, at OCI's times.
+                lines.extend(_earlier_states(run))
         terminal = run.lifecycle_state in RUN_TERMINAL
         # A finished run is read once more after its last lines became searchable: at
         # once if that was long ago, else after at most the settle time.
         done = not follow or (
             terminal
             and not logs.keep_reading(
-                terminal=True, time_finished=run.time_finished, now=clock(), grace=settle
+                terminal=True, time_finished=run.time_finished, now=moment, grace=settle
             )
         )
-        lines: list[tuple[datetime, str]] = []
-        if follow and not history_shown:
-            # The states the run went through before this command saw it, at OCI's times.
-            lines.extend(_earlier_states(run))
-            history_shown = True
         state = (run.lifecycle_state, run.lifecycle_details)
         if follow and state != last_state and (done or not terminal):
             text = f"Job Run {run.lifecycle_state}" + (
@@ -107,60 +176,40 @@ async def stream(
             last_state = state
         if not (run.log_id and run.log_group_id):
             _print(lines, out)
-            print(
-                "Logging is not configured for this job run; only its status is shown.",
-                file=out,
-                flush=True,
-            )
+            if not said_no_logging:
+                said_no_logging = True
+                print(
+                    "Logging is not configured for this job run; only its status is shown.",
+                    file=out,
+                    flush=True,
+                )
             if not follow or terminal:
-                return printed
+                return Shown(printed, run)
         else:
             if compartment is None:
                 try:
-                    compartment = await port.get_log_compartment(
-                        log_group_id=run.log_group_id, log_id=run.log_id
+                    compartment = await reader.log_compartment(
+                        port, log_group_id=run.log_group_id, log_id=run.log_id
                     )
                 except OciError:
                     compartment = run.compartment_id
-            window = logs.read_window(
-                cursor,
-                time_accepted=run.time_accepted,
-                now=clock(),
-                settle=timedelta(0),
-                overlap=overlap,
-            )
-            fetched: list[LogRecord] = []
-            if window is not None:
-                query = logs.search_query(compartment, run.log_group_id, run.log_id, run.id)
-                page: str | None = None
-                while True:
-                    result = await port.search_logs(
-                        query=query,
-                        time_start=window.start,
-                        time_end=window.end,
-                        limit=1000,
-                        page=page,
-                    )
-                    fetched.extend(result.records)
-                    page = result.next_page
-                    if not page:
-                        break
-                merged = logs.merge(
-                    cursor,
-                    fetched,
-                    window=window,
-                    overlap=overlap,
-                    max_ids=settings.log_cursor_max_ids,
+            read = trail.next_read(now=moment, time_accepted=run.time_accepted, last=done)
+            if read is not None:
+                want = LogWant(
+                    compartment,
+                    run.log_group_id,
+                    run.log_id,
+                    run.id,
+                    read.window.start,
+                    read.window.end,
                 )
-            else:
-                merged = logs.Merged((), cursor)
-            cursor = merged.cursor
-            lines.extend((record.time, record.message) for record in merged.new)
-            printed += len(merged.new)
+                new = trail.take(await reader.search(port, want), read, now=moment)
+                lines.extend((record.time, record.message) for record in new)
+                printed += len(new)
             _print(lines, out)
         if done:
-            return printed
-        await asyncio.sleep(settings.poll_interval)  # the follow interval (ADS: 3 s)
+            return Shown(printed, run)
+        await sleep(FOLLOW_INTERVAL)
 
 
 def _earlier_states(run: OciJobRun) -> list[tuple[datetime, str]]:
@@ -195,33 +244,17 @@ DEMO_HINT = 'for `make demo`, run: eval "$(hack/demo env)"'
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    kubeconfig, context = getattr(args, "kubeconfig", None), getattr(args, "context", None)
     try:
-        kube = await asyncio.to_thread(configure)
+        kube = await asyncio.to_thread(configure, kubeconfig=kubeconfig, context=context)
     except Exception as exc:  # kubernetes raises ConfigException, or OSError for files
         raise CommandError(
             f"no Kubernetes configuration ({type(exc).__name__}: {exc}); point KUBECONFIG "
-            f"at your cluster ({DEMO_HINT})"
+            f"at your cluster or give --kubeconfig/--context ({DEMO_HINT})"
         ) from None
-    namespace = args.namespace or _context_namespace()
-    try:
-        body = await kube.get_resource(RUN_PLURAL, namespace, args.run)
-    except Exception as exc:
-        raise CommandError(
-            f"cannot read dsjobrun/{args.run} in namespace {namespace}: "
-            f"{_first_line(exc)}; check that the cluster is up and KUBECONFIG points at it"
-        ) from None
-    if body is None:
-        raise CommandError(
-            f"dsjobrun/{args.run} not found in namespace {namespace}; "
-            "list them with `kubectl get dsjobrun -A`, and give -n NAMESPACE"
-        )
-    spec, status = body.get("spec") or {}, body.get("status") or {}
-    ocid = status.get("ocid")
-    if not ocid:
-        raise CommandError(
-            f"dsjobrun/{args.run} has no OCI run yet (phase {status.get('phase', 'Pending')}); "
-            f"`kubectl describe dsjobrun {args.run} -n {namespace}` says why"
-        )
+    namespace = args.namespace or _context_namespace(kubeconfig, context)
+    body = await _run_with_ocid(kube, namespace, args.run, wait=args.follow)
+    spec, ocid = body.get("spec") or {}, body["status"]["ocid"]
     job_spec: _CredentialKeys = {}
     if (spec.get("jobRef") or {}).get("name"):
         job = await kube.get_resource(JOB_PLURAL, namespace, spec["jobRef"]["name"])
@@ -234,7 +267,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             secret_name=secret_name,
             region=spec.get("region") or job_spec.get("region"),
         )
-        await stream(port, ocid, follow=args.follow, settings=settings, out=sys.stdout)
+        shown = await stream(port, ocid, follow=args.follow, settings=settings, out=sys.stdout)
     except OciError as exc:
         where = (
             f"the OCI endpoint {settings.oci_endpoint}"
@@ -246,7 +279,48 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             f"{'Secret ' + secret_name if secret_name else settings.oci_config_file}); "
             f"give --oci-config FILE and --oci-endpoint URL, or set ADS_OPERATOR_* ({DEMO_HINT})"
         ) from None
-    return 0
+    return exit_status(shown.run) if args.follow else 0
+
+
+#: Phases after which a run without an OCI run will never get one.
+_ENDED: Final = frozenset({"Succeeded", "Failed", "Canceled"})
+
+
+async def _run_with_ocid(kube: KubeClient, namespace: str, name: str, *, wait: bool) -> Any:
+    """The DataScienceJobRun once it has an OCI run: at once, or (``wait``, for ``-f``
+    right after ``kubectl apply``) when the operator has created it."""
+    told = False
+    while True:
+        try:
+            body = await kube.get_resource(RUN_PLURAL, namespace, name)
+        except Exception as exc:
+            raise CommandError(
+                f"cannot read dsjobrun/{name} in namespace {namespace}: "
+                f"{_first_line(exc)}; check that the cluster is up and KUBECONFIG "
+                "(or --kubeconfig/--context) points at it"
+            ) from None
+        if body is None:
+            raise CommandError(
+                f"dsjobrun/{name} not found in namespace {namespace}; "
+                "list them with `kubectl get dsjobrun -A`, and give -n NAMESPACE"
+            )
+        status = body.get("status") or {}
+        if status.get("ocid"):
+            return body
+        phase = status.get("phase", "Pending")
+        if not wait or phase in _ENDED or is_true(status.get("conditions"), "Terminal"):
+            raise CommandError(
+                f"dsjobrun/{name} has no OCI run{'' if wait else ' yet'} (phase {phase}); "
+                f"`kubectl describe dsjobrun {name} -n {namespace}` says why"
+            )
+        if not told:
+            print(
+                f"waiting for dsjobrun/{name} to start its OCI run (phase {phase}) ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            told = True
+        await asyncio.sleep(FOLLOW_INTERVAL)  # the operator creates it; poll until then
 
 
 def _first_line(exc: BaseException) -> str:
@@ -254,12 +328,14 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def _context_namespace() -> str:
+def _context_namespace(kubeconfig: str | None, context: str | None) -> str:
+    """The namespace of the context in use (the named one, else the current one)."""
     import kubernetes
 
     try:
-        _, context = kubernetes.config.list_kube_config_contexts()
-        return str(context.get("context", {}).get("namespace") or "default")
+        contexts, current = kubernetes.config.list_kube_config_contexts(kubeconfig)
+        chosen = next((c for c in contexts if c["name"] == context), None) if context else current
+        return str((chosen or {}).get("context", {}).get("namespace") or "default")
     except Exception:
         return "default"
 

@@ -23,7 +23,6 @@ A problem the user can fix is one line on stderr and a non-zero exit (2 for bad 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -79,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     log = sub.add_parser("logs", parents=[common], help="print a run's log (-f follows)")
     log.add_argument("run", help="name of the DataScienceJobRun")
-    log.add_argument("-f", "--follow", action="store_true", help="keep following until done")
+    log.add_argument(
+        "-f", "--follow", action="store_true", help="follow until the run ends (its exit code)"
+    )
     log.add_argument("--oci-endpoint", help="send OCI calls here")
     log.add_argument("--oci-config", help="OCI config file")
     for name, help_text in (("cancel", "cancel a run"), ("status", "show a run in one screen")):
@@ -204,10 +205,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(completion_script(args.shell))
         return 0
     if args.command == "logs":
-        # The same code as ``ads-operator logs``, in the namespace kubectl would use (it
-        # reads the current context of KUBECONFIG: --context does not reach it).
-        if getattr(args, "kubeconfig", None):
-            os.environ["KUBECONFIG"] = args.kubeconfig
+        # The same code as ``ads-operator logs``, with kubectl's --kubeconfig, --context
+        # and the namespace kubectl would use.
         args.namespace = Cluster(args).namespace
         return logs.main(args)
     parse_env(getattr(args, "env", []))  # bad input is refused before the cluster is asked

@@ -11,9 +11,12 @@ from ads_operator.kube.client import KubeClient
 STATE_THREADS = 8
 
 
-def configure(pool_size: int = 32) -> KubeClient:
+def configure(
+    pool_size: int = 32, *, kubeconfig: str | None = None, context: str | None = None
+) -> KubeClient:
     """A client with credentials loaded the way kopf loads them: in-cluster first, then
-    the kubeconfig.
+    the kubeconfig. A ``kubeconfig`` file or ``context`` named by the user (the command
+    line's ``--kubeconfig``, ``--context``) is used as named, never the in-cluster one.
 
     ``pool_size`` keeps one apiserver connection per worker thread (the loop's executor,
     as many Event threads, and the few for new states): the client's default (5 per CPU)
@@ -23,10 +26,10 @@ def configure(pool_size: int = 32) -> KubeClient:
 
     state_threads = min(pool_size, STATE_THREADS)
     config = kubernetes.client.Configuration()
-    try:
-        kubernetes.config.load_incluster_config(client_configuration=config)
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config(client_configuration=config)
+    if not (kubeconfig is None and context is None and _in_cluster(config)):
+        kubernetes.config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=config
+        )
     config.connection_pool_maxsize = pool_size * 2 + state_threads
     config.retries = 0  # urllib3's own retries off: the adapter's are the only ones
     return KubeClient(
@@ -34,3 +37,14 @@ def configure(pool_size: int = 32) -> KubeClient:
         event_threads=ThreadPoolExecutor(pool_size, thread_name_prefix="ads-events"),
         state_threads=ThreadPoolExecutor(state_threads, thread_name_prefix="ads-state"),
     )
+
+
+def _in_cluster(config: object) -> bool:
+    """Whether the pod's service account credentials were loaded into ``config``."""
+    import kubernetes
+
+    try:
+        kubernetes.config.load_incluster_config(client_configuration=config)
+    except kubernetes.config.ConfigException:
+        return False
+    return True

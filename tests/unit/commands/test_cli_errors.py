@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ads_operator import cli
 from ads_operator.commands import logs
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -106,7 +107,7 @@ def test_logs_without_oci_config_says_what_to_do(
     async def get_resource(plural: str, namespace: str, name: str) -> dict[str, Any]:
         return {"spec": {"jobRef": {"name": "j"}}, "status": {"ocid": "ocid1.run"}}
 
-    monkeypatch.setattr(logs, "configure", lambda: SimpleNamespace(get_resource=get_resource))
+    monkeypatch.setattr(logs, "configure", lambda **_: SimpleNamespace(get_resource=get_resource))
     monkeypatch.setenv("ADS_OPERATOR_OCI_CONFIG_FILE", str(tmp_path / "missing-config"))
     args = argparse.Namespace(
         run="r", namespace="demo", follow=False, oci_endpoint=None, oci_config=None
@@ -124,7 +125,7 @@ def test_logs_of_a_missing_run_names_it(
     async def get_resource(plural: str, namespace: str, name: str) -> None:
         return None
 
-    monkeypatch.setattr(logs, "configure", lambda: SimpleNamespace(get_resource=get_resource))
+    monkeypatch.setattr(logs, "configure", lambda **_: SimpleNamespace(get_resource=get_resource))
     args = argparse.Namespace(
         run="nope", namespace="demo", follow=False, oci_endpoint=None, oci_config=None
     )
@@ -154,3 +155,33 @@ def test_logs_with_the_cluster_down_says_so(tmp_path: Path) -> None:
     (line,) = proc.stderr.splitlines()
     assert "cannot read dsjobrun/some-run" in line
     assert "check that the cluster is up" in line
+
+
+def test_logs_reads_the_cluster_of_the_context_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--context`` (and ``--kubeconfig``) reach the client, and the namespace is that
+    context's (it was refused as an unknown argument, and the current context used)."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: here\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: here, context: {cluster: c, user: u, namespace: near}},"
+        " {name: there, context: {cluster: c, user: u, namespace: far}}]\n"
+        "users: [{name: u, user: {token: x}}]\n"
+    )
+    chosen: dict[str, Any] = {}
+
+    async def get_resource(plural: str, namespace: str, name: str) -> None:
+        return None
+
+    def configure(**kwargs: Any) -> SimpleNamespace:
+        chosen.update(kwargs)
+        return SimpleNamespace(get_resource=get_resource)
+
+    monkeypatch.setattr(logs, "configure", configure)
+    argv = ["logs", "r", "--context", "there", "--kubeconfig", str(kubeconfig)]
+    assert cli.main(argv) == 1
+    assert chosen == {"kubeconfig": str(kubeconfig), "context": "there"}
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "dsjobrun/r not found in namespace far" in line

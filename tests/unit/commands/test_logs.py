@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from ads_operator.commands.logs import stream
-from ads_operator.models.oci_records import LogPage
+from ads_operator.commands.logs import CANCELED_EXIT, exit_status, stream
+from ads_operator.models.oci_records import LogPage, OciJobRun
 from ads_operator.settings import Settings
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
+
+
+class Clock:
+    """A clock that ``sleep`` moves on (the follow loop's waits take no time)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.moment
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.moment += timedelta(seconds=seconds)
+
+
+async def no_sleep(seconds: float) -> None:
+    """The clock moves with the searches instead."""
 
 
 async def _run(port: FakePort) -> str:
@@ -25,10 +44,10 @@ async def test_prints_the_lines_so_far_in_order() -> None:
     run_id = await _run(port)
     port.emit(run_id, ("b", at(2)), ("a", at(1)))
     out = io.StringIO()
-    printed = await stream(
+    shown = await stream(
         port, run_id, follow=False, settings=Settings(), out=out, now=lambda: at(10)
     )
-    assert printed == 2
+    assert shown.printed == 2
     assert out.getvalue().splitlines() == ["2026-11-26 09:00:01 - a", "2026-11-26 09:00:02 - b"]
 
 
@@ -44,8 +63,7 @@ async def test_follow_of_a_finished_run_prints_in_time_order_and_returns_at_once
         time_finished=at(2),
     )
     out = io.StringIO()
-    settings = Settings(poll_interval=0.01)
-    await stream(port, run_id, follow=True, settings=settings, out=out, now=lambda: at(60))
+    await stream(port, run_id, follow=True, settings=Settings(), out=out, now=lambda: at(60))
     assert out.getvalue().splitlines() == [
         "2026-11-26 09:00:00 - Job Run ACCEPTED",  # earlier states, at OCI's own times
         "2026-11-26 09:00:00 - Job Run IN_PROGRESS",
@@ -67,8 +85,7 @@ async def test_a_live_run_shows_its_state_at_the_time_oci_recorded() -> None:
         "after",
     ]
     port.emit(run_id, ("later", at(7)))
-    clock = iter([at(9), at(9), at(30), at(30), at(30), at(30)])
-    port.move(run_id, "IN_PROGRESS", "", time_started=at(5))
+    clock = Clock(at(9))
     followed = io.StringIO()
 
     async def finish_after_first_pass(**kwargs: object) -> object:
@@ -77,14 +94,16 @@ async def test_a_live_run_shows_its_state_at_the_time_oci_recorded() -> None:
         return page
 
     port.search_logs = finish_after_first_pass  # type: ignore[method-assign, assignment]
-    await stream(
+    shown = await stream(
         port,
         run_id,
         follow=True,
-        settings=Settings(poll_interval=0.01),
+        settings=Settings(),
         out=followed,
-        now=lambda: next(clock),
+        now=clock.now,
+        sleep=clock.sleep,
     )
+    assert exit_status(shown.run) == 0
     assert [line[11:] for line in followed.getvalue().splitlines()] == [
         "09:00:00 - Job Run ACCEPTED",
         "09:00:03 - before",
@@ -121,8 +140,68 @@ async def test_follow_shows_lines_at_once_and_late_ones_once() -> None:
     port.emit(run_id, ("early", at(1)))
     port.move(run_id, "SUCCEEDED", "done", time_finished=at(4))
     out = io.StringIO()
-    settings = Settings(poll_interval=0.01)  # settle 10 s, overlap 0
-    await stream(port, run_id, follow=True, settings=settings, out=out, now=port.now)
+    settings = Settings()  # settle 10 s, overlap 0
+    await stream(
+        port, run_id, follow=True, settings=settings, out=out, now=port.now, sleep=no_sleep
+    )
     printed = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
     assert printed == ["Job Run ACCEPTED", "early", "late", "new", "Job Run SUCCEEDED, done"]
     assert port.calls["search_logs"] >= 3
+
+
+async def test_a_failed_run_ends_the_follow_with_its_exit_code_and_late_lines_once() -> None:
+    port = FakePort()
+    run_id = await _run(port)
+    port.move(run_id, "IN_PROGRESS", "", time_started=at(1))
+    port.emit(run_id, ("one", at(2)))
+    clock = Clock(at(3))
+    searches = 0
+    real_search = port.search_logs
+
+    async def search(**kwargs: Any) -> LogPage:
+        nonlocal searches
+        searches += 1
+        if searches == 3:
+            port.emit(run_id, ("two", at(4)))
+        if searches == 30:  # 27 s after its time: past every quick re-read
+            port.emit(run_id, ("late", at(3.5)))
+        if searches == 40:
+            port.move(
+                run_id, "FAILED", "Job run artifact execution failed with exit code 3.",
+                time_started=at(1), time_finished=clock.now(),
+            )  # fmt: skip
+        return await real_search(**kwargs)
+
+    port.search_logs = search  # type: ignore[method-assign]
+    out = io.StringIO()
+    shown = await stream(
+        port, run_id, follow=True, settings=Settings(), out=out, now=clock.now, sleep=clock.sleep
+    )
+    printed = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
+    assert printed == [
+        "Job Run ACCEPTED",
+        "Job Run IN_PROGRESS",
+        "one",
+        "two",
+        "late",
+        "Job Run FAILED, Job run artifact execution failed with exit code 3.",
+    ]
+    assert shown.printed == 3
+    assert exit_status(shown.run) == 3
+    assert set(clock.slept) == {1.0}, "searched every second"
+    assert port.calls["get_job_run"] < searches / 2, "its state is read less often"
+
+
+def _ended(state: str, details: str = "") -> OciJobRun:
+    return OciJobRun(id="r", job_id="j", lifecycle_state=state, compartment_id="c",
+                     lifecycle_details=details)  # fmt: skip
+
+
+def test_exit_status_of_each_ending() -> None:
+    assert exit_status(_ended("SUCCEEDED", "Job run artifact execution succeeded.")) == 0
+    assert exit_status(_ended("FAILED", "Job run artifact execution failed with exit code 3")) == 3
+    assert exit_status(_ended("FAILED", "Job run timed out.")) == 1
+    assert exit_status(_ended("FAILED", "exit code 0")) == 1, "failed is never 0"
+    assert exit_status(_ended("CANCELED", "Job run was canceled.")) == CANCELED_EXIT == 143
+    assert exit_status(_ended("DELETED")) == CANCELED_EXIT
+    assert exit_status(_ended("DELETED", "failed with exit code 2")) == 2
