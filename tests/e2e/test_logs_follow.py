@@ -105,7 +105,8 @@ def test_follow_shows_a_live_runs_lines_once_in_order_and_exits_with_its_code(
     assert [p for p in printed if p.startswith("late")] == ["late 1", "late 2"]
     assert printed[0] == "Job Run ACCEPTED"
     assert any(p.startswith("Job Run IN_PROGRESS") for p in printed)
-    assert printed[-1].startswith("Job Run FAILED") and "exit code 3" in printed[-1]
+    assert printed[-1].startswith("Job Run FAILED")
+    assert "exit code 3" in printed[-1]
     assert len(printed) == len(set(printed)), printed
 
     # --context and --kubeconfig choose the cluster: the current context of this
@@ -129,4 +130,5 @@ def test_follow_shows_a_live_runs_lines_once_in_order_and_exits_with_its_code(
     assert chosen.returncode == 0, chosen.stderr
     assert [line.split(" - ", 1)[1] for line in chosen.stdout.splitlines()][-1] == "after 4"
     current = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert current.returncode == 1 and "cannot read dsjobrun/gated-run" in current.stderr
+    assert current.returncode == 1
+    assert "cannot read dsjobrun/gated-run" in current.stderr

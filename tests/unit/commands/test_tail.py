@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from ads_operator.commands.tail import DEEP_EVERY, LATE_BOUND, Read, Trail
 from ads_operator.models.oci_records import LogRecord
+from ads_operator.reconcile.logs import Window
 from tests.fixtures.fake_oci import at
 
 QUICK = timedelta(seconds=10)
@@ -48,17 +49,15 @@ def follow(trail: Trail, log: Log, *, start: float, stop: float, step: float = 1
 def test_first_read_covers_the_run_then_quick_reads_resume_before_the_last_end() -> None:
     trail = Trail(quick=QUICK)
     first = trail.next_read(now=at(100), time_accepted=at(5))
-    assert first == Read(first.window, deep=True) and first.window.end == at(100)
-    assert first.window.start == at(5) - timedelta(seconds=60)
+    assert first == Read(Window(at(5) - timedelta(seconds=60), at(100)), deep=True)
     trail.take([], first, now=at(100))
     quick = trail.next_read(now=at(101), time_accepted=at(5))
-    assert quick is not None and not quick.deep
-    assert (quick.window.start, quick.window.end) == (at(90), at(101))
+    assert quick == Read(Window(at(90), at(101)), deep=False)
     deep = trail.next_read(now=at(100) + DEEP_EVERY, time_accepted=at(5))
-    assert deep is not None and deep.deep
-    assert deep.window.start == max(at(5) - timedelta(seconds=60), at(115) - LATE_BOUND - DEEP_EVERY)
+    reach = max(at(5) - timedelta(seconds=60), at(115) - LATE_BOUND - DEEP_EVERY)
+    assert deep == Read(Window(reach, at(115)), deep=True)
     last = trail.next_read(now=at(102), time_accepted=at(5), last=True)
-    assert last is not None and last.deep
+    assert last == Read(Window(reach, at(102)), deep=True)
 
 
 def test_each_record_once_in_time_order_when_ingested_on_time() -> None:
