@@ -71,12 +71,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="follow until the run ends, then exit with its exit code",
     )
+    add_grace(parser)
     parser.add_argument("--context", help="kubeconfig context to use (default: current)")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG)")
     parser.add_argument(
         "--oci-endpoint", help="send OCI calls here (sets ADS_OPERATOR_OCI_ENDPOINT)"
     )
     parser.add_argument("--oci-config", help="OCI config file (sets ADS_OPERATOR_OCI_CONFIG_FILE)")
+
+
+def add_grace(parser: argparse.ArgumentParser) -> None:
+    """``--grace``, shared with ``kubectl ads logs``."""
+    parser.add_argument(
+        "--grace",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="with -f: keep reading this long after the run ends for records OCI Logging"
+        " ingests late (default: ADS_OPERATOR_LOG_SETTLE; ADS waits 90, the late bound is 180)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds from 0 to 3600")
+    return value
 
 
 def exit_status(run: OciJobRun) -> int:
@@ -127,19 +150,22 @@ async def stream(
     now: Callable[[], datetime] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     reader: LogSearchBatcher | None = None,
+    grace: float | None = None,
 ) -> Shown:
     """Print the run's lines (and state changes when following) until done.
 
     Each pass prints what it found sorted by time. The state line of a finished run comes
     last, after the final read, so it follows every log line it ended. ``reader`` pages
-    the searches (the operator's, unbatched; tests pass one to count its calls)."""
+    the searches (the operator's, unbatched; tests pass one to count its calls). A run
+    that finished is read until ``grace`` seconds after its end (default: the settle
+    time, when its last lines are searchable; more waits for records ingested late)."""
     clock = now or (lambda: datetime.now(UTC))
     reader = reader or LogSearchBatcher(window=0)
     # Every read re-reads the settle time (how late records usually become searchable).
     trail = Trail(
         quick=timedelta(seconds=max(settings.log_settle + settings.log_overlap, FOLLOW_INTERVAL))
     )
-    settle = timedelta(seconds=settings.log_settle)
+    after_end = timedelta(seconds=settings.log_settle if grace is None else grace)
     last_state: tuple[str, str] | None = None
     printed = 0
     compartment: str | None = None
@@ -160,11 +186,11 @@ async def stream(
                 lines.extend(_earlier_states(run))
         terminal = run.lifecycle_state in RUN_TERMINAL
         # A finished run is read once more after its last lines became searchable: at
-        # once if that was long ago, else after at most the settle time.
+        # once if that was long ago, else after at most ``after_end``.
         done = not follow or (
             terminal
             and not logs.keep_reading(
-                terminal=True, time_finished=run.time_finished, now=moment, grace=settle
+                terminal=True, time_finished=run.time_finished, now=moment, grace=after_end
             )
         )
         state = (run.lifecycle_state, run.lifecycle_details)
@@ -267,7 +293,14 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             secret_name=secret_name,
             region=spec.get("region") or job_spec.get("region"),
         )
-        shown = await stream(port, ocid, follow=args.follow, settings=settings, out=sys.stdout)
+        shown = await stream(
+            port,
+            ocid,
+            follow=args.follow,
+            settings=settings,
+            out=sys.stdout,
+            grace=getattr(args, "grace", None),
+        )
     except OciError as exc:
         where = (
             f"the OCI endpoint {settings.oci_endpoint}"

@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument(
         "-f", "--follow", action="store_true", help="follow until the run ends (its exit code)"
     )
+    logs.add_grace(log)
     log.add_argument("--oci-endpoint", help="send OCI calls here")
     log.add_argument("--oci-config", help="OCI config file")
     for name, help_text in (("cancel", "cancel a run"), ("status", "show a run in one screen")):

@@ -67,6 +67,7 @@ def _bad_invocations(tmp: Path) -> dict[str, tuple[list[str], str]]:
             "not a loopback address",
         ),
         "logs-no-run-name": (["logs"], "the following arguments are required: run"),
+        "logs-bad-grace": (["logs", "r", "--grace", "-1"], "expected seconds from 0 to 3600"),
         "run-no-scope": (["run"], "--namespace"),
         "run-no-kubeconfig": (["run", "-n", "demo"], "KUBECONFIG"),
         "crds-unwritable-root": (["crds", "--root", "/proc/nonexistent"], "cannot write"),

@@ -205,3 +205,28 @@ def test_exit_status_of_each_ending() -> None:
     assert exit_status(_ended("CANCELED", "Job run was canceled.")) == CANCELED_EXIT == 143
     assert exit_status(_ended("DELETED")) == CANCELED_EXIT
     assert exit_status(_ended("DELETED", "failed with exit code 2")) == 2
+
+
+async def test_grace_keeps_reading_after_the_end_for_late_records() -> None:
+    port = FakePort()
+    run_id = await _run(port)
+    port.emit(run_id, ("last", at(1)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(0), time_finished=at(2))
+    clock = Clock(at(3))
+    real_search = port.search_logs
+
+    async def search(**kwargs: Any) -> LogPage:
+        if clock.now() == at(40):  # ingested 38 s after its time, after the run ended
+            port.emit(run_id, ("late", at(1.5)))
+        return await real_search(**kwargs)
+
+    port.search_logs = search  # type: ignore[method-assign]
+    out = io.StringIO()
+    settings = Settings()  # settle 10 s: without grace it would end at 12 s
+    await stream(
+        port, run_id, follow=True, settings=settings, out=out, now=clock.now,
+        sleep=clock.sleep, grace=60,
+    )  # fmt: skip
+    printed = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
+    assert printed[-3:] == ["last", "late", "Job Run SUCCEEDED, done"]
+    assert clock.now() >= at(62)
