@@ -162,8 +162,10 @@ async def stream(
     clock = now or (lambda: datetime.now(UTC))
     reader = reader or LogSearchBatcher(window=0)
     # Every read re-reads the settle time (how late records usually become searchable).
+    # Deep reads catch records ingested up to the operator's late bound (ADS: 180 s).
     trail = Trail(
-        quick=timedelta(seconds=max(settings.log_settle + settings.log_overlap, FOLLOW_INTERVAL))
+        quick=timedelta(seconds=max(settings.log_settle + settings.log_overlap, FOLLOW_INTERVAL)),
+        late_bound=timedelta(seconds=settings.log_late_bound),
     )
     after_end = timedelta(seconds=settings.log_settle if grace is None else grace)
     last_state: tuple[str, str] | None = None

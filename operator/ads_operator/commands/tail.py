@@ -31,7 +31,8 @@ from datetime import datetime, timedelta
 from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile.logs import SEARCH_RETENTION, START_MARGIN, Window, whole_ms
 
-#: How late a record may be ingested and still be shown while following (ADS: 180 s).
+#: How late a record may be ingested and still be shown while following (ADS: 180 s);
+#: ``ads-operator logs`` passes ``ADS_OPERATOR_LOG_LATE_BOUND``, whose default this is.
 LATE_BOUND = timedelta(seconds=180)
 #: How often the tail re-reads back to :data:`LATE_BOUND`.
 DEEP_EVERY = timedelta(seconds=15)
