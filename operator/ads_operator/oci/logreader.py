@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
@@ -43,6 +43,9 @@ MAX_RUNS_PER_QUERY: Final = 50
 #: in flight only holds more parsed result pages in memory at the same time.
 MAX_QUERIES_AT_ONCE: Final = 4
 PAGE_LIMIT: Final = 1000
+#: A whole-log query serves the runs whose windows start at most this much before the
+#: median start of its log's waiting runs (see :func:`_near`).
+WHOLE_LOG_SLACK: Final = timedelta(seconds=30)
 OCID_MARK: Final = "ocid1."
 
 
@@ -85,18 +88,34 @@ def log_query(compartment_id: str, log_group_id: str, log_id: str) -> str:
 
 def plan_queries(wants: Sequence[LogWant]) -> list[tuple[bool, list[int]]]:
     """The queries for one batch window as ``(whole_log, indices into wants)``. The runs of
-    a log with more than :data:`MAX_RUNS_PER_QUERY` waiting share one whole-log query; the
-    others go in ``or`` queries of at most that many runs, in arrival order."""
+    a log with more than :data:`MAX_RUNS_PER_QUERY` waiting share one whole-log query
+    (those whose windows start near the others', see :func:`_near`); the others go in
+    ``or`` queries of at most that many runs, in arrival order."""
     by_log: dict[str, list[int]] = {}
     for i, want in enumerate(wants):
         by_log.setdefault(want.log_id, []).append(i)
-    crowded = {log for log, group in by_log.items() if len(group) > MAX_RUNS_PER_QUERY}
-    plans: list[tuple[bool, list[int]]] = [(True, by_log[log]) for log in sorted(crowded)]
-    rest = [i for i, w in enumerate(wants) if w.log_id not in crowded]
+    plans: list[tuple[bool, list[int]]] = []
+    whole: set[int] = set()
+    for log in sorted(by_log):
+        near = _near(wants, by_log[log])
+        if len(near) > MAX_RUNS_PER_QUERY:
+            plans.append((True, near))
+            whole.update(near)
+    rest = [i for i in range(len(wants)) if i not in whole]
     plans += [
         (False, rest[i : i + MAX_RUNS_PER_QUERY]) for i in range(0, len(rest), MAX_RUNS_PER_QUERY)
     ]
     return plans
+
+
+def _near(wants: Sequence[LogWant], group: list[int]) -> list[int]:
+    """The runs of one log whose windows start near the median start: a whole-log query
+    reads every run's records from its earliest start, so a run far behind (after a
+    restart, a slow step) would make it read minutes of a thousand runs' log; such a run
+    gets an ``or`` query of its own instead, which pages through its own lines only."""
+    starts = sorted(wants[i].start for i in group)
+    edge = starts[len(starts) // 2] - WHOLE_LOG_SLACK
+    return [i for i in group if wants[i].start >= edge]
 
 
 def split_records(wants: Sequence[LogWant], records: Sequence[LogRecord]) -> list[list[LogRecord]]:

@@ -116,3 +116,13 @@ async def test_the_runs_furthest_behind_are_searched_first(monkeypatch: Any) -> 
         batcher.search(port, want("r2", 100, 290, log="l2")),  # type: ignore[arg-type]
     )
     assert [q.split("'*")[1].split("'")[0] for q in port.queries] == ["r2", "r0", "r1"]
+
+
+def test_a_run_far_behind_does_not_make_a_whole_log_query_deep(monkeypatch: Any) -> None:
+    """Three runs of one log are crowded (more than 2 per query): the two near each other
+    share a whole-log query, the one two minutes behind gets its own."""
+    monkeypatch.setattr(logreader, "MAX_RUNS_PER_QUERY", 1)
+    wants = [want("r0", 280, 290), want("r1", 160, 290), want("r2", 282, 290)]
+    assert logreader.plan_queries(wants) == [(True, [0, 2]), (False, [1])]
+    wants.append(want("r3", 285, 290, log="l2"))
+    assert logreader.plan_queries(wants) == [(True, [0, 2]), (False, [1]), (False, [3])]
