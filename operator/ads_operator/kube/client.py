@@ -21,6 +21,7 @@ import asyncio
 import base64
 import functools
 import itertools
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -42,6 +43,8 @@ from ads_operator.models import GROUP, VERSION
 from ads_operator.models.conditions import ConditionWire
 from ads_operator.reconcile import kstatus
 from ads_operator.reconcile.conditions import rebased
+
+log = logging.getLogger(__name__)
 
 #: Objects per list page: a page is parsed whole, so this bounds what one list holds.
 LIST_PAGE = 100
@@ -175,6 +178,7 @@ class KubeClient:
         written onto that version; a 409 when they keep moving (the caller's pass fails
         and its next one writes them)."""
         ours = status.get("conditions")
+        log.debug("%s/%s: the conditions moved on; redone on a fresh read", plural, name)
         for _ in range(3):
             fresh = await self.get_resource(plural, namespace, name)
             if fresh is None:

@@ -202,3 +202,24 @@ async def test_a_job_still_creating_in_oci_is_retried_with_a_growing_delay() -> 
     port.jobs[outside.id] = replace(port.jobs[outside.id], lifecycle_state="ACTIVE")
     assert await job.reconcile(op, current(kube), retry=0) == Done()
     assert kube.reasons() == ["Ready"]
+
+
+async def test_a_condition_another_manager_added_during_a_pass_is_kept() -> None:
+    """Another field manager adds its own condition while a pass runs (after kopf handed
+    the pass the job): the pass's conditions write, computed from the older list, keeps it
+    (issue 20; the adapter's JSON patch test and rebase, as FakeKube models them)."""
+    kube, port, _ = cluster()
+    op = fake_operator(kube, port)
+    audited = {"type": "Audited", "status": "True", "reason": "Reviewed", "message": "ok"}
+    body = {**current(kube), "status": {}}  # what kopf handed the pass
+
+    def audit_tool_applies(plural: str, namespace: str, name: str) -> None:
+        status = kube.objects[(plural, namespace, name)].setdefault("status", {})
+        conditions = status.setdefault("conditions", [])
+        if audited not in conditions:  # once, before the pass's first status write
+            conditions.append(audited)
+
+    kube.before_patch = audit_tool_applies
+    assert await job.reconcile(op, body, retry=0) == Done()
+    assert condition(kube, "Ready") == ("True", "Active")
+    assert condition(kube, "Audited") == ("True", "Reviewed")
