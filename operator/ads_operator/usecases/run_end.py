@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ads_operator import metrics
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import KubeError
+from ads_operator.kube.port import KubeError, error_text
 from ads_operator.models import (
     JOB_PLURAL,
     RUN_PLURAL,
@@ -52,7 +52,11 @@ async def expire(
         spec = DataScienceJobRunSpec.model_validate(dict(body.get("spec") or {}))
     except ValidationError:
         return
-    rules = known[0] if known is not None else await run_policy_of(op, spec, namespace)
+    if known is None:
+        known = await _policy_when_readable(op, spec, namespace, name, stopped)
+        if known is None:
+            return  # stopped while the API server failed
+    rules = known[0]
     when = policy.expires_at(rules, status) if rules is not None else None
     if rules is None or when is None:
         return
@@ -83,6 +87,30 @@ async def expire(
             message=f"runPolicy.ttlSecondsAfterFinished ({rules.ttl_seconds_after_finished}s)"
             " passed since the run finished: deleting this resource",
         )
+
+
+async def _policy_when_readable(
+    op: Operator, spec: DataScienceJobRunSpec, namespace: str, name: str, stopped: Stopping
+) -> tuple[RunPolicy | None] | None:
+    """The run's effective policy, read again after a growing backoff while the API server
+    fails (a finished run's daemon starts with this read after every operator restart:
+    a failure must not crash it); None once the daemon is stopped."""
+    attempt = 0
+    while not stopped:
+        try:
+            return (await run_policy_of(op, spec, namespace),)
+        except KubeError as exc:
+            delay = api_trouble.delay(op, exc, attempt)
+            attempt += 1
+            log.warning(
+                "run %s/%s: the Kubernetes API failed reading its runPolicy (%s); again in %g s",
+                namespace,
+                name,
+                error_text(exc),
+                delay,
+            )
+            await stopped.wait(delay)
+    return None
 
 
 async def delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outcome:

@@ -122,3 +122,30 @@ async def test_a_run_deletion_the_api_server_fails_keeps_waiting_and_says_so() -
     assert isinstance(outcome, RetryAfter)
     assert kube.reasons() == [api_trouble.REASON]
     assert "deleting" in kube.events[0].message
+
+
+async def test_a_finished_runs_daemon_waits_out_the_api_server_before_its_ttl() -> None:
+    """Before, a finished run's daemon (started anew after every restart) crashed into
+    kopf when its runPolicy could not be read, and kopf restarted it every 5 s."""
+    from tests.unit.usecases.test_run_usecase import Stop, add_job, add_run
+
+    kube, port = FakeKube(), FakePort()
+    op = fake_operator(kube, port)
+    add_job(kube)
+    add_run(kube, runPolicy={"ttlSecondsAfterFinished": 0})
+    kube.objects[(RUN_PLURAL, NS, "run-1")]["status"] = {
+        "phase": "Succeeded",
+        "lifecycleState": "SUCCEEDED",
+        "timeFinished": "2026-11-26T09:00:00Z",
+        "conditions": [{"type": "Finished", "status": "True", "reason": "Succeeded"}],
+    }
+    kube.refuse.add("get_resource")
+
+    def lifted(pauses: int) -> None:
+        if pauses == 2:
+            kube.refuse.clear()
+
+    stop = Stop(lifted)
+    await run_usecase.watch(op, kube.objects[(RUN_PLURAL, NS, "run-1")], stop)
+    assert stop.delays[1] > stop.delays[0]  # backs off
+    assert (RUN_PLURAL, NS, "run-1") not in kube.objects  # expired once readable
