@@ -187,12 +187,16 @@ async def stream(
                 # The states the run went through before this command saw it, at OCI's times.
                 lines.extend(_earlier_states(run))
         terminal = run.lifecycle_state in RUN_TERMINAL
+        log = (run.log_group_id, run.log_id) if run.log_group_id and run.log_id else None
         # A finished run is read once more after its last lines became searchable: at
         # once if that was long ago, else after at most ``after_end``.
         done = not follow or (
             terminal
-            and not logs.keep_reading(
-                terminal=True, time_finished=run.time_finished, now=moment, grace=after_end
+            and not (
+                log is not None
+                and logs.keep_reading(
+                    terminal=True, time_finished=run.time_finished, now=moment, grace=after_end
+                )
             )
         )
         state = (run.lifecycle_state, run.lifecycle_details)
@@ -202,7 +206,7 @@ async def stream(
             )
             lines.append((_state_time(run, clock), text))
             last_state = state
-        if not (run.log_id and run.log_group_id):
+        if log is None:
             _print(lines, out)
             if not said_no_logging:
                 said_no_logging = True
@@ -211,26 +215,17 @@ async def stream(
                     file=out,
                     flush=True,
                 )
-            if not follow or terminal:
-                return Shown(printed, run)
         else:
             if compartment is None:
                 try:
                     compartment = await reader.log_compartment(
-                        port, log_group_id=run.log_group_id, log_id=run.log_id
+                        port, log_group_id=log[0], log_id=log[1]
                     )
                 except OciError:
                     compartment = run.compartment_id
             read = trail.next_read(now=moment, time_accepted=run.time_accepted, last=done)
             if read is not None:
-                want = LogWant(
-                    compartment,
-                    run.log_group_id,
-                    run.log_id,
-                    run.id,
-                    read.window.start,
-                    read.window.end,
-                )
+                want = LogWant(compartment, *log, run.id, read.window.start, read.window.end)
                 new = trail.take(await reader.search(port, want), read, now=moment)
                 lines.extend((record.time, record.message) for record in new)
                 printed += len(new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -230,3 +231,32 @@ async def test_grace_keeps_reading_after_the_end_for_late_records() -> None:
     printed = [line.split(" - ", 1)[1] for line in out.getvalue().splitlines()]
     assert printed[-3:] == ["last", "late", "Job Run SUCCEEDED, done"]
     assert clock.now() >= at(62)
+
+
+async def test_a_run_without_logging_says_so_once_and_ends_with_the_run() -> None:
+    port = FakePort()
+    run_id = await _run(port)
+    port.runs[run_id] = replace(port.runs[run_id], log_id=None, log_group_id=None)
+    port.move(run_id, "IN_PROGRESS", "", time_started=at(1))
+    clock = Clock(at(2))
+    reads = 0
+    real_get = port.get_job_run
+
+    async def get_job_run(**kwargs: Any) -> OciJobRun:
+        nonlocal reads
+        reads += 1
+        if reads == 4:
+            port.move(run_id, "CANCELED", "Job run was canceled.", time_finished=clock.now())
+        return await real_get(**kwargs)
+
+    port.get_job_run = get_job_run  # type: ignore[method-assign]
+    out = io.StringIO()
+    shown = await stream(
+        port, run_id, follow=True, settings=Settings(), out=out, now=clock.now, sleep=clock.sleep
+    )
+    printed = [line.split(" - ", 1)[-1] for line in out.getvalue().splitlines()]
+    assert (
+        printed.count("Logging is not configured for this job run; only its status is shown.") == 1
+    )
+    assert printed[-1] == "Job Run CANCELED, Job run was canceled."
+    assert exit_status(shown.run) == CANCELED_EXIT
