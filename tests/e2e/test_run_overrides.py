@@ -1,7 +1,8 @@
 """Per-run overrides through the API server and the operator: every override field as
 recorded from ADS is accepted and kept as written, a run overridden to another shape
-runs on it in OCI (the emulator), and a run whose override its job cannot take fails
-Terminal without an OCI run."""
+runs on it in OCI (the emulator), a run whose override its job cannot take fails
+Terminal without an OCI run, and deleting a job cancels a run it put in another
+compartment before OCI deletes the job."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from oci_emulator.testing import EmulatorHandle
 from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.operator import OperatorProcess
-from tests.fixtures.resources import Kube, condition_of, job_run, scripted_job
+from tests.fixtures.resources import COMPARTMENT, Kube, condition_of, job_run, scripted_job
 
 GOLDEN = Path(__file__).parents[1] / "unit/ads/golden/ads_run_overrides.json"
 SHAPE = {
@@ -19,6 +20,7 @@ SHAPE = {
     "shapeName": "VM.Standard2.4",
     "blockStorageSizeInGBs": 80,
 }
+ELSEWHERE = "ocid1.compartment.oc1..aaaaaaaaelsewhere"
 NODES = {
     "jobNodeType": "MULTI_NODE",
     "jobNodeGroupConfigurationDetailsList": [{"name": "node-group", "replicas": 2}],
@@ -79,3 +81,25 @@ def test_overridden_shape_runs_and_an_override_the_job_cannot_take_is_terminal(
     assert "jobNodeConfigurationOverrideDetails is for multi-node jobs" in terminal["message"]
     assert "ocid" not in nodes
     assert request_count(emulator, "CreateJobRun") == before + 1  # the bigger run's only
+
+
+def test_deleting_a_job_cancels_its_run_in_another_compartment_then_deletes_it(
+    kube: Kube, operator: OperatorProcess, log_group: str, oci_clients: OciClients
+) -> None:
+    script = "import time\nprint('started', flush=True)\ntime.sleep(600)\n"
+    kube.apply(
+        *scripted_job("far", script, log_group=log_group),
+        job_run("far-run", "far", compartmentId=ELSEWHERE),
+    )
+    running = kube.wait_phase("far-run", "Running")
+    ds = oci_clients.data_science
+    oci_run = ds.get_job_run(str(running["ocid"])).data
+    assert oci_run.compartment_id == ELSEWHERE
+    job = ds.get_job(str(kube.status("dsjob", "far")["ocid"])).data
+    assert job.compartment_id == COMPARTMENT
+    # OCI refuses to delete a job with an active run: the operator must find it elsewhere.
+    deleted = kube.kubectl("delete", "dsjob", "far", "--timeout=60s", timeout=90, check=False)
+    assert deleted.returncode == 0, deleted.stderr
+    assert ds.get_job(job.id).data.lifecycle_state == "DELETED"
+    assert ds.get_job_run(oci_run.id).data.lifecycle_state in ("CANCELED", "DELETED")
+    assert "CancelingRun" in kube.reasons("far")

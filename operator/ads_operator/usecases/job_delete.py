@@ -1,17 +1,23 @@
 """Deleting a DataScienceJob: per ``deletionPolicy``, cancel the active runs of its OCI
 jobs (current and retired), then delete each job with its runs; ``Orphan`` leaves OCI
 alone. The resource keeps kopf's finalizer until OCI says the jobs are gone.
+
+A run may live in another compartment than its job (the run resource's
+``spec.compartmentId``), and ListJobRuns lists one compartment: the runs are looked for in
+each job's own compartment and in those its run resources name (:func:`run_compartments`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 
 from ads_operator.kube.events import reference
-from ads_operator.kube.port import KubeError
-from ads_operator.models import DataScienceJobStatus, DeletionPolicy
-from ads_operator.models.oci_errors import NotFoundError, OciError
+from ads_operator.kube.port import KubeError, Resource
+from ads_operator.models import RUN_PLURAL, DataScienceJobStatus, DeletionPolicy
+from ads_operator.models.oci_errors import NotAuthorizedError, NotFoundError, OciError
+from ads_operator.models.oci_records import OciJob, OciJobRun
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import JOB_GONE, RUN_ACTIVE, RUN_CANCELING
@@ -45,12 +51,11 @@ async def _delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outco
     ocids = [o for o in [status.ocid, *(status.retired_ocids or [])] if o]
     if not ocids:
         return Done()
-    compartment = ((raw.get("infrastructure") or {}).get("spec") or {}).get("compartmentId")
+    runs = await op.kube.list_resources(RUN_PLURAL, namespace)
     try:
         port = await port_for(op, namespace, raw_secret(raw), raw.get("region"))
-        if not compartment:
-            compartment = (await port.get_job(job_id=ocids[0])).compartment_id
-        done, notes = await delete_jobs(port, ocids, compartment)
+        name = body["metadata"]["name"]
+        done, notes = await delete_jobs(port, ocids, run_compartments(runs, name, ocids))
     except NotFoundError:
         return Done()
     except OciError as exc:
@@ -66,10 +71,38 @@ async def _delete(op: Operator, body: Mapping[str, Any], *, retry: int) -> Outco
     return Done()
 
 
+def run_compartments(runs: Iterable[Resource], name: str, ocids: Collection[str]) -> set[str]:
+    """The compartments the job's run resources put their OCI runs in when not the job's
+    (``spec.compartmentId``); a run resource is the job's by ``jobRef``, ``jobId`` or the
+    OCI job it ran on (``status.jobOcid``)."""
+    found: set[str] = set()
+    for run in runs:
+        spec = run.get("spec") or {}
+        where = spec.get("compartmentId")
+        if not where:
+            continue
+        ran_on = (run.get("status") or {}).get("jobOcid")
+        if (spec.get("jobRef") or {}).get("name") == name or {spec.get("jobId"), ran_on} & {*ocids}:
+            found.add(str(where))
+    return found
+
+
+async def runs_of(port: OciPort, job: OciJob, compartments: Collection[str]) -> list[OciJobRun]:
+    """The job's OCI runs in its own compartment and in ``compartments``. Another
+    compartment these credentials cannot list is passed over (a run resource may name one
+    it was refused): a run there that is still active makes DeleteJob fail, tried again."""
+    runs = await port.list_job_runs(compartment_id=job.compartment_id, job_id=job.id)
+    for where in sorted(set(compartments) - {job.compartment_id}):
+        with contextlib.suppress(NotFoundError, NotAuthorizedError):
+            runs += await port.list_job_runs(compartment_id=where, job_id=job.id)
+    return runs
+
+
 async def delete_jobs(
-    port: OciPort, ocids: list[str], compartment_id: str
+    port: OciPort, ocids: list[str], compartments: Collection[str] = ()
 ) -> tuple[bool, list[tuple[str, str]]]:
-    """Cancel active runs, then delete each job with its runs. True once all are gone."""
+    """Cancel active runs, then delete each job with its runs. True once all are gone.
+    ``compartments``: where runs may be besides their job's compartment."""
     done = True
     events: list[tuple[str, str]] = []
     for ocid in ocids:
@@ -79,8 +112,9 @@ async def delete_jobs(
         done = False
         if job.lifecycle_state == "DELETING":
             continue
-        runs = await port.list_job_runs(compartment_id=compartment_id, job_id=ocid)
-        active = [r for r in runs if r.lifecycle_state in RUN_ACTIVE]
+        active = [
+            r for r in await runs_of(port, job, compartments) if r.lifecycle_state in RUN_ACTIVE
+        ]
         for run in active:
             if run.lifecycle_state not in RUN_CANCELING:
                 try:

@@ -4,7 +4,8 @@ apply the run history limits, count the runs.
 A retired job (replaced by a new spec, or left by ``spec.id``) stays while any run
 resource refers to it: deleting an OCI job deletes its runs, the records (state, logs,
 console links) those resources show. Their history limits and TTLs decide when they go,
-then the job goes.
+then the job goes, once OCI lists no active run of it (in its compartment and in those
+its run resources override it with).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 from ads_operator.kube.events import reference
 from ads_operator.kube.port import KubeError, Resource, StatusPatch, update_status
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL, DataScienceJobStatus
-from ads_operator.models.oci_errors import NotFoundError, OciError
+from ads_operator.models.oci_errors import NotFoundError, OciError, RetryableError
 from ads_operator.oci.port import OciPort
 from ads_operator.reconcile import history, job_conditions
-from ads_operator.reconcile.lifecycle import RUN_ACTIVE
+from ads_operator.reconcile.lifecycle import JOB_DELETING, JOB_GONE, RUN_ACTIVE
 from ads_operator.usecases import api_trouble
 from ads_operator.usecases.credentials import port_for, raw_secret
+from ads_operator.usecases.job_delete import run_compartments, runs_of
+from ads_operator.usecases.job_executor import get_job_or_none
 from ads_operator.usecases.operator import Operator
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,7 @@ async def resync(op: Operator, body: Mapping[str, Any]) -> None:
         job = await port.get_job(job_id=status.ocid)
         runs = await op.kube.list_resources(RUN_PLURAL, namespace)
         if status.retired_ocids:
-            notes += await retire(op, port, namespace, name, job.compartment_id, runs)
+            notes += await retire(op, port, namespace, name, runs)
         runs, pruned = await prune_history(op, raw, runs, namespace, name)
         notes += pruned
         conditions = status.condition_dicts()
@@ -73,7 +76,6 @@ async def retire(
     port: OciPort,
     namespace: str,
     name: str,
-    compartment_id: str,
     runs: list[Resource],
 ) -> Notes:
     """Delete the retired jobs no run resource refers to any more; their Events.
@@ -86,7 +88,9 @@ async def retire(
     fresh = await op.kube.get_resource(JOB_PLURAL, namespace, name)
     current = DataScienceJobStatus.parse((fresh or {}).get("status"))
     retired = [o for o in current.retired_ocids or [] if o != current.ocid]
-    kept, notes = await retire_jobs(port, retired, compartment_id, in_use=referenced_jobs(runs))
+    kept, notes = await retire_jobs(
+        port, retired, run_compartments(runs, name, retired), in_use=referenced_jobs(runs)
+    )
     gone = set(retired) - set(kept)
 
     def without_gone(status: Mapping[str, Any]) -> StatusPatch:
@@ -109,11 +113,16 @@ def referenced_jobs(runs: list[Resource]) -> set[str]:
 async def retire_jobs(
     port: OciPort,
     retired: list[str],
-    compartment_id: str,
+    compartments: Collection[str] = (),
     *,
     in_use: Collection[str] = (),
 ) -> tuple[list[str], Notes]:
     """Delete retired OCI jobs without an active run; returns those kept.
+
+    Runs are looked for in each job's own compartment (a job retired by a new
+    compartment is in the old one) and in ``compartments``. A DeleteJob refused with a 409
+    (an active run these could not list) keeps the job for a later tick rather than
+    failing the whole pass.
 
     ``in_use`` are jobs that run resources refer to: their OCI runs are the records those
     resources show (state, logs, console links), so the job, whose deletion deletes its
@@ -125,15 +134,21 @@ async def retire_jobs(
         if ocid in in_use:
             kept.append(ocid)
             continue
+        job = await get_job_or_none(port, ocid)
+        if job is None or job.lifecycle_state in JOB_GONE | JOB_DELETING:
+            continue
         try:
-            runs = await port.list_job_runs(compartment_id=compartment_id, job_id=ocid)
-            if any(r.lifecycle_state in RUN_ACTIVE for r in runs):
+            if any(r.lifecycle_state in RUN_ACTIVE for r in await runs_of(port, job, compartments)):
                 kept.append(ocid)
                 continue
             await port.delete_job(job_id=ocid, delete_related_job_runs=True)
             notes.append(("Retired", f"Deleted retired OCI job {ocid}"))
         except NotFoundError:
             continue
+        except RetryableError as exc:
+            if exc.status != 409:
+                raise
+            kept.append(ocid)
     return kept, notes
 
 

@@ -166,11 +166,11 @@ async def test_retired_jobs_wait_for_their_active_runs() -> None:
         details={"jobId": job.id, "compartmentId": COMPARTMENT, "projectId": PROJECT},
         retry_token="r",
     )
-    kept, _ = await retire_jobs(port, [job.id], COMPARTMENT)
+    kept, _ = await retire_jobs(port, [job.id])
     assert kept == [job.id]
     assert port.jobs[job.id].lifecycle_state == "CREATING"
     port.move(run.id, "SUCCEEDED")
-    kept, notes = await retire_jobs(port, [job.id], COMPARTMENT)
+    kept, notes = await retire_jobs(port, [job.id])
     assert kept == []
     assert port.jobs[job.id].lifecycle_state == "DELETED"
     assert notes[0][0] == "Retired"
@@ -185,14 +185,14 @@ async def test_deleting_cancels_active_runs_first_then_deletes_job_and_runs() ->
         details={"jobId": job.id, "compartmentId": COMPARTMENT, "projectId": PROJECT},
         retry_token="r",
     )
-    done, _ = await delete_jobs(port, [job.id], COMPARTMENT)
+    done, _ = await delete_jobs(port, [job.id])
     assert not done
     assert port.runs[run.id].lifecycle_state == "CANCELING"
     assert port.calls["delete_job"] == 0
     port.move(run.id, "CANCELED")
-    done, _ = await delete_jobs(port, [job.id], COMPARTMENT)
+    done, _ = await delete_jobs(port, [job.id])
     assert not done  # DeleteJob accepted; gone only once OCI says so
-    done, _ = await delete_jobs(port, [job.id], COMPARTMENT)
+    done, _ = await delete_jobs(port, [job.id])
     assert done
     assert port.runs[run.id].lifecycle_state == "DELETED"
     assert port.calls["delete_job"] == 1

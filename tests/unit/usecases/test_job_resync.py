@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from ads_operator.models import JOB_PLURAL, RUN_PLURAL
-from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError
+from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
 from ads_operator.reconcile.conditions import get_condition
 from ads_operator.settings import Settings
 from ads_operator.usecases import job_delete, job_resync
@@ -19,11 +19,15 @@ from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort
 from tests.fixtures.fake_operator import fake_operator
 
 NS = "team-a"
+#: A compartment a run resource puts its OCI run in (``spec.compartmentId``): not the job's.
+ELSEWHERE = "ocid1.compartment.oc1..elsewhere"
 
 
-async def oci_job(port: FakePort, token: str, state: str = "ACTIVE") -> str:
+async def oci_job(
+    port: FakePort, token: str, state: str = "ACTIVE", compartment: str = COMPARTMENT
+) -> str:
     made = await port.create_job(
-        details={"compartmentId": COMPARTMENT, "projectId": PROJECT}, retry_token=token
+        details={"compartmentId": compartment, "projectId": PROJECT}, retry_token=token
     )
     port.jobs[made.id] = replace(port.jobs[made.id], lifecycle_state=state)
     return made.id
@@ -42,7 +46,9 @@ def job(kube: FakeKube, status: dict[str, Any], **spec: Any) -> dict[str, Any]:
     )
 
 
-def run(kube: FakeKube, name: str, phase: str, created: str, job_ocid: str = "") -> None:
+def run(
+    kube: FakeKube, name: str, phase: str, created: str, job_ocid: str = "", **spec: Any
+) -> None:
     status: dict[str, Any] = {"phase": phase}
     if job_ocid:
         status["jobOcid"] = job_ocid
@@ -50,10 +56,18 @@ def run(kube: FakeKube, name: str, phase: str, created: str, job_ocid: str = "")
         RUN_PLURAL,
         {
             "metadata": {"name": name, "namespace": NS, "creationTimestamp": created},
-            "spec": {"jobRef": {"name": "hello"}},
+            "spec": {"jobRef": {"name": "hello"}, **spec},
             "status": status,
         },
     )
+
+
+async def oci_run(port: FakePort, job_ocid: str, compartment: str) -> str:
+    made = await port.create_job_run(
+        details={"jobId": job_ocid, "compartmentId": compartment, "projectId": PROJECT},
+        retry_token=f"run-{len(port.runs)}",
+    )
+    return made.id
 
 
 def stored(kube: FakeKube) -> dict[str, Any]:
@@ -111,6 +125,54 @@ async def test_a_retired_job_goes_once_no_run_resource_names_it() -> None:
     assert kube.reasons() == ["Retired"]
 
 
+async def test_a_retired_job_waits_for_its_runs_in_the_compartments_its_runs_name() -> None:
+    """The old job's run went to the compartment its resource overrode (the resource is
+    gone, a later run names the same compartment): the job stays while that run is active,
+    and the pass still writes the status."""
+    kube, port = FakeKube(), FakePort()
+    current, old = await oci_job(port, "a"), await oci_job(port, "b")
+    active = await oci_run(port, old, ELSEWHERE)
+    job(kube, {"ocid": current, "lifecycleState": "CREATING", "retiredOcids": [old]})
+    run(kube, "later", "Running", "2026-11-26T09:00:00Z", current, compartmentId=ELSEWHERE)
+    op = fake_operator(kube, port)
+    await job_resync.resync(op, stored(kube))
+    assert port.jobs[old].lifecycle_state == "ACTIVE"
+    assert port.calls["delete_job"] == 0
+    assert kube.status_of(JOB_PLURAL, NS, "hello")["retiredOcids"] == [old]
+    assert kube.status_of(JOB_PLURAL, NS, "hello")["lifecycleState"] == "ACTIVE"
+    port.move(active, "SUCCEEDED")
+    await job_resync.resync(op, stored(kube))
+    assert port.jobs[old].lifecycle_state == "DELETED"
+
+
+async def test_a_job_retired_by_a_new_compartment_waits_for_its_runs_in_the_old_one() -> None:
+    kube, port = FakeKube(), FakePort()
+    current, old = await oci_job(port, "a"), await oci_job(port, "b", compartment=ELSEWHERE)
+    active = await oci_run(port, old, ELSEWHERE)
+    job(kube, {"ocid": current, "lifecycleState": "ACTIVE", "retiredOcids": [old]})
+    op = fake_operator(kube, port)
+    await job_resync.resync(op, stored(kube))
+    assert port.jobs[old].lifecycle_state == "ACTIVE"
+    assert port.calls["delete_job"] == 0
+    port.move(active, "CANCELED")
+    await job_resync.resync(op, stored(kube))
+    assert port.jobs[old].lifecycle_state == "DELETED"
+
+
+async def test_a_retired_job_oci_refuses_for_a_run_nobody_names_is_kept_for_later() -> None:
+    """No run resource names the compartment of the old job's active run: DeleteJob's 409
+    keeps the job listed, and the rest of the pass (the state, the counts) is written."""
+    kube, port = FakeKube(), FakePort()
+    current, old = await oci_job(port, "a"), await oci_job(port, "b")
+    await oci_run(port, old, ELSEWHERE)
+    job(kube, {"ocid": current, "lifecycleState": "CREATING", "retiredOcids": [old]})
+    await job_resync.resync(fake_operator(kube, port), stored(kube))
+    assert port.calls["delete_job"] == 1
+    assert port.jobs[old].lifecycle_state == "ACTIVE"
+    status = kube.status_of(JOB_PLURAL, NS, "hello")
+    assert (status["retiredOcids"], status["lifecycleState"]) == ([old], "ACTIVE")
+
+
 async def test_the_retired_list_is_written_onto_the_version_read_and_read_again_on_409() -> None:
     """The reconcile handler changes the retired list while the timer works from an older
     copy: a job the spec returned to is not deleted, and jobs retired meanwhile stay
@@ -131,7 +193,7 @@ async def test_the_retired_list_is_written_onto_the_version_read_and_read_again_
 
     kube.before_patch = reconcile_handler_writes
     op = fake_operator(kube, port)
-    notes = await job_resync.retire(op, port, NS, "hello", COMPARTMENT, runs=[])
+    notes = await job_resync.retire(op, port, NS, "hello", runs=[])
     assert port.jobs[a].lifecycle_state != "DELETED"
     assert port.jobs[b].lifecycle_state == "DELETED"
     assert kube.status_of(JOB_PLURAL, NS, "hello")["retiredOcids"] == [c, d]
@@ -189,6 +251,42 @@ async def test_delete_cancels_active_runs_then_deletes_every_job_until_gone() ->
     assert await job_delete.delete(op, stored(kube), retry=0) == Done()
     assert port.jobs[current].lifecycle_state == port.jobs[retired].lifecycle_state == "DELETED"
     assert "CancelingRun" in kube.reasons()
+
+
+async def test_delete_cancels_the_runs_in_the_compartments_their_resources_override() -> None:
+    kube, port = FakeKube(), FakePort()
+    current = await oci_job(port, "a")
+    far = await oci_run(port, current, ELSEWHERE)
+    job(kube, {"ocid": current})
+    run(kube, "far", "Running", "2026-11-26T09:00:00Z", current, compartmentId=ELSEWHERE)
+    op = fake_operator(kube, port, Settings(poll_interval=2.0))
+    first = await job_delete.delete(op, stored(kube), retry=0)
+    assert first == RetryAfter(2.0, "waiting for OCI to cancel runs and delete the job")
+    assert port.runs[far].lifecycle_state == "CANCELING"
+    assert port.calls["delete_job"] == 0
+    port.move(far, "CANCELED")
+    assert isinstance(await job_delete.delete(op, stored(kube), retry=0), RetryAfter)
+    assert await job_delete.delete(op, stored(kube), retry=0) == Done()
+    assert port.jobs[current].lifecycle_state == port.runs[far].lifecycle_state == "DELETED"
+
+
+async def test_a_compartment_a_run_names_but_oci_refuses_to_list_does_not_end_the_delete() -> None:
+    kube, port = FakeKube(), FakePort()
+    current = await oci_job(port, "a")
+    job(kube, {"ocid": current})
+    run(kube, "refused", "Failed", "2026-11-26T09:00:00Z", compartmentId=ELSEWHERE)
+    real_list = port.list_job_runs
+
+    async def listing(*, compartment_id: str, job_id: str) -> list[Any]:
+        if compartment_id == ELSEWHERE:
+            raise NotFoundError("404", status=404, code="NotAuthorizedOrNotFound")
+        return await real_list(compartment_id=compartment_id, job_id=job_id)
+
+    port.list_job_runs = listing  # type: ignore[method-assign]
+    op = fake_operator(kube, port)
+    assert isinstance(await job_delete.delete(op, stored(kube), retry=0), RetryAfter)
+    assert await job_delete.delete(op, stored(kube), retry=0) == Done()
+    assert port.jobs[current].lifecycle_state == "DELETED"
 
 
 async def test_a_terminal_oci_error_on_delete_is_retried_slowly_never_given_up() -> None:
