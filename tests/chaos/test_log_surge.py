@@ -25,15 +25,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import kubernetes
-import oci
 import pytest
 from kubernetes.client.exceptions import OpenApiException
-from oci.loggingsearch.models import SearchLogsDetails
 from urllib3.exceptions import HTTPError
 
 from tests.chaos.conftest import Chaos, ProxiedCluster, proxied_control_plane
@@ -141,33 +138,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def all_oci_lines(view: OciView, ocid: str) -> list[str]:
-    """Every record of one run's log, oldest first, through every page."""
-    ds, search = view.clients.data_science, view.clients.log_search
-    run = ds.get_job_run(ocid).data
-    details = run.log_details
-    query = (
-        f'search "{view.compartment}/{details.log_group_id}/{details.log_id}"'
-        f" | where source = '{ocid}' | sort by datetime asc"
-    )
-    request = SearchLogsDetails(
-        time_start=run.time_accepted - timedelta(minutes=1),
-        time_end=datetime.now(UTC) + timedelta(minutes=1),
-        search_query=query,
-    )
-    lines: list[str] = []
-    page = None
-    while True:
-        # The emulator holds the observer to the service's SearchLogs rate too: back off.
-        answer = search.search_logs(
-            request, limit=1000, page=page, retry_strategy=oci.retry.DEFAULT_RETRY_STRATEGY
-        )
-        lines += [str(r.data["logContent"]["data"]["message"]) for r in answer.data.results or []]
-        page = answer.next_page
-        if not page:
-            return lines
-
-
 def events_of(cluster: Cluster) -> list[dict[str, Any]]:
     raw = cluster.kubectl("get", "events", "-n", NAMESPACE, "-o", "json", timeout=120).stdout
     events: list[dict[str, Any]] = json.loads(raw)["items"]
@@ -269,16 +239,14 @@ def test_a_log_surge_stays_within_the_event_budgets_beside_quiet_runs(
     # Every quiet run, in both phases: each of its lines in its Events once.
     for figure in figures.values():
         quiet_names = {n: r for n, r in figure["runs"].items() if n != "loud"}
-        quiet_truth = {
-            n: all_oci_lines(chaos.oci, r["status"]["ocid"]) for n, r in quiet_names.items()
-        }
+        quiet_truth = {n: chaos.oci.log_lines(r["status"]["ocid"]) for n, r in quiet_names.items()}
         assert_each_line_once(mirrored, quiet_truth)
         for name in quiet_names:
             assert not quiet_names[name]["status"].get("logLinesNotMirrored"), name
 
     # The loud run: what its Events carry plus what its status counts is its whole log.
     loud = figures["beside the surge"]["runs"]["loud"]
-    truth = all_oci_lines(chaos.oci, loud["status"]["ocid"])
+    truth = chaos.oci.log_lines(loud["status"]["ocid"])
     shown = mirrored.get("loud", [])
     assert len(truth) >= LOUD_LINES, f"the loud run wrote {len(truth)} lines"
     assert len(set(shown)) == len(shown), "a loud line was mirrored twice"

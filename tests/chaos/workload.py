@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import oci
+from oci.loggingsearch.models import SearchLogsDetails
 from oci.pagination import list_call_get_all_results
 
 from tests.fixtures.cluster import Cluster
@@ -119,6 +121,19 @@ def log_events(cluster: Cluster, namespace: str) -> dict[str, list[str]]:
     return lines
 
 
+#: An observer's retry of a throttled read (429, or the connection failing): backing off,
+#: up to a deadline; any other error is the answer.
+THROTTLED_RETRY = oci.retry.RetryStrategyBuilder(
+    max_attempts_check=False,
+    total_elapsed_time_check=True,
+    total_elapsed_time_seconds=120,
+    service_error_check=True,
+    service_error_retry_config={429: []},
+    service_error_retry_on_any_5xx=False,
+    retry_max_wait_between_calls_seconds=5,
+).get_retry_strategy()
+
+
 @dataclass(frozen=True)
 class OciView:
     """The emulator's truth, read through the SDK with a key of another tenancy."""
@@ -134,25 +149,33 @@ class OciView:
         ds = self.clients.data_science
         return list(list_call_get_all_results(ds.list_job_runs, self.compartment).data)
 
-    def log_lines(self, run: Any) -> list[str]:
-        """The run's log records as the service holds them, oldest first."""
-        ds = self.clients.data_science
-        full = ds.get_job_run(run.id).data
-        details = full.log_details
+    def log_lines(self, ocid: str, *, page_size: int = 1000) -> list[str]:
+        """The run's log records as the service holds them, oldest first, through every
+        page of SearchLogs (whose throttling the emulator applies to this observer too)."""
+        run = self.clients.data_science.get_job_run(ocid).data
+        details = run.log_details
         if details is None or not details.log_id:
             return []
         query = (
             f'search "{self.compartment}/{details.log_group_id}/{details.log_id}"'
-            f" | where source = '{run.id}' | sort by datetime asc"
+            f" | where source = '{ocid}' | sort by datetime asc"
         )
-        from oci.loggingsearch.models import SearchLogsDetails
-
-        start = full.time_accepted - timedelta(minutes=1)
-        end = datetime.now(UTC) + timedelta(minutes=1)
-        result = self.clients.log_search.search_logs(
-            SearchLogsDetails(time_start=start, time_end=end, search_query=query), limit=1000
-        ).data
-        return [str(r.data["logContent"]["data"]["message"]) for r in result.results or []]
+        request = SearchLogsDetails(
+            time_start=run.time_accepted - timedelta(minutes=1),
+            time_end=datetime.now(UTC) + timedelta(minutes=1),
+            search_query=query,
+        )
+        lines: list[str] = []
+        page = None
+        while True:
+            answer = self.clients.log_search.search_logs(
+                request, limit=page_size, page=page, retry_strategy=THROTTLED_RETRY
+            )
+            records = answer.data.results or []
+            lines += [str(r.data["logContent"]["data"]["message"]) for r in records]
+            page = answer.next_page
+            if not page:
+                return lines
 
 
 def by_uid_tag(objects: Iterable[Any]) -> dict[str, list[Any]]:
@@ -196,8 +219,7 @@ def assert_exactly_once(
 
 def oci_log_lines(view: OciView, runs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     """Each run's lines as the OCI log holds them (the truth Events are compared with)."""
-    by_id = {r.id: r for r in view.runs()}
-    return {name: view.log_lines(by_id[run["status"]["ocid"]]) for name, run in runs.items()}
+    return {name: view.log_lines(str(run["status"]["ocid"])) for name, run in runs.items()}
 
 
 def assert_no_line_lost(mirrored: dict[str, list[str]], truth: dict[str, list[str]]) -> int:

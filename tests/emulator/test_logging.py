@@ -10,8 +10,9 @@ import oci
 import pytest
 
 from oci_emulator.testing import EmulatorHandle
+from tests.chaos.workload import OciView
 from tests.emulator.conftest import JobFactory, search_all
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, request_count
 from tests.fixtures.waiting import wait_for
 
 lm = oci.logging.models
@@ -101,6 +102,27 @@ def test_ten_thousand_lines_come_back_in_order_through_paging(
     assert all(r["logContent"]["source"] == run.id for r in records)
     ascending = search_all(oci_clients, f"{base} | sort by datetime asc", limit=777)
     assert [r["logContent"]["data"]["message"] for r in ascending] == messages
+
+
+def test_the_chaos_observer_reads_every_page_and_waits_out_throttling(
+    emulator_faults: EmulatorHandle,
+    oci_clients: OciClients,
+    compartment: str,
+    make_job: JobFactory,
+    make_log_group: Any,
+    start_run: Any,
+    wait_run: Any,
+) -> None:
+    """``tests/chaos``' truth about a run's lines: all pages, through SearchLogs' 429s."""
+    run = wait_run(start_run(_lines_job(make_job, make_log_group(), 25)).id)
+    expected = [f"line {i:05d}" for i in range(25)]
+    view = OciView(oci_clients, compartment)
+    wait_for(lambda: view.log_lines(run.id) == expected, timeout=30, what="the 25 lines")
+    emulator_faults.faults({"operations": {"SearchLogs": {"failNext": 2, "failStatus": 429}}})
+    emulator_faults.reset_requests()
+    assert view.log_lines(run.id, page_size=10) == expected
+    assert request_count(emulator_faults, "SearchLogs", status="429") == 2
+    assert request_count(emulator_faults, "SearchLogs", status="200") == 3
 
 
 def test_search_record_shape_filters_and_windows(
