@@ -2,43 +2,29 @@
 :class:`KubeClient`, the :class:`~ads_operator.kube.port.KubePort` the operator runs with.
 
 kopf applies handler patches only when a handler finishes; the OCID of a freshly created
-OCI object must be stored *at once*, so status is patched directly here. Secrets and
-ConfigMaps are read from the resource's own namespace only: every call takes the
-namespace of the resource being handled, never one from its spec. Events are posted here
-(awaited, in order) instead of through kopf's background queue so that a status patch
-right after them reflects what was really posted.
-
-The synchronous ``kubernetes`` client runs in threads. Events have threads of their own:
-at a thousand runs the operator creates hundreds of log-line Events a second, and a
-status patch (a run's new state) must not queue behind them. Writes skip parsing the
-apiserver's answer (the written object, which nobody reads) to save CPU. A call that
-failed transiently is retried when sending it again is safe (:mod:`ads_operator.kube.errors`).
+OCI object must be stored *at once*, so status is patched directly here. Writes skip
+parsing the apiserver's answer (the written object, which nobody reads) to save CPU.
+How calls run and are retried: :mod:`ads_operator.kube.calls`; the core v1 calls
+(Secrets, ConfigMaps, Events): :mod:`ads_operator.kube.core`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import functools
-import itertools
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-from ads_operator.kube.errors import translated
+from ads_operator.kube.core import CoreCalls
 from ads_operator.kube.port import (
     CONFLICT,
     INVALID,
     KubeError,
-    ObjectReference,
     Resource,
     StatusPatch,
 )
-from ads_operator.kube.retry import DEFAULT_RETRY, RetryPolicy, retrying
-from ads_operator.kube.wire import conditions_swap, discard, event_body, listed
+from ads_operator.kube.wire import conditions_swap, discard, listed
 from ads_operator.models import GROUP, VERSION
 from ads_operator.models.conditions import ConditionWire
 from ads_operator.reconcile import kstatus
@@ -48,58 +34,13 @@ log = logging.getLogger(__name__)
 
 #: Objects per list page: a page is parsed whole, so this bounds what one list holds.
 LIST_PAGE = 100
-_T = TypeVar("_T")
 
 
-class KubeClient:
+class KubeClient(CoreCalls):
     """The operator's :class:`~ads_operator.kube.port.KubePort` over the ``kubernetes``
-    client; one per process, built by :func:`ads_operator.kube.config.configure`."""
-
-    def __init__(
-        self,
-        api_client: Any,
-        *,
-        event_threads: ThreadPoolExecutor,
-        state_threads: ThreadPoolExecutor,
-        retry: RetryPolicy = DEFAULT_RETRY,
-    ) -> None:
-        import kubernetes
-
-        self._custom = kubernetes.client.CustomObjectsApi(api_client)
-        self._core = kubernetes.client.CoreV1Api(api_client)
-        self._retry = retry
-        self._event_threads = event_threads
-        self._state_threads = state_threads
-        self._counter = itertools.count()
-
-    async def _call(
-        self,
-        call: Callable[[], _T],
-        *,
-        what: str,
-        idempotent: bool = True,
-        threads: ThreadPoolExecutor | None = None,
-    ) -> _T:
-        """Runs a blocking client call in ``threads`` (the loop's default executor
-        without), retried as :func:`retrying` allows (``idempotent``: sending it twice
-        does it once), raising :class:`KubeError` for what failed for good."""
-        loop = asyncio.get_running_loop()
-        once = translated(call)
-        return await retrying(
-            lambda: loop.run_in_executor(threads, once),
-            idempotent=idempotent,
-            policy=self._retry,
-            what=what,
-        )
-
-    async def _read(self, call: Callable[[], _T], what: str) -> _T | None:
-        """A read (retried: reading twice changes nothing); None when it does not exist."""
-        try:
-            return await self._call(call, what=what)
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+    client; one per process, built by :func:`ads_operator.kube.config.configure`. Its
+    own resources (status writes, reads, lists) here; Secrets, ConfigMaps, namespaces
+    and Events in :class:`~ads_operator.kube.core.CoreCalls`."""
 
     async def patch_status(
         self,
@@ -276,86 +217,3 @@ class KubeClient:
             return result
 
         return await self._read(call, f"reading {plural}/{name}")
-
-    async def namespace_labels(self, namespace: str) -> dict[str, str]:
-        found = await self._call(
-            lambda: self._core.read_namespace(namespace), what=f"reading namespace {namespace}"
-        )
-        return dict(found.metadata.labels or {})
-
-    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
-        """A Secret's data, decoded; None when it does not exist."""
-        secret = await self._read(
-            lambda: self._core.read_namespaced_secret(name, namespace), f"reading Secret {name}"
-        )
-        if secret is None:
-            return None
-        return {k: base64.b64decode(v) for k, v in (secret.data or {}).items()}
-
-    async def service_cidrs(self) -> list[str] | None:
-        def call() -> Resource:
-            found: Resource = self._custom.list_cluster_custom_object(
-                "networking.k8s.io", "v1", "servicecidrs"
-            )
-            return found
-
-        try:
-            found = await self._call(call, what="listing ServiceCIDRs")
-        except KubeError as exc:
-            if exc.status in (403, 404):  # not served (before 1.33), or not granted
-                return None
-            raise
-        return [str(c) for i in found.get("items") or [] for c in i["spec"].get("cidrs") or []]
-
-    def api_server_host(self) -> str:
-        return str(urlsplit(self._core.api_client.configuration.host).hostname or "")
-
-    async def read_configmap(self, namespace: str, name: str) -> dict[str, bytes] | None:
-        """A ConfigMap's data and binaryData as bytes; None when it does not exist."""
-        cm = await self._read(
-            lambda: self._core.read_namespaced_config_map(name, namespace),
-            f"reading ConfigMap {name}",
-        )
-        if cm is None:
-            return None
-        files = {k: v.encode() for k, v in (cm.data or {}).items()}
-        files.update({k: base64.b64decode(v) for k, v in (cm.binary_data or {}).items()})
-        return files
-
-    async def post_event(
-        self,
-        involved: ObjectReference,
-        *,
-        type: str,
-        reason: str,
-        message: str,
-        component: str,
-        name: str | None = None,
-    ) -> None:
-        """Post a core v1 Event about ``involved``. Failures are logged by the caller and
-        never fatal. With ``name``, creating the same Event twice fails with 409 (callers
-        use it to post idempotently), so only then is it retried after a failure that may
-        have created it (a reset after sending)."""
-        body = event_body(
-            involved,
-            type=type,
-            reason=reason,
-            message=message,
-            component=component,
-            name=name,
-            serial=next(self._counter),
-        )
-
-        def call() -> None:
-            discard(
-                self._core.create_namespaced_event(
-                    involved["namespace"], body, _preload_content=False
-                )
-            )
-
-        await self._call(
-            call,
-            what=f"posting Event {reason} for {involved['name']}",
-            idempotent=name is not None,
-            threads=self._event_threads,
-        )
