@@ -12,7 +12,7 @@ from typing import Any
 import oci
 import pytest
 
-from ads_operator.commands.logs import stream
+from ads_operator.commands.follow import stream
 from ads_operator.oci.factory import PortFactory
 from ads_operator.settings import Settings
 from oci_emulator.testing import AdminError, ApiKey, EmulatorHandle

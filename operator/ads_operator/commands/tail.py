@@ -19,7 +19,7 @@ A record ingested later than ``late_bound`` after its time may be missed while f
 price of the deep re-read is the records of ``late_bound + deep_every`` every
 ``deep_every``: one SearchLogs page per 1,000 of them.
 
-Pure: the clock and the search are the caller's (:func:`ads_operator.commands.logs.stream`).
+Pure: the clock and the search are the caller's (:func:`ads_operator.commands.follow.stream`).
 """
 
 from __future__ import annotations

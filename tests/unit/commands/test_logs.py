@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ads_operator.commands.logs import CANCELED_EXIT, exit_status, stream
+from ads_operator.commands.follow import CANCELED_EXIT, exit_status, stream
 from ads_operator.models.oci_records import LogPage, OciJobRun
 from ads_operator.settings import Settings
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
