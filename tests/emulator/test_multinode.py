@@ -11,8 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from ads_operator.ads import translate
 from ads_operator.ads.artifacts import SourceFiles
@@ -59,103 +63,97 @@ def _group(
     )
 
 
-def _create_job(
+@dataclass(frozen=True)
+class Nodes:
+    """Multi-node jobs and their runs in the test's compartment, logging to a log group of
+    its own (what every test here starts from)."""
+
+    oci_clients: OciClients
+    compartment: str
+    project: str
+    log_group: str
+    start_run: Callable[..., Any]
+    wait_run: Callable[..., Any]
+
+    def job(self, groups: list[Any], artifact: tuple[str, bytes] | None = None) -> Any:
+        """A job of these node groups; with ``artifact=(name, bytes)`` it is uploaded."""
+        ds = self.oci_clients.data_science
+        job = ds.create_job(
+            models.CreateJobDetails(
+                project_id=self.project,
+                compartment_id=self.compartment,
+                job_node_configuration_details=models.MultiNodeJobNodeConfigurationDetails(
+                    startup_order="IN_PARALLEL",
+                    job_network_configuration=models.JobDefaultNetworkConfiguration(),
+                    job_node_group_configuration_details_list=groups,
+                ),
+                job_log_configuration_details=models.JobLogConfigurationDetails(
+                    enable_logging=True, enable_auto_log_creation=True, log_group_id=self.log_group
+                ),
+            )
+        ).data
+        if artifact is not None:
+            name, data = artifact
+            ds.create_job_artifact(job.id, data, content_disposition=f"attachment; filename={name}")
+            job = ds.get_job(job.id).data
+        return job
+
+    def rank_job(self, fail: str) -> Any:
+        """Two replicas that say their rank, and exit with ``rank * fail``."""
+        return self.job([_group(env={"FAIL": fail}, command=RANK_SCRIPT)])
+
+    def run_to_end(self, job: Any, **details: Any) -> Any:
+        """A run of ``job`` (``details``: CreateJobRunDetails' fields), once it ended."""
+        return self.wait_run(self.start_run(job, **details).id)
+
+    def messages(self, run_id: str) -> list[str]:
+        query = f"search \"{self.compartment}\" | where source = '*{run_id}' | sort by datetime asc"
+        return [r["logContent"]["data"]["message"] for r in search_all(self.oci_clients, query)]
+
+
+@pytest.fixture
+def nodes(
     oci_clients: OciClients,
     compartment: str,
     project: str,
-    group_id: str,
-    groups: list[Any],
-    artifact: tuple[str, bytes] | None = None,
-) -> Any:
-    ds = oci_clients.data_science
-    job = ds.create_job(
-        models.CreateJobDetails(
-            project_id=project,
-            compartment_id=compartment,
-            job_node_configuration_details=models.MultiNodeJobNodeConfigurationDetails(
-                startup_order="IN_PARALLEL",
-                job_network_configuration=models.JobDefaultNetworkConfiguration(),
-                job_node_group_configuration_details_list=groups,
-            ),
-            job_log_configuration_details=models.JobLogConfigurationDetails(
-                enable_logging=True, enable_auto_log_creation=True, log_group_id=group_id
-            ),
-        )
-    ).data
-    if artifact is not None:
-        name, data = artifact
-        ds.create_job_artifact(job.id, data, content_disposition=f"attachment; filename={name}")
-        job = ds.get_job(job.id).data
-    return job
-
-
-def _multi_node_job(
-    oci_clients: OciClients, compartment: str, project: str, group_id: str, fail: str
-) -> Any:
-    group = _group(env={"FAIL": fail}, command=RANK_SCRIPT)
-    return _create_job(oci_clients, compartment, project, group_id, [group])
-
-
-def _messages(oci_clients: OciClients, compartment: str, run_id: str) -> list[str]:
-    query = f"search \"{compartment}\" | where source = '*{run_id}' | sort by datetime asc"
-    return [r["logContent"]["data"]["message"] for r in search_all(oci_clients, query)]
+    make_log_group: Any,
+    start_run: Any,
+    wait_run: Any,
+) -> Nodes:
+    return Nodes(oci_clients, compartment, project, make_log_group(), start_run, wait_run)
 
 
 def _has_lines(messages: list[str], prefixes: set[str]) -> bool:
     return all(any(m.startswith(p) for m in messages) for p in prefixes)
 
 
-def test_multi_node_job_runs_every_replica(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
-    group_id = make_log_group()
-    job = _multi_node_job(oci_clients, compartment, project, group_id, fail="0")
+def test_multi_node_job_runs_every_replica(nodes: Nodes) -> None:
+    job = nodes.rank_job(fail="0")
     assert job.lifecycle_state == "ACTIVE"
     assert job.job_configuration_details.job_type == "EMPTY"
     assert job.job_infrastructure_configuration_details.job_infrastructure_type == "EMPTY"
-    nodes = job.job_node_configuration_details
-    assert isinstance(nodes, models.MultiNodeJobNodeConfigurationDetails)
-    assert nodes.job_node_group_configuration_details_list[0].replicas == 2
-    run = start_run(job)
+    config = job.job_node_configuration_details
+    assert isinstance(config, models.MultiNodeJobNodeConfigurationDetails)
+    assert config.job_node_group_configuration_details_list[0].replicas == 2
+    run = nodes.start_run(job)
     assert [g.lifecycle_state for g in run.node_group_details_list] == ["CREATING"]
-    done = wait_run(run.id)
+    done = nodes.wait_run(run.id)
     assert done.lifecycle_state == "SUCCEEDED", done.lifecycle_details
     group = done.node_group_details_list[0]
     assert (group.lifecycle_state, group.lifecycle_details) == (
         "DELETED",
         "2 of 2 replicas succeeded (2 needed).",
     )
-    lines = set(_messages(oci_clients, compartment, run.id))
+    lines = set(nodes.messages(run.id))
     assert {"rank 0 of 2 in node-group", "rank 1 of 2 in node-group"} <= lines
 
 
-def test_two_replicas_meet_over_loopback(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
+def test_two_replicas_meet_over_loopback(nodes: Nodes) -> None:
     """The nodes read their rank, the cluster size and the main node's address the way
     OCI hands them over (NODE_RANK, INITIAL_CLUSTER_SIZE, CLUSTER_NODES_METADATA_FILE,
     FQDN) and really meet: rank 1 connects from its own address to rank 0's."""
-    job = _create_job(
-        oci_clients,
-        compartment,
-        project,
-        make_log_group(),
-        [_group()],
-        artifact=("meet.py", MEET_SCRIPT.encode()),
-    )
-    run = start_run(job)
-    done = wait_run(run.id)
-    messages = _messages(oci_clients, compartment, run.id)
+    done = nodes.run_to_end(nodes.job([_group()], artifact=("meet.py", MEET_SCRIPT.encode())))
+    messages = nodes.messages(done.id)
     assert done.lifecycle_state == "SUCCEEDED", (done.lifecycle_details, messages)
     assert _has_lines(messages, met_lines(2)), messages
     seen = [m for m in messages if m.startswith("rank ") and ", main node " in m]
@@ -165,21 +163,11 @@ def test_two_replicas_meet_over_loopback(
     assert all(a.startswith("127.") and not a.startswith("127.0.") for a in addresses)
 
 
-def test_a_failing_replica_fails_the_run_and_stops_the_others(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
+def test_a_failing_replica_fails_the_run_and_stops_the_others(nodes: Nodes) -> None:
     """Rank 1 fails at once; rank 0 would wait for it for ten minutes: the run fails with
     rank 1's exit code as soon as it exits, and rank 0 is stopped."""
     command = 'if [ "$NODE_RANK" = 1 ]; then exit 3; fi; echo "rank 0 waits"; exec sleep 600'
-    job = _create_job(
-        oci_clients, compartment, project, make_log_group(), [_group(command=command)]
-    )
-    done = wait_run(start_run(job).id)
+    done = nodes.run_to_end(nodes.job([_group(command=command)]))
     assert done.lifecycle_state == "FAILED"
     assert "exit code 3" in done.lifecycle_details
     group = done.node_group_details_list[0]
@@ -190,65 +178,38 @@ def test_a_failing_replica_fails_the_run_and_stops_the_others(
     assert _run_processes(done.id) == []
 
 
-def test_multi_node_run_fails_when_a_replica_fails(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
-    job = _multi_node_job(oci_clients, compartment, project, make_log_group(), fail="7")
-    done = wait_run(start_run(job).id)
+def test_multi_node_run_fails_when_a_replica_fails(nodes: Nodes) -> None:
+    done = nodes.run_to_end(nodes.rank_job(fail="7"))
     assert done.lifecycle_state == "FAILED"
     assert "exit code 7" in done.lifecycle_details
     assert done.node_group_details_list[0].lifecycle_state == "FAILED"
 
 
-def test_a_failing_group_stops_the_other_groups(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
+def test_a_failing_group_stops_the_other_groups(nodes: Nodes) -> None:
     """Ranks run across groups (0-1 in the first, 2 in the second); the second group's
     failure stops the first, which is torn down (DELETED), not failed."""
     workers = _group(name="workers", command='echo "worker $NODE_RANK up"; exec sleep 600')
     failing = _group(name="failing", replicas=1, command='echo "rank $NODE_RANK"; exit 5')
-    job = _create_job(oci_clients, compartment, project, make_log_group(), [workers, failing])
-    done = wait_run(start_run(job).id)
+    done = nodes.run_to_end(nodes.job([workers, failing]))
     assert done.lifecycle_state == "FAILED"
     assert "exit code 5" in done.lifecycle_details
     groups = {g.name: g for g in done.node_group_details_list}
     assert groups["failing"].lifecycle_state == "FAILED"
     assert groups["workers"].lifecycle_state == "DELETED"
     assert "Stopped because node group 'failing' failed." in groups["workers"].lifecycle_details
-    assert "rank 2" in _messages(oci_clients, compartment, done.id)
+    assert "rank 2" in nodes.messages(done.id)
 
 
-def test_cancel_stops_every_replica(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
-    command = 'echo "rank $NODE_RANK up"; exec sleep 600'
-    job = _create_job(
-        oci_clients, compartment, project, make_log_group(), [_group(command=command)]
-    )
-    run = start_run(job)
+def test_cancel_stops_every_replica(nodes: Nodes) -> None:
+    run = nodes.start_run(nodes.job([_group(command='echo "rank $NODE_RANK up"; exec sleep 600')]))
     wait_for(
-        lambda: _has_lines(_messages(oci_clients, compartment, run.id), {"rank 0 up", "rank 1 up"}),
+        lambda: _has_lines(nodes.messages(run.id), {"rank 0 up", "rank 1 up"}),
         timeout=60,
         what="both replicas to start",
     )
     assert len(_run_processes(run.id)) == 2
-    oci_clients.data_science.cancel_job_run(run.id)
-    done = wait_run(run.id)
+    nodes.oci_clients.data_science.cancel_job_run(run.id)
+    done = nodes.wait_run(run.id)
     assert done.lifecycle_state == "CANCELED"
     group = done.node_group_details_list[0]
     assert group.lifecycle_state == "DELETED"
@@ -256,15 +217,7 @@ def test_cancel_stops_every_replica(
     assert _run_processes(run.id) == []
 
 
-def test_run_override_of_a_node_group(
-    oci_clients: OciClients,
-    compartment: str,
-    project: str,
-    make_log_group: Any,
-    start_run: Any,
-    wait_run: Any,
-) -> None:
-    job = _multi_node_job(oci_clients, compartment, project, make_log_group(), fail="7")
+def test_run_override_of_a_node_group(nodes: Nodes) -> None:
     override = models.MultiNodeJobNodeConfigurationDetails(
         job_node_group_configuration_details_list=[
             models.JobNodeGroupConfigurationDetails(
@@ -273,7 +226,9 @@ def test_run_override_of_a_node_group(
             )
         ]
     )
-    done = wait_run(start_run(job, job_node_configuration_override_details=override).id)
+    done = nodes.run_to_end(
+        nodes.rank_job(fail="7"), job_node_configuration_override_details=override
+    )
     assert done.lifecycle_state == "SUCCEEDED", done.lifecycle_details
 
 
@@ -288,9 +243,7 @@ class _ConfigMap:
         return SourceFiles(self.name, {k: v.encode() for k, v in self.files.items()}, True)
 
 
-def test_pytorch_distributed_job_meets_through_its_driver(
-    oci_clients: OciClients, compartment: str, project: str, make_log_group: Any
-) -> None:
+def test_pytorch_distributed_job_meets_through_its_driver(nodes: Nodes) -> None:
     """The operator's own pyTorchDistributed job (translation, artifact with the driver)
     on the emulator: the driver turns OCI's cluster variables into ``MASTER_ADDR`` /
     ``MASTER_PORT`` and the launch command's nodes meet there."""
@@ -300,12 +253,12 @@ def test_pytorch_distributed_job_meets_through_its_driver(
         configmap="meet",
         script="meet.py",
         replicas=replicas,
-        compartment=compartment,
-        project=project,
-        log_group=make_log_group(),
+        compartment=nodes.compartment,
+        project=nodes.project,
+        log_group=nodes.log_group,
     )
     spec = DataScienceJobSpec.model_validate(doc["spec"])
-    ds = oci_clients.data_science
+    ds = nodes.oci_clients.data_science
     job = ds.create_job(translate.job_details(spec, region="us-ashburn-1")).data
     artifact = asyncio.run(build_artifact(spec, _ConfigMap("meet", {"meet.py": MEET_SCRIPT})))
     assert artifact is not None
@@ -314,19 +267,10 @@ def test_pytorch_distributed_job_meets_through_its_driver(
     )
     run_spec = DataScienceJobRunSpec.model_validate({"jobRef": {"name": "ddp"}})
     details = translate.run_details(
-        spec, run_spec, job_id=job.id, project_id=project, compartment_id=compartment
+        spec, run_spec, job_id=job.id, project_id=nodes.project, compartment_id=nodes.compartment
     )
-    run = ds.create_job_run(details).data
-    done = wait_for(
-        lambda: (
-            (r := ds.get_job_run(run.id).data).lifecycle_state
-            in ("SUCCEEDED", "FAILED", "CANCELED")
-            and r
-        ),
-        timeout=120,
-        what="the pyTorchDistributed run to finish",
-    )
-    messages = _messages(oci_clients, compartment, run.id)
+    done = nodes.wait_run(ds.create_job_run(details).data.id, timeout=120)
+    messages = nodes.messages(done.id)
     assert done.lifecycle_state == "SUCCEEDED", (done.lifecycle_details, messages)
     assert _has_lines(messages, met_lines(replicas)), messages
     seen = [m for m in messages if ", main node " in m]
