@@ -65,13 +65,15 @@ class LateIds:
     memory only once its cursor and Events are saved, so a step that fails forgets
     nothing it did not mirror."""
 
-    def __init__(self, until: datetime) -> None:
+    def __init__(self, until: datetime, run_id: str = "") -> None:
         self.until = until
+        #: The OCI run whose records these are (a retried attempt is another run).
+        self.run_id = run_id
         self._keys = array("q")
         self._times = array("q")
 
     def copy(self) -> LateIds:
-        other = LateIds(self.until)
+        other = LateIds(self.until, self.run_id)
         other._keys = array("q", self._keys)
         other._times = array("q", self._times)
         return other

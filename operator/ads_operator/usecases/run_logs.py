@@ -203,6 +203,8 @@ async def _mirror_logs(
         fresh=fresh,
     )
     late = ctx.memory.late
+    if late is not None and late.run_id != run.id:
+        late = None  # a new attempt (a new OCI run): its own log, from its first read
     if window is None:  # nothing has settled since the last read: no call
         merged = logs.Merged((), cursor)
     else:
@@ -218,7 +220,7 @@ async def _mirror_logs(
         # Sweeps of this incarnation start where its first read started: what came
         # before was mirrored by reads whose ids it does not know.
         late = late_logs.remember(
-            late if late is not None else LateIds(window.start),
+            late if late is not None else LateIds(window.start, run.id),
             [r for r in fetched if window.start <= r.time < window.end],
         )
     found, kept = await _sweep(ctx, run, now, merged.cursor, late, fresh=fresh, terminal=terminal)
