@@ -17,8 +17,8 @@ the last at least ``bound`` after its records' time.
 What a sweep finds that was not mirrored yet is late: the ids of the records mirrored
 since ``until`` are kept to tell (:class:`LateIds`). They are kept in memory, not in the
 status: at five lines a second and 180 s that is ~1,200 ids a run, rewritten with every
-cursor patch if they were in ``.status``. In memory they cost 16 bytes each (a hash of
-the id and the record's time, in flat arrays). A restarted operator knows none: its
+cursor patch if they were in ``.status``. In memory they cost 8 bytes each (32 bits of
+the id's hash and the record's time, in flat arrays). A restarted operator knows none: its
 sweeps start where its own first regular read started (the saved watermark), so records
 before it that become searchable after the restart are not mirrored (never doubled).
 At most :data:`MAX_LATE_IDS` are kept per run: a log that writes more than that in
@@ -39,7 +39,7 @@ from typing import Final
 from ads_operator.models.oci_records import LogRecord
 from ads_operator.reconcile.logs import Window, whole_ms
 
-#: Most record ids one run's sweeps remember (16 bytes each).
+#: Most record ids one run's sweeps remember (8 bytes each).
 MAX_LATE_IDS: Final = 50_000
 #: Sweeps per ``bound``: each stretch is swept up to this many times, the last at least
 #: ``bound`` after its records' time.
@@ -52,45 +52,57 @@ def _ms(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
-def _key(record_id: str) -> int:
-    """A 64-bit digest of a record id (the process's own string hash: the ids are never
-    compared across processes)."""
-    return hash(record_id)
+def _digest(record_id: str) -> int:
+    """32 bits of a record id's hash (the process's own string hash: the ids are never
+    compared across processes). With the record's time it tells records apart: two
+    records of one run share both only one time in four billion per millisecond."""
+    return hash(record_id) & 0xFFFFFFFF
 
 
 class LateIds:
     """The records mirrored with a time at or after ``until``, by id digest and time.
 
-    Mutated only on a copy (:meth:`copy`): a log step's sweep is committed to the run's
-    memory only once its cursor and Events are saved, so a step that fails forgets
-    nothing it did not mirror."""
+    Kept in two flat arrays of 32-bit numbers (the id's digest, and the time in ms after
+    the first ``until``): 8 bytes a record. Mutated only on a copy (:meth:`copy`): a log
+    step's sweep is committed to the run's memory only once its cursor and Events are
+    saved, so a step that fails forgets nothing it did not mirror."""
 
     def __init__(self, until: datetime, run_id: str = "") -> None:
         self.until = until
         #: The OCI run whose records these are (a retried attempt is another run).
         self.run_id = run_id
-        self._keys = array("q")
-        self._times = array("q")
+        self._base = _ms(until)
+        self._digests = array("I")
+        self._times = array("I")  # ms after _base: 49 days of a run's log
 
     def copy(self) -> LateIds:
         other = LateIds(self.until, self.run_id)
-        other._keys = array("q", self._keys)
-        other._times = array("q", self._times)
+        other._base = self._base
+        other._digests = array("I", self._digests)
+        other._times = array("I", self._times)
         return other
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._digests)
+
+    def _key(self, record: LogRecord) -> int:
+        return _digest(record.id) << 32 | (_ms(record.time) - self._base)
 
     def add(self, records: Iterable[LogRecord]) -> None:
         """Remember these mirrored records (those before ``until`` are never swept)."""
         floor = _ms(self.until)
         for record in records:
             time_ms = _ms(record.time)
-            if time_ms >= floor:
-                self._keys.append(_key(record.id))
-                self._times.append(time_ms)
-        if len(self._keys) > MAX_LATE_IDS:
-            self._forget(sorted(self._times)[len(self._keys) - MAX_LATE_IDS], inclusive=True)
+            if time_ms < floor:
+                continue
+            if time_ms - self._base >= 2**32:  # 49 days on: count from ``until`` instead
+                shift, self._base = floor - self._base, floor
+                self._times = array("I", (t - shift for t in self._times))
+            self._digests.append(_digest(record.id))
+            self._times.append(time_ms - self._base)
+        if len(self._digests) > MAX_LATE_IDS:
+            cut = sorted(self._times)[len(self._digests) - MAX_LATE_IDS]
+            self._forget(self._base + cut, inclusive=True)
 
     def advance(self, until: datetime) -> None:
         """Sweep no more before ``until``: forget the records before it."""
@@ -98,20 +110,23 @@ class LateIds:
             self._forget(_ms(until), inclusive=False)
             self.until = max(self.until, until)
 
+    def knows(self, record: LogRecord, known: set[int]) -> bool:
+        return self._key(record) in known
+
     def known(self) -> set[int]:
-        return set(self._keys)
+        """The keys of the records remembered (for :meth:`knows`)."""
+        return {d << 32 | t for d, t in zip(self._digests, self._times, strict=True)}
 
     def _forget(self, edge_ms: int, *, inclusive: bool) -> None:
         """Drop records before ``edge_ms`` (and at it, ``inclusive``: a whole millisecond,
         never half of one, whose other half would be mirrored again)."""
-        keep = [
-            i for i, t in enumerate(self._times) if t > edge_ms or (t == edge_ms and not inclusive)
-        ]
-        self._keys = array("q", (self._keys[i] for i in keep))
-        self._times = array("q", (self._times[i] for i in keep))
+        edge = edge_ms - self._base
+        keep = [i for i, t in enumerate(self._times) if t > edge or (t == edge and not inclusive)]
+        self._digests = array("I", (self._digests[i] for i in keep))
+        self._times = array("I", (self._times[i] for i in keep))
         if inclusive:
-            edge = _EPOCH + timedelta(milliseconds=edge_ms + 1)
-            self.until = max(self.until, edge)
+            moved = _EPOCH + timedelta(milliseconds=edge_ms + 1)
+            self.until = max(self.until, moved)
 
 
 def interval(bound: timedelta) -> timedelta:
@@ -159,12 +174,12 @@ def sweep(
     memory after mirroring them."""
     known = late.known()
     new: list[LogRecord] = []
+    ids: set[str] = set()
     for record in sorted(
         (r for r in fetched if window.start <= r.time < window.end), key=lambda r: r.time
     ):
-        key = _key(record.id)
-        if key not in known:
-            known.add(key)
+        if record.id not in ids and not late.knows(record, known):
+            ids.add(record.id)
             new.append(record)
     after = late.copy()
     after.add(new)

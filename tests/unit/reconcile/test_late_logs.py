@@ -199,3 +199,21 @@ def test_a_fresh_read_moves_the_watermark_only_to_the_settled_time() -> None:
         merged.cursor, time_accepted=T0, now=at(101), settle=SETTLE, overlap=NONE, fresh=False
     )
     assert again == logs.Window(at(90), at(91))
+
+
+def test_the_memory_takes_8_bytes_a_record_and_outlives_49_days() -> None:
+    late = LateIds(at(0))
+    late.add([rec(i, i) for i in range(1000)])
+    assert late._digests.itemsize + late._times.itemsize == 8
+    far = 50 * 24 * 3600.0  # past 2**32 ms after the first record
+    late.advance(at(far - 10))
+    late.add([rec(1, far), rec(2, far + 1)])
+    window = logs.Window(late.until, at(far + 5))
+    found, _ = late_logs.sweep(
+        late,
+        [rec(1, far), rec(2, far + 1), rec(3, far + 2)],
+        window=window,
+        now=at(far + 5),
+        bound=BOUND,
+    )
+    assert [r.id for r in found] == ["id-3"]
