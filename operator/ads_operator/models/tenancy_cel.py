@@ -12,20 +12,15 @@ from __future__ import annotations
 
 from ads_operator.models.schema import JsonSchema
 from ads_operator.models.tenancy import POLICY_NAME, SOURCE_FIELDS
+from ads_operator.models.tenancy_cel_mounts import (
+    NS,
+    check,
+    file_storage,
+    file_storage_overrides,
+    not_in,
+)
 
-_NS = "namespaceObject.metadata.name"
 _LABELS = "namespaceObject.metadata.labels"
-_ENTRY = '\' + " of entry \'" + variables.tenant.name + "\' for namespace " + ' + _NS
-_GUARD = "!variables.hasTenant || "
-
-
-def _not_in(field: str, value: str, rule: str) -> str:
-    """The CEL message of :func:`ads_operator.reconcile.tenancy._not_in`."""
-    return f"'{field} ' + {value} + ' is not allowed by the tenancy policy: not in {rule}{_ENTRY}"
-
-
-def _check(expression: str, message: str) -> JsonSchema:
-    return {"expression": _GUARD + expression, "messageExpression": message}
 
 
 def _member(field: str, path: str, guards: list[str], rule: str, optional: bool) -> JsonSchema:
@@ -33,12 +28,12 @@ def _member(field: str, path: str, guards: list[str], rule: str, optional: bool)
     if optional:
         allowed = f"(has(variables.tenant.{rule}) && {allowed})"
     skip = " || ".join(f"!has({g})" for g in guards)
-    return _check(f"{skip} || {allowed}", _not_in(field, path, rule))
+    return check(f"{skip} || {allowed}", not_in(field, path, rule))
 
 
 def _common_variables() -> list[JsonSchema]:
     matches = (
-        f"(has(t.namespaces.names) && {_NS} in t.namespaces.names)"
+        f"(has(t.namespaces.names) && {NS} in t.namespaces.names)"
         " || (has(t.namespaces.matchLabels) && size(t.namespaces.matchLabels) > 0"
         f" && t.namespaces.matchLabels.all(k, has({_LABELS}) && k in {_LABELS}"
         f" && {_LABELS}[k] == t.namespaces.matchLabels[k]))"
@@ -80,7 +75,7 @@ def _ceiling(key: str, value: str, what: str) -> JsonSchema:
         f"', the ceiling of shapes pattern ' + {rule}.pattern + \" of entry '\" + "
         'variables.tenant.name + "\'"'
     )
-    return _check(
+    return check(
         f"variables.shape == '' || size(variables.shapeRules) == 0 || !has({rule}.{key})"
         f" || {value} <= {rule}.{key}",
         f"variables.shape + ' with ' + string({value}) + ' {what} exceeds {key} ' + "
@@ -90,9 +85,9 @@ def _ceiling(key: str, value: str, what: str) -> JsonSchema:
 
 def _shape_checks() -> list[JsonSchema]:
     return [
-        _check(
+        check(
             "variables.shape == '' || size(variables.shapeRules) > 0",
-            _not_in("shapeName", "variables.shape", "shapes"),
+            not_in("shapeName", "variables.shape", "shapes"),
         ),
         _ceiling("maxOcpus", "variables.ocpus", "OCPUs"),
         _ceiling("maxMemoryInGBs", "variables.memory", "GB"),
@@ -103,15 +98,15 @@ def _shape_checks() -> list[JsonSchema]:
 def _no_tenant() -> JsonSchema:
     return {
         "expression": "variables.hasTenant",
-        "messageExpression": f"'namespace ' + {_NS} + ' matches no entry of the tenancy policy "
+        "messageExpression": f"'namespace ' + {NS} + ' matches no entry of the tenancy policy "
         f"(DataScienceTenancyPolicy {POLICY_NAME}): multi-tenant mode denies by default'",
     }
 
 
 def _adoption(path: str, field: str) -> JsonSchema:
-    return _check(
+    return check(
         f"!has({path}) || (has(variables.tenant.allowAdoption) && variables.tenant.allowAdoption)",
-        _not_in(field, path, "allowAdoption"),
+        not_in(field, path, "allowAdoption"),
     )
 
 
@@ -132,72 +127,11 @@ def _source(field: str) -> JsonSchema:
     where = f"spec.runtime.spec.{field}"
     message = (
         f"{scheme}.startsWith('oci://') ? "
-        + _not_in(f"{where} bucket", f"{uri}.find('[^/]+@[^/]+')", "buckets")
+        + not_in(f"{where} bucket", f"{uri}.find('[^/]+@[^/]+')", "buckets")
         + " : "
-        + _not_in(f"{where} host", f"url({uri}).getHostname()", "httpsHosts")
+        + not_in(f"{where} host", f"url({uri}).getHostname()", "httpsHosts")
     )
-    return _check(allowed, message)
-
-
-#: A File Storage mount source written by OCIDs (``[.]``: no backslashes to escape).
-_BY_OCIDS = "'^ocid1[.]mounttarget[.][^:]+:ocid1[.]export[.][^:]+$'"
-
-
-def _file_storage(infra: str, spec: str) -> list[JsonSchema]:
-    """A File Storage mount (any ``src`` but oci://) only by OCIDs, its mount target in
-    ``mountTargets`` and its export in ``exports``, in the operator's words."""
-    mounts = f"{spec}.storageMount"
-    present = f"!has({infra}) || !has({mounts}) || "
-    file_storage = "!m.src.startsWith('oci://')"
-    by_address = f"{file_storage} && !m.src.matches({_BY_OCIDS})"
-    target_ok = (
-        "(has(variables.tenant.mountTargets) && "
-        "variables.tenant.mountTargets.exists(t, m.src.startsWith(t + ':')))"
-    )
-    export_ok = (
-        "(has(variables.tenant.exports) && "
-        "variables.tenant.exports.exists(e, m.src.endsWith(':' + e)))"
-    )
-    first = f"{mounts}.filter(m, %s)[0].src"
-    return [
-        _check(
-            f"{present}{mounts}.all(m, !({by_address}))",
-            f"'storageMount ' + {first % by_address} + ' names a File Storage mount by "
-            "address, which the tenancy policy cannot judge: give <mount target OCID>:<export "
-            f"OCID>{_ENTRY} + ')'",
-        ),
-        _check(
-            f"{present}{mounts}.all(m, !({file_storage}) || {target_ok})",
-            _not_in(
-                "storageMount mount target",
-                (first % f"{file_storage} && !{target_ok}") + ".find('^[^:]+')",
-                "mountTargets",
-            ),
-        ),
-        _check(
-            f"{present}{mounts}.all(m, !({file_storage}) || {export_ok})",
-            _not_in(
-                "storageMount export",
-                (first % f"{file_storage} && !{export_ok}") + ".find('[^:]+$')",
-                "exports",
-            ),
-        ),
-    ]
-
-
-def _file_storage_overrides(mounts: str) -> list[JsonSchema]:
-    """A run's FILE_STORAGE mount overrides: mount target and export allowed."""
-    checks = []
-    for key, rule in (("mountTargetId", "mountTargets"), ("exportId", "exports")):
-        ok = f"has(variables.tenant.{rule}) && m.{key} in variables.tenant.{rule}"
-        bad = f"m.storageType == 'FILE_STORAGE' && has(m.{key}) && !({ok})"
-        checks.append(
-            _check(
-                f"!has({mounts}) || {mounts}.all(m, !({bad}))",
-                _not_in(f"storage mount {key}", f"{mounts}.filter(m, {bad})[0].{key}", rule),
-            )
-        )
-    return checks
+    return check(allowed, message)
 
 
 def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
@@ -215,10 +149,10 @@ def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
     )
     validations = [
         _no_tenant(),
-        _check(
+        check(
             "variables.tenant.credentials != 'OwnSecretsOnly' || has(object.spec.authSecretRef)",
             '"spec.authSecretRef is required by the tenancy policy: entry \'" + '
-            f'variables.tenant.name + "\' for namespace " + {_NS} + '
+            f'variables.tenant.name + "\' for namespace " + {NS} + '
             "' has credentials OwnSecretsOnly'",
         ),
         _adoption("object.spec.id", "spec.id"),
@@ -247,8 +181,8 @@ def job_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
             optional=True,
         ),
         *_shape_checks(),
-        _check(buckets, _not_in("storageMount", "'oci://'", "buckets")),
-        *_file_storage(infra, spec),
+        check(buckets, not_in("storageMount", "'oci://'", "buckets")),
+        *file_storage(infra, spec),
         *(_source(field) for field in SOURCE_FIELDS),
     ]
     return variables, validations
@@ -295,9 +229,9 @@ def run_validations() -> tuple[list[JsonSchema], list[JsonSchema]]:
             optional=True,
         ),
         *_shape_checks(),
-        _check(buckets, _not_in("storage mount", "'bucket'", "buckets")),
-        *_file_storage_overrides(mounts),
-        _check(
+        check(buckets, not_in("storage mount", "'bucket'", "buckets")),
+        *file_storage_overrides(mounts),
+        check(
             "!has(object.spec.jobNodeConfigurationOverrideDetails)",
             '"jobNodeConfigurationOverrideDetails is refused in multi-tenant mode: its node '
             "groups' shapes and subnets are not judged by the tenancy policy (entry '\" + "
