@@ -113,6 +113,21 @@ def add_run(kube: FakeKube, name: str = "run-1", **spec: Any) -> dict[str, Any]:
     )
 
 
+def started(
+    world: tuple[Operator, FakeKube, FakePort], **spec: Any
+) -> tuple[Operator, FakeKube, FakePort, dict[str, Any]]:
+    """The world with the job ``hello`` (Ready) and a run of it, ``run-1`` (``spec``:
+    more of its spec); the run's body last."""
+    op, kube, port = world
+    add_job(kube)
+    return op, kube, port, add_run(kube, **spec)
+
+
+def succeed(port: FakePort, run_id: str) -> None:
+    """OCI says the run ran from 1 s to 2 s and succeeded."""
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+
+
 def status(kube: FakeKube, name: str = "run-1") -> dict[str, Any]:
     return kube.status_of(RUN_PLURAL, NS, name)
 
@@ -129,9 +144,7 @@ def patches_of(kube: FakeKube, name: str = "run-1") -> list[dict[str, Any]]:
 async def test_a_run_is_created_once_followed_to_success_and_its_log_mirrored(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube)
+    op, kube, port, body = started(world)
     create_patches: list[int] = []
 
     def between(n: int) -> None:
@@ -171,9 +184,7 @@ async def test_a_run_is_created_once_followed_to_success_and_its_log_mirrored(
 async def test_a_crash_between_marker_and_create_adopts_the_run(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube)
+    op, kube, port, body = started(world)
     real_create = port.create_job_run
 
     async def killed(**kwargs: Any) -> Any:
@@ -187,7 +198,7 @@ async def test_a_crash_between_marker_and_create_adopts_the_run(
     port.create_job_run = real_create  # type: ignore[method-assign]
     port.tokens.clear()  # even with the retry token forgotten
     (run_id,) = port.runs
-    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+    succeed(port, run_id)
     again = {**body, "status": status(kube)}
     await run_usecase.watch(op, again, Stop())
     assert len(port.runs) == 1
@@ -199,9 +210,7 @@ async def test_a_crash_between_marker_and_create_adopts_the_run(
 async def test_a_failed_attempt_is_retried_as_a_new_oci_run(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube, runPolicy={"backoffLimit": 1, "backoffSeconds": 0})
+    op, kube, port, body = started(world, runPolicy={"backoffLimit": 1, "backoffSeconds": 0})
     failed: list[str] = []
 
     def between(n: int) -> None:
@@ -223,10 +232,8 @@ async def test_a_failed_attempt_is_retried_as_a_new_oci_run(
 async def test_the_deadline_cancels_the_attempt_and_fails_the_run(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
     # Accepted at T0, days ago by the clock: the deadline has passed at the first read.
-    body = add_run(kube, runPolicy={"activeDeadlineSeconds": 60})
+    op, kube, port, body = started(world, runPolicy={"activeDeadlineSeconds": 60})
 
     def between(n: int) -> None:
         (run_id,) = port.runs
@@ -243,9 +250,7 @@ async def test_the_deadline_cancels_the_attempt_and_fails_the_run(
 async def test_spec_cancel_cancels_once_and_ends_canceled(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube)
+    op, kube, port, body = started(world)
 
     def between(n: int) -> None:
         (run_id,) = port.runs
@@ -263,13 +268,11 @@ async def test_spec_cancel_cancels_once_and_ends_canceled(
 async def test_ttl_after_finished_deletes_the_resource(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube, runPolicy={"ttlSecondsAfterFinished": 0})
+    op, kube, port, body = started(world, runPolicy={"ttlSecondsAfterFinished": 0})
 
     def between(n: int) -> None:
         (run_id,) = port.runs
-        port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+        succeed(port, run_id)
 
     await run_usecase.watch(op, body, Stop(between))
     assert (RUN_PLURAL, NS, "run-1") not in kube.objects
@@ -291,7 +294,7 @@ async def test_a_full_namespace_makes_a_run_wait_until_a_slot_frees(
             kube.objects[(RUN_PLURAL, NS, "busy")]["status"]["phase"] = "Succeeded"
         elif port.runs:
             (run_id,) = port.runs
-            port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+            succeed(port, run_id)
 
     stop = Stop(between)
     await run_usecase.watch(op, body, stop)
@@ -330,9 +333,7 @@ async def test_the_wait_for_a_missing_job_is_counted_across_passes_and_ends_it(
 async def test_a_failure_repeated_pass_after_pass_is_one_event_and_nothing_private_in_status(
     world: tuple[Operator, FakeKube, FakePort],
 ) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube)
+    op, kube, port, body = started(world)
     from ads_operator.models.oci_errors import RetryableError
 
     def between(n: int) -> None:
@@ -340,7 +341,7 @@ async def test_a_failure_repeated_pass_after_pass_is_one_event_and_nothing_priva
             port.fail_next["create_job_run"] = RetryableError("busy", status=503, code="Busy")
         elif port.runs:
             (run_id,) = port.runs
-            port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(2))
+            succeed(port, run_id)
 
     port.fail_next["create_job_run"] = RetryableError("busy", status=503, code="Busy")
     await run_usecase.watch(op, body, Stop(between))
@@ -355,9 +356,7 @@ async def test_deleting_cancels_an_active_run_then_deletes_it_and_every_attempt(
 ) -> None:
     from ads_operator.usecases.outcome import Done, RetryAfter
 
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube, runPolicy={"backoffLimit": 1, "backoffSeconds": 0})
+    op, kube, port, body = started(world, runPolicy={"backoffLimit": 1, "backoffSeconds": 0})
     first: list[str] = []
 
     def between(n: int) -> None:  # the first attempt fails, the second stays running
@@ -382,9 +381,7 @@ async def test_deleting_cancels_an_active_run_then_deletes_it_and_every_attempt(
 
 
 async def test_an_orphaned_run_is_left_in_oci(world: tuple[Operator, FakeKube, FakePort]) -> None:
-    op, kube, port = world
-    add_job(kube)
-    body = add_run(kube, deletionPolicy="Orphan")
+    op, kube, port, body = started(world, deletionPolicy="Orphan")
     await run_usecase.watch(op, body, Stop(passes=1))
     (run_id,) = port.runs
     await run_usecase.delete(op, {**body, "status": status(kube)}, retry=0)
@@ -399,10 +396,8 @@ async def test_the_pause_between_passes_follows_the_budgets_headroom(
     """With most of the budget free a live run is read every 0.75 s, with none on the
     batched schedule (3 s): each pause ends on the next tick of the interval at least
     half an interval away, plus a jitter below the batching window."""
-    op, kube, port = world
+    op, _kube, port, body = started(world)
     op.headroom = lambda operation=None: headroom
-    add_job(kube)
-    body = add_run(kube)
 
     def between(n: int) -> None:
         if n == 1:
