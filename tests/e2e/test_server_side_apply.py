@@ -44,6 +44,21 @@ def server_side_apply(
     )  # fmt: skip
 
 
+def audit(kube: Kube, run: str, job: str) -> None:
+    """A third field manager applies its own ``Audited`` condition to the run's status
+    (kubectl validates the whole object, so the spec comes along; the status subresource
+    ignores it)."""
+    status = {
+        "apiVersion": "ads.oci.dev/v1alpha1",
+        "kind": "DataScienceJobRun",
+        "metadata": {"name": run},
+        "spec": {"jobRef": {"name": job}},
+        "status": {"conditions": [AUDITED]},
+    }
+    applied = server_side_apply(kube, "audit", status, subresource="status")
+    assert applied.returncode == 0, applied.stderr
+
+
 def conditions(kube: Kube, kind: str, name: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = kube.status(kind, name).get("conditions") or []
     return found
@@ -70,17 +85,7 @@ def test_two_field_managers_apply_the_same_job_and_run_without_conflict(
     second = server_side_apply(kube, "b", *manifest)
     assert second.returncode == 0, second.stderr
 
-    # A third manager's own condition on the run, through the status subresource.
-    status = {
-        "apiVersion": "ads.oci.dev/v1alpha1",
-        "kind": "DataScienceJobRun",
-        "metadata": {"name": "ssa-run"},
-        # kubectl validates the whole object; the status subresource ignores the spec.
-        "spec": {"jobRef": {"name": "ssa"}},
-        "status": {"conditions": [AUDITED]},
-    }
-    audit = server_side_apply(kube, "audit", status, subresource="status")
-    assert audit.returncode == 0, audit.stderr
+    audit(kube, "ssa-run", "ssa")  # a third manager's own condition on the run
     merged = {c["type"]: c for c in conditions(kube, "dsjobrun", "ssa-run")}
     assert merged["Audited"] == AUDITED
     assert {"Ready", "Reconciling"} <= set(merged), merged
@@ -114,15 +119,7 @@ def audited_run(kube: Kube) -> None:
     """A live run with a third manager's ``Audited`` condition beside the operator's."""
     kube.apply(*scripted_job("ssa", SLOW, log_group=None), job_run("ssa-run", "ssa"))
     kube.wait_phase("ssa-run", "Running")
-    status = {
-        "apiVersion": "ads.oci.dev/v1alpha1",
-        "kind": "DataScienceJobRun",
-        "metadata": {"name": "ssa-run"},
-        "spec": {"jobRef": {"name": "ssa"}},  # kubectl validates the whole object
-        "status": {"conditions": [AUDITED]},
-    }
-    audit = server_side_apply(kube, "audit", status, subresource="status")
-    assert audit.returncode == 0, audit.stderr
+    audit(kube, "ssa-run", "ssa")
 
 
 def test_the_operators_next_write_keeps_another_managers_condition(
@@ -184,15 +181,7 @@ async def test_a_conditions_write_is_one_request_and_never_drops_a_condition_wri
     assert calls == ["patch"]  # the stored list was the one it was computed from
     assert conditions(kube, "dsjobrun", "cas") == second
 
-    status = {
-        "apiVersion": "ads.oci.dev/v1alpha1",
-        "kind": "DataScienceJobRun",
-        "metadata": {"name": "cas"},
-        "spec": {"jobRef": {"name": "no-such-job"}},
-        "status": {"conditions": [AUDITED]},
-    }
-    audit = server_side_apply(kube, "audit", status, subresource="status")
-    assert audit.returncode == 0, audit.stderr
+    audit(kube, "cas", "no-such-job")
     third = await write("True", second)  # computed from the list before the audit
     assert calls == ["patch", "get", "patch"]  # the test failed: read, redone, written
     stored = {c["type"]: c for c in conditions(kube, "dsjobrun", "cas")}
