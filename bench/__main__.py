@@ -91,6 +91,9 @@ class Result:
     lag_timeline: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     #: Each run's p99 line lag: how evenly the runs are followed.
     run_line_p99s: list[float] = field(default_factory=list)
+    #: (seconds since the first, operation) of the last 10,000 OCI calls (``--json``
+    #: only): when the calls were made, e.g. whether the reads of one tick batched.
+    call_timeline: list[tuple[float, str]] = field(default_factory=list)
     #: Records OCI ingested late (``--late-share``), and how many of them were lost.
     late_lines: int = 0
     late_lost: int = 0
@@ -334,6 +337,16 @@ def service_times(env: Env) -> dict[str, str]:
     }
 
 
+def call_timeline(env: Env) -> list[tuple[float, str]]:
+    entries = env.emulator.requests(limit=10_000)["entries"]
+    times = [
+        (datetime.fromisoformat(str(e["time"]).replace("Z", "+00:00")).timestamp(), e["operation"])
+        for e in entries
+    ]
+    start = min((t for t, _ in times), default=0.0)
+    return [(round(t - start, 3), op) for t, op in times]
+
+
 def counters(env: Env) -> dict[str, int]:
     raw = env.emulator.requests(limit=1)["counters"]
     return {op: int(c.get("total", 0)) for op, c in raw.items()}
@@ -536,6 +549,7 @@ def operator_phase(
         )
         calls = counters(env)
         served = service_times(env)
+        timeline = call_timeline(env)
         after = stats.sample_process(operator.process.pid)
         watcher.stop.set()
         by_name = {r["metadata"]["name"]: r for r in list_runs(env, ns)}
@@ -569,6 +583,7 @@ def operator_phase(
             late,
         )
         result.write_lags = written
+        result.call_timeline = timeline
         result.notes.append(f"{label}: OCI service time p50/p99 ms (emulator side): {served}")
         return result
     finally:
@@ -786,6 +801,7 @@ def as_json(r: Result) -> dict[str, Any]:
         "rss_mb": r.rss_mb,
         "cpu_seconds": r.cpu_seconds,
         "schedule_kept": r.schedule_kept,
+        "call_timeline": r.call_timeline,
     }
 
 

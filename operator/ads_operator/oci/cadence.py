@@ -87,3 +87,34 @@ def log_read_interval(slowest: float, headroom: float) -> float:
     if fastest <= 0:
         return slowest
     return float(fastest * (slowest / fastest) ** thrift(headroom))
+
+
+def log_read_due(
+    last: float,
+    now: float,
+    *,
+    slowest: float,
+    poll_interval: float,
+    headroom: float,
+    terminal: bool,
+) -> bool:
+    """Whether a pass at ``now`` reads the log last read at ``last`` (epoch seconds): at the
+    pass nearest to the log-read interval after the last read. A terminal run's at every
+    pass of the batched schedule (its end is decided on them), with headroom at the
+    log-read interval rather than at each 0.75 s pass (through a 90 s grace 45 searches,
+    not 120).
+
+    With headroom the reads fall on common wall-clock ticks of the interval (a whole
+    number of passes): the first pass in a new tick reads. Counted from each run's own
+    last read instead, runs whose reads once fell a pass apart stayed apart, and each
+    group cost its own search (10 runs made twice the searches they needed). On the
+    batched schedule (no headroom) as before: from each run's last read, so a thousand
+    runs' log steps (and their cursor patches) do not all fall on one tick."""
+    interval = log_read_interval(slowest, headroom)
+    passes = state_interval(poll_interval, None, None, headroom)
+    if terminal:
+        interval = min(interval, poll_interval)
+    if thrift(headroom) >= 1.0 or passes <= 0 or interval <= 0:
+        return now - last >= interval - passes / 2
+    tick = passes * max(1, round(interval / passes))
+    return math.floor(now / tick) > math.floor(last / tick)

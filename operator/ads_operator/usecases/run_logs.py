@@ -83,22 +83,19 @@ async def follow_logs(
 
 
 def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
-    """Whether this pass reads the log: a live run's at the pass nearest to the log-read
-    interval after its last read (passes fall on ticks of the state interval). Both
-    intervals shrink with the headroom of the budget (:mod:`ads_operator.oci.cadence`):
-    ``log_read_interval`` without any, 2 s with most of it free. A terminal run's at
-    every pass of the batched schedule (its end is decided on them), with headroom at
-    the log-read interval (2 s) rather than at each 0.75 s pass: through a 90 s grace
-    that is 45 searches, not 120."""
+    """Whether this pass reads the log: at once when it never did or Events are left to
+    create, else at the pass nearest to the log-read interval after the last read, which
+    shrinks with the headroom of the budget (:func:`ads_operator.oci.cadence.log_read_due`)."""
     if ctx.memory.logs_read_at is None or ctx.memory.unposted:
         return True
-    since = (now - ctx.memory.logs_read_at).total_seconds()
-    headroom = ctx.headroom(None)
-    interval = cadence.log_read_interval(ctx.settings.log_read_interval, headroom)
-    passes = cadence.state_interval(ctx.settings.poll_interval, None, None, headroom)
-    if terminal:  # every pass of the batched schedule; not every 0.75 s with headroom
-        interval = min(interval, ctx.settings.poll_interval)
-    return since >= interval - passes / 2
+    return cadence.log_read_due(
+        ctx.memory.logs_read_at.timestamp(),
+        now.timestamp(),
+        slowest=ctx.settings.log_read_interval,
+        poll_interval=ctx.settings.poll_interval,
+        headroom=ctx.headroom(None),
+        terminal=terminal,
+    )
 
 
 def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
