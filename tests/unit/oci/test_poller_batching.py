@@ -30,6 +30,15 @@ def test_aligned_delay_lands_on_common_ticks_at_least_half_an_interval_away() ->
     )
 
 
+def test_counted_from_the_pass_start_a_fast_passs_own_time_skips_no_tick() -> None:
+    """A pass begun on a 0.75 s tick and ending 0.4 s later waits for the next tick, not
+    the one after (counted from its end, half an interval away was then two ticks)."""
+    assert 0.4 + aligned_delay(0.75, 0.4) == pytest.approx(1.5)
+    assert 0.4 + aligned_delay(0.75, 0.4, started=0.0) == pytest.approx(0.75)
+    # A pass that ran past the next tick waits for the one after it (on the ticks still).
+    assert 1.0 + aligned_delay(0.75, 1.0, started=0.0) == pytest.approx(1.5)
+
+
 def want(
     run: str, log: str = "l1", group: str = "g", start: float = 0, end: float = 100
 ) -> LogWant:
