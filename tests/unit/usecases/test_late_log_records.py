@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ads_operator.reconcile.late_logs import LateIds
 from ads_operator.settings import Settings
 from ads_operator.usecases.run_executor import RunContext
 from tests.fixtures.fake_oci import FakePort, at
@@ -176,3 +177,20 @@ async def test_settled_sweeps_cost_a_call_per_third_of_the_bound() -> None:
     # 100 s of a 60 s bound: sweeps at 20 s intervals, the first with nothing old enough.
     assert 1 <= extra <= 100 / (BOUND / 3)
     assert rec.lines == rec2.lines
+
+
+async def test_a_retried_attempt_sweeps_its_own_log_from_its_first_read() -> None:
+    """The memory of an earlier attempt's run (another OCI run) is not carried over: its
+    position would make the new run's first sweeps read from long before it existed."""
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = context(port, rec, clock)
+    run_id = await started(port, rec, clock, ctx)
+    ctx.memory.late = LateIds(at(-3600), "ocid1.datasciencejobrun.oc1..earlier")
+    port.emit(run_id, ("one", at(2)))
+    clock.seconds = 10
+    await run_pass(ctx)
+    late = ctx.memory.late
+    assert late is not None
+    assert late.run_id == run_id
+    assert late.until >= at(-60)  # where this run's first read started
+    assert len(late) == 1
