@@ -18,6 +18,7 @@ from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.run_scan import RunScan
+from ads_operator.oci.sdk_adapter import SdkOciPort
 from ads_operator.reconcile.logs import search_query
 from ads_operator.settings import Settings
 from oci_emulator.testing import ApiKey, EmulatorHandle
@@ -162,6 +163,10 @@ async def test_wire_errors_map_to_the_hierarchy(port: OciPort, emulator: Emulato
     finally:
         emulator.clear_faults()
     assert throttled.value.retry_after == 7
+    # The cadence backs off: a 429 leaves the service's budget no headroom for a while.
+    assert isinstance(port, SdkOciPort)
+    assert port._limiter.headroom("GetJobRun") < 0.05
+    assert port._limiter.headroom("SearchLogs") == 1.0
 
 
 async def _finished_runs(port: OciPort, log_group: str, name: str, count: int) -> list[str]:

@@ -76,16 +76,30 @@ class TokenBucket:
         #: Tokens taken, decayed with :data:`USE_WINDOW` as of ``_used_at``.
         self._used = 0.0
         self._used_at = self._stamp
+        #: When OCI last answered 429 (:meth:`throttled`).
+        self._throttled_at: float | None = None
 
     def headroom(self) -> float:
         """The share of the budget not in use (0.0 .. 1.0): one minus the rate of tokens
         taken over the last :data:`USE_WINDOW` seconds or so (an exponentially weighted
         average), and minus the calls queued for a token now (spread over that window: a
-        queue is demand the rate cannot serve yet). A pure read, safe from any thread."""
+        queue is demand the rate cannot serve yet). After OCI throttled a call, none,
+        coming back over :data:`USE_WINDOW`: the tenancy's real limit is lower than ours,
+        or others spend it. A pure read, safe from any thread."""
         with self._lock:
-            used = self._used * math.exp(-(self._clock() - self._used_at) / USE_WINDOW)
+            now = self._clock()
+            used = self._used * math.exp(-(now - self._used_at) / USE_WINDOW)
+            throttled_at = self._throttled_at
         demand = (used + len(self._waiting)) / USE_WINDOW
-        return max(0.0, 1.0 - demand / self.rate)
+        free = max(0.0, 1.0 - demand / self.rate)
+        if throttled_at is not None:
+            free *= min(1.0, max(0.0, now - throttled_at) / USE_WINDOW)
+        return free
+
+    def throttled(self) -> None:
+        """OCI answered a call of this service 429: no headroom for a while."""
+        with self._lock:
+            self._throttled_at = self._clock()
 
     def _count_use(self) -> None:
         """One token taken (called under the lock)."""

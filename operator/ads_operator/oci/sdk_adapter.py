@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from ads_operator import metrics
 from ads_operator.ads.mounts import Found
-from ads_operator.models.oci_errors import NotFoundError
+from ads_operator.models.oci_errors import NotFoundError, ThrottledError
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci import sdk_clients
@@ -89,6 +89,8 @@ class SdkOciPort:
         except Exception as exc:
             error = from_exception(exc, operation=operation)
             metrics.oci_call(operation, status=error.status, code=error.code, ok=False)
+            if isinstance(error, ThrottledError):  # the cadence backs off (ratelimit.py)
+                self._limiter.bucket(operation).throttled()
             raise error from None
         if counted:
             metrics.oci_call(operation, status=getattr(result, "status", None), code=None, ok=True)

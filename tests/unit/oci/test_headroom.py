@@ -65,3 +65,14 @@ def test_a_tenancy_budget_tells_each_services_headroom_and_the_least() -> None:
     assert budget.headroom("GetJobRun") == 1.0
     assert budget.headroom() == pytest.approx(budget.headroom("SearchLogs"))
     assert "datascience" not in budget.buckets  # reading made no bucket
+
+
+def test_after_oci_throttled_a_call_there_is_no_headroom_coming_back_smoothly() -> None:
+    now = [100.0]
+    bucket = TokenBucket(rate=10, clock=lambda: now[0])
+    bucket.throttled()
+    assert bucket.headroom() == 0.0
+    now[0] += USE_WINDOW / 2
+    assert bucket.headroom() == pytest.approx(0.5)
+    now[0] += USE_WINDOW
+    assert bucket.headroom() == 1.0
