@@ -5,7 +5,8 @@ The batched schedule (state every ``poll_interval``, 3 s, slower for long runs; 
 handful of runs use a tenth of it on that schedule, and their users wait seconds for
 what ADS shows at once. So the intervals follow the budget actually in use: the headroom
 of the tenancy's service nearest its limit (Data Science or Logging,
-:meth:`~ads_operator.oci.ratelimit.TenancyBudget.headroom`, smoothed over ~30 s). With
+:meth:`~ads_operator.oci.ratelimit.TenancyBudget.headroom`, smoothed over ~30 s, and
+coming back over ~2 minutes once the use falls). With
 most of it free, every run is read at the fastest; as the share in use grows from
 :data:`SPEND_BELOW` to :data:`SAVE_ABOVE`, the intervals grow back to the batched
 schedule. More runs cost more calls per read, so the headroom, and with it the speed,

@@ -42,6 +42,11 @@ PRIORITY: Final = {
 #: long enough that the ticks of a batched schedule (3-12 s) average out, short enough
 #: that a wave of new runs is felt within a poll or two.
 USE_WINDOW: Final = 30.0
+#: How slowly headroom comes back once use falls (seconds, the time constant of the
+#: highest recent use): as the runs of a large wave end, the last ones are not read
+#: faster at once (that tail spent the calls the wave was kept within), and a service
+#: that was busy a minute ago may be again.
+RECOVERY: Final = 120.0
 
 
 def priority_of(operation: str) -> int:
@@ -76,6 +81,10 @@ class TokenBucket:
         #: Tokens taken, decayed with :data:`USE_WINDOW` as of ``_used_at``.
         self._used = 0.0
         self._used_at = self._stamp
+        #: The highest rate of use (tokens per second) lately, decayed with
+        #: :data:`RECOVERY` as of ``_peak_at``.
+        self._peak = 0.0
+        self._peak_at = self._stamp
         #: When OCI last answered 429 (:meth:`throttled`).
         self._throttled_at: float | None = None
 
@@ -83,14 +92,16 @@ class TokenBucket:
         """The share of the budget not in use (0.0 .. 1.0): one minus the rate of tokens
         taken over the last :data:`USE_WINDOW` seconds or so (an exponentially weighted
         average), and minus the calls queued for a token now (spread over that window: a
-        queue is demand the rate cannot serve yet). After OCI throttled a call, none,
+        queue is demand the rate cannot serve yet), or the highest such rate lately, which
+        rises with the use and falls over :data:`RECOVERY`. After OCI throttled a call, none,
         coming back over :data:`USE_WINDOW`: the tenancy's real limit is lower than ours,
         or others spend it. A pure read, safe from any thread."""
         with self._lock:
             now = self._clock()
             used = self._used * math.exp(-(now - self._used_at) / USE_WINDOW)
+            peak = self._peak * math.exp(-(now - self._peak_at) / RECOVERY)
             throttled_at = self._throttled_at
-        demand = (used + len(self._waiting)) / USE_WINDOW
+        demand = max((used + len(self._waiting)) / USE_WINDOW, peak)
         free = max(0.0, 1.0 - demand / self.rate)
         if throttled_at is not None:
             free *= min(1.0, max(0.0, now - throttled_at) / USE_WINDOW)
@@ -106,6 +117,8 @@ class TokenBucket:
         now = self._clock()
         self._used = self._used * math.exp(-(now - self._used_at) / USE_WINDOW) + 1.0
         self._used_at = now
+        peak = self._peak * math.exp(-(now - self._peak_at) / RECOVERY)
+        self._peak, self._peak_at = max(peak, self._used / USE_WINDOW), now
 
     def _refill(self) -> None:
         now = self._clock()

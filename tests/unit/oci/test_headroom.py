@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ads_operator.oci.ratelimit import USE_WINDOW, TenancyBudget, TokenBucket
+from ads_operator.oci.ratelimit import RECOVERY, USE_WINDOW, TenancyBudget, TokenBucket
 
 
 def test_an_unused_bucket_has_all_its_headroom() -> None:
@@ -76,3 +76,16 @@ def test_after_oci_throttled_a_call_there_is_no_headroom_coming_back_smoothly() 
     assert bucket.headroom() == pytest.approx(0.5)
     now[0] += USE_WINDOW
     assert bucket.headroom() == 1.0
+
+
+def test_once_use_falls_headroom_comes_back_over_minutes_not_at_once() -> None:
+    """As a large wave of runs ends, the last ones must not be read faster at once."""
+    now = [0.0]
+    bucket = TokenBucket(rate=10, clock=lambda: now[0])
+    for _ in range(int(10 * USE_WINDOW) * 5):  # 5 calls a second: half the budget
+        now[0] += 1 / 5
+        bucket.try_take()
+    now[0] += USE_WINDOW  # the use itself has mostly decayed by now
+    assert bucket.headroom() < 0.65
+    now[0] += 3 * RECOVERY
+    assert bucket.headroom() > 0.95
