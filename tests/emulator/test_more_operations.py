@@ -87,8 +87,20 @@ def test_etag_checks_on_delete_and_cancel(
     with pytest.raises(oci.exceptions.ServiceError) as on_cancel:
         oci_clients.data_science.cancel_job_run(run.id, if_match="stale")
     assert on_cancel.value.status == 412
-    etag = oci_clients.data_science.get_job_run(run.id).headers["etag"]
-    oci_clients.data_science.cancel_job_run(run.id, if_match=etag)
+
+    def cancel_with_current_etag() -> bool:
+        """A fresh ETag is accepted; the run may move ACCEPTED -> IN_PROGRESS between the
+        read and the cancel (a new ETag, rightly a 412), so a 412 means "read again"."""
+        etag = oci_clients.data_science.get_job_run(run.id).headers["etag"]
+        try:
+            oci_clients.data_science.cancel_job_run(run.id, if_match=etag)
+        except oci.exceptions.ServiceError as exc:
+            if exc.status != 412:
+                raise
+            return False
+        return True
+
+    wait_for(cancel_with_current_etag, timeout=30, what="a cancel with the current ETag")
 
 
 def test_run_env_setting_reaches_runs(
