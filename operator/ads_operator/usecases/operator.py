@@ -98,7 +98,7 @@ class Operator:
     #: intervals spend it on latency. Without a budget
     #: (unit tests) none: the batched schedule.
     headroom: Callable[[str | None], float] = cadence.no_headroom
-    #: Whether logs are read fresh now (:class:`ads_operator.oci.logreader.LogMode`);
+    #: Whether logs are read fresh now (:class:`ads_operator.oci.log_mode.LogMode`);
     #: without a budget (unit tests) never: settled, as before.
     log_fresh: Callable[[], bool] = lambda: False
     #: The wall clock (tests pass their own).

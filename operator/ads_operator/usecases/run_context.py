@@ -119,7 +119,7 @@ class RunContext:
     #: how fast its state and log are read (:mod:`ads_operator.oci.cadence`).
     headroom: Callable[[str | None], float] = cadence.no_headroom
     #: Whether logs are read fresh now (window ending at now) or settled (ending
-    #: ``log_settle`` before): :class:`~ads_operator.oci.logreader.LogMode`.
+    #: ``log_settle`` before): :class:`~ads_operator.oci.log_mode.LogMode`.
     log_fresh: Callable[[], bool] = lambda: False
 
     @property

@@ -11,8 +11,9 @@ from typing import Any
 
 from ads_operator.models.oci_errors import NotFoundError, ThrottledError
 from ads_operator.models.oci_records import LogPage
-from ads_operator.oci import logreader
-from ads_operator.oci.logreader import LogMode, LogSearchBatcher, LogWant
+from ads_operator.oci import log_mode, logreader
+from ads_operator.oci.log_mode import LogMode
+from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from tests.fixtures.fake_oci import COMPARTMENT
 from tests.unit.oci.test_poller_batching import SearchPort, _no_wait, at, lines
 
@@ -41,9 +42,9 @@ def test_fresh_with_headroom_settled_without_and_after_trouble() -> None:
     assert mode.fresh()
     mode.trouble()
     assert not mode.fresh()
-    clock.now = logreader.TROUBLE_PAUSE - 1
+    clock.now = log_mode.TROUBLE_PAUSE - 1
     assert not mode.fresh()
-    clock.now = logreader.TROUBLE_PAUSE
+    clock.now = log_mode.TROUBLE_PAUSE
     assert mode.fresh()
     assert mode.troubles == 1
 
