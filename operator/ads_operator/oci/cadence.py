@@ -26,7 +26,7 @@ schedule, whose call rate is what the scale goals are set for.
 
 State intervals stay on a ladder of the poll interval times a power of two (0.75, 1.5,
 3, 6, 12 s by default): reads batch only when runs read on common wall-clock ticks
-(:func:`~ads_operator.oci.poller.aligned_delay`), and ticks of such intervals nest.
+(:func:`~ads_operator.oci.ticks.aligned_delay`), and ticks of such intervals nest.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from ads_operator.oci import poller
+from ads_operator.oci import ticks
 
 #: The share of the budget in use at or below which runs are read at the fastest, and at
 #: or above which on the batched schedule; in between, the intervals grow geometrically.
@@ -68,10 +68,10 @@ def state_interval(
     base: float, state: str | None, in_progress_for: float | None, headroom: float
 ) -> float:
     """How long until a run in ``state`` is read again: the batched schedule's interval
-    (:func:`~ads_operator.oci.poller.state_interval`) divided by up to 2 ** MOST_HALVINGS
+    (:func:`~ads_operator.oci.ticks.state_interval`) divided by up to 2 ** MOST_HALVINGS
     as the headroom allows, on the ladder of ``base`` times a power of two, never below
     ``base`` / 2 ** FASTEST_HALVINGS."""
-    scheduled = poller.state_interval(base, state, in_progress_for)
+    scheduled = ticks.state_interval(base, state, in_progress_for)
     if base <= 0:
         return scheduled
     halvings = MOST_HALVINGS * (1.0 - thrift(headroom))

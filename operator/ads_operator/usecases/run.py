@@ -22,7 +22,8 @@ from ads_operator.models import (
 from ads_operator.models.oci_errors import OciError
 from ads_operator.models.run_wire import RunStatusWire, run_status
 from ads_operator.oci import cadence
-from ads_operator.oci.poller import LIVE_STATES, aligned_delay
+from ads_operator.oci.poller import LIVE_STATES
+from ads_operator.oci.ticks import aligned_delay
 from ads_operator.reconcile import outcomes
 from ads_operator.reconcile.lifecycle import run_finished
 from ads_operator.usecases import tenancy

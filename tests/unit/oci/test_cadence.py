@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ads_operator.oci import cadence
-from ads_operator.oci.poller import state_interval as batched_schedule
+from ads_operator.oci.ticks import state_interval as batched_schedule
 
 BASE = 3.0  # poll_interval's default
 RUNS = [  # (state, seconds IN_PROGRESS): the batched schedule's 3, 6 and 12 s

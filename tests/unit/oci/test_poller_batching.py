@@ -14,7 +14,8 @@ from ads_operator.models.oci_records import LogPage, LogRecord
 from ads_operator.oci import logreader
 from ads_operator.oci.factory import PortFactory
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant, batch_query, split_records
-from ads_operator.oci.poller import RunStateReader, aligned_delay, state_interval
+from ads_operator.oci.poller import RunStateReader
+from ads_operator.oci.ticks import aligned_delay, state_interval
 from ads_operator.settings import Settings
 from oci_emulator.testing import generate_api_key
 from tests.fixtures.fake_oci import COMPARTMENT, PROJECT, FakePort, at
