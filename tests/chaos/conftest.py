@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,14 @@ from hack.localcluster import free_port
 
 from oci_emulator.testing import ApiKey, generate_api_key
 from tests.chaos.emulator_process import ChaosEmulator
-from tests.chaos.workload import OciView, apply_all, job_manifest, new_compartment
+from tests.chaos.workload import (
+    OciView,
+    apply_all,
+    code_configmap,
+    job_manifest,
+    new_compartment,
+    run_manifest,
+)
 from tests.fixtures.apiproxy import ApiProxy
 from tests.fixtures.cluster import Cluster, local_control_plane
 from tests.fixtures.emulator import make_clients
@@ -182,6 +189,33 @@ class Chaos:
 
     def apply(self, docs: Iterable[dict[str, Any]], namespace: str | None = None) -> None:
         apply_all(self.cluster, namespace or self.namespace, docs)
+
+    def workload(
+        self,
+        jobs: int,
+        runs_per_job: int,
+        *,
+        exit_codes: Sequence[int],
+        seconds: tuple[float, float],
+        digits: int,
+        **run: Any,
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The shared code, ``jobs`` jobs and ``runs_per_job`` runs of each (``job-J`` and
+        ``job-J-run-R``), each run's exit code and seconds drawn from the seed; returns the
+        manifests and the exit code each run must end with."""
+        docs: list[dict[str, Any]] = [code_configmap()]
+        expected: dict[str, int] = {}
+        for j in range(jobs):
+            job = f"job-{j}"
+            docs.append(self.job(job))
+            for r in range(runs_per_job):
+                name = f"{job}-run-{r}"
+                expected[name] = self.rng.choice(exit_codes)
+                length = round(self.rng.uniform(*seconds), digits)
+                docs.append(
+                    run_manifest(name, job, seconds=length, exit_code=expected[name], **run)
+                )
+        return docs, expected
 
 
 @pytest.fixture

@@ -22,12 +22,10 @@ from tests.chaos.emulator_process import CREATING_OPERATIONS, ChaosEmulator
 from tests.chaos.workload import (
     assert_exactly_once,
     assert_no_line_lost,
-    code_configmap,
     delete_all_and_assert_nothing_left,
     items,
     log_events,
     oci_log_lines,
-    run_manifest,
     settled,
     wait_settled,
 )
@@ -74,16 +72,9 @@ def _crash_when(
 def test_sigkilled_operator_creates_each_job_and_run_once_and_leaves_nothing(chaos: Chaos) -> None:
     cluster, namespace = chaos.cluster, chaos.namespace
     operator = chaos.start_operator(namespace, POLL_INTERVAL="1")
-    docs: list[dict[str, object]] = [code_configmap()]
-    expected_exit: dict[str, int] = {}
-    for j in range(JOBS):
-        job = f"job-{j}"
-        docs.append(chaos.job(job))
-        for r in range(RUNS_PER_JOB):
-            run = f"{job}-run-{r}"
-            expected_exit[run] = chaos.rng.choice(EXIT_CODES)
-            seconds = round(chaos.rng.uniform(1.0, 3.0), 2)
-            docs.append(run_manifest(run, job, seconds=seconds, exit_code=expected_exit[run]))
+    docs, expected_exit = chaos.workload(
+        JOBS, RUNS_PER_JOB, exit_codes=EXIT_CODES, seconds=(1.0, 3.0), digits=2
+    )
     creations = JOBS + JOBS * RUNS_PER_JOB
     creating_calls = JOBS * 2 + JOBS * RUNS_PER_JOB
     create_kills = sorted(chaos.rng.sample(range(1, creating_calls - 5), 3))

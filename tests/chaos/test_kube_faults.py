@@ -35,11 +35,9 @@ from tests.chaos.workload import (
     apply_all,
     assert_each_line_once,
     assert_exactly_once,
-    code_configmap,
     delete_all_and_assert_nothing_left,
     log_events,
     oci_log_lines,
-    run_manifest,
     wait_settled,
 )
 from tests.fixtures.apiproxy import Faults
@@ -80,18 +78,14 @@ def test_operator_converges_through_apiserver_faults_and_compacted_watches(
     proxy.set_faults(FAULTS)
     print(f"seed {chaos.seed}: {FAULTS}, etcd compaction every {COMPACTION}, no watch cache")
 
-    expected: dict[str, int] = {}
-    docs: list[dict[str, object]] = [code_configmap()]
-    for j in range(JOBS):
-        job = f"job-{j}"
-        docs.append(chaos.job(job))
-        for r in range(RUNS_PER_JOB):
-            run = f"{job}-run-{r}"
-            expected[run] = chaos.rng.choice(EXIT_CODES)
-            seconds = round(chaos.rng.uniform(4.0, 10.0), 1)
-            docs.append(
-                run_manifest(run, job, seconds=seconds, exit_code=expected[run], lines_per_second=2)
-            )
+    docs, expected = chaos.workload(
+        JOBS,
+        RUNS_PER_JOB,
+        exit_codes=EXIT_CODES,
+        seconds=(4.0, 10.0),
+        digits=1,
+        lines_per_second=2,
+    )
     apply_all(cluster, NAMESPACE, docs)  # the test's own calls go around the proxy
 
     runs = wait_settled(cluster, NAMESPACE, expected, timeout=300, log=lambda: operator.log)

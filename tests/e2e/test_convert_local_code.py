@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from oci_emulator.testing import ApiKey, EmulatorHandle
-from tests.fixtures.emulator import OciClients
+from tests.fixtures.emulator import OciClients, assert_one_file_storage_mount
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, PROJECT, Kube, condition_of, job_run
 from tests.fixtures.waiting import wait_for
@@ -170,12 +170,4 @@ def test_file_storage_by_address_is_resolved_and_the_job_mounts_it(
     assert mount["src"] == f"{seeded['mountTargetId']}:{seeded['exportId']}"
     kube.apply(*documents)
     ocid = str(kube.wait("dsjob/fss-job", "Ready", timeout=60)["ocid"])
-    (made,) = oci_clients.data_science.get_job(
-        ocid
-    ).data.job_storage_mount_configuration_details_list
-    assert (made.storage_type, made.mount_target_id, made.export_id) == (
-        "FILE_STORAGE",
-        seeded["mountTargetId"],
-        seeded["exportId"],
-    )
-    assert (made.destination_path, made.destination_directory_name) == ("/opt/fss", "d")
+    assert_one_file_storage_mount(oci_clients, ocid, seeded)

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from oci_emulator.testing import EmulatorHandle
-from tests.fixtures.emulator import OciClients, request_count
+from tests.fixtures.emulator import OciClients, assert_one_file_storage_mount, request_count
 from tests.fixtures.operator import OperatorProcess
 from tests.fixtures.resources import COMPARTMENT, Kube, job_run, scripted_job
 
@@ -36,15 +36,7 @@ def test_an_address_mount_is_resolved_and_the_run_succeeds(
     assert request_count(emulator, "SearchResources") - searches == 3  # ADS's three searches
 
     job_ocid = str(kube.status("dsjob", "fss")["ocid"])
-    (mount,) = oci_clients.data_science.get_job(
-        job_ocid
-    ).data.job_storage_mount_configuration_details_list
-    assert (mount.storage_type, mount.mount_target_id, mount.export_id) == (
-        "FILE_STORAGE",
-        seeded["mountTargetId"],
-        seeded["exportId"],
-    )
-    assert (mount.destination_path, mount.destination_directory_name) == ("/opt/fss", "d")
+    assert_one_file_storage_mount(oci_clients, job_ocid, seeded)
     (run_mount,) = oci_clients.data_science.get_job_run(
         str(status["ocid"])
     ).data.job_storage_mount_configuration_details_list
