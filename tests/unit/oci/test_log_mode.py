@@ -32,12 +32,12 @@ def test_fresh_with_headroom_settled_without_and_after_trouble() -> None:
     assert not mode.fresh()  # no budget wired: settled, as before
     mode.headroom = lambda: headroom[0]
     assert mode.fresh()
-    headroom[0] = 0.55
-    assert mode.fresh()  # hysteresis: stays fresh while half is left
-    headroom[0] = 0.45
-    assert not mode.fresh()
+    headroom[0] = 0.7
+    assert mode.fresh()  # hysteresis: stays fresh while 65 % is left
     headroom[0] = 0.6
-    assert not mode.fresh()  # and needs 70 % to come back
+    assert not mode.fresh()
+    headroom[0] = 0.8
+    assert not mode.fresh()  # and needs 85 % to come back
     headroom[0] = 0.9
     assert mode.fresh()
     mode.trouble()

@@ -171,10 +171,17 @@ def test_the_memory_is_bounded_and_forgets_whole_milliseconds(
 
 
 def test_the_fresh_mode_has_hysteresis() -> None:
-    assert not logs.fresh_next(False, 0.6)
-    assert logs.fresh_next(False, 0.7)
-    assert logs.fresh_next(True, 0.55)  # stays fresh while half the budget is left
-    assert not logs.fresh_next(True, 0.45)
+    assert not logs.fresh_next(False, 0.8)
+    assert logs.fresh_next(False, 0.85)
+    assert logs.fresh_next(True, 0.7)  # stays fresh while the cadence spends headroom
+    assert not logs.fresh_next(True, 0.6)
+
+
+def test_logs_are_read_fresh_exactly_while_the_cadence_spends_headroom() -> None:
+    from ads_operator.oci import cadence
+
+    assert logs.FRESH_ENTER == 1 - cadence.SPEND_BELOW
+    assert logs.FRESH_LEAVE == 1 - cadence.SAVE_ABOVE
 
 
 def test_a_fresh_read_moves_the_watermark_only_to_the_settled_time() -> None:
