@@ -210,8 +210,15 @@ async def _synced(
         last_synced=now.replace(microsecond=0),
     )
     if ready and not is_true(conditions, "Ready"):
+        # A fixed name, as for the pass's other Events: the adapter may then send it again
+        # after a connection lost mid-request (once per OCI job and generation).
+        meta = body["metadata"]
+        ready_parts = ("Ready", str(ctx.status.ocid), str(ctx.generation))
         await op.events.post(
-            reference(body), reason="Ready", message=f"OCI job {ctx.status.ocid} is ACTIVE"
+            reference(body),
+            reason="Ready",
+            message=f"OCI job {ctx.status.ocid} is ACTIVE",
+            name=once_name(meta["name"], meta["uid"], *ready_parts),
         )
     if outcome is JobOutcome.PENDING:
         # Backs off as it keeps waiting: a job that stays CREATING is not polled every tick.
