@@ -151,7 +151,8 @@ class RunContext:
         if not changed:
             return
         before = {k: self.status.get(k, _UNSET) for k in changed}
-        base = self.status.get("conditions") or [] if "conditions" in changed else None
+        # The conditions this write's were computed from (see KubePort.patch_status).
+        base = (self.status.get("conditions") or []) if "conditions" in changed else None
         self.status.update(changed)
         try:
             written = await self.kube.persist(changed, base)
