@@ -69,6 +69,7 @@ def search(
     results: list[Doc] = []
     last_key: tuple[int, int] | None = None
     more = False
+    where = logsearch.sql_filter(query)
     for row in store.scan_log_records(
         log_ids,
         time_start=time_start,
@@ -77,9 +78,10 @@ def search(
         descending=query.descending,
         after=after,
         ties_reversed=ties_reversed,
+        where=where,
     ):
         doc = record_document(row)
-        if not logsearch.matches(query, doc):
+        if where is None and not logsearch.matches(query, doc):
             continue
         if len(results) == limit:
             more = True

@@ -283,13 +283,15 @@ class Store:
         descending: bool,
         after: tuple[int, int] | None,
         ties_reversed: bool = False,
+        where: tuple[str, list[str]] | None = None,
     ) -> Iterator[LogRecordRow]:
         """Records of the given logs in ``[time_start, time_end)`` by time, ascending or
         ``descending``; records of the same millisecond in ingestion order (``seq``), or
         newest first with ``ties_reversed``, whichever the time order.
 
         ``after`` is the (time, seq) key of the last record of the previous page: keyset
-        paging keeps pages stable while new lines keep arriving.
+        paging keeps pages stable while new lines keep arriving. ``where`` is a further
+        condition with its arguments (:func:`oci_emulator.logsearch.sql_filter`).
         """
         if not log_ids:
             return
@@ -297,14 +299,17 @@ class Store:
         # Only "?" placeholders and fixed keywords are interpolated into the statement.
         columns = "seq, log_id, log_group_id, compartment, tenancy, source, type, time_ms"
         columns += ", ingested_ms, record_id, message"
-        where = f"log_id IN ({marks}) AND time_ms >= ? AND time_ms < ? AND ingested_ms <= ?"
-        sql = f"SELECT {columns} FROM log_records WHERE {where}"  # noqa: S608
+        within = f"log_id IN ({marks}) AND time_ms >= ? AND time_ms < ? AND ingested_ms <= ?"
+        sql = f"SELECT {columns} FROM log_records WHERE {within}"  # noqa: S608
         args: list[Any] = [*log_ids, time_start, time_end, visible_before]
         time_op, time_order = ("<", "DESC") if descending else (">", "ASC")
         seq_op, seq_order = ("<", "DESC") if ties_reversed else (">", "ASC")
         if after is not None:
             sql += f" AND (time_ms {time_op} ? OR (time_ms = ? AND seq {seq_op} ?))"
             args.extend([after[0], after[0], after[1]])
+        if where is not None:
+            sql += f" AND ({where[0]})"
+            args.extend(where[1])
         sql += f" ORDER BY time_ms {time_order}, seq {seq_order}"
         for row in self._db.execute(sql, args):
             yield LogRecordRow(*row)
