@@ -23,6 +23,7 @@ from ads_operator import metrics
 from ads_operator.kube import config as kube_config
 from ads_operator.models import GROUP, JOB_PLURAL, RUN_PLURAL, VERSION
 from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.log_counts import LogCountBatcher
 from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.reconcile.events import COMPONENT, LogEventLimiter, RepeatLimiter
@@ -126,8 +127,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
     if SETTINGS.metrics_port:
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)
-    logs = LogSearchBatcher(window=SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0)
-    factory = PortFactory(SETTINGS, reader=reader, logs=logs)
+    batch_window = SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0
+    logs = LogSearchBatcher(window=batch_window)
+    counts = LogCountBatcher(window=batch_window)
+    factory = PortFactory(SETTINGS, reader=reader, logs=logs, counts=counts)
     logs.mode.headroom = lambda: factory.headroom("SearchLogs")
     op = Operator(
         SETTINGS,

@@ -5,9 +5,13 @@ Supported (keywords case-insensitive, as in the service)::
     search "<compartment>[/<logGroup>[/<log>]]" [, "<...>"]
       [| where <field> (=|!=) '<value>' [(and|or) ...]]
       [| sort by <field> [asc|desc]]
+      [| summarize count() [as <name>] [by <field>[, <field> ...]]]
 
-``*`` in a value is a wildcard. Fields are resolved inside ``logContent`` first (``source``,
-``type``, ``data.message``, ``id``, ``subject``), then at the top of the record
+``*`` in a value is a wildcard. ``summarize`` answers one row per group with the count
+(named ``count`` unless named with ``as``) and the grouping fields, as the service's
+aggregating operator does; it is the last operator of a query. Fields are resolved
+inside ``logContent`` first (``source``, ``type``, ``data.message``, ``id``,
+``subject``), then at the top of the record
 (``datetime``). Anything else is rejected with 400 InvalidParameter naming the part that
 was not understood, rather than being silently ignored.
 """
@@ -47,12 +51,20 @@ class Query:
     #: Disjunction of conjunctions: ``a and b or c`` is ``((a, b), (c,))``.
     where: tuple[tuple[Condition, ...], ...]
     descending: bool
+    #: ``summarize count()``: the name of the count field (None: records, not counts).
+    count_as: str | None = None
+    group_by: tuple[str, ...] = ()
 
 
 _SEARCH = re.compile(r"^\s*search\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _STREAM = re.compile(r'\s*"([^"]*)"\s*(,)?')
 _COND = re.compile(r"\s*([A-Za-z_][\w.]*)\s*(!=|=)\s*'((?:[^'\\]|\\.)*)'\s*", re.DOTALL)
 _SORT = re.compile(r"^sort\s+by\s+([\w.]+)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
+_SUMMARIZE = re.compile(
+    r"^summarize\s+count\(\s*\)(?:\s+as\s+([A-Za-z_]\w*))?"
+    r"(?:\s+by\s+([A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*))?\s*$",
+    re.IGNORECASE,
+)
 
 
 def parse_query(text: str) -> Query:
@@ -64,9 +76,23 @@ def parse_query(text: str) -> Query:
     streams = _parse_streams(match.group(1))
     where: tuple[tuple[Condition, ...], ...] = ()
     descending = False
+    count_as: str | None = None
+    group_by: tuple[str, ...] = ()
     for pipe in pipes:
         keyword = pipe.split(None, 1)[0].lower() if pipe.strip() else ""
-        if keyword == "where":
+        if count_as is not None:
+            raise InvalidParameter("The emulator takes summarize only as the last operator.")
+        if keyword == "summarize":
+            summarize = _SUMMARIZE.match(pipe.strip())
+            if not summarize:
+                raise InvalidParameter(
+                    f"Cannot parse {pipe.strip()!r}: the emulator summarizes only"
+                    " count() [as <name>] [by <field>, ...]."
+                )
+            count_as = summarize.group(1) or "count"
+            by = summarize.group(2) or ""
+            group_by = tuple(f.strip() for f in by.split(",") if f.strip())
+        elif keyword == "where":
             where = _parse_where(pipe.strip()[5:])
         elif keyword == "sort":
             sort = _SORT.match(pipe.strip())
@@ -77,7 +103,13 @@ def parse_query(text: str) -> Query:
             descending = (sort.group(2) or "asc").lower() == "desc"
         else:
             raise InvalidParameter(f"Unsupported query operator {pipe.strip()!r}.")
-    return Query(streams=streams, where=where, descending=descending)
+    return Query(
+        streams=streams,
+        where=where,
+        descending=descending,
+        count_as=count_as,
+        group_by=group_by,
+    )
 
 
 def _split_pipes(text: str) -> list[str]:
@@ -159,6 +191,18 @@ def _field_value(doc: Doc, field: str) -> Any:
         if value is not None:
             return value
     return None
+
+
+def field_value(doc: Doc, field: str) -> Any:
+    """A field of a record document as queries name it (None when it has none)."""
+    return _field_value(doc, field)
+
+
+def group_columns(query: Query) -> list[str] | None:
+    """The record table's columns of the ``summarize ... by`` fields, or None when some
+    field is not one (then the groups are formed in Python)."""
+    columns = [_COLUMNS.get(f) for f in query.group_by]
+    return None if None in columns else [c for c in columns if c is not None]
 
 
 def matches(query: Query, doc: Doc) -> bool:

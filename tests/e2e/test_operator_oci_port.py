@@ -15,6 +15,7 @@ import pytest
 from ads_operator.models.oci_errors import NotFoundError, ThrottledError
 from ads_operator.models.oci_records import OciJobRun
 from ads_operator.oci.factory import PortFactory
+from ads_operator.oci.log_counts import run_count_query
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.run_scan import RunScan
@@ -112,6 +113,12 @@ async def test_every_port_method_against_the_emulator(port: OciPort, log_group: 
                 return lines if len(lines) >= 7 else None
 
     assert await _until(all_lines, "the log lines") == [f"p{i}" for i in range(7)]
+    counted = await port.count_logs(
+        query=run_count_query(compartment, log_group, done.log_id, run.id),
+        time_start=since,
+        time_end=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    assert counted == {run.id: 7}
 
     slow = await port.create_job_run(details=run_details, retry_token="pr-2")
     await port.cancel_job_run(run_id=slow.id)

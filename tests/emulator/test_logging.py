@@ -168,6 +168,10 @@ def test_search_record_shape_filters_and_windows(
     other_log = second.log_details.log_id
     by_log = f'search "{compartment}/{group}/{log_id}", "{compartment}/{group}/{other_log}"'
     assert len(search_all(oci_clients, by_log)) == 4
+    counted = search_all(oci_clients, f"{by_log} | summarize count() as n by source")
+    assert sorted((r["source"], r["n"]) for r in counted) == sorted([(first.id, 2), (second.id, 2)])
+    one = f"{query} | summarize count()"
+    assert search_all(oci_clients, one) == [{"count": 2}]
     foreign = f'search "ocid1.compartment.oc1..other/{group}/{log_id}"'
     assert search_all(oci_clients, foreign) == []  # a log by OCID, but not in that compartment
     past = datetime.now(UTC) - timedelta(days=2)
@@ -187,6 +191,8 @@ def test_search_record_shape_filters_and_windows(
         ("select everything", "must start with search"),
         ('search "c" | where source ~ nope', "where clause"),
         ('search "c" | stats count', "Unsupported query operator"),
+        ('search "c" | summarize avg(x)', "summarizes only count()"),
+        ('search "c" | summarize count() | sort by datetime', "summarize only as the last"),
     ],
 )
 def test_bad_queries_are_invalid_parameter(

@@ -1,5 +1,6 @@
 """The SQL push-down of ``where`` (:func:`oci_emulator.logsearch.sql_filter`) selects
-exactly the records the Python matcher does, for every form it takes over."""
+exactly the records the Python matcher does, for every form it takes over; and
+``summarize count()`` counts the same whether SQLite or Python forms the groups."""
 
 from __future__ import annotations
 
@@ -24,13 +25,16 @@ SOURCES = [
 TYPES = ["com.oraclecloud.datascience.jobrun.stdout", "custom"]
 
 
+def _kinds() -> list[tuple[int, str, str]]:
+    return list(itertools.product(range(3), SOURCES, TYPES))
+
+
 @pytest.fixture(scope="module")
 def store() -> Store:
     store = Store(":memory:")
-    kinds = itertools.product(range(3), SOURCES, TYPES)
     store.add_log_records(
         NewLogRecord(LOG, "g", "c", "t", source, kind, 1000 + n, 1000 + n, f"id{n}", f"m{n}")
-        for n, (_, source, kind) in enumerate(kinds)
+        for n, (_, source, kind) in enumerate(_kinds())
     )
     return store
 
@@ -85,3 +89,24 @@ def test_the_run_filter_is_pushed_down_as_one_lookup_per_suffix_length() -> None
 )
 def test_other_conditions_stay_with_the_python_matcher(where: str) -> None:
     assert logsearch.sql_filter(logsearch.parse_query(f'search "c/g/l" | where {where}')) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(CONDITIONS, min_size=1, max_size=2), min_size=0, max_size=3))
+def test_counts_by_source_are_the_records_a_search_returns(
+    store: Store, groups: list[list[tuple[str, bool, str]]]
+) -> None:
+    where = " or ".join(
+        " and ".join(f"{f} {'!=' if negate else '='} '{value}'" for f, negate, value in g)
+        for g in groups
+    )
+    text = f'search "c/g/{LOG}"' + (f" | where {where}" if where else "")
+    selected = _selected(store, text, push_down=False)
+    by_id = {f"id{n}": source for n, (_, source, _) in enumerate(_kinds())}
+    expected: dict[str, int] = {}
+    for record_id in selected:
+        expected[by_id[record_id]] = expected.get(by_id[record_id], 0) + 1
+    query = logsearch.parse_query(f"{text} | summarize count() as n by source")
+    for python in (False, True):
+        rows = backend_search.count_rows(store, query, [LOG], 0, 10**6, 10**6, in_python=python)
+        assert {r["source"]: r["n"] for r in rows} == expected, text

@@ -14,11 +14,12 @@ credentials or regions are never answered from one another's lists.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ads_operator.ads.mounts import Found
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
+from ads_operator.oci.log_counts import LogCountBatcher
 from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import KnownRun, OciPort, RunLog
@@ -34,10 +35,12 @@ class BatchingPort:
         *,
         reader: RunStateReader | None = None,
         logs: LogSearchBatcher | None = None,
+        counts: LogCountBatcher | None = None,
     ) -> None:
         self.inner = inner
         self.reader = reader
         self.logs = logs
+        self.counts = counts
         self.region = inner.region
 
     async def get_job_run(self, *, run_id: str, known: KnownRun | None = None) -> OciJobRun:
@@ -77,6 +80,20 @@ class BatchingPort:
             sweep=run.sweep,
         )
         return LogPage(tuple(await self.logs.search(self.inner, want)))
+
+    async def count_logs(
+        self, *, query: str, time_start: datetime, time_end: datetime, run: RunLog | None = None
+    ) -> dict[str, int]:
+        if run is None or self.counts is None:
+            return await self.inner.count_logs(
+                query=query, time_start=time_start, time_end=time_end
+            )
+        want = LogWant(
+            run.compartment_id, run.log_group_id, run.log_id, run.run_id, time_start, time_end
+        )
+        latest = datetime.max.replace(tzinfo=UTC)
+        count = await self.counts.count(self.inner, want, count_from=run.count_from or latest)
+        return {run.run_id: count}
 
     async def get_log_compartment(self, *, log_group_id: str, log_id: str) -> str:
         if self.logs is None:

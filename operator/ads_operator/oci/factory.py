@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from ads_operator.models.oci_errors import OciError
 from ads_operator.oci.auth import Credentials, default_credentials, from_secret
 from ads_operator.oci.batching import BatchingPort
+from ads_operator.oci.log_counts import LogCountBatcher
 from ads_operator.oci.logreader import LogSearchBatcher
 from ads_operator.oci.poller import RunStateReader
 from ads_operator.oci.port import OciPort
@@ -31,10 +32,12 @@ class PortFactory:
         *,
         reader: RunStateReader | None = None,
         logs: LogSearchBatcher | None = None,
+        counts: LogCountBatcher | None = None,
     ) -> None:
         self.settings = settings
         self.reader = reader
         self.logs = logs
+        self.counts = counts
         #: One budget per tenancy (a bucket per OCI service in it): OCI throttles per
         #: tenancy and service, and every call for that tenancy (all namespaces and
         #: regions) spends from it, while another tenancy's runs are not slowed by this one's.
@@ -119,6 +122,6 @@ class PortFactory:
                 )
             port: OciPort = SdkOciPort(creds, self.settings, limiter)
             if self.reader is not None or self.logs is not None:
-                port = BatchingPort(port, reader=self.reader, logs=self.logs)
+                port = BatchingPort(port, reader=self.reader, logs=self.logs, counts=self.counts)
             self._ports[key] = port
         return self._ports[key]

@@ -53,6 +53,9 @@ class RunLog:
     run_id: str
     #: A sweep for late records (a deep window): batched with other sweeps only.
     sweep: bool = False
+    #: For counts: a count taken at or after this moment may answer (one taken for
+    #: other runs a little earlier); None: only a count taken now.
+    count_from: datetime | None = None
 
 
 class OciPort(Protocol):
@@ -123,6 +126,19 @@ class OciPort(Protocol):
     ) -> LogPage:
         """A page of the query's records; ``run`` lets a batching port search the log
         with other runs' (it then answers the run's whole window on one page)."""
+        ...
+
+    async def count_logs(
+        self,
+        *,
+        query: str,
+        time_start: datetime,
+        time_end: datetime,
+        run: RunLog | None = None,
+    ) -> dict[str, int]:
+        """The records of ``query`` (one that ends in ``| summarize count() as n by
+        source``) by ``source``, over all pages; ``run`` lets a batching port count many
+        runs' records with one query (it then answers with that run's sources only)."""
         ...
 
     async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes: ...

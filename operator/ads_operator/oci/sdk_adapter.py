@@ -41,6 +41,7 @@ from ads_operator.oci.resource_search import free_text_search
 from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
 from ads_operator.oci.sdk_records import (
     SearchResultData,
+    count_of,
     job_of,
     parse_log_result,
     run_of,
@@ -255,6 +256,25 @@ class SdkOciPort:
             return LogPage(tuple(r for r in records if r is not None), resp.next_page)
 
         return await self._call("SearchLogs", call)
+
+    async def count_logs(
+        self, *, query: str, time_start: datetime, time_end: datetime, run: RunLog | None = None
+    ) -> dict[str, int]:
+        """Every page of a ``summarize count() ... by source`` query (``run`` is for
+        batching decorators)."""
+        details = self._search_details(time_start=time_start, time_end=time_end, search_query=query)
+        counts: dict[str, int] = {}
+        pages: list[str | None] = [None]
+        while pages:
+            resp = await self._call(
+                "SearchLogs",
+                functools.partial(self._search.search_logs, details, limit=1000, page=pages.pop()),
+            )
+            for result in (resp.data or {}).get("results") or ():
+                source, count = count_of(result.get("data") or {})
+                counts[source] = counts.get(source, 0) + count
+            pages += [resp.next_page] if resp.next_page else []
+        return counts
 
     async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes:
         resp = await self._call(

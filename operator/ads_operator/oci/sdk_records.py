@@ -123,3 +123,10 @@ def parse_log_result(data: SearchResultData) -> LogRecord | None:
         time = time.replace(tzinfo=UTC)
     source = str(content.get("source") or "")
     return LogRecord(id=str(record_id), time=time, message=str(message), source=source)
+
+
+def count_of(data: Mapping[str, object]) -> tuple[str, int]:
+    """A ``summarize count() ... by source`` row as ``(source, count)``. The count is the
+    row's one number, whatever the query named it (``as n``, or the service's default)."""
+    numbers = [v for k, v in data.items() if k != "source" and isinstance(v, int | float)]
+    return str(data.get("source") or ""), int(numbers[0]) if numbers else 0

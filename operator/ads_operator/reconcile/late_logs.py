@@ -5,14 +5,18 @@ re-reads the last 180 s on every poll to catch them). The regular read
 (:mod:`~ads_operator.reconcile.logs`) moves its watermark to ``now - settle``, so a record
 that becomes searchable later than that is behind the watermark and never read by it.
 
-A *sweep* reads such a stretch again: ``[until, end)``, where ``until`` is where the last
-sweep left off and ``end`` is the regular read's watermark (an *eager* sweep, when the
-budget allows: late lines appear soon after they become searchable) or ``now - bound``
-(an *economical* sweep, when it does not: each record is read once more, at the age
-``bound``). After a sweep, ``until`` moves to ``now - bound``: a stretch is swept for the
-last time once every record in it that becomes searchable within ``bound`` has. Sweeps
-run every ``bound / 3`` (each run's own clock), so a stretch is swept one or more times,
-the last at least ``bound`` after its records' time.
+A *sweep* looks at such a stretch again: ``[until, end)``, where ``until`` is where the
+last sweep left off and ``end`` is the regular read's watermark (an *eager* sweep, when
+the budget allows: late lines appear soon after they become searchable) or ``now -
+bound`` (an *economical* sweep, when it does not: each stretch is looked at once more,
+at the age ``bound``), on a grid of 10 s (:func:`grid`). It first counts the run's
+records in the stretch, and reads them only when OCI holds more than were mirrored
+(:mod:`~ads_operator.usecases.late_sweep`): most stretches hold no late record. After a
+sweep, ``until`` moves to ``now - bound``: a stretch is swept for the last time once
+every record in it that becomes searchable within ``bound`` has. Sweeps run at each
+``bound / 3`` tick of the wall clock (all runs in the same few seconds, so that their
+counts share queries), so a stretch is swept one or more times, the last at least
+``bound`` after its records' time.
 
 What a sweep finds that was not mirrored yet is late: the ids of the records mirrored
 since ``until`` are kept to tell (:class:`LateIds`). They are kept in memory, not in the
@@ -44,6 +48,8 @@ MAX_LATE_IDS: Final = 50_000
 #: Sweeps per ``bound``: each stretch is swept up to this many times, the last at least
 #: ``bound`` after its records' time.
 SWEEPS_PER_BOUND: Final = 3
+#: Steps of the grid sweep windows end on, per sweep interval (10 s at the default bound).
+GRID_STEPS: Final = 6
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -110,6 +116,19 @@ class LateIds:
             self._forget(_ms(until), inclusive=False)
             self.until = max(self.until, until)
 
+    def count_in(self, start: datetime, end: datetime) -> int:
+        """How many distinct records of ``[start, end)`` are remembered (a regular read
+        meets some twice, in its re-read zone). Records before ``until`` are forgotten:
+        ``start`` is never before it."""
+        low, high = _ms(start) - self._base, _ms(end) - self._base
+        return len(
+            {
+                d << 32 | t
+                for d, t in zip(self._digests, self._times, strict=True)
+                if low <= t < high
+            }
+        )
+
     def knows(self, record: LogRecord, known: set[int]) -> bool:
         return self._key(record) in known
 
@@ -134,11 +153,21 @@ def interval(bound: timedelta) -> timedelta:
     return bound / SWEEPS_PER_BOUND
 
 
+def grid(bound: timedelta) -> timedelta:
+    """The step sweep windows end on: runs that sweep at about the same time sweep the
+    same stretch, and their counts are one query (:mod:`~ads_operator.oci.log_counts`)."""
+    return interval(bound) / GRID_STEPS
+
+
 def sweep_due(last: datetime | None, *, now: datetime, bound: timedelta) -> bool:
-    """Whether a sweep is due (never with a bound of 0: late records are not looked for)."""
+    """Whether a sweep is due (never with a bound of 0: late records are not looked for):
+    at the first step in each new tick of :func:`interval` on the wall clock, so that
+    runs sweep together (counted from each run's last sweep, a thousand runs' sweeps
+    spread over the whole interval and each few made a count query of their own)."""
     if bound <= timedelta(0):
         return False
-    return last is None or now - last >= interval(bound)
+    every = interval(bound)
+    return last is None or (now - _EPOCH) // every > (last - _EPOCH) // every
 
 
 def sweep_window(
@@ -149,14 +178,18 @@ def sweep_window(
     now: datetime,
     bound: timedelta,
     eager: bool,
+    aligned: bool = True,
 ) -> Window | None:
-    """The stretch to sweep, or None when there is none (no call)."""
+    """The stretch to sweep, or None when there is none (no call). It ends on the
+    :func:`grid` (``aligned``), except for the sweep of a run's last read, which reaches
+    its last regular read."""
     if watermark is None:
         return None
     end = watermark - overlap
     if not eager:
         end = min(end, now - bound)
-    end = whole_ms(end)
+    step = grid(bound)
+    end = whole_ms(_EPOCH + (end - _EPOCH) // step * step if aligned else end)
     if end <= late.until:
         return None
     return Window(late.until, end)

@@ -90,6 +90,8 @@ class RunMemory:
     #: :mod:`~ads_operator.reconcile.late_logs`), and the time of the last sweep.
     late: LateIds | None = None
     late_swept_at: datetime | None = None
+    #: The Logging service refused a count query: sweeps read their stretch instead.
+    counts_refused: bool = False
     #: The run as last read from OCI.
     last_run: OciJobRun | None = None
     #: When this daemon first saw the run waiting for its job (a restarted operator

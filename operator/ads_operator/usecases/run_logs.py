@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from ads_operator.models.oci_errors import NotFoundError
-from ads_operator.models.oci_records import LogRecord, OciJobRun
+from ads_operator.models.oci_records import OciJobRun
 from ads_operator.models.run_wire import (
     CursorWire,
     LogLineWire,
@@ -23,11 +22,11 @@ from ads_operator.models.run_wire import (
     RunStatusWire,
 )
 from ads_operator.oci import cadence
-from ads_operator.oci.port import RunLog
 from ads_operator.reconcile import late_logs, log_batches, logs, progress
 from ads_operator.reconcile.late_logs import LateIds
 from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.times import iso, parse_time
+from ads_operator.usecases import late_sweep, log_search
 from ads_operator.usecases.run_context import RunContext
 
 
@@ -127,34 +126,6 @@ async def _log_step(
         ctx.memory.logs_read_at = now
 
 
-async def _search_all(
-    ctx: RunContext, run: OciJobRun, start: datetime, end: datetime, *, sweep: bool = False
-) -> list[LogRecord]:
-    """The run's records in the window (a port that batches searches the log of many
-    runs at once and answers on one page)."""
-    assert run.log_group_id
-    assert run.log_id
-    if ctx.memory.log_compartment is None:
-        try:
-            ctx.memory.log_compartment = await ctx.port.get_log_compartment(
-                log_group_id=run.log_group_id, log_id=run.log_id
-            )
-        except NotFoundError:
-            ctx.memory.log_compartment = run.compartment_id
-    log = RunLog(ctx.memory.log_compartment, run.log_group_id, run.log_id, run.id, sweep)
-    query = logs.search_query(log.compartment_id, log.log_group_id, log.log_id, log.run_id)
-    records: list[LogRecord] = []
-    page: str | None = None
-    while True:
-        result = await ctx.port.search_logs(
-            query=query, time_start=start, time_end=end, limit=1000, page=page, run=log
-        )
-        records.extend(result.records)
-        page = result.next_page
-        if not page:
-            return records
-
-
 async def _resume_pending(ctx: RunContext) -> None:
     """Once per incarnation: create the Events an earlier one persisted as pending and may
     have been killed before creating (those it did create answer 409 and count as done)."""
@@ -166,17 +137,14 @@ async def _resume_pending(ctx: RunContext) -> None:
     ctx.memory.pending_resumed = True
 
 
-Late = tuple[LateIds | None, datetime | None]
-
-
 async def _mirror_logs(
     ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool = False
-) -> tuple[RunStatusWire, list[PendingEvent], bool, Late]:
+) -> tuple[RunStatusWire, list[PendingEvent], bool, late_sweep.Late]:
     """The status patch after reading new log lines, the Events to create once that
     patch is persisted, whether the log was read (not when refused Events come first),
     and the late-record memory to keep once the patch is saved."""
     await _resume_pending(ctx)
-    kept: Late = (ctx.memory.late, ctx.memory.late_swept_at)
+    kept: late_sweep.Late = (ctx.memory.late, ctx.memory.late_swept_at)
     if ctx.memory.unposted:
         # The apiserver refused some Events (overload, a timeout): create them again
         # before reading on; the cursor waits, so the pending list stays bounded.
@@ -205,7 +173,7 @@ async def _mirror_logs(
     if window is None:  # nothing has settled since the last read: no call
         merged = logs.Merged((), cursor)
     else:
-        fetched = await _search_all(ctx, run, window.start, window.end)
+        fetched = await log_search.search_all(ctx, run, window.start, window.end)
         merged = logs.merge(
             cursor,
             fetched,
@@ -220,7 +188,9 @@ async def _mirror_logs(
             late if late is not None else LateIds(window.start, run.id),
             [r for r in fetched if window.start <= r.time < window.end],
         )
-    found, kept = await _sweep(ctx, run, now, merged.cursor, late, fresh=fresh, terminal=terminal)
+    found, kept = await late_sweep.sweep(
+        ctx, run, now, merged.cursor, late, fresh=fresh, terminal=terminal
+    )
     new = [*merged.new, *found]
     to_post: list[PendingEvent] = []
     not_mirrored = 0
@@ -249,45 +219,3 @@ async def _mirror_logs(
         marker = reported.as_status()
         patch["progress"], patch["progressPercent"] = marker["progress"], marker["progressPercent"]
     return patch, to_post, True, kept
-
-
-async def _sweep(
-    ctx: RunContext,
-    run: OciJobRun,
-    now: datetime,
-    cursor: logs.Cursor,
-    late: LateIds | None,
-    *,
-    fresh: bool,
-    terminal: bool,
-) -> tuple[list[LogRecord], Late]:
-    """The late records a sweep finds (see :mod:`~ads_operator.reconcile.late_logs`),
-    and the memory after it. A sweep is due every third of ``log_late_bound``, and at the
-    read that ends a finished run's log (then up to its last regular read)."""
-    settings = ctx.settings
-    bound = timedelta(seconds=settings.log_late_bound)
-    swept_at = ctx.memory.late_swept_at
-    final = terminal and not logs.keep_reading(
-        terminal=True,
-        time_finished=run.time_finished,
-        now=now,
-        grace=timedelta(seconds=settings.log_grace),
-        settle=timedelta(seconds=settings.log_settle),
-    )
-    if late is None or bound <= timedelta(0):
-        return [], (late, swept_at)
-    if not (final or late_logs.sweep_due(swept_at, now=now, bound=bound)):
-        return [], (late, swept_at)
-    window = late_logs.sweep_window(
-        late,
-        watermark=cursor.watermark,
-        overlap=timedelta(seconds=settings.log_overlap),
-        now=now,
-        bound=bound,
-        eager=fresh or final,
-    )
-    if window is None:
-        return [], (late, now)
-    fetched = await _search_all(ctx, run, window.start, window.end, sweep=True)
-    found, late = late_logs.sweep(late, fetched, window=window, now=now, bound=bound)
-    return found, (late, now)

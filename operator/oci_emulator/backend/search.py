@@ -64,8 +64,11 @@ def search(
     logsearch.check_window(time_start, time_end)
     query = logsearch.parse_query(query_text)
     log_ids = resolve_logs(store, query.streams)
-    after = logsearch.decode_page(page) if page else None
     visible_before = ids.now_ms() - int(visibility_delay_seconds * 1000)
+    if query.count_as is not None:
+        rows = count_rows(store, query, log_ids, time_start, time_end, visible_before)
+        return _page_of_rows(rows, limit=limit, page=page)
+    after = logsearch.decode_page(page) if page else None
     results: list[Doc] = []
     last_key: tuple[int, int] | None = None
     more = False
@@ -90,6 +93,62 @@ def search(
         last_key = (row.time_ms, row.seq)
     next_page = logsearch.encode_page(last_key) if more and last_key is not None else None
     return SearchPage(results=results, next_page=next_page)
+
+
+def count_rows(
+    store: Store,
+    query: logsearch.Query,
+    log_ids: list[str],
+    time_start: int,
+    time_end: int,
+    visible_before: int,
+    *,
+    in_python: bool = False,
+) -> list[Doc]:
+    """``summarize count() [as n] [by ...]``: one row per group, in the groups' order.
+    SQLite counts when the filter and the groups are columns; else (or ``in_python``,
+    for tests that compare the two) the documents are grouped here."""
+    assert query.count_as is not None
+    where = logsearch.sql_filter(query)
+    columns = logsearch.group_columns(query)
+    groups: dict[tuple[Any, ...], int] = {}
+    if not in_python and columns is not None and (where is not None or not query.where):
+        for *key, count in store.count_log_records(
+            log_ids,
+            time_start=time_start,
+            time_end=time_end,
+            visible_before=visible_before,
+            where=where,
+            columns=columns,
+        ):
+            groups[tuple(key)] = int(count)
+    else:
+        for row in store.scan_log_records(
+            log_ids,
+            time_start=time_start,
+            time_end=time_end,
+            visible_before=visible_before,
+            descending=False,
+            after=None,
+        ):
+            doc = record_document(row)
+            if logsearch.matches(query, doc):
+                found = tuple(logsearch.field_value(doc, f) for f in query.group_by)
+                groups[found] = groups.get(found, 0) + 1
+    if not query.group_by and not groups:
+        groups[()] = 0  # a count without groups is one row, also of nothing
+    return [
+        {**dict(zip(query.group_by, key, strict=True)), query.count_as: count}
+        for key, count in sorted(groups.items(), key=lambda item: [str(k) for k in item[0]])
+    ]
+
+
+def _page_of_rows(rows: list[Doc], *, limit: int, page: str | None) -> SearchPage:
+    """A page of aggregated rows; the page token is the offset of the next row."""
+    start = logsearch.decode_page(page)[1] if page else 0
+    more = len(rows) > start + limit
+    next_page = logsearch.encode_page((-1, start + limit)) if more else None
+    return SearchPage(results=rows[start : start + limit], next_page=next_page)
 
 
 def record_document(row: LogRecordRow) -> Doc:

@@ -314,6 +314,34 @@ class Store:
         for row in self._db.execute(sql, args):
             yield LogRecordRow(*row)
 
+    def count_log_records(
+        self,
+        log_ids: list[str],
+        *,
+        time_start: int,
+        time_end: int,
+        visible_before: int,
+        where: tuple[str, list[str]] | None,
+        columns: list[str],
+    ) -> list[tuple[Any, ...]]:
+        """``(*group, count)`` of the records of ``scan_log_records``'s window, grouped
+        by ``columns`` (names from :data:`oci_emulator.logsearch._COLUMNS`)."""
+        if not log_ids:
+            return []
+        marks = ",".join("?" * len(log_ids))
+        group = ", ".join(columns)
+        within = f"log_id IN ({marks}) AND time_ms >= ? AND time_ms < ? AND ingested_ms <= ?"
+        selected = f"{group}, count(*)" if columns else "count(*)"
+        sql = f"SELECT {selected} FROM log_records WHERE {within}"  # noqa: S608
+        args: list[Any] = [*log_ids, time_start, time_end, visible_before]
+        if where is not None:
+            sql += f" AND ({where[0]})"
+            args.extend(where[1])
+        if columns:
+            sql += f" GROUP BY {group}"
+        rows = self._db.execute(sql, args).fetchall()
+        return [tuple(row) for row in rows if row[-1]]
+
     # -- retry tokens ---------------------------------------------------------------------
 
     def get_retry(self, scope: str, token: str) -> tuple[str, int, dict[str, str], bytes] | None:

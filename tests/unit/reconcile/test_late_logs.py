@@ -224,3 +224,33 @@ def test_the_memory_takes_8_bytes_a_record_and_outlives_49_days() -> None:
         bound=BOUND,
     )
     assert [r.id for r in found] == ["id-3"]
+
+
+def test_sweep_windows_end_on_the_grid_but_a_last_read_s_reaches_its_read() -> None:
+    late = LateIds(at(0))
+    on_grid = late_logs.sweep_window(
+        late, watermark=at(397), overlap=NONE, now=at(407), bound=BOUND, eager=True
+    )
+    assert on_grid == logs.Window(at(0), at(390))  # 10 s steps at the default bound
+    last = late_logs.sweep_window(
+        late, watermark=at(397), overlap=NONE, now=at(407), bound=BOUND, eager=True, aligned=False
+    )
+    assert last == logs.Window(at(0), at(397))
+
+
+def test_runs_whose_last_sweeps_differ_sweep_on_the_same_tick() -> None:
+    ticks = [
+        [late_logs.sweep_due(at(last), now=at(now), bound=BOUND) for now in (59, 60, 61)]
+        for last in (1, 17, 59)
+    ]
+    assert ticks == [[False, True, True]] * 3  # due from the 60 s tick on, for each
+    assert not late_logs.sweep_due(at(61), now=at(119), bound=BOUND)
+
+
+def test_the_count_of_a_window_is_of_distinct_records_in_it() -> None:
+    late = LateIds(at(0))
+    late.add([rec(1, 1), rec(2, 5), rec(3, 9.999), rec(4, 10)])
+    late.add([rec(2, 5)])  # met again in a re-read zone
+    assert late.count_in(at(0), at(10)) == 3
+    assert late.count_in(at(5), at(11)) == 3
+    assert late.count_in(at(20), at(30)) == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ads_operator.models.oci_errors import InvalidRequestError
 from ads_operator.reconcile.late_logs import LateIds
 from ads_operator.settings import Settings
 from ads_operator.usecases.run_executor import RunContext
@@ -173,10 +174,37 @@ async def test_settled_sweeps_cost_a_call_per_third_of_the_bound() -> None:
     ctx2 = context(port2, rec2, clock2, log_late_bound=0, log_read_interval=5)
     run2 = await started(port2, rec2, clock2, ctx2)
     await follow(ctx2, port2, LateLog(port2, run2, 5, late_share=0.0), lambda s: False, until=100)
-    extra = with_sweeps - port2.calls["search_logs"]
-    # 100 s of a 60 s bound: sweeps at 20 s intervals, the first with nothing old enough.
-    assert 1 <= extra <= 100 / (BOUND / 3)
+    # 100 s of a 60 s bound: sweeps at 20 s ticks, the first with nothing old enough;
+    # with no late record each counts and reads nothing.
+    assert with_sweeps == port2.calls["search_logs"]
+    assert 1 <= port.calls["count_logs"] <= 100 / (BOUND / 3)
     assert rec.lines == rec2.lines
+
+
+async def test_a_sweep_reads_only_when_the_count_shows_late_records() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = context(port, rec, clock, log_read_interval=5)
+    run_id = await started(port, rec, clock, ctx)
+    log = LateLog(port, run_id, 5, late_share=0.0)
+    await follow(ctx, port, log, lambda s: False, until=100)
+    searches = port.calls["search_logs"]
+    port.emit(run_id, ("late", at(45)))  # searchable 55 s after its time: within the bound
+    await follow(ctx, port, log, lambda s: False, until=140)
+    assert rec.lines.count("late") == 1
+    assert port.calls["search_logs"] > searches
+
+
+async def test_a_service_that_refuses_counts_is_swept_by_reading() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    port.fail_next["count_logs"] = InvalidRequestError("summarize is not supported", status=400)
+    ctx = context(port, rec, clock)
+    run_id = await started(port, rec, clock, ctx)
+    log = LateLog(port, run_id, 1, late_share=0.1)
+    await follow(ctx, port, log, lambda s: False, until=103)
+    finish(port, run_id)
+    await follow(ctx, port, log, lambda s: False, until=103 + BOUND + 30)
+    assert sorted(rec.lines) == sorted(log.expected)
+    assert port.calls["count_logs"] == 1  # refused once, not asked again
 
 
 async def test_a_retried_attempt_sweeps_its_own_log_from_its_first_read() -> None:
