@@ -25,7 +25,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -46,6 +46,11 @@ PAGE_LIMIT: Final = 1000
 #: A whole-log query serves the runs whose windows start at most this much before the
 #: median start of its log's waiting runs (see :func:`_near`).
 WHOLE_LOG_SLACK: Final = timedelta(seconds=30)
+#: The share of a log's writers that must wait for a whole-log query to pay for reading
+#: the records of all of them.
+WHOLE_LOG_SHARE: Final = 0.5
+#: How long a run that searched a log counts among its writers.
+WRITERS_SEEN: Final = 60.0
 OCID_MARK: Final = "ocid1."
 
 
@@ -86,11 +91,15 @@ def log_query(compartment_id: str, log_group_id: str, log_id: str) -> str:
     return f'search "{compartment_id}/{log_group_id}/{log_id}" | sort by datetime asc'
 
 
-def plan_queries(wants: Sequence[LogWant]) -> list[tuple[bool, list[int]]]:
+def plan_queries(
+    wants: Sequence[LogWant], writers: Mapping[str, int] | None = None
+) -> list[tuple[bool, list[int]]]:
     """The queries for one batch window as ``(whole_log, indices into wants)``. The runs of
     a log with more than :data:`MAX_RUNS_PER_QUERY` waiting share one whole-log query
-    (those whose windows start near the others', see :func:`_near`); the others go in
-    ``or`` queries of at most that many runs, in arrival order."""
+    (those whose windows start near the others', see :func:`_near`) when they are at
+    least :data:`WHOLE_LOG_SHARE` of the log's ``writers`` (the runs that searched it
+    lately): the query reads every writer's records; the others go in ``or`` queries of
+    at most that many runs, in arrival order."""
     by_log: dict[str, list[int]] = {}
     for i, want in enumerate(wants):
         by_log.setdefault(want.log_id, []).append(i)
@@ -98,7 +107,8 @@ def plan_queries(wants: Sequence[LogWant]) -> list[tuple[bool, list[int]]]:
     whole: set[int] = set()
     for log in sorted(by_log):
         near = _near(wants, by_log[log])
-        if len(near) > MAX_RUNS_PER_QUERY:
+        crowd = (writers or {}).get(log, 0) * WHOLE_LOG_SHARE
+        if len(near) > MAX_RUNS_PER_QUERY and len(near) >= crowd:
             plans.append((True, near))
             whole.update(near)
     rest = [i for i in range(len(wants)) if i not in whole]
@@ -151,6 +161,12 @@ class LogSearchBatcher:
         self.window = window
         self._sleep = sleep
         self._batches: dict[tuple[int, str, str, bool], _Batch] = {}
+        #: The runs that searched each log lately (when), by port and log.
+        self._writers: dict[tuple[int, str], dict[str, float]] = {}
+        #: Searches collected and waiting for a query slot, by the same key.
+        self._queued: dict[
+            tuple[int, str, str, bool], list[tuple[LogWant, asyncio.Future[list[LogRecord]]]]
+        ] = {}
         #: Log compartments per log group: a log never leaves its group's compartment.
         self._compartments = SharedReads[str](ttl=math.inf)
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
@@ -170,6 +186,7 @@ class LogSearchBatcher:
         )
 
     async def search(self, port: OciPort, want: LogWant) -> list[LogRecord]:
+        self._writers.setdefault((id(port), want.log_id), {})[want.run_id] = time.monotonic()
         if self.window <= 0:
             return (await self._run(port, [want]))[0]
         # Sweeps for late records (deep windows) are batched apart: a batch's query
@@ -187,16 +204,42 @@ class LogSearchBatcher:
     async def _flush_later(self, key: tuple[int, str, str, bool]) -> None:
         await self._sleep(self.window)  # the collection window, by design
         batch = self._batches.pop(key)
-        # The runs furthest behind first: their queries take the first of the query
-        # slots and the Logging tokens, so no run's lines keep falling behind.
-        batch.waiting.sort(key=lambda item: item[0].start)
-        plans = plan_queries([w for w, _ in batch.waiting])
-        await asyncio.gather(
-            *(
-                self._answer(batch.port, [batch.waiting[i] for i in indices], whole_log=whole)
-                for whole, indices in plans
-            )
-        )
+        queue = self._queued.setdefault(key, [])
+        queue += batch.waiting
+        drains = math.ceil(len(batch.waiting) / MAX_RUNS_PER_QUERY)
+        await asyncio.gather(*(self._drain(batch.port, key) for _ in range(drains)))
+
+    async def _drain(self, port: OciPort, key: tuple[int, str, str, bool]) -> None:
+        """Once a query slot is free, one query for the searches of ``key`` waiting then.
+        Under load searches wait for a slot, and all that waited share the next query
+        (up to :data:`MAX_RUNS_PER_QUERY` runs, or the whole log): the busier the
+        Logging budget, the fuller each page, instead of a query per batching window
+        with a share of a page each. A drain that finds its searches answered by an
+        earlier one has nothing to do."""
+        async with self._querying:
+            queue = self._queued.get(key)
+            if not queue:
+                return
+            # The runs furthest behind first: their queries take the first of the query
+            # slots and the Logging tokens, so no run's lines keep falling behind.
+            queue.sort(key=lambda item: item[0].start)
+            wants = [w for w, _ in queue]
+            logs = {w.log_id for w in wants}
+            whole, indices = plan_queries(wants, {log: self._writing(port, log) for log in logs})[0]
+            chunk = [queue[i] for i in indices]
+            taken = set(indices)
+            queue[:] = [item for i, item in enumerate(queue) if i not in taken]
+            if not queue:
+                del self._queued[key]
+            await self._answer(port, chunk, whole_log=whole)
+
+    def _writing(self, port: OciPort, log_id: str) -> int:
+        """How many runs searched the log lately (and forget the others)."""
+        seen = self._writers.get((id(port), log_id), {})
+        edge = time.monotonic() - WRITERS_SEEN
+        for run_id in [r for r, at in seen.items() if at < edge]:
+            del seen[run_id]
+        return len(seen)
 
     async def _answer(
         self,
@@ -206,8 +249,7 @@ class LogSearchBatcher:
         whole_log: bool = False,
     ) -> None:
         try:
-            async with self._querying:
-                results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
+            results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
         except Exception as exc:  # the search failed: every run in it gets the error
             for _, future in chunk:
                 if not future.done():

@@ -56,7 +56,8 @@ async def sweep(
     )
     if window is None:
         return [], (late, now)
-    if await _nothing_late(ctx, run, late, window, now=now, bound=bound):
+    counted = late_logs.count_window(window, bound, final=final)
+    if await _nothing_late(ctx, run, late, counted, now=now, bound=bound):
         return [], (late_logs.sweep(late, (), window=window, now=now, bound=bound)[1], now)
     fetched = await log_search.search_all(ctx, run, window.start, window.end, sweep=True)
     found, late = late_logs.sweep(late, fetched, window=window, now=now, bound=bound)
@@ -72,7 +73,8 @@ async def _nothing_late(
     now: datetime,
     bound: timedelta,
 ) -> bool:
-    """Whether OCI holds no more records of the run in the window than the run has
+    """Whether OCI holds no more records of the run in the window (a sweep's, widened
+    by :func:`~ads_operator.reconcile.late_logs.count_window`) than the run has
     mirrored: then there is nothing to read. A count is one row per run, and runs
     sweeping the same stretch share the query, where reading the stretch again read
     every record twice. The count must have been taken ``bound`` after the window's

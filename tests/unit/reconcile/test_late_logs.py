@@ -254,3 +254,10 @@ def test_the_count_of_a_window_is_of_distinct_records_in_it() -> None:
     assert late.count_in(at(0), at(10)) == 3
     assert late.count_in(at(5), at(11)) == 3
     assert late.count_in(at(20), at(30)) == 0
+
+
+def test_the_count_of_a_sweep_covers_the_grid_cells_its_window_touches() -> None:
+    window = logs.Window(at(3.5), at(40))
+    assert late_logs.count_window(window, BOUND, final=False) == logs.Window(at(0), at(40))
+    final = late_logs.count_window(logs.Window(at(3.5), at(41)), BOUND, final=True)
+    assert final == logs.Window(at(0), at(50))
