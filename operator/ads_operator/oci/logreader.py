@@ -48,7 +48,7 @@ PAGE_LIMIT: Final = 1000
 WHOLE_LOG_SLACK: Final = timedelta(seconds=30)
 #: The share of a log's writers that must wait for a whole-log query to pay for reading
 #: the records of all of them.
-WHOLE_LOG_SHARE: Final = 0.5
+WHOLE_LOG_SHARE: Final = 0.9
 #: How long a run that searched a log counts among its writers.
 WRITERS_SEEN: Final = 60.0
 OCID_MARK: Final = "ocid1."
@@ -163,10 +163,6 @@ class LogSearchBatcher:
         self._batches: dict[tuple[int, str, str, bool], _Batch] = {}
         #: The runs that searched each log lately (when), by port and log.
         self._writers: dict[tuple[int, str], dict[str, float]] = {}
-        #: Searches collected and waiting for a query slot, by the same key.
-        self._queued: dict[
-            tuple[int, str, str, bool], list[tuple[LogWant, asyncio.Future[list[LogRecord]]]]
-        ] = {}
         #: Log compartments per log group: a log never leaves its group's compartment.
         self._compartments = SharedReads[str](ttl=math.inf)
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
@@ -204,34 +200,17 @@ class LogSearchBatcher:
     async def _flush_later(self, key: tuple[int, str, str, bool]) -> None:
         await self._sleep(self.window)  # the collection window, by design
         batch = self._batches.pop(key)
-        queue = self._queued.setdefault(key, [])
-        queue += batch.waiting
-        drains = math.ceil(len(batch.waiting) / MAX_RUNS_PER_QUERY)
-        await asyncio.gather(*(self._drain(batch.port, key) for _ in range(drains)))
-
-    async def _drain(self, port: OciPort, key: tuple[int, str, str, bool]) -> None:
-        """Once a query slot is free, one query for the searches of ``key`` waiting then.
-        Under load searches wait for a slot, and all that waited share the next query
-        (up to :data:`MAX_RUNS_PER_QUERY` runs, or the whole log): the busier the
-        Logging budget, the fuller each page, instead of a query per batching window
-        with a share of a page each. A drain that finds its searches answered by an
-        earlier one has nothing to do."""
-        async with self._querying:
-            queue = self._queued.get(key)
-            if not queue:
-                return
-            # The runs furthest behind first: their queries take the first of the query
-            # slots and the Logging tokens, so no run's lines keep falling behind.
-            queue.sort(key=lambda item: item[0].start)
-            wants = [w for w, _ in queue]
-            logs = {w.log_id for w in wants}
-            whole, indices = plan_queries(wants, {log: self._writing(port, log) for log in logs})[0]
-            chunk = [queue[i] for i in indices]
-            taken = set(indices)
-            queue[:] = [item for i, item in enumerate(queue) if i not in taken]
-            if not queue:
-                del self._queued[key]
-            await self._answer(port, chunk, whole_log=whole)
+        # The runs furthest behind first: their queries take the first of the query
+        # slots and the Logging tokens, so no run's lines keep falling behind.
+        batch.waiting.sort(key=lambda item: item[0].start)
+        wants = [w for w, _ in batch.waiting]
+        writers = {log: self._writing(batch.port, log) for log in {w.log_id for w in wants}}
+        await asyncio.gather(
+            *(
+                self._answer(batch.port, [batch.waiting[i] for i in indices], whole_log=whole)
+                for whole, indices in plan_queries(wants, writers)
+            )
+        )
 
     def _writing(self, port: OciPort, log_id: str) -> int:
         """How many runs searched the log lately (and forget the others)."""
@@ -249,7 +228,8 @@ class LogSearchBatcher:
         whole_log: bool = False,
     ) -> None:
         try:
-            results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
+            async with self._querying:
+                results = await self._run(port, [w for w, _ in chunk], whole_log=whole_log)
         except Exception as exc:  # the search failed: every run in it gets the error
             for _, future in chunk:
                 if not future.done():

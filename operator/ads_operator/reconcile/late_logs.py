@@ -195,19 +195,20 @@ def sweep_window(
     return Window(late.until, end)
 
 
-def count_window(window: Window, bound: timedelta, *, final: bool) -> Window:
-    """The stretch whose records a sweep of ``window`` counts: widened to the
-    :func:`grid` (so that runs sweeping at about the same time share the count query).
-    What it adds holds no record the run has not mirrored: before ``until`` a new run
-    has none (its first read started at its acceptance; a restarted operator's run
-    does, and its counts differ: it reads, from ``until``), and after the last read of a
-    finished run neither does the run (``final``: only a run's last sweep ends off the
-    grid, and that at its last read, after the finish)."""
-    step = grid(bound)
+def count_window(window: Window, bound: timedelta, *, known_until: datetime, final: bool) -> Window:
+    """The stretch whose records a sweep of ``window`` counts: widened to whole sweep
+    intervals (60 s at the default bound), so that runs sweeping about the same time,
+    or ending about the same time, share the count query. What it adds holds no record
+    the run has not mirrored: before ``until`` a new run has none (its first read began
+    at its acceptance; a restarted operator's run has, its counts then differ and it
+    reads, from ``until``); after the window's end up to ``known_until`` (the regular
+    reads' watermark) the run mirrored all there was, and after the last read of a
+    finished run (``final``) there is nothing more."""
+    step = interval(bound)
     start = _EPOCH + (window.start - _EPOCH) // step * step
-    end = window.end
-    if final:
-        end = _EPOCH - (_EPOCH - window.end) // step * step
+    end = _EPOCH - (_EPOCH - window.end) // step * step
+    if end > known_until and not final:
+        end = window.end
     return Window(start, end)
 
 

@@ -56,8 +56,15 @@ async def sweep(
     )
     if window is None:
         return [], (late, now)
-    counted = late_logs.count_window(window, bound, final=final)
-    if await _nothing_late(ctx, run, late, counted, now=now, bound=bound):
+    counted = late_logs.count_window(
+        window, bound, known_until=cursor.watermark or window.end, final=final
+    )
+    # A count answers for the records searchable when it was taken: ``bound`` after the
+    # stretch's end, or for a finished run's last lines the log grace after its finish.
+    count_from = min(counted.end + bound, now)
+    if final and run.time_finished is not None:
+        count_from = min(count_from, run.time_finished + timedelta(seconds=settings.log_grace))
+    if await _nothing_late(ctx, run, late, counted, count_from=count_from):
         return [], (late_logs.sweep(late, (), window=window, now=now, bound=bound)[1], now)
     fetched = await log_search.search_all(ctx, run, window.start, window.end, sweep=True)
     found, late = late_logs.sweep(late, fetched, window=window, now=now, bound=bound)
@@ -70,19 +77,16 @@ async def _nothing_late(
     late: LateIds,
     window: Window,
     *,
-    now: datetime,
-    bound: timedelta,
+    count_from: datetime,
 ) -> bool:
     """Whether OCI holds no more records of the run in the window (a sweep's, widened
     by :func:`~ads_operator.reconcile.late_logs.count_window`) than the run has
     mirrored: then there is nothing to read. A count is one row per run, and runs
     sweeping the same stretch share the query, where reading the stretch again read
-    every record twice. The count must have been taken ``bound`` after the window's
-    end (or now, for a window closer to now than that): only records searchable by
-    then are sure to be in it. A service that refuses the count is read instead."""
+    every record twice. The count must have been taken at ``count_from`` or later.
+    A service that refuses the count is read instead."""
     if ctx.memory.counts_refused:
         return False
-    count_from = min(window.end + bound, now)
     try:
         held = await log_search.count(ctx, run, window.start, window.end, count_from=count_from)
     except InvalidRequestError:

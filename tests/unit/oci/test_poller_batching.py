@@ -277,75 +277,11 @@ async def test_a_failed_compartment_lookup_is_asked_again() -> None:
     assert port.calls == 2
 
 
-class HeldPort(SearchPort):
-    """A SearchPort whose searches wait until released: the query slots stay busy."""
-
-    def __init__(self, records: dict[str, list[LogRecord]]) -> None:
-        super().__init__(records)
-        self.release = asyncio.Event()
-        self.entered = 0
-
-    async def search_logs(self, **kwargs: Any) -> LogPage:
-        self.entered += 1
-        await self.release.wait()
-        return await super().search_logs(**kwargs)
-
-
-class Windows:
-    """The batching windows, each closed by the test (a sleep that waits for it)."""
-
-    def __init__(self) -> None:
-        self.open: list[asyncio.Event] = []
-
-    async def sleep(self, _: float) -> None:
-        window = asyncio.Event()
-        self.open.append(window)
-        await window.wait()
-
-    async def close_all(self) -> None:
-        await _settle()
-        for window in self.open:
-            window.set()
-        self.open = []
-        await _settle()
-
-
-async def _settle() -> None:
-    for _ in range(20):  # let the tasks run up to their next wait
-        await asyncio.sleep(0)
-
-
-async def test_searches_that_wait_for_a_query_slot_share_the_next_query() -> None:
-    """Under load the searches of many batching windows queue for the query slots; the
-    next free slot takes all of them (up to the cap) in one query, not one per window."""
-    port = HeldPort({f"r{i}": lines(f"r{i}", 2) for i in range(80)})
-    windows = Windows()
-    batcher = LogSearchBatcher(window=0.01, sleep=windows.sleep)
-    tasks = []
-    for i in range(logreader.MAX_QUERIES_AT_ONCE):  # a window each: every slot taken
-        tasks.append(asyncio.create_task(batcher.search(port, want(f"r{i}", log="l1"))))  # type: ignore[arg-type]
-        await windows.close_all()
-    assert port.entered == logreader.MAX_QUERIES_AT_ONCE
-    for wave in range(6):  # six more windows while every slot is busy: 60 runs
-        tasks += [
-            asyncio.create_task(batcher.search(port, want(f"r{20 + 10 * wave + i}", log="l1")))  # type: ignore[arg-type]
-            for i in range(10)
-        ]
-        await windows.close_all()
-    assert port.entered == logreader.MAX_QUERIES_AT_ONCE
-    port.release.set()
-    found = await asyncio.gather(*tasks)
-    assert all(len(rs) == 2 for rs in found)
-    later = port.queries[logreader.MAX_QUERIES_AT_ONCE :]
-    # 60 runs in one query, not six of ten: the whole log, as 60 of its 64 writers wait
-    assert len(later) == 1
-    assert "| where" not in later[0]
-
-
 def test_a_whole_log_query_only_when_most_of_the_log_s_writers_wait(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(logreader, "MAX_RUNS_PER_QUERY", 2)
+    monkeypatch.setattr(logreader, "WHOLE_LOG_SHARE", 0.5)
     wants = [want("a", "l1"), want("c", "l1"), want("e", "l1")]
     assert logreader.plan_queries(wants, {"l1": 6}) == [(True, [0, 1, 2])]  # 3 of 6
     assert logreader.plan_queries(wants, {"l1": 7}) == [(False, [0, 1]), (False, [2])]

@@ -256,8 +256,12 @@ def test_the_count_of_a_window_is_of_distinct_records_in_it() -> None:
     assert late.count_in(at(20), at(30)) == 0
 
 
-def test_the_count_of_a_sweep_covers_the_grid_cells_its_window_touches() -> None:
+def test_the_count_of_a_sweep_covers_the_sweep_intervals_its_window_touches() -> None:
     window = logs.Window(at(3.5), at(40))
-    assert late_logs.count_window(window, BOUND, final=False) == logs.Window(at(0), at(40))
-    final = late_logs.count_window(logs.Window(at(3.5), at(41)), BOUND, final=True)
-    assert final == logs.Window(at(0), at(50))
+    known = at(200)
+    counted = late_logs.count_window(window, BOUND, known_until=known, final=False)
+    assert counted == logs.Window(at(0), at(60))  # 60 s intervals at the default bound
+    near = late_logs.count_window(window, BOUND, known_until=at(45), final=False)
+    assert near == logs.Window(at(0), at(40))  # not past what the regular reads read
+    final = late_logs.count_window(window, BOUND, known_until=at(45), final=True)
+    assert final == logs.Window(at(0), at(60))  # nothing after a finished run's last read
