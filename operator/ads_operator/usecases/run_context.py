@@ -123,6 +123,8 @@ class RunContext:
     #: Whether logs are read fresh now (window ending at now) or settled (ending
     #: ``log_settle`` before): :class:`~ads_operator.oci.log_mode.LogMode`.
     log_fresh: Callable[[], bool] = lambda: False
+    #: Shared by the log steps of all runs: how many write at once (None: no bound).
+    log_writes: asyncio.Semaphore | None = None
 
     @property
     def attempt(self) -> int:

@@ -166,6 +166,7 @@ async def build_context(
         region=region or op.settings.region,
         headroom=op.headroom,
         log_fresh=op.log_fresh,
+        log_writes=op.log_writes,
     )
 
 

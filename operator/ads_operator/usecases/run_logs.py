@@ -10,6 +10,7 @@ Once the run is terminal its state cannot change any more, and the passes wait f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -118,10 +119,11 @@ async def _log_step(
     the memory as it was, and the records it found are found again."""
     patch, to_post, read, late = await _mirror_logs(ctx, run, now, terminal)
     patch["duration"] = duration
-    await ctx.save(patch)
-    ctx.memory.late, ctx.memory.late_swept_at = late
-    if to_post:
-        ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
+    async with ctx.log_writes or contextlib.nullcontext():  # a run's new state goes first
+        await ctx.save(patch)
+        ctx.memory.late, ctx.memory.late_swept_at = late
+        if to_post:
+            ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
     if read:
         ctx.memory.logs_read_at = now
 
