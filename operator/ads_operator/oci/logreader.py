@@ -163,6 +163,7 @@ class LogSearchBatcher:
         self._batches: dict[tuple[int, str, str, bool], _Batch] = {}
         #: The runs that searched each log lately (when), by port and log.
         self._writers: dict[tuple[int, str], dict[str, float]] = {}
+        self._writers_pruned = time.monotonic()
         #: Log compartments per log group: a log never leaves its group's compartment.
         self._compartments = SharedReads[str](ttl=math.inf)
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
@@ -182,7 +183,7 @@ class LogSearchBatcher:
         )
 
     async def search(self, port: OciPort, want: LogWant) -> list[LogRecord]:
-        self._writers.setdefault((id(port), want.log_id), {})[want.run_id] = time.monotonic()
+        self._note_writer(port, want)
         if self.window <= 0:
             return (await self._run(port, [want]))[0]
         # Sweeps for late records (deep windows) are batched apart: a batch's query
@@ -211,6 +212,21 @@ class LogSearchBatcher:
                 for whole, indices in plan_queries(wants, writers)
             )
         )
+
+    def _note_writer(self, port: OciPort, want: LogWant) -> None:
+        """Remember that the run searched its log now; once a minute forget every run
+        that did not lately (runs end, and logs of one run are never searched again)."""
+        now = time.monotonic()
+        self._writers.setdefault((id(port), want.log_id), {})[want.run_id] = now
+        if now - self._writers_pruned < WRITERS_SEEN:
+            return
+        self._writers_pruned = now
+        for key, seen in list(self._writers.items()):
+            fresh = {run: at for run, at in seen.items() if now - at < WRITERS_SEEN}
+            if fresh:
+                self._writers[key] = fresh
+            else:
+                del self._writers[key]
 
     def _writing(self, port: OciPort, log_id: str) -> int:
         """How many runs searched the log lately (and forget the others)."""
