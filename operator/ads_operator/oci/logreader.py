@@ -156,14 +156,19 @@ class LogSearchBatcher:
     """Shared by every run of the operator; ``search`` returns one run's records."""
 
     def __init__(
-        self, *, window: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self,
+        *,
+        window: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.window = window
         self._sleep = sleep
+        self._clock = clock
         self._batches: dict[tuple[int, str, str, bool], _Batch] = {}
         #: The runs that searched each log lately (when), by port and log.
         self._writers: dict[tuple[int, str], dict[str, float]] = {}
-        self._writers_pruned = time.monotonic()
+        self._writers_pruned = clock()
         #: Log compartments per log group: a log never leaves its group's compartment.
         self._compartments = SharedReads[str](ttl=math.inf)
         #: SearchLogs calls made and run searches answered (for tests and the benchmark).
@@ -216,7 +221,7 @@ class LogSearchBatcher:
     def _note_writer(self, port: OciPort, want: LogWant) -> None:
         """Remember that the run searched its log now; once a minute forget every run
         that did not lately (runs end, and logs of one run are never searched again)."""
-        now = time.monotonic()
+        now = self._clock()
         self._writers.setdefault((id(port), want.log_id), {})[want.run_id] = now
         if now - self._writers_pruned < WRITERS_SEEN:
             return
@@ -231,7 +236,7 @@ class LogSearchBatcher:
     def _writing(self, port: OciPort, log_id: str) -> int:
         """How many runs searched the log lately (and forget the others)."""
         seen = self._writers.get((id(port), log_id), {})
-        edge = time.monotonic() - WRITERS_SEEN
+        edge = self._clock() - WRITERS_SEEN
         for run_id in [r for r, at in seen.items() if at < edge]:
             del seen[run_id]
         return len(seen)

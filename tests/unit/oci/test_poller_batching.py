@@ -287,14 +287,10 @@ def test_a_whole_log_query_only_when_most_of_the_log_s_writers_wait(
     assert logreader.plan_queries(wants, {"l1": 7}) == [(False, [0, 1]), (False, [2])]
 
 
-async def test_runs_that_stopped_searching_are_forgotten_as_writers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_runs_that_stopped_searching_are_forgotten_as_writers() -> None:
     port = SearchPort({"r1": lines("r1", 1), "r2": lines("r2", 1)})
-    batcher = LogSearchBatcher(window=0, sleep=_no_wait)
     clock = [1000.0]
-    monkeypatch.setattr("ads_operator.oci.logreader.time.monotonic", lambda: clock[0])
-    batcher._writers_pruned = clock[0]
+    batcher = LogSearchBatcher(window=0, sleep=_no_wait, clock=lambda: clock[0])
     await batcher.search(port, want("r1", log="l1"))  # type: ignore[arg-type]
     assert batcher._writing(port, "l1") == 1  # type: ignore[arg-type]
     clock[0] += logreader.WRITERS_SEEN + 1
