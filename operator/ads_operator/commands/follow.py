@@ -139,14 +139,17 @@ async def stream(
             )
         )
         state = (run.lifecycle_state, run.lifecycle_details)
+        # Added after this pass's log lines: a line of the same millisecond as the state
+        # change (the last line of a run that exits at once) is printed before it.
+        said: list[tuple[datetime, str]] = []
         if follow and state != last_state and (done or not terminal):
             text = f"Job Run {run.lifecycle_state}" + (
                 f", {run.lifecycle_details}" if run.lifecycle_details else ""
             )
-            lines.append((_state_time(run, clock), text))
+            said.append((_state_time(run, clock), text))
             last_state = state
         if log is None:
-            _print(lines, out)
+            _print(lines + said, out)
             if not said_no_logging:
                 said_no_logging = True
                 print(
@@ -168,7 +171,7 @@ async def stream(
                 new = trail.take(await reader.search(port, want), read, now=moment)
                 lines.extend((record.time, record.message) for record in new)
                 printed += len(new)
-            _print(lines, out)
+            _print(lines + said, out)
         if done:
             return Shown(printed, run)
         await sleep(FOLLOW_INTERVAL)

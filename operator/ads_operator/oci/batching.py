@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ads_operator.ads.mounts import Found
+from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.log_counts import LogCountBatcher
@@ -92,7 +93,14 @@ class BatchingPort:
             run.compartment_id, run.log_group_id, run.log_id, run.run_id, time_start, time_end
         )
         latest = datetime.max.replace(tzinfo=UTC)
-        count = await self.counts.count(self.inner, want, count_from=run.count_from or latest)
+        try:
+            count = await self.counts.count(self.inner, want, count_from=run.count_from or latest)
+        except (InvalidRequestError, NotAuthorizedError, NotFoundError):
+            raise  # about the query or the log, not the service
+        except Exception:
+            if self.logs is not None:  # throttled or failed like a search: read settled
+                self.logs.mode.trouble()
+            raise
         return {run.run_id: count}
 
     async def get_log_compartment(self, *, log_group_id: str, log_id: str) -> str:

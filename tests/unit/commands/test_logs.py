@@ -74,6 +74,21 @@ async def test_follow_of_a_finished_run_prints_in_time_order_and_returns_at_once
     assert port.calls["get_job_run"] == 1, "a finished run is read once"
 
 
+async def test_a_last_line_of_the_same_millisecond_as_the_end_comes_before_it() -> None:
+    """A run that exits right after printing: its last line and its finish share a
+    millisecond, and the state line still ends the output (``make demo`` met this)."""
+    port = FakePort()
+    run_id = await _run(port)
+    port.emit(run_id, ("first", at(1)), ("last", at(2)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(0), time_finished=at(2))
+    out = io.StringIO()
+    await stream(port, run_id, follow=True, settings=Settings(), out=out, now=lambda: at(60))
+    assert out.getvalue().splitlines()[-2:] == [
+        "2026-11-26 09:00:02 - last",
+        "2026-11-26 09:00:02 - Job Run SUCCEEDED, done",
+    ]
+
+
 async def test_a_live_run_shows_its_state_at_the_time_oci_recorded() -> None:
     port = FakePort()
     run_id = await _run(port)

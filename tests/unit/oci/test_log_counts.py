@@ -12,7 +12,7 @@ import pytest
 from ads_operator.models.oci_errors import ThrottledError
 from ads_operator.oci.batching import BatchingPort
 from ads_operator.oci.log_counts import LogCountBatcher, by_run, logs_count_query
-from ads_operator.oci.logreader import LogWant
+from ads_operator.oci.logreader import LogSearchBatcher, LogWant
 from ads_operator.oci.port import OciPort, RunLog
 from tests.fixtures.fake_oci import COMPARTMENT, at
 
@@ -107,3 +107,18 @@ async def test_the_batching_port_answers_a_run_with_its_own_count() -> None:
 )
 def test_counts_go_to_the_run_whose_ocid_ends_the_source(source: str, tail: str) -> None:
     assert by_run({source: 4}) == {tail: 4}
+
+
+async def test_a_throttled_count_makes_the_logs_read_settled_like_a_throttled_search() -> None:
+    log = CountingLog()
+    log.fail = ThrottledError("slow down", status=429)
+    logs = LogSearchBatcher(window=0.01, sleep=_no_wait)
+    port: OciPort = BatchingPort(
+        log,  # type: ignore[arg-type]
+        logs=logs,
+        counts=LogCountBatcher(window=0.01, sleep=_no_wait),
+    )
+    hint = RunLog(COMPARTMENT, "g", "l", RUNS[3], sweep=True, count_from=at(0))
+    with pytest.raises(ThrottledError):
+        await port.count_logs(query="q", time_start=at(0), time_end=at(10), run=hint)
+    assert logs.mode.troubles == 1
