@@ -55,6 +55,15 @@ def _selected(store: Store, text: str, *, push_down: bool) -> list[str]:
     return [d["logContent"]["id"] for d in docs if where is not None or logsearch.matches(query, d)]
 
 
+def _query(groups: list[list[tuple[str, bool, str]]]) -> str:
+    """A search of the test log with ``where`` an ``or`` of ``and`` groups (none: all)."""
+    where = " or ".join(
+        " and ".join(f"{f} {'!=' if negate else '='} '{value}'" for f, negate, value in g)
+        for g in groups
+    )
+    return f'search "c/g/{LOG}"' + (f" | where {where}" if where else "")
+
+
 PATTERNS = st.sampled_from(
     ["*ocid1.datasciencejobrun.oc1..aaa", "*..bbb", "other", "*", "", "*er", "ocid1.*"]
 )
@@ -66,11 +75,7 @@ CONDITIONS = st.tuples(st.sampled_from(["source", "type"]), st.booleans(), PATTE
 def test_the_pushed_down_filter_selects_what_python_does(
     store: Store, groups: list[list[tuple[str, bool, str]]]
 ) -> None:
-    where = " or ".join(
-        " and ".join(f"{f} {'!=' if negate else '='} '{value}'" for f, negate, value in g)
-        for g in groups
-    )
-    text = f'search "c/g/{LOG}" | where {where}'
+    text = _query(groups)
     expected = _selected(store, text, push_down=False)
     assert _selected(store, text, push_down=True) == expected, text
 
@@ -96,11 +101,7 @@ def test_other_conditions_stay_with_the_python_matcher(where: str) -> None:
 def test_counts_by_source_are_the_records_a_search_returns(
     store: Store, groups: list[list[tuple[str, bool, str]]]
 ) -> None:
-    where = " or ".join(
-        " and ".join(f"{f} {'!=' if negate else '='} '{value}'" for f, negate, value in g)
-        for g in groups
-    )
-    text = f'search "c/g/{LOG}"' + (f" | where {where}" if where else "")
+    text = _query(groups)
     selected = _selected(store, text, push_down=False)
     by_id = {f"id{n}": source for n, (_, source, _) in enumerate(_kinds())}
     expected: dict[str, int] = {}

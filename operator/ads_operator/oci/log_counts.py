@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from ads_operator.oci.logreader import MAX_RUNS_PER_QUERY, OCID_MARK, LogWant
+from ads_operator.oci.logreader import MAX_RUNS_PER_QUERY, LogWant, last_ocid
 from ads_operator.oci.port import OciPort
 
 #: The field the count rows carry the count in.
@@ -56,8 +56,7 @@ def by_run(counts: Mapping[str, int]) -> dict[str, int]:
     matches it); sources without one by themselves."""
     out: dict[str, int] = {}
     for source, count in counts.items():
-        tail = source[source.rfind(OCID_MARK) :] if OCID_MARK in source else source
-        out[tail] = out.get(tail, 0) + count
+        out[last_ocid(source)] = out.get(last_ocid(source), 0) + count
     return out
 
 

@@ -46,8 +46,7 @@ PAGE_LIMIT: Final = 1000
 #: A whole-log query serves the runs whose windows start at most this much before the
 #: median start of its log's waiting runs (see :func:`_near`).
 WHOLE_LOG_SLACK: Final = timedelta(seconds=30)
-#: The share of a log's writers that must wait for a whole-log query to pay for reading
-#: the records of all of them.
+#: The share of a log's writers that must wait for a whole-log query (it reads all).
 WHOLE_LOG_SHARE: Final = 0.9
 #: How long a run that searched a log counts among its writers.
 WRITERS_SEEN: Final = 60.0
@@ -128,6 +127,12 @@ def _near(wants: Sequence[LogWant], group: list[int]) -> list[int]:
     return [i for i in group if wants[i].start >= edge]
 
 
+def last_ocid(source: str) -> str:
+    """A record's ``source`` from its last OCID on (the run's, which ``source = '*<ocid>'``
+    matches), or the whole of it when it holds none."""
+    return source[source.rfind(OCID_MARK) :] if OCID_MARK in source else source
+
+
 def split_records(wants: Sequence[LogWant], records: Sequence[LogRecord]) -> list[list[LogRecord]]:
     """Each want's records (by ``source`` suffix and its own window), in result order."""
     out: list[list[LogRecord]] = [[] for _ in wants]
@@ -138,7 +143,7 @@ def split_records(wants: Sequence[LogWant], records: Sequence[LogRecord]) -> lis
         if i is None and OCID_MARK in source:
             # Ends with a run's OCID iff its last OCID is that run's: one lookup, not a
             # scan (a whole-log search returns many records of runs nobody asked about).
-            i = index.get(source[source.rfind(OCID_MARK) :])
+            i = index.get(last_ocid(source))
         elif i is None:  # not an OCID: match by suffix
             i = next((j for j, w in enumerate(wants) if source.endswith(w.run_id)), None)
         if i is not None and wants[i].start <= record.time < wants[i].end:
@@ -234,12 +239,9 @@ class LogSearchBatcher:
                 del self._writers[key]
 
     def _writing(self, port: OciPort, log_id: str) -> int:
-        """How many runs searched the log lately (and forget the others)."""
-        seen = self._writers.get((id(port), log_id), {})
+        """How many runs searched the log lately (:meth:`_note_writer` forgets the rest)."""
         edge = self._clock() - WRITERS_SEEN
-        for run_id in [r for r, at in seen.items() if at < edge]:
-            del seen[run_id]
-        return len(seen)
+        return sum(at >= edge for at in self._writers.get((id(port), log_id), {}).values())
 
     async def _answer(
         self,

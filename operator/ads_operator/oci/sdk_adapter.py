@@ -264,17 +264,16 @@ class SdkOciPort:
         batching decorators)."""
         details = self._search_details(time_start=time_start, time_end=time_end, search_query=query)
         counts: dict[str, int] = {}
-        pages: list[str | None] = [None]
-        while pages:
-            resp = await self._call(
-                "SearchLogs",
-                functools.partial(self._search.search_logs, details, limit=1000, page=pages.pop()),
-            )
+        page: str | None = None
+        while True:
+            call = functools.partial(self._search.search_logs, details, limit=1000, page=page)
+            resp = await self._call("SearchLogs", call)
             for result in (resp.data or {}).get("results") or ():
                 source, count = count_of(result.get("data") or {})
                 counts[source] = counts.get(source, 0) + count
-            pages += [resp.next_page] if resp.next_page else []
-        return counts
+            page = resp.next_page
+            if not page:
+                return counts
 
     async def get_object(self, *, namespace: str, bucket: str, name: str) -> bytes:
         resp = await self._call(
