@@ -402,7 +402,8 @@ class DataScienceBackend:
         return run
 
     def list_job_runs(self, compartment: str) -> list[Doc]:
-        return self._store.query(RUN, compartment=compartment)
+        """The compartment's runs, shared: the caller reads them and must not change them."""
+        return self._store.query_shared(RUN, compartment=compartment)
 
     def update_job_run(self, run_id: str, body: Doc, if_match: str | None) -> Doc:
         run = self.get_job_run(run_id)

@@ -139,6 +139,9 @@ class Store:
         self._db.executescript(_SCHEMA)
         row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM resources").fetchone()
         self._seq = int(row[0])
+        #: Documents of :meth:`query_shared`, by scope and id, with the text they were
+        #: parsed from: each scope holds the rows of its last query only.
+        self._parsed: dict[tuple[str, str | None, str | None], dict[str, tuple[str, Doc]]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -170,7 +173,12 @@ class Store:
         self, kind: str, *, compartment: str | None = None, parent: str | None = None
     ) -> list[Doc]:
         """Resources of one kind in insertion order, optionally narrowed by scope."""
-        sql = "SELECT doc FROM resources WHERE kind = ?"
+        rows = self._scope(kind, compartment, parent)
+        return [dict(json.loads(text)) for _, text in rows]
+
+    def _scope(self, kind: str, compartment: str | None, parent: str | None) -> sqlite3.Cursor:
+        """``(id, doc)`` rows of one kind in insertion order, optionally narrowed by scope."""
+        sql = "SELECT id, doc FROM resources WHERE kind = ?"
         args: list[Any] = [kind]
         if compartment is not None:
             sql += " AND compartment = ?"
@@ -178,8 +186,25 @@ class Store:
         if parent is not None:
             sql += " AND parent = ?"
             args.append(parent)
-        sql += " ORDER BY seq"
-        return [dict(json.loads(row[0])) for row in self._db.execute(sql, args)]
+        return self._db.execute(sql + " ORDER BY seq", args)
+
+    def query_shared(
+        self, kind: str, *, compartment: str | None = None, parent: str | None = None
+    ) -> list[Doc]:
+        """:meth:`query` for callers that only read the documents: those whose stored text
+        did not change since the last such query are the same objects, not parsed again.
+        A thousand runs listed in pages of 100 parsed every run's document for each page
+        (a sixth of the emulator's time at a thousand runs)."""
+        scope = (kind, compartment, parent)
+        known = self._parsed.get(scope, {})
+        parsed: dict[str, tuple[str, Doc]] = {}
+        for resource_id, text in self._scope(kind, compartment, parent):
+            cached = known.get(resource_id)
+            parsed[resource_id] = (
+                cached if cached is not None and cached[0] == text else (text, json.loads(text))
+            )
+        self._parsed[scope] = parsed
+        return [doc for _, doc in parsed.values()]
 
     # -- artifacts ------------------------------------------------------------------------
 
