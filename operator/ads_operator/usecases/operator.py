@@ -23,6 +23,7 @@ from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import admission
 from ads_operator.reconcile.events import LogEventLimiter, RepeatLimiter
 from ads_operator.settings import Settings
+from ads_operator.usecases.log_gate import LogStepGate
 from ads_operator.usecases.mounts import ResolvedMounts
 from ads_operator.usecases.service_networks import ServiceNetworks
 
@@ -69,6 +70,11 @@ class Ports(Protocol):
 #: waits behind them there (state lag p99 24 s in the benchmark). The rest wait here,
 #: where a state patch does not.
 LOG_WRITES_AT_ONCE: Final = 8
+#: Log steps in flight (reading or writing) below which waiting ones are let in, as a
+#: wave of up to as many (:mod:`ads_operator.usecases.log_gate`): more than the write
+#: slots take in the second a wave needs to read (~60 a second at a thousand runs), so
+#: they stay busy, and two full 50-run searches (``logreader.MAX_RUNS_PER_QUERY``).
+LOG_STEPS_IN_FLIGHT: Final = 100
 
 
 @dataclass
@@ -114,6 +120,8 @@ class Operator:
     log_writes: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(LOG_WRITES_AT_ONCE)
     )
+    #: When log steps may start reading (see :data:`LOG_STEPS_IN_FLIGHT`).
+    log_gate: LogStepGate = field(default_factory=lambda: LogStepGate(LOG_STEPS_IN_FLIGHT))
     #: The wall clock (tests pass their own).
     now: Callable[[], datetime] = utcnow
     events: EventPoster = field(init=False)

@@ -116,14 +116,19 @@ async def _log_step(
     """Read the new lines, persist the cursor with the Events they make (write-ahead, see
     :mod:`~ads_operator.reconcile.log_batches`), then create those Events. What the sweep
     for late records learnt is kept only once that is saved: a step that fails leaves
-    the memory as it was, and the records it found are found again."""
-    patch, to_post, read, late = await _mirror_logs(ctx, run, now, terminal)
-    patch["duration"] = duration
-    async with ctx.log_writes or contextlib.nullcontext():  # a run's new state goes first
-        await ctx.save(patch)
-        ctx.memory.late, ctx.memory.late_swept_at = late
-        if to_post:
-            ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
+    the memory as it was, and the records it found are found again.
+
+    A step that waited at the gate reads up to the time it was let in, not the pass's."""
+    async with ctx.log_gate.admitted() if ctx.log_gate else contextlib.nullcontext():
+        if ctx.log_gate is not None:
+            now = max(now, ctx.now())
+        patch, to_post, read, late = await _mirror_logs(ctx, run, now, terminal)
+        patch["duration"] = duration
+        async with ctx.log_writes or contextlib.nullcontext():  # a run's new state goes first
+            await ctx.save(patch)
+            ctx.memory.late, ctx.memory.late_swept_at = late
+            if to_post:
+                ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
     if read:
         ctx.memory.logs_read_at = now
 
