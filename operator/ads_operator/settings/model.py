@@ -93,7 +93,7 @@ class Settings:
     log_cursor_max_ids: int = 512
     #: Lines kept in ``status.logTail`` (the CRD allows 50). Every log step rewrites the
     #: tail, and the API server handles the whole object on each write: at a thousand
-    #: runs 50 lines cost ~8 s of line lag and 27 MB of the operator's memory more
+    #: runs 50 lines cost ~4 s of line lag and 27 MB of the operator's memory more
     #: than 20 (docs/scale.md).
     log_tail_lines: int = 20
     #: Log-line Events per run per minute, and for the whole operator per minute.
