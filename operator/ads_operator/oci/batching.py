@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ads_operator.ads.mounts import Found
-from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
 from ads_operator.models.oci_records import LogPage, OciJob, OciJobRun, WorkRequest
 from ads_operator.models.wire import CreateJobDetails, CreateJobRunDetails, UpdateJobDetails
 from ads_operator.oci.log_counts import LogCountBatcher
@@ -95,11 +94,9 @@ class BatchingPort:
         latest = datetime.max.replace(tzinfo=UTC)
         try:
             count = await self.counts.count(self.inner, want, count_from=run.count_from or latest)
-        except (InvalidRequestError, NotAuthorizedError, NotFoundError):
-            raise  # about the query or the log, not the service
-        except Exception:
+        except Exception as exc:
             if self.logs is not None:  # throttled or failed like a search: read settled
-                self.logs.mode.trouble()
+                self.logs.mode.failed(exc)
             raise
         return {run.run_id: count}
 

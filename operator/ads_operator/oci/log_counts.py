@@ -56,7 +56,8 @@ def by_run(counts: Mapping[str, int]) -> dict[str, int]:
     matches it); sources without one by themselves."""
     out: dict[str, int] = {}
     for source, count in counts.items():
-        out[last_ocid(source)] = out.get(last_ocid(source), 0) + count
+        run = last_ocid(source)
+        out[run] = out.get(run, 0) + count
     return out
 
 

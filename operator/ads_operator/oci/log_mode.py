@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
 from ads_operator.reconcile.logs import fresh_next
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,9 @@ log = logging.getLogger(__name__)
 #: Logging service or budget is busy: reading fresh stops for :data:`TROUBLE_PAUSE`.
 SLOW_PAGE: Final = 5.0
 TROUBLE_PAUSE: Final = 60.0
+#: Errors about the query or the log (refused, not allowed, gone), not the service: they
+#: do not make reads settled.
+NOT_THE_SERVICE: Final = (InvalidRequestError, NotAuthorizedError, NotFoundError)
 
 
 class LogMode:
@@ -54,6 +58,12 @@ class LogMode:
         self.troubles += 1
         self._paused_until = self._clock() + TROUBLE_PAUSE
         self._set(False, f"a search was throttled, failed or slow; for {TROUBLE_PAUSE:.0f} s")
+
+    def failed(self, error: Exception) -> None:
+        """A search or count failed: :meth:`trouble` when the service did (throttled,
+        failed, a page dropped), not for errors about the query or the log."""
+        if not isinstance(error, NOT_THE_SERVICE):
+            self.trouble()
 
     def _set(self, fresh: bool, why: str) -> None:
         if fresh != self._fresh:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-from ads_operator.models.oci_errors import InvalidRequestError, NotAuthorizedError, NotFoundError
 from ads_operator.models.oci_records import LogRecord
 from ads_operator.oci.log_mode import SLOW_PAGE, LogMode
 from ads_operator.oci.port import OciPort
@@ -284,10 +283,8 @@ class LogSearchBatcher:
                 result = await port.search_logs(
                     query=query, time_start=start, time_end=end, limit=PAGE_LIMIT, page=page
                 )
-            except (InvalidRequestError, NotAuthorizedError, NotFoundError):
-                raise  # about the query or the log, not the service
-            except Exception:
-                self.mode.trouble()  # throttled, failed or dropped: the caller reads again
+            except Exception as exc:
+                self.mode.failed(exc)  # the caller reads again
                 raise
             if time.monotonic() - began > SLOW_PAGE:
                 self.mode.trouble()

@@ -1,7 +1,8 @@
-"""When a log step may start reading: in waves, once few steps are ahead of it.
+"""The log steps' lane: when a step may start reading (in waves, once few steps are
+ahead of it) and how many write at once.
 
 A log step reads the new lines, then writes the cursor and the Events; the writes wait
-for one of the few write slots (``Operator.log_writes``), which keep a run's new state
+for one of the few write slots (:meth:`LogLane.writing`), which keep a run's new state
 from queueing behind them at the API server. At a thousand runs the API server takes
 about 60 log steps a second, fewer than become due, and steps that had read queued for
 a slot for up to 20 s: their lines were read and then left waiting, and the next read
@@ -24,18 +25,23 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 
-class LogStepGate:
-    """Shared by the log steps of all runs; ``admitted()`` around a whole step."""
+class LogLane:
+    """Shared by the log steps of all runs: ``admitted()`` around a whole step, and
+    ``writing()`` around its writes."""
 
-    def __init__(self, low: int) -> None:
+    def __init__(self, low: int, writes: int) -> None:
         #: Below this many steps in flight, the waiting ones are let in (up to as many).
         self.low = low
         self.in_flight = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
+        self._writes = asyncio.Semaphore(writes)
 
     @contextlib.asynccontextmanager
-    async def admitted(self) -> AsyncIterator[None]:
-        if self.in_flight < self.low and not self._waiting:
+    async def admitted(self) -> AsyncIterator[bool]:
+        """Holds a place for a step; yields whether it had to wait for it (then its
+        ``now`` is the time it was let in, not its pass's)."""
+        waited = self.in_flight >= self.low or bool(self._waiting)
+        if not waited:
             self.in_flight += 1
         else:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -47,13 +53,15 @@ class LogStepGate:
                     self._leave()  # let in, then canceled before it ran: give the place back
                 raise
         try:
-            yield
+            yield waited
         finally:
             self._leave()
 
-    @property
-    def waiting(self) -> int:
-        return sum(not f.done() for f in self._waiting)
+    @contextlib.asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Holds one of the write slots (a run's new state goes first, at the API server)."""
+        async with self._writes:
+            yield
 
     def _leave(self) -> None:
         self.in_flight -= 1

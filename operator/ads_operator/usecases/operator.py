@@ -23,7 +23,7 @@ from ads_operator.oci.shared_reads import SharedReads
 from ads_operator.reconcile import admission
 from ads_operator.reconcile.events import LogEventLimiter, RepeatLimiter
 from ads_operator.settings import Settings
-from ads_operator.usecases.log_gate import LogStepGate
+from ads_operator.usecases.log_gate import LogLane
 from ads_operator.usecases.mounts import ResolvedMounts
 from ads_operator.usecases.service_networks import ServiceNetworks
 
@@ -115,13 +115,11 @@ class Operator:
     #: Whether logs are read fresh now (:class:`ads_operator.oci.log_mode.LogMode`);
     #: without a budget (unit tests) never: settled, as before.
     log_fresh: Callable[[], bool] = lambda: False
-    #: The log steps writing to the API server at once (their cursor patches and Events;
-    #: see :data:`LOG_WRITES_AT_ONCE`).
-    log_writes: asyncio.Semaphore = field(
-        default_factory=lambda: asyncio.Semaphore(LOG_WRITES_AT_ONCE)
+    #: When log steps may read and how many write at once (see
+    #: :data:`LOG_STEPS_IN_FLIGHT` and :data:`LOG_WRITES_AT_ONCE`).
+    log_lane: LogLane = field(
+        default_factory=lambda: LogLane(LOG_STEPS_IN_FLIGHT, LOG_WRITES_AT_ONCE)
     )
-    #: When log steps may start reading (see :data:`LOG_STEPS_IN_FLIGHT`).
-    log_gate: LogStepGate = field(default_factory=lambda: LogStepGate(LOG_STEPS_IN_FLIGHT))
     #: The wall clock (tests pass their own).
     now: Callable[[], datetime] = utcnow
     events: EventPoster = field(init=False)

@@ -26,7 +26,7 @@ from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.run import STATE_KEYS
 from ads_operator.reconcile.run_step import JobInfo, Waiting
 from ads_operator.settings import Settings
-from ads_operator.usecases.log_gate import LogStepGate
+from ads_operator.usecases.log_gate import LogLane
 
 #: Status fields whose patch goes ahead of queued log cursor patches: a new state, and a
 #: new run's OCID (its passes wait for it). Not the marker saved before a create: a
@@ -124,10 +124,9 @@ class RunContext:
     #: Whether logs are read fresh now (window ending at now) or settled (ending
     #: ``log_settle`` before): :class:`~ads_operator.oci.log_mode.LogMode`.
     log_fresh: Callable[[], bool] = lambda: False
-    #: Shared by the log steps of all runs: how many write at once (None: no bound).
-    log_writes: asyncio.Semaphore | None = None
-    #: Shared by the log steps of all runs: when one may start reading (None: at once).
-    log_gate: LogStepGate | None = None
+    #: Shared by the log steps of all runs: when one may start reading and how many
+    #: write at once (None: no bound).
+    log_lane: LogLane | None = None
 
     @property
     def attempt(self) -> int:

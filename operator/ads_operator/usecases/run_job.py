@@ -111,7 +111,7 @@ class RunWiring:
 
     async def post_events(self, pending: Sequence[PendingEvent]) -> list[PendingEvent]:
         """Creates a step's Events at once, not one after another: the step holds one of
-        the few log-write slots (``Operator.log_writes``) meanwhile, and at a thousand
+        the few log-write slots (``Operator.log_lane``) meanwhile, and at a thousand
         runs the steps queued for those slots were most of a line's lag. Each Event's
         time is taken in order as its body is built, before the first is sent."""
         posted = await asyncio.gather(
@@ -174,8 +174,7 @@ async def build_context(
         region=region or op.settings.region,
         headroom=op.headroom,
         log_fresh=op.log_fresh,
-        log_writes=op.log_writes,
-        log_gate=op.log_gate,
+        log_lane=op.log_lane,
     )
 
 

@@ -119,12 +119,13 @@ async def _log_step(
     the memory as it was, and the records it found are found again.
 
     A step that waited at the gate reads up to the time it was let in, not the pass's."""
-    async with ctx.log_gate.admitted() if ctx.log_gate else contextlib.nullcontext():
-        if ctx.log_gate is not None:
+    lane = ctx.log_lane
+    async with lane.admitted() if lane else contextlib.nullcontext(False) as waited:
+        if waited:
             now = max(now, ctx.now())
         patch, to_post, read, late = await _mirror_logs(ctx, run, now, terminal)
         patch["duration"] = duration
-        async with ctx.log_writes or contextlib.nullcontext():  # a run's new state goes first
+        async with lane.writing() if lane else contextlib.nullcontext():
             await ctx.save(patch)
             ctx.memory.late, ctx.memory.late_swept_at = late
             if to_post:

@@ -1,7 +1,7 @@
-"""The log-step gate (:class:`ads_operator.usecases.log_gate.LogStepGate`): nothing waits
+"""The log steps' lane (:class:`ads_operator.usecases.log_gate.LogLane`): nothing waits
 below its low mark; above it steps wait, in arrival order, and are let in as a wave once
-the steps in flight fall below the mark; a step canceled while waiting or just after it
-was let in never holds a place."""
+the steps in flight fall below the mark (and know they waited); a step canceled while
+waiting or just after it was let in never holds a place."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from ads_operator.usecases.log_gate import LogStepGate
+from ads_operator.usecases.log_gate import LogLane
 
 
 async def _settle() -> None:
@@ -21,9 +21,10 @@ async def _settle() -> None:
 class _Steps:
     """Steps that enter the gate and stay inside until released, recording the order."""
 
-    def __init__(self, gate: LogStepGate) -> None:
-        self.gate = gate
+    def __init__(self, lane: LogLane) -> None:
+        self.lane = lane
         self.entered: list[int] = []
+        self.waited: list[int] = []
         self._release: dict[int, asyncio.Event] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
@@ -32,76 +33,95 @@ class _Steps:
         self.tasks[n] = asyncio.get_running_loop().create_task(self._step(n))
 
     async def _step(self, n: int) -> None:
-        async with self.gate.admitted():
+        async with self.lane.admitted() as waited:
             self.entered.append(n)
+            if waited:
+                self.waited.append(n)
             await self._release[n].wait()
 
-    def release(self, n: int) -> None:
+    def leave_soon(self, n: int) -> None:
+        """Lets step ``n`` leave at the loop's next turn."""
         self._release[n].set()
+
+    async def release(self, *steps: int) -> None:
+        """Lets these steps leave, and the loop run until everything waits again."""
+        for n in steps:
+            self.leave_soon(n)
+        await _settle()
 
 
 async def test_below_the_mark_nothing_waits() -> None:
-    gate = LogStepGate(low=3)
-    steps = _Steps(gate)
+    lane = LogLane(low=3, writes=1)
+    steps = _Steps(lane)
     for n in range(3):
         steps.start(n)
     await _settle()
     assert steps.entered == [0, 1, 2]
-    assert gate.in_flight == 3
+    assert steps.waited == []
+    assert lane.in_flight == 3
 
 
 async def test_waiting_steps_are_let_in_as_a_wave_in_arrival_order() -> None:
-    gate = LogStepGate(low=2)
-    steps = _Steps(gate)
+    lane = LogLane(low=2, writes=1)
+    steps = _Steps(lane)
     for n in range(6):
         steps.start(n)
     await _settle()
     assert steps.entered == [0, 1]
-    assert gate.waiting == 4
-    steps.release(0)  # 1 in flight < 2: a wave of up to 2
-    await _settle()
+    await steps.release(0)  # 1 in flight < 2: a wave of up to 2
     assert steps.entered == [0, 1, 2, 3]
-    assert gate.in_flight == 3
-    steps.release(1)  # 2 in flight: not below the mark, nobody more
-    await _settle()
+    assert lane.in_flight == 3
+    await steps.release(1)  # 2 in flight: not below the mark, nobody more
     assert steps.entered == [0, 1, 2, 3]
-    steps.release(2)
-    await _settle()
+    await steps.release(2)
     assert steps.entered == [0, 1, 2, 3, 4, 5]
-    for n in (3, 4, 5):
-        steps.release(n)
-    await _settle()
-    assert gate.in_flight == 0
-    assert gate.waiting == 0
+    assert steps.waited == [2, 3, 4, 5]
+    await steps.release(3, 4, 5)
+    assert lane.in_flight == 0
 
 
 async def test_a_step_canceled_while_waiting_or_just_let_in_holds_no_place() -> None:
-    gate = LogStepGate(low=1)
-    steps = _Steps(gate)
+    lane = LogLane(low=1, writes=1)
+    steps = _Steps(lane)
     for n in range(3):
         steps.start(n)
     await _settle()
     steps.tasks[1].cancel()  # canceled while waiting: skipped by the wave
     await _settle()
-    steps.release(0)
-    await _settle()
+    await steps.release(0)
     assert steps.entered == [0, 2]
     # Step 3 is let in and canceled before it runs: its place is given back.
     steps.start(3)
     await _settle()
-    steps.release(2)
+    steps.leave_soon(2)
     await asyncio.sleep(0)  # step 2 leaves and lets step 3 in; step 3 has not run yet
-    assert gate.in_flight == 1
+    assert lane.in_flight == 1
     assert 3 not in steps.entered
     steps.tasks[3].cancel()
     await _settle()
     assert 3 not in steps.entered
-    assert gate.in_flight == 0
+    assert lane.in_flight == 0
     with pytest.raises(asyncio.CancelledError):
         await steps.tasks[3]
     steps.start(4)
     await _settle()
     assert steps.entered[-1] == 4
-    steps.release(4)
-    await _settle()
-    assert gate.in_flight == 0
+    await steps.release(4)
+    assert lane.in_flight == 0
+
+
+async def test_the_write_slots_bound_the_writes() -> None:
+    lane = LogLane(low=10, writes=2)
+    inside = 0
+    most = 0
+
+    async def write() -> None:
+        nonlocal inside, most
+        async with lane.writing():
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(write() for _ in range(6)))
+    assert most == 2
