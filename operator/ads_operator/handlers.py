@@ -128,10 +128,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
         metrics.serve(SETTINGS.metrics_port, SETTINGS.metrics_address)
     reader = RunStateReader(min_batch=SETTINGS.run_batch_min, window=SETTINGS.run_batch_window)
     batch_window = SETTINGS.run_batch_window if SETTINGS.run_batch_min > 1 else 0
-    logs = LogSearchBatcher(window=batch_window)
+    logs = LogSearchBatcher(window=batch_window, longest_settle=SETTINGS.log_settle)
     counts = LogCountBatcher(window=batch_window)
     factory = PortFactory(SETTINGS, reader=reader, logs=logs, counts=counts)
     logs.mode.headroom = lambda: factory.headroom("SearchLogs")
+    metrics.log_settle_from(logs.settle.seconds)
     op = Operator(
         SETTINGS,
         client,
@@ -140,6 +141,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: objec
         reader,
         headroom=factory.headroom,
         log_fresh=logs.mode.fresh,
+        log_settle=logs.settle.seconds,
     )
     limit_kopf_events(op.repeats)  # kopf's own Events (handler retries): the same budget
     memo.ads = op

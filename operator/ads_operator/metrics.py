@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -199,6 +199,19 @@ def oci_call(operation: str, *, status: int | None, code: str | None, ok: bool) 
     OCI_REQUESTS.labels(operation=operation, code=result).inc()
     if not ok:
         OCI_ERRORS.labels(operation=operation, status=result, code=code or "").inc()
+
+
+LOG_SETTLE: Final = Gauge(
+    f"{PREFIX}_log_settle_seconds",
+    "How long before now settled log reads end: the longest ingest delay records showed"
+    " lately, plus a margin, between 2 s and LOG_SETTLE.",
+    registry=REGISTRY,
+)
+
+
+def log_settle_from(source: Callable[[], float]) -> None:
+    """Read the settle time from ``source`` at each scrape."""
+    LOG_SETTLE.set_function(source)
 
 
 def rate_limit_wait(seconds: float) -> None:

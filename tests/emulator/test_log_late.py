@@ -5,6 +5,7 @@ for the same seed, so readers can be shown to catch (or to lose) them."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import oci
@@ -87,3 +88,31 @@ def test_nonsense_late_settings_are_refused_and_change_nothing(
     with pytest.raises(AdminError, match=message):
         emulator.settings(**changes)
     assert emulator.admin("GET", "settings") == before
+
+
+def test_a_record_says_it_was_ingested_when_it_became_searchable(
+    emulator: EmulatorHandle, oci_clients: OciClients, compartment: str, log_id: tuple[str, str]
+) -> None:
+    """``oracle.ingestedtime`` is the record's time plus its lateness and the visibility
+    delay: the operator's settle time is learnt from it (ads_operator/oci/settle_time.py)."""
+    group, log = log_id
+    now_ms = int(time.time() * 1000)
+    records = [(now_ms - 200_000 + i, f"line {i}") for i in range(200)]
+    with emulator.overridden(**LATE, log_late_seed=3, log_visibility_delay=2.5) as current:
+        assert emulator.seed_log_records(log, source=SOURCE, records=records) == len(records)
+        query = f'search "{compartment}/{group}/{log}"'
+        assert search_all(oci_clients, query) == []  # stored now: searchable in 2.5 s
+
+        def all_found() -> list[dict[str, Any]] | None:
+            found = search_all(oci_clients, query)
+            return found if len(found) == len(records) else None
+
+        found = wait_for(all_found, timeout=30, what="the records searchable")
+    model = Settings(**{k: current[k] for k in (*LATE, "log_late_seed")})
+    for result in found:
+        content = result["logContent"]
+        ingested = datetime.fromisoformat(content["oracle"]["ingestedtime"].replace("Z", "+00:00"))
+        delay_ms = ingested.timestamp() * 1000 - result["datetime"]
+        lateness = model.late_ms(SOURCE, result["datetime"], content["data"]["message"])
+        # Seeded records are stored at once, 200 s after their time: later than any draw.
+        assert delay_ms == pytest.approx(max(lateness, 200_000) + 2_500, abs=1_000)

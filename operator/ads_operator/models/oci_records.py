@@ -53,6 +53,9 @@ class LogRecord:
     message: str
     #: ``logContent.source``: the run OCID for job-run logs (splits batched searches).
     source: str = ""
+    #: ``logContent.oracle.ingestedtime``: when the service took the record in (how long
+    #: records take to settle, :class:`~ads_operator.oci.settle_time.SettleTime`).
+    ingested: datetime | None = None
 
 
 @dataclass(frozen=True)

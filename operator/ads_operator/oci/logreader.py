@@ -33,6 +33,7 @@ from typing import Final
 from ads_operator.models.oci_records import LogRecord
 from ads_operator.oci.log_mode import SLOW_PAGE, LogMode
 from ads_operator.oci.port import OciPort
+from ads_operator.oci.settle_time import SettleTime
 from ads_operator.oci.shared_reads import SharedReads
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class LogSearchBatcher:
         window: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        longest_settle: float = 10.0,
     ) -> None:
         self.window = window
         self._sleep = sleep
@@ -181,6 +183,8 @@ class LogSearchBatcher:
         self._querying = asyncio.Semaphore(MAX_QUERIES_AT_ONCE)
         #: Fresh or settled reads (its headroom is wired by the operator).
         self.mode = LogMode()
+        #: How long records take to become searchable, as the records read show it.
+        self.settle = SettleTime(longest_settle, clock)
 
     async def log_compartment(self, port: OciPort, *, log_group_id: str, log_id: str) -> str:
         """The compartment of a log (GetLog), asked once per log group: a log lives in its
@@ -288,6 +292,7 @@ class LogSearchBatcher:
                 raise
             if time.monotonic() - began > SLOW_PAGE:
                 self.mode.trouble()
+            self.settle.observe(result.records)
             records.extend(result.records)
             page = result.next_page
             if not page:

@@ -86,11 +86,16 @@ class LogContentData(TypedDict, total=False):
     message: str
 
 
+class LogContentOracle(TypedDict, total=False):
+    ingestedtime: str
+
+
 class LogContent(TypedDict, total=False):
     id: str
     time: str
     source: str
     data: LogContentData
+    oracle: LogContentOracle
 
 
 class SearchResultData(TypedDict, total=False):
@@ -122,7 +127,23 @@ def parse_log_result(data: SearchResultData) -> LogRecord | None:
     if time.tzinfo is None:
         time = time.replace(tzinfo=UTC)
     source = str(content.get("source") or "")
-    return LogRecord(id=str(record_id), time=time, message=str(message), source=source)
+    return LogRecord(
+        id=str(record_id),
+        time=time,
+        message=str(message),
+        source=source,
+        ingested=_ingested(content),
+    )
+
+
+def _ingested(content: LogContent) -> datetime | None:
+    """When the service ingested the record; None when it does not say (or not readably:
+    the record is mirrored all the same, it only does not inform the settle time)."""
+    raw = (content.get("oracle") or LogContentOracle()).get("ingestedtime")
+    try:
+        return time_of(raw)
+    except ValueError:
+        return None
 
 
 def count_of(data: Mapping[str, object]) -> tuple[str, int]:

@@ -68,10 +68,12 @@ class Settings:
     #: Keep reading logs this long after a run finished; OCI Logging delivers late
     #: (ADS waits 90 s).
     log_grace: float = 90.0
-    #: A log record is read once it is this old: OCI Logging makes records searchable
-    #: some seconds after their time. Each search ends this far before now and the next
-    #: starts where it ended, so every record is read once (a record later than this is
-    #: missed unless ``log_overlap`` reaches it). Lines appear this much later.
+    #: The longest settle: a log record is read once it is this old at most. OCI Logging
+    #: makes records searchable some seconds after their time. Each search ends the
+    #: settle before now and the next starts where it ended, so every record is read
+    #: once (a record later than that is found by the sweeps, ``log_late_bound``). The
+    #: operator settles for less when the records show they are ingested sooner
+    #: (``ingestedtime``; oci/settle_time.py); lines appear that much later.
     log_settle: float = 10.0
     #: A live run's log is read at the pass nearest to this long after its last read (a
     #: terminal run's at every pass until its log is complete). Reading at every pass

@@ -115,6 +115,9 @@ class Operator:
     #: Whether logs are read fresh now (:class:`ads_operator.oci.log_mode.LogMode`);
     #: without a budget (unit tests) never: settled, as before.
     log_fresh: Callable[[], bool] = lambda: False
+    #: The settle time of a log read made now, in seconds
+    #: (:class:`ads_operator.oci.settle_time.SettleTime`); None (unit tests): ``log_settle``.
+    log_settle: Callable[[], float] | None = None
     #: When log steps may read and how many write at once (see
     #: :data:`LOG_STEPS_IN_FLIGHT` and :data:`LOG_WRITES_AT_ONCE`).
     log_lane: LogLane = field(

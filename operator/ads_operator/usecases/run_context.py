@@ -124,9 +124,16 @@ class RunContext:
     #: Whether logs are read fresh now (window ending at now) or settled (ending
     #: ``log_settle`` before): :class:`~ads_operator.oci.log_mode.LogMode`.
     log_fresh: Callable[[], bool] = lambda: False
+    #: The settle time of a log read made now, in seconds, as the records' ingest delays
+    #: show it (:class:`~ads_operator.oci.settle_time.SettleTime`); None: ``log_settle``.
+    log_settle: Callable[[], float] | None = None
     #: Shared by the log steps of all runs: when one may start reading and how many
     #: write at once (None: no bound).
     log_lane: LogLane | None = None
+
+    def settle_seconds(self) -> float:
+        """The settle time of a log read made now (``log_settle`` at most)."""
+        return self.settings.log_settle if self.log_settle is None else self.log_settle()
 
     @property
     def attempt(self) -> int:

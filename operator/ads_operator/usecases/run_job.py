@@ -174,6 +174,7 @@ async def build_context(
         region=region or op.settings.region,
         headroom=op.headroom,
         log_fresh=op.log_fresh,
+        log_settle=op.log_settle,
         log_lane=op.log_lane,
     )
 

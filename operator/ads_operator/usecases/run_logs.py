@@ -164,7 +164,7 @@ async def _mirror_logs(
         )
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
-    settle = timedelta(seconds=settings.log_settle)
+    settle = timedelta(seconds=ctx.settle_seconds())
     fresh = ctx.log_fresh()
     cursor = _cursor(ctx.status)
     window = logs.read_window(

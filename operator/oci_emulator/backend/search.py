@@ -64,7 +64,8 @@ def search(
     logsearch.check_window(time_start, time_end)
     query = logsearch.parse_query(query_text)
     log_ids = resolve_logs(store, query.streams)
-    visible_before = ids.now_ms() - int(visibility_delay_seconds * 1000)
+    visibility_ms = int(visibility_delay_seconds * 1000)
+    visible_before = ids.now_ms() - visibility_ms
     if query.count_as is not None:
         rows = count_rows(store, query, log_ids, time_start, time_end, visible_before)
         return _page_of_rows(rows, limit=limit, page=page)
@@ -83,7 +84,7 @@ def search(
         ties_reversed=ties_reversed,
         where=where,
     ):
-        doc = record_document(row)
+        doc = record_document(row, visibility_ms=visibility_ms)
         if where is None and not logsearch.matches(query, doc):
             continue
         if len(results) == limit:
@@ -151,8 +152,9 @@ def _page_of_rows(rows: list[Doc], *, limit: int, page: str | None) -> SearchPag
     return SearchPage(results=rows[start : start + limit], next_page=next_page)
 
 
-def record_document(row: LogRecordRow) -> Doc:
-    """``results[].data`` of one record, in the service's top-level logging format."""
+def record_document(row: LogRecordRow, *, visibility_ms: int = 0) -> Doc:
+    """``results[].data`` of one record, in the service's top-level logging format. Its
+    ``ingestedtime`` is when it became searchable: stored, plus the visibility delay."""
     return {
         "datetime": row.time_ms,
         "logContent": {
@@ -160,7 +162,7 @@ def record_document(row: LogRecordRow) -> Doc:
             "id": row.record_id,
             "oracle": {
                 "compartmentid": row.compartment,
-                "ingestedtime": ids.format_time(row.ingested_ms),
+                "ingestedtime": ids.format_time(row.ingested_ms + visibility_ms),
                 "loggroupid": row.log_group_id,
                 "logid": row.log_id,
                 "tenantid": row.tenancy,

@@ -37,6 +37,19 @@ def test_a_search_result_becomes_a_record() -> None:
     assert record.id == "abc"
     assert record.message == "hello"
     assert record.time == datetime(2026, 11, 26, 9, 0, 0, 123000, tzinfo=UTC)
+    assert record.ingested is None  # the record does not say when it was ingested
+
+
+def test_a_record_says_when_it_was_ingested_unreadable_times_are_none() -> None:
+    content = {"id": "abc", "time": "2026-11-26T09:00:00.123Z", "data": {"message": "m"}}
+    record = parse_log_result(
+        {"logContent": {**content, "oracle": {"ingestedtime": "2026-11-26T09:00:02.500Z"}}}
+    )
+    assert record is not None
+    assert record.ingested == datetime(2026, 11, 26, 9, 0, 2, 500000, tzinfo=UTC)
+    garbled = parse_log_result({"logContent": {**content, "oracle": {"ingestedtime": "soon"}}})
+    assert garbled is not None  # mirrored all the same
+    assert garbled.ingested is None
 
 
 def test_results_that_are_not_log_lines_are_skipped() -> None:

@@ -59,7 +59,9 @@ class LateLog:
             self.port.emit(self.run_id, (message, at(time)))
 
 
-async def follow(ctx: RunContext, port: FakePort, log: LateLog, fresh: Any, until: float) -> None:
+async def follow(
+    ctx: RunContext, port: FakePort, log: LateLog, fresh: Any, until: float, settle: Any = None
+) -> None:
     clock = ctx.now
     assert isinstance(clock, Clock)
     seconds = clock.seconds
@@ -68,6 +70,8 @@ async def follow(ctx: RunContext, port: FakePort, log: LateLog, fresh: Any, unti
         clock.seconds = seconds
         log.ingest(seconds)
         ctx.log_fresh = lambda s=seconds: bool(fresh(s))
+        if settle is not None:
+            ctx.log_settle = lambda s=seconds: float(settle(s))
         if await run_pass(ctx) is None:
             return
 
@@ -105,6 +109,42 @@ async def test_every_record_within_the_bound_is_mirrored_exactly_once(mode: str,
     assert [line for line, n in counts.items() if n > 1] == []
     assert sorted(counts) == sorted(log.expected)
     assert log.pending == []
+
+
+@pytest.mark.parametrize("mode", ["settled", "switching"])
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_a_settle_time_that_changes_loses_and_doubles_nothing(mode: str, seed: int) -> None:
+    """The settle time follows the ingest delays the records show
+    (:class:`~ads_operator.oci.settle_time.SettleTime`): shortening it while records come
+    3 s late or more, and lengthening it again (the watermark stays where it was), still
+    mirrors each record once."""
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = context(port, rec, clock, log_settle=10)
+    run_id = await started(port, rec, clock, ctx)
+    log = LateLog(port, run_id, seed, late_share=0.2)
+    fresh = {"settled": lambda s: False, "switching": lambda s: int(s // 7) % 2 == 0}[mode]
+    settle = lambda s: [10.0, 2.0, 5.0][int(s // 11) % 3]  # noqa: E731
+    await follow(ctx, port, log, fresh, until=103, settle=settle)
+    finish(port, run_id)
+    await follow(ctx, port, log, fresh, until=103 + BOUND + 30, settle=settle)
+    counts = Counter(rec.lines)
+    assert [line for line, n in counts.items() if n > 1] == []
+    assert sorted(counts) == sorted(log.expected)
+
+
+async def test_a_settled_read_ends_at_the_settle_time_the_records_show() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = context(port, rec, clock, log_settle=10)
+    run_id = await started(port, rec, clock, ctx)
+    port.emit(run_id, ("prompt", at(5)))
+    ctx.log_fresh = lambda: False
+    clock.seconds = 7.5
+    await run_pass(ctx)
+    assert rec.lines == []  # LOG_SETTLE: 10 s to wait
+    ctx.log_settle = lambda: 2.0  # records have been ingested within a second lately
+    clock.seconds = 8
+    await run_pass(ctx)
+    assert rec.lines == ["prompt"]
 
 
 async def test_without_sweeps_late_records_are_lost_as_before() -> None:
