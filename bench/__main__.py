@@ -64,6 +64,8 @@ from oci_emulator.testing import EmulatorProcess, start_emulator_process, write_
 REPO = Path(__file__).resolve().parents[1]
 COMPARTMENT = "ocid1.compartment.oc1..aaaaaaaabenchmark"
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "DELETED", "NEEDS_ATTENTION"}
+#: Seconds of searchable time per row of the line-lag timeline.
+LAG_BUCKET = 10.0
 GROUP, VERSION, RUNS = "ads.oci.dev", "v1alpha1", "datasciencejobruns"
 
 
@@ -91,6 +93,9 @@ class Result:
     lag_timeline: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     #: Each run's p99 line lag: how evenly the runs are followed.
     run_line_p99s: list[float] = field(default_factory=list)
+    #: Per 10 s of searchable time: (its start, lines, p50, p99 line lag), to see when
+    #: the line lag builds up (``--json`` only).
+    line_lag_timeline: list[tuple[float, int, float, float]] = field(default_factory=list)
     #: (seconds since the first, operation) of the last 10,000 OCI calls (``--json``
     #: only): when the calls were made, e.g. whether the reads of one tick batched.
     call_timeline: list[tuple[float, str]] = field(default_factory=list)
@@ -275,6 +280,7 @@ def figures(
     notes: list[str] = []
     by_change: dict[str, list[float]] = {"started": [], "finished": []}
     timeline: dict[str, list[tuple[float, float]]] = {"started": [], "finished": []}
+    line_buckets: dict[float, list[float]] = {}
     for run_id, run in oci_runs.items():
         seen, happened = first_seen(seen_states.get(run_id, {})), state_changes(run)
         state_lags += stats.lags(seen, happened)
@@ -291,8 +297,13 @@ def figures(
         mirrored[run_id] = [m for m, _ in got]
         when = {m: t for m, t, _ in lines}
         searchable = {m: t + delay for m, t, delay in lines}
-        run_lags = stats.lags(dict(reversed(got)), searchable)
+        first_seen_at = dict(reversed(got))
+        run_lags = stats.lags(first_seen_at, searchable)
         line_lags += run_lags
+        for line, at in searchable.items():
+            if line in first_seen_at:
+                lag = max(0.0, first_seen_at[line] - at)
+                line_buckets.setdefault(at // LAG_BUCKET * LAG_BUCKET, []).append(lag)
         if run_lags:
             run_p99s.append(stats.percentile(run_lags, 99) or 0.0)
         missing = set(truth[run_id]) - set(mirrored[run_id])
@@ -319,6 +330,10 @@ def figures(
         lags_by_change=by_change,
         lag_timeline={k: sorted(v) for k, v in timeline.items()},
         run_line_p99s=run_p99s,
+        line_lag_timeline=[
+            (start, len(lags), stats.percentile(lags, 50) or 0.0, stats.percentile(lags, 99) or 0.0)
+            for start, lags in sorted(line_buckets.items())
+        ],
         late_lines=late_count,
         late_lost=late_lost,
     )
@@ -809,6 +824,7 @@ def as_json(r: Result) -> dict[str, Any]:
         "lag_timeline": r.lag_timeline,
         "line_lag_p99": stats.percentile(r.line_lags, 99),
         "run_line_lag_p99s": r.run_line_p99s,
+        "line_lag_timeline": r.line_lag_timeline,
         "rss_mb": r.rss_mb,
         "cpu_seconds": r.cpu_seconds,
         "schedule_kept": r.schedule_kept,

@@ -36,6 +36,8 @@ def test_line_lag_counts_from_when_a_record_became_searchable_with_each_runs_p99
     result = figures("operator", args, {}, runs, records, {}, seen, 0.0, 0.0, late_settings(args))
     assert result.line_lags == [pytest.approx(2.0)]
     assert result.run_line_p99s == [pytest.approx(2.0)]
+    # searchable at 70 s: the 70-80 s row of the timeline, one line, 2 s late
+    assert result.line_lag_timeline == [(70.0, 1, pytest.approx(2.0), pytest.approx(2.0))]
     assert (result.late_lines, result.late_lost, result.lines.lost) == (2, 1, 1)
 
 
