@@ -298,12 +298,15 @@ def figures(
         when = {m: t for m, t, _ in lines}
         searchable = {m: t + delay for m, t, delay in lines}
         first_seen_at = dict(reversed(got))
-        run_lags = stats.lags(first_seen_at, searchable)
+        shown = [
+            (at, max(0.0, first_seen_at[m] - at))
+            for m, at in searchable.items()
+            if m in first_seen_at
+        ]
+        run_lags = [lag for _, lag in shown]
         line_lags += run_lags
-        for line, at in searchable.items():
-            if line in first_seen_at:
-                lag = max(0.0, first_seen_at[line] - at)
-                line_buckets.setdefault(at // LAG_BUCKET * LAG_BUCKET, []).append(lag)
+        for at, lag in shown:
+            line_buckets.setdefault(at // LAG_BUCKET * LAG_BUCKET, []).append(lag)
         if run_lags:
             run_p99s.append(stats.percentile(run_lags, 99) or 0.0)
         missing = set(truth[run_id]) - set(mirrored[run_id])

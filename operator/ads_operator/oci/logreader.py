@@ -35,6 +35,7 @@ from ads_operator.oci.log_mode import SLOW_PAGE, LogMode
 from ads_operator.oci.port import OciPort
 from ads_operator.oci.settle_time import SettleTime
 from ads_operator.oci.shared_reads import SharedReads
+from ads_operator.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class LogSearchBatcher:
         window: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        longest_settle: float = 10.0,
+        longest_settle: float = Settings.log_settle,
     ) -> None:
         self.window = window
         self._sleep = sleep

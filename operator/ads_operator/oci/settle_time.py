@@ -55,19 +55,19 @@ class SettleTime:
                     longest = delay
         if longest == -math.inf:
             return
-        bucket = int(self._clock() // BUCKET)
+        now = self._clock()
+        self._delays = self._recent(now)  # at most REMEMBERED / BUCKET + 1 buckets
+        bucket = int(now // BUCKET)
         self._delays[bucket] = max(self._delays.get(bucket, 0.0), longest)
-        if len(self._delays) > REMEMBERED / BUCKET + 1:
-            self._forget(bucket)
 
     def seconds(self) -> float:
         """The settle time (seconds) for a read made now."""
-        first = int((self._clock() - REMEMBERED) // BUCKET) + 1
-        recent = [delay for bucket, delay in self._delays.items() if bucket >= first]
+        recent = self._recent(self._clock())
         if not recent:
             return self.longest
-        return min(self.longest, max(SHORTEST, max(recent) + MARGIN))
+        return min(self.longest, max(SHORTEST, max(recent.values()) + MARGIN))
 
-    def _forget(self, bucket: int) -> None:
-        first = bucket - int(REMEMBERED // BUCKET)
-        self._delays = {b: d for b, d in self._delays.items() if b >= first}
+    def _recent(self, now: float) -> dict[int, float]:
+        """The buckets of the last :data:`REMEMBERED` seconds."""
+        first = int((now - REMEMBERED) // BUCKET) + 1
+        return {b: d for b, d in self._delays.items() if b >= first}

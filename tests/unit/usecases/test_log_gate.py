@@ -50,23 +50,25 @@ class _Steps:
         await _settle()
 
 
-async def test_below_the_mark_nothing_waits() -> None:
-    lane = LogLane(low=3, writes=1)
+async def _started(low: int, count: int) -> tuple[LogLane, _Steps]:
+    """A lane with a low mark of ``low`` and steps ``0..count-1`` started, in order."""
+    lane = LogLane(low=low, writes=1)
     steps = _Steps(lane)
-    for n in range(3):
+    for n in range(count):
         steps.start(n)
     await _settle()
+    return lane, steps
+
+
+async def test_below_the_mark_nothing_waits() -> None:
+    lane, steps = await _started(low=3, count=3)
     assert steps.entered == [0, 1, 2]
     assert steps.waited == []
     assert lane.in_flight == 3
 
 
 async def test_waiting_steps_are_let_in_as_a_wave_in_arrival_order() -> None:
-    lane = LogLane(low=2, writes=1)
-    steps = _Steps(lane)
-    for n in range(6):
-        steps.start(n)
-    await _settle()
+    lane, steps = await _started(low=2, count=6)
     assert steps.entered == [0, 1]
     await steps.release(0)  # 1 in flight < 2: a wave of up to 2
     assert steps.entered == [0, 1, 2, 3]
@@ -81,11 +83,7 @@ async def test_waiting_steps_are_let_in_as_a_wave_in_arrival_order() -> None:
 
 
 async def test_a_step_canceled_while_waiting_or_just_let_in_holds_no_place() -> None:
-    lane = LogLane(low=1, writes=1)
-    steps = _Steps(lane)
-    for n in range(3):
-        steps.start(n)
-    await _settle()
+    lane, steps = await _started(low=1, count=3)
     steps.tasks[1].cancel()  # canceled while waiting: skipped by the wave
     await _settle()
     await steps.release(0)
