@@ -266,22 +266,34 @@ class LoggingBackend:
 
     def append_lines(self, log: Doc, *, source: str, lines: Iterable[tuple[int, str, str]]) -> int:
         """Store ``(time_ms, stream, text)`` lines as records of ``log`` with ``source``."""
-        group = self._store.get(LOG_GROUP, log["logGroupId"])
-        tenancy = str((group or {}).get("_tenancy") or log.get("tenancyId") or "")
+        return self.append_many([(log, source, lines)])
+
+    def append_many(
+        self, batches: Iterable[tuple[Doc, str, Iterable[tuple[int, str, str]]]]
+    ) -> int:
+        """:meth:`append_lines` for several (log, source, lines) at once, in one write."""
         now = ids.now_ms()
-        records = [
-            NewLogRecord(
-                log_id=log["id"],
-                log_group_id=log["logGroupId"],
-                compartment=log["compartmentId"],
-                tenancy=tenancy,
-                source=source,
-                type=f"com.oraclecloud.datascience.jobrun.{stream}",
-                time_ms=time_ms,
-                ingested_ms=max(now, time_ms + self._settings.late_ms(source, time_ms, text)),
-                record_id=str(uuid.uuid4()),
-                message=text,
-            )
-            for time_ms, stream, text in lines
-        ]
-        return self._store.add_log_records(records)
+        group_tenancies: dict[str, str] = {}  # a group read once per write
+        records: list[NewLogRecord] = []
+        for log, source, lines in batches:
+            group_id = log["logGroupId"]
+            if group_id not in group_tenancies:
+                group = self._store.get(LOG_GROUP, group_id)
+                group_tenancies[group_id] = str((group or {}).get("_tenancy") or "")
+            tenancy = group_tenancies[group_id] or str(log.get("tenancyId") or "")
+            records += [
+                NewLogRecord(
+                    log_id=log["id"],
+                    log_group_id=log["logGroupId"],
+                    compartment=log["compartmentId"],
+                    tenancy=tenancy,
+                    source=source,
+                    type=f"com.oraclecloud.datascience.jobrun.{stream}",
+                    time_ms=time_ms,
+                    ingested_ms=max(now, time_ms + self._settings.late_ms(source, time_ms, text)),
+                    record_id=str(uuid.uuid4()),
+                    message=text,
+                )
+                for time_ms, stream, text in lines
+            ]
+        return self._store.add_log_records(records) if records else 0

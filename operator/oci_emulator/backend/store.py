@@ -277,6 +277,20 @@ class Store:
     # -- log records ----------------------------------------------------------------------
 
     def add_log_records(self, records: Iterable[NewLogRecord]) -> int:
+        """Inserts the records in one transaction. In autocommit mode each row would
+        commit on its own: at a thousand runs' lines that was a third of the emulator's
+        CPU. (The store is used from the emulator's one loop thread, so nothing else
+        runs inside the transaction.)"""
+        self._db.execute("BEGIN")
+        try:
+            count = self._insert_log_records(records)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return count
+
+    def _insert_log_records(self, records: Iterable[NewLogRecord]) -> int:
         cursor = self._db.executemany(
             "INSERT INTO log_records (log_id, log_group_id, compartment, tenancy, source, type,"
             " time_ms, ingested_ms, record_id, message) VALUES (?,?,?,?,?,?,?,?,?,?)",
