@@ -70,15 +70,12 @@ def _wait(clients: OciClients, run_id: str) -> Any:
     )
 
 
-def test_simulate_mode_follows_the_script(
-    simulating: EmulatorHandle, emulator_api_key: ApiKey, compartment: str, project: str
-) -> None:
-    clients = make_clients(emulator_api_key.config, simulating.endpoint)
+def _log_group(clients: OciClients, compartment: str) -> str:
     response = clients.logging.create_log_group(
         oci.logging.models.CreateLogGroupDetails(compartment_id=compartment, display_name="sim")
     )
     wr_id = response.headers["opc-work-request-id"]
-    group = (
+    return str(
         wait_for(
             lambda: (w := clients.logging.get_work_request(wr_id).data).status == "SUCCEEDED" and w,
             timeout=30,
@@ -87,7 +84,13 @@ def test_simulate_mode_follows_the_script(
         .resources[0]
         .identifier
     )
-    job = _job(clients, compartment, project, group)
+
+
+def test_simulate_mode_follows_the_script(
+    simulating: EmulatorHandle, emulator_api_key: ApiKey, compartment: str, project: str
+) -> None:
+    clients = make_clients(emulator_api_key.config, simulating.endpoint)
+    job = _job(clients, compartment, project, _log_group(clients, compartment))
 
     def start(env: dict[str, str] | None = None) -> Any:
         return clients.data_science.create_job_run(
@@ -115,6 +118,38 @@ def test_simulate_mode_follows_the_script(
     )
     clients.data_science.cancel_job_run(slow.id)
     assert _wait(clients, slow.id).lifecycle_state == "CANCELED"
+
+
+def test_runs_executing_together_log_each_of_their_lines_once_in_order(
+    simulating: EmulatorHandle, emulator_api_key: ApiKey, compartment: str, project: str
+) -> None:
+    """The lines of all executing runs are written together (one writer for all runs):
+    each run's log holds its own lines, every one once, in the order printed."""
+    clients = make_clients(emulator_api_key.config, simulating.endpoint)
+    job = _job(clients, compartment, project, _log_group(clients, compartment))
+    runs = [
+        clients.data_science.create_job_run(
+            models.CreateJobRunDetails(
+                project_id=project,
+                compartment_id=compartment,
+                job_id=job.id,
+                job_configuration_override_details=job_config(
+                    environment_variables={"EMULATOR_SIM_SECONDS": "1.5"}
+                ),
+            )
+        ).data
+        for _ in range(4)
+    ]
+    for run in runs:
+        assert _wait(clients, run.id).lifecycle_state == "SUCCEEDED"
+    for run in runs:
+        records = search_all(
+            clients, f"search \"{compartment}\" | where source = '*{run.id}' | sort by datetime asc"
+        )
+        messages = [r["logContent"]["data"]["message"] for r in records]
+        assert len(messages) >= 20, messages  # 1.5 s at 20 lines a second
+        assert messages == [f"simulated line {i}" for i in range(1, len(messages) + 1)]
+        assert {r["logContent"]["source"] for r in records} == {run.id}
 
 
 def test_emulator_as_a_subprocess(tmp_path: Path, compartment: str, project: str) -> None:
