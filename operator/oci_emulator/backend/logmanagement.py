@@ -197,7 +197,7 @@ class LoggingBackend:
         check_tags(body)
         if any(
             log["displayName"] == name and log["lifecycleState"] != "DELETED"
-            for log in self._logs_of(group_id)
+            for log in self._store.query_shared(LOG, parent=group_id)  # only read
         ):
             raise Conflict(f"A log named {name!r} already exists in log group {group_id}.")
         now = ids.now_iso()
