@@ -97,13 +97,14 @@ def log_read_due(
     slowest: float,
     poll_interval: float,
     headroom: float,
-    terminal: bool,
 ) -> bool:
     """Whether a pass at ``now`` reads the log last read at ``last`` (epoch seconds): at the
-    pass nearest to the log-read interval after the last read. A terminal run's at every
-    pass of the batched schedule (its end is decided on them), with headroom at the
-    log-read interval rather than at each 0.75 s pass (through a 90 s grace 45 searches,
-    not 120).
+    pass nearest to the log-read interval after the last read. A terminal run's log is
+    read on this schedule too, apart from the read that takes in its end and the one that
+    completes it (:func:`ads_operator.usecases.run_logs.follow_logs` adds those): read at
+    every pass through the log grace, a thousand runs ending at the peak made a quarter
+    of all log steps, each a search and a status patch, for lines that had mostly been
+    read already.
 
     With headroom the reads fall on common wall-clock ticks of the interval (a whole
     number of passes): the first pass in a new tick reads. Counted from each run's own
@@ -113,8 +114,6 @@ def log_read_due(
     runs' log steps (and their cursor patches) do not all fall on one tick."""
     interval = log_read_interval(slowest, headroom)
     passes = state_interval(poll_interval, None, None, headroom)
-    if terminal:
-        interval = min(interval, poll_interval)
     if thrift(headroom) >= 1.0 or passes <= 0 or interval <= 0:
         return now - last >= interval - passes / 2
     tick = passes * max(1, round(interval / passes))

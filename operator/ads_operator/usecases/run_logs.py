@@ -72,7 +72,7 @@ async def follow_logs(
     if (
         ctx.memory.log_step is None
         and not _read_enough(ctx, run, terminal)
-        and _log_due(ctx, now, terminal)
+        and _log_due(ctx, run, now, terminal)
     ):
         ctx.memory.log_step = asyncio.get_running_loop().create_task(
             _log_step(ctx, run, now, duration, terminal)
@@ -82,32 +82,47 @@ async def follow_logs(
     return _read_enough(ctx, run, terminal) and ctx.memory.log_step is None
 
 
-def _log_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
+def _log_due(ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool) -> bool:
     """Whether this pass reads the log: at once when it never did or Events are left to
     create, else at the pass nearest to the log-read interval after the last read, which
-    shrinks with the headroom of the budget (:func:`ads_operator.oci.cadence.log_read_due`)."""
-    if ctx.memory.logs_read_at is None or ctx.memory.unposted:
+    shrinks with the headroom of the budget (:func:`ads_operator.oci.cadence.log_read_due`).
+
+    A terminal run's also at the first pass after it ended (its last lines, at once) and
+    at the first pass whose read completes the log (after the grace); in between on the
+    same schedule as a live run's."""
+    read_at = ctx.memory.logs_read_at
+    if read_at is None or ctx.memory.unposted:
+        return True
+    if terminal and (
+        run.time_finished is None
+        or read_at <= run.time_finished
+        or not _keeps_reading(ctx, run, now)
+    ):
         return True
     return cadence.log_read_due(
-        ctx.memory.logs_read_at.timestamp(),
+        read_at.timestamp(),
         now.timestamp(),
         slowest=ctx.settings.log_read_interval,
         poll_interval=ctx.settings.poll_interval,
         headroom=ctx.headroom(None),
-        terminal=terminal,
+    )
+
+
+def _keeps_reading(ctx: RunContext, run: OciJobRun, moment: datetime) -> bool:
+    """Whether a terminal run's log may still change after a read made at ``moment``."""
+    return logs.keep_reading(
+        terminal=True,
+        time_finished=run.time_finished,
+        now=moment,
+        grace=timedelta(seconds=ctx.settings.log_grace),
+        settle=timedelta(seconds=ctx.settings.log_settle),
     )
 
 
 def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
     if not terminal or ctx.memory.unposted or ctx.memory.logs_read_at is None:
         return False
-    return not logs.keep_reading(
-        terminal=True,
-        time_finished=run.time_finished,
-        now=ctx.memory.logs_read_at,
-        grace=timedelta(seconds=ctx.settings.log_grace),
-        settle=timedelta(seconds=ctx.settings.log_settle),
-    )
+    return not _keeps_reading(ctx, run, ctx.memory.logs_read_at)
 
 
 async def _log_step(

@@ -103,16 +103,14 @@ def test_few_runs_are_read_at_the_fastest_and_a_thousand_on_the_batched_schedule
     assert (0.75, 2.0) < tuple(means[2]) < (6.0, 10.0)  # 300: part of the way
 
 
-def _reads(first: float, headroom: float, until: float, terminal: bool = False) -> list[float]:
+def _reads(first: float, headroom: float, until: float) -> list[float]:
     """The pass times (on 0.75 s or 3 s ticks) at which a run whose log was read at
     ``first`` reads it again."""
     passes = cadence.state_interval(BASE, None, None, headroom)
     last, out = first, []
     for i in range(1, int(until / passes)):
         now = first + i * passes + 0.05  # a pass: its tick plus some jitter
-        if cadence.log_read_due(
-            last, now, slowest=10.0, poll_interval=BASE, headroom=headroom, terminal=terminal
-        ):
+        if cadence.log_read_due(last, now, slowest=10.0, poll_interval=BASE, headroom=headroom):
             out.append(round(now - 0.05, 2))
             last = now
     return out
@@ -135,12 +133,3 @@ def test_without_headroom_log_reads_count_from_each_runs_last_read() -> None:
     b = _reads(start + 3.0, 0.0, 60.0)
     assert [round(y - x, 2) for x, y in itertools.pairwise(a)] == [9.0] * (len(a) - 1)
     assert [x + 3.0 for x in a] == b[: len(a)]
-
-
-def test_a_terminal_runs_log_is_read_every_pass_without_headroom_and_every_2_s_with() -> None:
-    start = 1_800_000_000.0
-    assert [round(y - x, 2) for x, y in itertools.pairwise(_reads(start, 0.0, 30.0, True))] == [
-        3.0
-    ] * 8
-    fast = _reads(start, 1.0, 30.0, True)
-    assert all(y - x == 2.25 for x, y in itertools.pairwise(fast))

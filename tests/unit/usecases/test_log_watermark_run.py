@@ -88,3 +88,32 @@ async def test_a_settle_longer_than_the_grace_still_reads_the_last_lines() -> No
             break
     assert polls == 3
     assert rec.lines == ["last words"]
+
+
+async def test_an_ended_runs_log_is_read_at_once_then_on_the_live_schedule_until_complete() -> None:
+    """Without headroom a run that ended is read at its first pass (its last lines), then
+    every ~10 s like a live run, and at the first pass past its grace (which completes
+    the log); not at every 3 s pass through the grace (a quarter of all log steps at a
+    thousand runs). A line that turns up in the grace is mirrored by an interval read."""
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    ctx = settled(port, rec, clock, log_grace=30, log_settle=2)
+    run_id = await started(port, rec, clock, ctx)
+    port.emit(run_id, ("last words", at(9.5)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(10))
+    read_at: list[int] = []
+    complete_at = None
+    for second in range(12, 61, 3):
+        if second == 15:
+            port.emit(run_id, ("flushed after the end", at(11)))
+        clock.seconds = second
+        before = port.calls["search_logs"]
+        if await run_pass(ctx) is None:
+            complete_at = second
+        if port.calls["search_logs"] > before:
+            read_at.append(second)
+        if complete_at is not None:
+            break
+    # At once, every ~10 s, and past 10 + 30 s (every pass from 12 to 42 s before: 11).
+    assert read_at == [12, 21, 30, 39, 42]
+    assert complete_at == 42
+    assert rec.lines == ["last words", "flushed after the end"]
