@@ -76,7 +76,8 @@ class Settings:
     #: (``ingestedtime``; oci/settle_time.py); lines appear that much later.
     log_settle: float = 10.0
     #: A live run's log is read at the pass nearest to this long after its last read (a
-    #: terminal run's at every pass until its log is complete). Reading at every pass
+    #: terminal run's too, and at its first pass and its first pass past the log grace:
+    #: cadence.log_read_due). Reading at every pass
     #: cost, at a thousand runs, ~250 status patches a second (the cursor) and most of
     #: the Logging budget, for lines that are ``log_settle`` late anyway. 0: every pass.
     #: With headroom in the OCI budget, down to 2 s (oci/cadence.py).
