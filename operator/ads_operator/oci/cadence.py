@@ -101,10 +101,9 @@ def log_read_due(
     """Whether a pass at ``now`` reads the log last read at ``last`` (epoch seconds): at the
     pass nearest to the log-read interval after the last read. A terminal run's log is
     read on this schedule too, apart from the read that takes in its end and the one that
-    completes it (:func:`ads_operator.usecases.run_logs.follow_logs` adds those): read at
-    every pass through the log grace, a thousand runs ending at the peak made a quarter
-    of all log steps, each a search and a status patch, for lines that had mostly been
-    read already.
+    completes it (:func:`ads_operator.usecases.run_logs.follow_logs` adds those). Read at
+    every pass through the log grace, each ended run cost a search and a status patch
+    every 3 s, ~30 through ADS's 90 s grace, for lines that had mostly been read already.
 
     With headroom the reads fall on common wall-clock ticks of the interval (a whole
     number of passes): the first pass in a new tick reads. Counted from each run's own

@@ -93,8 +93,8 @@ async def test_a_settle_longer_than_the_grace_still_reads_the_last_lines() -> No
 async def test_an_ended_runs_log_is_read_at_once_then_on_the_live_schedule_until_complete() -> None:
     """Without headroom a run that ended is read at its first pass (its last lines), then
     every ~10 s like a live run, and at the first pass past its grace (which completes
-    the log); not at every 3 s pass through the grace (a quarter of all log steps at a
-    thousand runs). A line that turns up in the grace is mirrored by an interval read."""
+    the log); not at every 3 s pass through the grace (a search and a status patch
+    each). A line that turns up in the grace is mirrored by an interval read."""
     port, rec, clock = FakePort(), Recorder(), Clock()
     ctx = settled(port, rec, clock, log_grace=30, log_settle=2)
     run_id = await started(port, rec, clock, ctx)
