@@ -284,7 +284,7 @@ class LoggingBackend:
             records += [
                 NewLogRecord(
                     log_id=log["id"],
-                    log_group_id=log["logGroupId"],
+                    log_group_id=group_id,
                     compartment=log["compartmentId"],
                     tenancy=tenancy,
                     source=source,

@@ -283,33 +283,29 @@ class Store:
         runs inside the transaction.)"""
         self._db.execute("BEGIN")
         try:
-            count = self._insert_log_records(records)
+            cursor = self._db.executemany(
+                "INSERT INTO log_records (log_id, log_group_id, compartment, tenancy, source, type,"
+                " time_ms, ingested_ms, record_id, message) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        r.log_id,
+                        r.log_group_id,
+                        r.compartment,
+                        r.tenancy,
+                        r.source,
+                        r.type,
+                        r.time_ms,
+                        r.ingested_ms,
+                        r.record_id,
+                        r.message,
+                    )
+                    for r in records
+                ],
+            )
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-        return count
-
-    def _insert_log_records(self, records: Iterable[NewLogRecord]) -> int:
-        cursor = self._db.executemany(
-            "INSERT INTO log_records (log_id, log_group_id, compartment, tenancy, source, type,"
-            " time_ms, ingested_ms, record_id, message) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    r.log_id,
-                    r.log_group_id,
-                    r.compartment,
-                    r.tenancy,
-                    r.source,
-                    r.type,
-                    r.time_ms,
-                    r.ingested_ms,
-                    r.record_id,
-                    r.message,
-                )
-                for r in records
-            ],
-        )
         return cursor.rowcount
 
     def scan_log_records(
