@@ -102,10 +102,11 @@ the same verbs.
 - apiGroups: ["ads.oci.dev"]
   resources: ["datasciencejobruns"]
   verbs: ["create", "delete"]
-# Lifecycle transitions and mirrored log lines become core v1 Events.
+# Lifecycle transitions and mirrored log lines become core v1 Events. `get`: after a
+# restart the operator reads back the Events its log steps made first (their records).
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "get"]
 {{- if .Values.rbac.readSecrets }}
 # authSecretRef: a resource may name a Secret with OCI credentials in its own namespace.
 # Only `get` by name: the operator never lists or watches Secrets.

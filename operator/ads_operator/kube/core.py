@@ -9,6 +9,7 @@ patch right after them reflects what was really posted.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from ads_operator.kube.calls import ApiCalls
@@ -73,6 +74,7 @@ class CoreCalls(ApiCalls):
         message: str,
         component: str,
         name: str | None = None,
+        annotations: Mapping[str, str] | None = None,
     ) -> None:
         """Post a core v1 Event about ``involved``. Failures are logged by the caller and
         never fatal. With ``name``, creating the same Event twice fails with 409 (callers
@@ -86,6 +88,7 @@ class CoreCalls(ApiCalls):
             component=component,
             name=name,
             serial=next(self._counter),
+            annotations=annotations,
         )
 
         def call() -> None:
@@ -101,3 +104,14 @@ class CoreCalls(ApiCalls):
             idempotent=name is not None,
             threads=self._event_threads,
         )
+
+    async def event_annotations(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The annotations of the Event ``name`` (a log step's record, see
+        :mod:`~ads_operator.reconcile.log_batches`); None when it does not exist."""
+        found = await self._read(
+            lambda: self._core.read_namespaced_event(name, namespace),
+            f"reading Event {name}",
+        )
+        if found is None:
+            return None
+        return dict(found.metadata.annotations or {})

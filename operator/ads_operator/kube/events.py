@@ -12,7 +12,7 @@ from typing import Any
 
 from ads_operator.kube.port import KubePort, ObjectReference, error_text
 from ads_operator.reconcile.events import COMPONENT, RepeatLimiter
-from ads_operator.reconcile.log_batches import PendingEvent, fit
+from ads_operator.reconcile.log_batches import STEP_ANNOTATION, PendingEvent, fit
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,10 @@ class EventPoster:
             )
 
     async def post_named(self, involved: ObjectReference, event: PendingEvent) -> bool:
-        """Create ``event`` under its fixed name; True when it exists afterwards (created
-        now or, 409 AlreadyExists, by an earlier incarnation). Failures are logged, never
-        raised."""
+        """Create ``event`` under its fixed name (a step Event with its record as an
+        annotation); True when it exists afterwards (created now or, 409 AlreadyExists,
+        by an earlier incarnation). Failures are logged, never raised."""
+        annotations = {STEP_ANNOTATION: event.record} if event.record is not None else None
         try:
             await self.kube.post_event(
                 involved,
@@ -84,6 +85,7 @@ class EventPoster:
                 message=fit(event.message, 1024),
                 component=COMPONENT,
                 name=event.name,
+                annotations=annotations,
             )
             return True
         except Exception as exc:
@@ -93,3 +95,10 @@ class EventPoster:
                 "could not post Event %s for %s: %s", event.name, involved["name"], error_text(exc)
             )
             return False
+
+    async def step_record(self, namespace: str, name: str) -> str | None:
+        """The record a step Event carries (see
+        :mod:`~ads_operator.reconcile.log_batches`); None when there is no such Event.
+        Errors are raised: the log step that asks fails and is tried again."""
+        annotations = await self.kube.event_annotations(namespace, name)
+        return None if annotations is None else annotations.get(STEP_ANNOTATION, "")

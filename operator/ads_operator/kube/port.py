@@ -151,8 +151,13 @@ class KubePort(Protocol):
         message: str,
         component: str,
         name: str | None = None,
+        annotations: Mapping[str, str] | None = None,
     ) -> None:
         """Post a core v1 Event; with ``name``, a second post is a 409."""
+        ...
+
+    async def event_annotations(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The annotations of the Event ``name``; None when it does not exist."""
         ...
 
 

@@ -20,7 +20,7 @@ class EventBody(TypedDict):
 
     apiVersion: str
     kind: str
-    metadata: dict[str, str]
+    metadata: dict[str, Any]
     involvedObject: ObjectReference
     type: str
     reason: str
@@ -51,6 +51,7 @@ def event_body(
     component: str,
     name: str | None,
     serial: int,
+    annotations: Mapping[str, str] | None = None,
 ) -> EventBody:
     """A core v1 Event; without ``name`` one made unique by the time and ``serial``."""
     now = datetime.now(UTC)
@@ -59,10 +60,13 @@ def event_body(
     # Event's name unique (a cut name would give every Event the same one, a 409).
     head = str(involved["name"])[:200].rstrip("-.")
     name = name or f"{head}.{now.strftime('%Y%m%d%H%M%S%f')}.{serial}"
+    metadata: dict[str, Any] = {"name": name[:253], "namespace": involved["namespace"]}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": name[:253], "namespace": involved["namespace"]},
+        "metadata": metadata,
         "involvedObject": involved,
         "type": type,
         "reason": reason[:128],

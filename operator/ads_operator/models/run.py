@@ -187,6 +187,12 @@ class LogCursor(WireModel):
         Annotated[list[Annotated[str, Field(max_length=256)]], Field(max_length=LOG_CURSOR_IDS)]
         | None
     ) = Field(default=None, description="Record ids mirrored in the overlap re-read window.")
+    steps: int | None = Field(
+        default=None,
+        ge=0,
+        description="Log steps of this attempt whose Events exist; later ones are found by"
+        " the step Events they created first.",
+    )
 
 
 class PendingLogEvent(WireModel):

@@ -25,6 +25,7 @@ class CursorWire(TypedDict, total=False):
     watermark: str | None
     floor: str | None
     ids: list[str] | None
+    steps: int | None
 
 
 class PendingEventWire(TypedDict, total=False):

@@ -9,11 +9,22 @@ UID and the record ids it carries, so creating it again after a crash is answere
 nothing (the cursor did not move); a crash after it re-posts the pending Events, which
 are either new or already there. These functions are pure: the same records always give
 the same messages and names.
+
+While the API server is busy the write-ahead rides in an Event instead of a status patch
+(the status patch of a run is the most expensive write the operator makes, see
+``docs/scale.md``): the first Event of a log step, its *step Event*, is named after the
+run's attempt and the step's number, and carries in an annotation (:class:`StepRecord`)
+the log fields of the status after the step and the step's other Events. It is created
+before them; the status is written at most every ``LOG_STATUS_INTERVAL`` and then holds
+the number of steps written so far. After a crash the next incarnation looks up the step
+Events after that number, one by one, until one does not exist: the last it finds gives
+the status, and its other Events are created again (409 where they exist).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -23,6 +34,11 @@ from ads_operator.models.run import LOG_PENDING_EVENTS
 
 LOG_REASON: Final = "LogLines"
 LIMIT_REASON: Final = "LogEventsLimited"
+#: The annotation of a step Event that holds its :class:`StepRecord`.
+STEP_ANNOTATION: Final = "ads.oci.dev/log-step"
+#: The largest :class:`StepRecord` a step Event carries (annotations may hold 256 KiB in
+#: all); a larger step writes ahead in the status as before.
+MAX_STEP_RECORD: Final = 192 * 1024
 #: The most Events one pass may leave pending: keeps ``status.logPending`` small
 #: (at most this many messages of at most 1 KiB each).
 MAX_PENDING: Final = LOG_PENDING_EVENTS
@@ -39,6 +55,8 @@ class PendingEvent:
     reason: str
     message: str
     warning: bool = False
+    #: For a step Event: its :class:`StepRecord`, JSON (the Event's annotation).
+    record: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -115,6 +133,56 @@ def once_name(name: str, uid: str, *parts: str) -> str:
     failed half-way or a reset that hid whether the create was done, is a 409, not a
     second Event."""
     return f"{name[:_NAME_ROOM].rstrip('-.')}.evt.{_digest(uid, *parts)}"
+
+
+def step_event_name(run_name: str, run_uid: str, attempt: int, step: int) -> str:
+    """The name of the run attempt's ``step``-th step Event: found again by its number
+    alone after a crash. Each attempt counts its steps from 1 (its cursor starts over)."""
+    digest = _digest(run_uid, "step", str(attempt), str(step))
+    return f"{run_name[:_NAME_ROOM].rstrip('-.')}.log.{digest}"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What a step Event carries: the log fields of the status once the step's Events
+    exist (``status``, with the step's number in its cursor), and those Events but the
+    step Event itself (``rest``)."""
+
+    status: Mapping[str, Any]
+    rest: tuple[PendingEvent, ...]
+
+    def to_json(self) -> str:
+        body = {"status": dict(self.status), "rest": [p.to_wire() for p in self.rest]}
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> StepRecord | None:
+        """None for what this version did not write (the step is then read again)."""
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("status"), dict):
+            return None
+        return cls(body["status"], tuple(from_wire(body.get("rest"))))
+
+
+def with_step_record(
+    events: Sequence[PendingEvent], name: str, status: Mapping[str, Any]
+) -> list[PendingEvent] | None:
+    """``events`` with the first log-line Event made the step Event (renamed ``name``,
+    carrying ``status`` and the others), in the order to create them: the step Event
+    first. None when there is no log-line Event or the record is too large for an
+    annotation: the step then writes ahead in the status."""
+    first = next((i for i, e in enumerate(events) if e.reason == LOG_REASON), None)
+    if first is None:
+        return None
+    rest = tuple(e for i, e in enumerate(events) if i != first)
+    text = StepRecord(status, rest).to_json()
+    if len(text.encode()) > MAX_STEP_RECORD:
+        return None
+    head = events[first]
+    return [PendingEvent(name, head.reason, head.message, head.warning, text), *rest]
 
 
 def to_wire(pending: Sequence[PendingEvent]) -> list[dict[str, Any]] | None:

@@ -115,6 +115,7 @@ BOUNDS: Final[Mapping[str, Bounds]] = {
     "log_late_bound": _NOT_NEGATIVE,
     "log_cursor_max_ids": Bounds(at_least=1, at_most=LOG_CURSOR_IDS),
     "log_tail_lines": Bounds(at_least=0, at_most=LOG_TAIL_LINES),
+    "log_status_interval": _NOT_NEGATIVE,
     "log_events_per_minute_per_run": _NOT_NEGATIVE,
     "log_events_per_minute": _NOT_NEGATIVE,
     "log_event_max_bytes": Bounds(at_least=1, at_most=1024),

@@ -99,6 +99,13 @@ class Settings:
     #: runs 50 lines cost ~4 s of line lag and 27 MB of the operator's memory more
     #: than 20 (docs/scale.md).
     log_tail_lines: int = 20
+    #: While log steps queue for the API server (a thousand runs), a run's log fields in
+    #: ``.status`` (cursor, tail, progress) are written at most this often, in seconds;
+    #: its log-line Events are not delayed (each step's first Event carries what the
+    #: status would have, see reconcile/log_batches.py). Otherwise after every step. A
+    #: run's status patch is the API server's costliest write (docs/scale.md). 0: after
+    #: every step.
+    log_status_interval: float = 30.0
     #: Log-line Events per run per minute, and for the whole operator per minute.
     log_events_per_minute_per_run: int = 30
     log_events_per_minute: int = 300

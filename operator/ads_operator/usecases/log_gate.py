@@ -57,6 +57,11 @@ class LogLane:
         finally:
             self._leave()
 
+    @property
+    def busy(self) -> bool:
+        """Whether steps queue (or would): then each saves the status less often."""
+        return self.in_flight >= self.low or bool(self._waiting)
+
     @contextlib.asynccontextmanager
     async def writing(self) -> AsyncIterator[None]:
         """Holds one of the write slots (a run's new state goes first, at the API server)."""

@@ -62,6 +62,11 @@ class RunKube(Protocol):
         the apiserver refused (kept pending and created again: no line is lost)."""
         ...
 
+    async def step_record(self, name: str) -> str | None:
+        """The record the step Event ``name`` carries (see
+        :mod:`~ads_operator.reconcile.log_batches`); None when it does not exist."""
+        ...
+
     async def resolve_job(self) -> JobInfo | Waiting:
         """The job to run, or why the run must wait for it (or, terminal, fail)."""
         ...
@@ -81,8 +86,13 @@ class RunMemory:
     compartment_id: str | None = None
     #: Whether the Events left pending in status by an earlier incarnation were re-posted.
     pending_resumed: bool = False
-    #: Log Events the apiserver refused in the last pass (still in ``logPending``).
+    #: Log Events the apiserver refused in the last pass: created before reading on.
     unposted: list[PendingEvent] = field(default_factory=list)
+    #: The log fields of ``.status`` after the last log step, not yet written (the step
+    #: Events carry them meanwhile, see :mod:`~ads_operator.reconcile.log_batches`).
+    log_unsaved: RunStatusWire | None = None
+    #: When the log fields were last written.
+    log_saved_at: datetime | None = None
     #: The log step in flight (read, save the cursor, create the Events), if any.
     log_step: asyncio.Task[None] | None = None
     #: The time of the last log step that read the log (its window ends ``settle`` before).

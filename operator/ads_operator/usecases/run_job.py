@@ -119,6 +119,9 @@ class RunWiring:
         )
         return [event for event, ok in zip(pending, posted, strict=True) if not ok]
 
+    async def step_record(self, name: str) -> str | None:
+        return await self.op.events.step_record(self.namespace, name)
+
     async def resolve_job(self) -> JobInfo | Waiting:
         return await resolve_job(self.op, self.port, self.spec, self.namespace)
 

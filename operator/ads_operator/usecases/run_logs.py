@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -29,6 +30,8 @@ from ads_operator.reconcile.log_batches import PendingEvent
 from ads_operator.reconcile.times import iso, parse_time
 from ads_operator.usecases import late_sweep, log_search
 from ads_operator.usecases.run_context import RunContext
+
+log = logging.getLogger(__name__)
 
 
 def _pending_wire(pending: Sequence[PendingEvent]) -> list[PendingEventWire] | None:
@@ -120,18 +123,20 @@ def _keeps_reading(ctx: RunContext, run: OciJobRun, moment: datetime) -> bool:
 
 
 def _read_enough(ctx: RunContext, run: OciJobRun, terminal: bool) -> bool:
-    if not terminal or ctx.memory.unposted or ctx.memory.logs_read_at is None:
+    memory = ctx.memory
+    if not terminal or memory.unposted or memory.log_unsaved or memory.logs_read_at is None:
         return False
-    return not _keeps_reading(ctx, run, ctx.memory.logs_read_at)
+    return not _keeps_reading(ctx, run, memory.logs_read_at)
 
 
 async def _log_step(
     ctx: RunContext, run: OciJobRun, now: datetime, duration: str | None, terminal: bool
 ) -> None:
-    """Read the new lines, persist the cursor with the Events they make (write-ahead, see
-    :mod:`~ads_operator.reconcile.log_batches`), then create those Events. What the sweep
-    for late records learnt is kept only once that is saved: a step that fails leaves
-    the memory as it was, and the records it found are found again.
+    """Read the new lines, then create the Events they make, the step Event first (or,
+    when there is none, persist them with the cursor first), then write the status if it
+    is due (:func:`_status_due`). What the sweep for late records learnt is kept with the
+    step: a step that fails before its Events leaves the memory as it was, and the
+    records it found are found again.
 
     A step that waited at the gate reads up to the time it was let in, not the pass's."""
     lane = ctx.log_lane
@@ -139,49 +144,138 @@ async def _log_step(
         if waited:
             now = max(now, ctx.now())
         patch, to_post, read, late = await _mirror_logs(ctx, run, now, terminal)
-        patch["duration"] = duration
         async with lane.writing() if lane else contextlib.nullcontext():
-            await ctx.save(patch)
-            ctx.memory.late, ctx.memory.late_swept_at = late
-            if to_post:
-                ctx.memory.unposted = list(await ctx.kube.post_events(to_post))
+            if read:
+                patch["duration"] = duration
+                await _write_step(ctx, patch, to_post, late)
+            else:
+                ctx.memory.unposted = await _post(ctx, to_post)
+            if _status_due(ctx, now, terminal):
+                await _save_status(ctx, now)
     if read:
         ctx.memory.logs_read_at = now
 
 
-async def _resume_pending(ctx: RunContext) -> None:
-    """Once per incarnation: create the Events an earlier one persisted as pending and may
-    have been killed before creating (those it did create answer 409 and count as done)."""
-    if ctx.memory.pending_resumed:
+async def _write_step(
+    ctx: RunContext, patch: RunStatusWire, to_post: list[PendingEvent], late: late_sweep.Late
+) -> None:
+    """Make a read's Events durable: as a step Event that carries the status after it and
+    the other Events, created first; or, for a step without a log-line Event or too
+    large for one, by persisting them with the status (``logPending``) before creating
+    them. The status after the step is kept unsaved until :func:`_save_status`."""
+    memory = ctx.memory
+    status: RunStatusWire = {**(memory.log_unsaved or {}), **patch}
+    ordered = None
+    if to_post:
+        steps = _steps(status) + 1
+        status["logCursor"] = _counted(status.get("logCursor"), steps)
+        name = log_batches.step_event_name(ctx.name, ctx.uid, ctx.attempt, steps)
+        ordered = log_batches.with_step_record(to_post, name, status)
+        if ordered is None:
+            status["logCursor"] = _counted(status.get("logCursor"), steps - 1)
+            status["logPending"] = _pending_wire(to_post)
+            await ctx.save(status)
+            memory.log_unsaved, memory.late, memory.late_swept_at = None, *late
+            memory.unposted = await _post(ctx, to_post)
+            return
+    memory.log_unsaved, memory.late, memory.late_swept_at = status, *late
+    if ordered:
+        memory.unposted = await _post(ctx, ordered)
+
+
+async def _post(ctx: RunContext, events: Sequence[PendingEvent]) -> list[PendingEvent]:
+    """Create ``events`` (a step Event first, alone: the others exist only after it);
+    returns those the apiserver refused, to be created again before reading on."""
+    if not events:
+        return []
+    if events[0].record is not None:
+        if await ctx.kube.post_events(events[:1]):
+            return list(events)
+        events = events[1:]
+    return list(await ctx.kube.post_events(events))
+
+
+def _status_due(ctx: RunContext, now: datetime, terminal: bool) -> bool:
+    """Whether the log fields are written now: once every Event of the steps before
+    exists, after every step unless log steps queue for the API server, and then at
+    most every ``log_status_interval`` (always for a terminal run, whose log completes
+    only once they are written)."""
+    memory = ctx.memory
+    if memory.log_unsaved is None or memory.unposted:
+        return False
+    lane, interval = ctx.log_lane, ctx.settings.log_status_interval
+    if terminal or lane is None or not lane.busy or memory.log_saved_at is None:
+        return True
+    return (now - memory.log_saved_at).total_seconds() >= interval
+
+
+async def _save_status(ctx: RunContext, now: datetime) -> None:
+    patch = ctx.memory.log_unsaved
+    assert patch is not None
+    if ctx.status.get("logPending"):
+        patch["logPending"] = None  # created: nothing left to resume
+    await ctx.save(patch)
+    ctx.memory.log_unsaved, ctx.memory.log_saved_at = None, now
+
+
+def _counted(cursor: CursorWire | None, steps: int) -> CursorWire:
+    counted: CursorWire = {**(cursor or {}), "steps": steps}
+    return counted
+
+
+def _steps(status: Mapping[str, Any]) -> int:
+    return int((status.get("logCursor") or {}).get("steps") or 0)
+
+
+def _shown(ctx: RunContext) -> RunStatusWire:
+    """The status as the log steps so far left it (written or not)."""
+    return {**ctx.status, **(ctx.memory.log_unsaved or {})}
+
+
+async def _resume(ctx: RunContext) -> None:
+    """Once per incarnation: create the Events an earlier one made durable and may have
+    been killed before creating (those it did create answer 409 and count as done):
+    those persisted in ``logPending``, and those of the step Events after the status's
+    step count, looked up one by one until one does not exist. The last one found holds
+    the status its step left, saved later as any step's."""
+    memory = ctx.memory
+    if memory.pending_resumed:
         return
-    pending = log_batches.from_wire(ctx.status.get("logPending"))
-    if pending:
-        ctx.memory.unposted = list(await ctx.kube.post_events(pending))
-    ctx.memory.pending_resumed = True
+    unposted = await _post(ctx, log_batches.from_wire(ctx.status.get("logPending")))
+    steps, found = _steps(ctx.status), None
+    while True:
+        name = log_batches.step_event_name(ctx.name, ctx.uid, ctx.attempt, steps + 1)
+        raw = await ctx.kube.step_record(name)
+        record = log_batches.StepRecord.from_json(raw) if raw is not None else None
+        if record is None:
+            if raw is not None:
+                log.warning("log step Event %s of %s has no record", name, ctx.name)
+            break
+        steps, found = steps + 1, record
+    if found is not None:
+        unposted += await _post(ctx, found.rest)
+        memory.log_unsaved = cast(RunStatusWire, dict(found.status))
+    memory.unposted, memory.pending_resumed = unposted, True
 
 
 async def _mirror_logs(
     ctx: RunContext, run: OciJobRun, now: datetime, terminal: bool = False
 ) -> tuple[RunStatusWire, list[PendingEvent], bool, late_sweep.Late]:
-    """The status patch after reading new log lines, the Events to create once that
-    patch is persisted, whether the log was read (not when refused Events come first),
-    and the late-record memory to keep once the patch is saved."""
-    await _resume_pending(ctx)
+    """The log fields of the status after reading new log lines, the Events to create,
+    whether the log was read (not when refused Events come first), and the late-record
+    memory to keep once the Events are durable."""
+    await _resume(ctx)
     kept: late_sweep.Late = (ctx.memory.late, ctx.memory.late_swept_at)
     if ctx.memory.unposted:
         # The apiserver refused some Events (overload, a timeout): create them again
-        # before reading on; the cursor waits, so the pending list stays bounded.
-        return (
-            {"logPending": _pending_wire(ctx.memory.unposted)},
-            list(ctx.memory.unposted),
-            False,
-            kept,
-        )
+        # before reading on; the cursor waits, so what is left to create stays bounded.
+        return {}, list(ctx.memory.unposted), False, kept
+    shown = _shown(ctx)
     settings = ctx.settings
     overlap = timedelta(seconds=settings.log_overlap)
     settle = timedelta(seconds=ctx.settle_seconds())
     fresh = ctx.log_fresh()
-    cursor = _cursor(ctx.status)
+    cursor = _cursor(shown)
     window = logs.read_window(
         cursor,
         time_accepted=run.time_accepted,
@@ -227,16 +321,14 @@ async def _mirror_logs(
         {"time": iso(r.time), "message": r.message[:2048]} for r in new[-size:]
     ]
     patch: RunStatusWire = {
-        "logCursor": _cursor_wire(merged.cursor),
-        "logTail": logs.tail(list(ctx.status.get("logTail") or []), added, size),
+        "logCursor": {**_cursor_wire(merged.cursor), "steps": _steps(shown)},
+        "logTail": logs.tail(list(shown.get("logTail") or []), added, size),
     }
     if not_mirrored:
         # With the cursor in one patch: a read that is not saved is read (and counted)
         # again, a saved one never (its records are behind the cursor).
-        before = int(ctx.status.get("logLinesNotMirrored") or 0)
+        before = int(shown.get("logLinesNotMirrored") or 0)
         patch["logLinesNotMirrored"] = before + not_mirrored
-    if to_post or ctx.status.get("logPending"):
-        patch["logPending"] = _pending_wire(to_post)
     reported = progress.latest(r.message for r in merged.new)  # late lines are old news
     if reported is not None:
         marker = reported.as_status()

@@ -4,7 +4,6 @@ and creating the Events, or after them) neither loses nor doubles a line."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +14,9 @@ from ads_operator.reconcile import log_batches
 from ads_operator.reconcile.events import LogEventLimiter, plan_named_events
 from ads_operator.reconcile.lifecycle import run_finished
 from ads_operator.reconcile.log_batches import PendingEvent, batch_records, event_name
+from ads_operator.reconcile.times import iso
 from ads_operator.settings import Settings
+from ads_operator.usecases.log_gate import LogLane
 from ads_operator.usecases.run_executor import RunContext
 from tests.fixtures.fake_oci import FakePort, at
 from tests.unit.usecases.test_run_executor import Clock, Recorder, make, run_pass
@@ -74,23 +75,30 @@ def persisted(patches: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return status
 
 
-def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None) -> RunContext:
-    """A daemon started from the persisted status, killed at ``kill_at`` of its first pass
-    that mirrors lines: "persist" (before the write-ahead patch), "post" (after it, before
-    the Events) or "posted" (after the Events, before anything else)."""
+def incarnation(
+    port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None, busy: bool = False
+) -> RunContext:
+    """A daemon started from the persisted status, killed at ``kill_at`` of its first
+    step that mirrors lines: "step" (before its step Event), "rest" (after it, before the
+    step's other Events), "posted" (after those, before the status) or "persist" (at the
+    status). ``busy``: every step finds the log lane busy, so the status is written at
+    most every ``log_status_interval`` (30 s) and the step Events carry it meanwhile."""
     ctx = make(port, rec, clock, status=persisted(rec.patches))
+    if busy:
+        ctx.log_lane = LogLane(low=1, writes=8)  # the step itself fills it
     persist, post_events = ctx.kube.persist, ctx.kube.post_events
 
     async def killing_persist(patch: dict[str, Any], conditions_from: Any = None) -> Any:
-        if kill_at == "persist" and patch.get("logPending"):
+        if kill_at == "persist" and "logCursor" in patch:
             raise Killed
         return await persist(patch, conditions_from)
 
     async def killing_post(pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:
-        if kill_at == "post":
+        step = bool(pending) and pending[0].record is not None
+        if kill_at == ("step" if step else "rest"):
             raise Killed
         refused = await post_events(pending)
-        if kill_at == "posted":
+        if kill_at == "posted" and not step:
             raise Killed
         return refused
 
@@ -99,29 +107,43 @@ def incarnation(port: FakePort, rec: Recorder, clock: Clock, kill_at: str | None
     return ctx
 
 
-@pytest.mark.parametrize("kill_at", ["persist", "post", "posted"])
-async def test_a_kill_at_any_point_of_a_pass_neither_loses_nor_doubles_lines(kill_at: str) -> None:
+@pytest.mark.parametrize("busy", [False, True])
+@pytest.mark.parametrize("kill_at", ["step", "rest", "posted", "persist"])
+async def test_a_kill_at_any_point_of_a_step_neither_loses_nor_doubles_lines(
+    kill_at: str, busy: bool
+) -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     await run_pass(make(port, rec, clock))
     (run_id,) = port.runs
     port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
     expected: list[str] = []
-    for step in range(6):
+    kills = 0
+    ctx = incarnation(port, rec, clock, None, busy)
+    for step in range(12):
         lines = [(f"line {step}.{i}", at(2 + step + i * 0.01)) for i in range(40)]
         port.emit(run_id, *lines)
         expected += [text for text, _ in lines]
         clock.seconds = 3 + step
-        ctx = incarnation(port, rec, clock, kill_at if step % 2 == 0 else None)
-        with contextlib.suppress(Killed):
+        if step % 3 == 2:  # every third step: the daemon dies, and the next one is killed
+            ctx = incarnation(port, rec, clock, kill_at, busy)
+        try:
             await run_pass(ctx)
-    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(9))
+        except Killed:
+            kills += 1
+            ctx = incarnation(port, rec, clock, None, busy)
+    assert kills == 4
+    if busy:  # the status lagged: steps were found by their step Events
+        assert sum(1 for p in rec.patches if "logCursor" in p) < 12
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(15))
     clock.seconds = 200
-    assert await run_pass(incarnation(port, rec, clock, None)) is None
+    assert await run_pass(incarnation(port, rec, clock, None, busy)) is None
     assert rec.lines == expected
-    assert run_finished(persisted(rec.patches))
+    status = persisted(rec.patches)
+    assert run_finished(status)
+    assert status["logCursor"]["steps"] == len(rec.records)
 
 
-async def test_a_kill_after_the_last_write_ahead_keeps_the_run_unfinished() -> None:
+async def test_a_kill_after_the_last_step_event_keeps_the_run_unfinished() -> None:
     port, rec, clock = FakePort(), Recorder(), Clock()
     await run_pass(make(port, rec, clock))
     (run_id,) = port.runs
@@ -129,10 +151,53 @@ async def test_a_kill_after_the_last_write_ahead_keeps_the_run_unfinished() -> N
     port.move(run_id, "FAILED", "exit code 1", time_started=at(1), time_finished=at(3))
     clock.seconds = 200
     with pytest.raises(Killed):
-        await run_pass(incarnation(port, rec, clock, "post"))
+        await run_pass(incarnation(port, rec, clock, "posted"))
+    assert rec.lines == ["last words"]
     status = persisted(rec.patches)
-    assert status["logPending"]
-    assert not run_finished(status)  # so a new daemon is started and creates the Event
+    assert "logCursor" not in status
+    assert not run_finished(status)  # so a new daemon is started and finds the step Event
     assert await run_pass(incarnation(port, rec, clock, None)) is None
     assert rec.lines == ["last words"]
+    assert persisted(rec.patches)["logCursor"]["steps"] == 1
+
+
+async def test_events_an_earlier_version_left_pending_in_the_status_are_created_once() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    await run_pass(make(port, rec, clock))
+    (run_id,) = port.runs
+    port.emit(run_id, ("old", at(2)), ("new", at(4)))
+    port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(5))
+    # An operator before step Events wrote "old" ahead with its cursor, then died.
+    old = PendingEvent(event_name("run-1", "run-uid", ["r-old"]), "LogLines", "old")
+    rec.patches.append(
+        {
+            "logCursor": {"lastTime": iso(at(2)), "ids": ["rec-0-old"]},
+            "logPending": log_batches.to_wire([old]),
+        }
+    )
+    clock.seconds = 200
+    assert await run_pass(incarnation(port, rec, clock, None)) is None
+    assert rec.lines == ["old", "new"]
     assert "logPending" not in persisted(rec.patches)
+
+
+async def test_a_step_without_a_log_line_event_writes_ahead_in_the_status() -> None:
+    port, rec, clock = FakePort(), Recorder(), Clock()
+    await run_pass(make(port, rec, clock))
+    (run_id,) = port.runs
+    port.move(run_id, "IN_PROGRESS", "running", time_started=at(1))
+    port.emit(run_id, ("hidden", at(2)))
+    rec.event_budget = 0  # every line limited: only a limit Event would be posted
+    clock.seconds = 5
+    ctx = incarnation(port, rec, clock, None)
+    planned = ctx.kube.plan_lines
+
+    def with_limit_event(records: Sequence[Any]) -> tuple[list[PendingEvent], int]:
+        events, dropped = planned(records)
+        return [*events, PendingEvent("run-1.lim.x", log_batches.LIMIT_REASON, "limited")], dropped
+
+    ctx.kube.plan_lines = with_limit_event  # type: ignore[method-assign]
+    await run_pass(ctx)
+    ahead = [p for p in rec.patches if p.get("logPending")]
+    assert [e["name"] for e in ahead[0]["logPending"]] == ["run-1.lim.x"]
+    assert rec.records == {}

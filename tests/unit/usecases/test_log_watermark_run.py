@@ -41,6 +41,7 @@ async def test_lines_are_read_once_settled_and_no_search_runs_while_nothing_has(
         "watermark": iso(at(5)),
         "floor": None,
         "ids": [],
+        "steps": 1,
     }
     searches = port.calls["search_logs"]
     await run_pass(ctx)  # the same instant: nothing has settled since

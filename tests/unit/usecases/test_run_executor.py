@@ -25,6 +25,8 @@ class Recorder:
         self.lines: list[str] = []
         self.patches: list[dict[str, Any]] = []
         self.posted: set[str] = set()
+        #: The records of the step Events posted, by name.
+        self.records: dict[str, str] = {}
         #: Refuse this many Event creations (an overloaded apiserver).
         self.refuse_events = 0
         #: Plan at most this many more log Events (the rate limits); None: no limit.
@@ -75,9 +77,14 @@ class RecordingKube:
                 refused.append(event)
             elif event.name not in rec.posted:
                 rec.posted.add(event.name)
+                if event.record is not None:
+                    rec.records[event.name] = event.record
                 rec.lines.extend(event.message.split("\n"))
                 rec.events.append((event.reason, event.message))
         return refused
+
+    async def step_record(self, name: str) -> str | None:
+        return self.rec.records.get(name, "" if name in self.rec.posted else None)
 
     async def resolve_job(self) -> JobInfo | Waiting:
         return self.job or JobInfo("ocid1.datasciencejob.oc1.iad.j0", COMPARTMENT, PROJECT)
@@ -467,8 +474,9 @@ async def test_events_the_apiserver_refused_are_created_again_before_reading_on(
     rec.refuse_events = 1
     clock.seconds = 10
     await run_pass(ctx)
-    assert rec.lines == []  # refused: kept pending
-    assert ctx.status["logPending"]
+    assert rec.lines == []  # refused: kept, and the cursor waits until they exist
+    assert ctx.memory.unposted
+    assert "logCursor" not in ctx.status
     port.emit(run_id, ("three", at(11)))
     port.move(run_id, "SUCCEEDED", "done", time_started=at(1), time_finished=at(12))
     clock.seconds = 200
