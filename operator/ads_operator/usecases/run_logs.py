@@ -1,8 +1,9 @@
-"""A run's log step: read the new lines, save the cursor with the Events they make
-(write-ahead, see :mod:`~ads_operator.reconcile.log_batches`), then create the Events.
+"""A run's log step: read the new lines, make the Events they make durable (a step Event
+that carries the rest, or the cursor's write-ahead, see
+:mod:`~ads_operator.reconcile.log_batches`), create them, then write the status when due.
 
 While a run is live the step runs beside the passes (one at a time): reading the log,
-saving the cursor and creating the Events takes as long as the Logging service and the
+creating the Events and writing the status take as long as the Logging service and the
 apiserver need for thousands of lines, and the next state read must not wait for that.
 Once the run is terminal its state cannot change any more, and the passes wait for it.
 """
