@@ -67,6 +67,20 @@ async def test_below_the_mark_nothing_waits() -> None:
     assert lane.in_flight == 3
 
 
+async def test_the_lane_is_busy_from_its_mark_or_while_steps_wait() -> None:
+    lane, steps = await _started(low=3, count=2)
+    assert not lane.busy
+    steps.start(2)
+    steps.start(3)
+    await _settle()
+    assert lane.busy  # three in flight (the mark), step 3 waiting
+    await steps.release(0)
+    assert lane.busy  # step 3 let in: three in flight again
+    await steps.release(1, 2)
+    assert not lane.busy  # one in flight, nobody waiting
+    await steps.release(3)
+
+
 async def test_waiting_steps_are_let_in_as_a_wave_in_arrival_order() -> None:
     lane, steps = await _started(low=2, count=6)
     assert steps.entered == [0, 1]
