@@ -2,23 +2,19 @@
 
 Mirroring must survive a SIGKILL at any point (issue 8, finding F1). Kubernetes offers no
 transaction across "persist the cursor" and "create the Events", so the operator writes
-ahead: it persists the new cursor *together with* the Events it is about to create (as
-``status.logPending``), then creates them. Each Event's name is derived from the run's
-UID and the record ids it carries, so creating it again after a crash is answered with
-409 AlreadyExists instead of a second copy. A crash before the write-ahead patch loses
-nothing (the cursor did not move); a crash after it re-posts the pending Events, which
-are either new or already there. These functions are pure: the same records always give
-the same messages and names.
-
-While the API server is busy the write-ahead rides in an Event instead of a status patch
-(the status patch of a run is the most expensive write the operator makes, see
-``docs/scale.md``): the first Event of a log step, its *step Event*, is named after the
-run's attempt and the step's number, and carries in an annotation (:class:`StepRecord`)
-the log fields of the status after the step and the step's other Events. It is created
-before them; the status is written at most every ``LOG_STATUS_INTERVAL`` and then holds
-the number of steps written so far. After a crash the next incarnation looks up the step
-Events after that number, one by one, until one does not exist: the last it finds gives
-the status, and its other Events are created again (409 where they exist).
+ahead, in an Event (issue 21): the first Event of a log step, its *step Event*, is named
+after the run's UID, attempt and the step's number, and carries in an annotation
+(:class:`StepRecord`) the log fields of the status after the step and the step's other
+Events. It is created before them, and the status is written once they all exist (at
+most every ``LOG_STATUS_INTERVAL`` while log steps queue: a run's status patch is the API
+server's costliest write, see ``docs/scale.md``); it holds the number of steps done.
+After a crash the next incarnation looks up the step Events after that number, one by
+one, until one does not exist: the last it finds gives the status, and its other Events
+are created again. Each of those is named after the run's UID and the record ids it
+carries, so creating it again is answered with 409 AlreadyExists instead of a second
+copy. A step with no log-line Event writes ahead in the status instead
+(``status.logPending``, then the Events). These functions are pure: the same records
+always give the same messages and names.
 """
 
 from __future__ import annotations

@@ -59,6 +59,30 @@ def test_rate_limit_keeps_one_named_announcement_and_bounds_the_pending_list() -
     assert shown + dropped == 500
 
 
+def test_a_step_record_round_trips_and_a_step_too_large_for_one_writes_ahead_instead() -> None:
+    events = [
+        PendingEvent("a.lim.1", log_batches.LIMIT_REASON, "limited", True),
+        PendingEvent("a.log.2", "LogLines", "x\ny"),
+        PendingEvent("a.log.3", "LogLines", "z"),
+    ]
+    status = {"logCursor": {"lastTime": "t", "steps": 4}, "logTail": [{"message": "é"}]}
+    ordered = log_batches.with_step_record(events, "a.log.step4", status)
+    assert ordered is not None
+    head, *rest = ordered
+    assert (head.name, head.message, head.reason) == ("a.log.step4", "x\ny", "LogLines")
+    assert rest == [events[0], events[2]]  # the step Event first, then the others
+    assert head.record is not None
+    record = log_batches.StepRecord.from_json(head.record)
+    assert record == log_batches.StepRecord(status, tuple(rest))
+    assert log_batches.StepRecord.from_json("{not json") is None
+    assert log_batches.StepRecord.from_json("[]") is None
+    assert log_batches.with_step_record(events[:1], "a.log.s", status) is None  # no line Event
+    huge = {"logTail": [{"message": "m" * 1000}] * 200}
+    assert log_batches.with_step_record(events, "a.log.s", huge) is None  # > 192 KiB
+    names = {log_batches.step_event_name("a", "uid", attempt, 1) for attempt in (1, 2)}
+    assert len(names) == 2  # a retried attempt counts its steps afresh, under other names
+
+
 class Killed(BaseException):
     """Stands in for SIGKILL: nothing after the raise runs."""
 
