@@ -12,6 +12,7 @@ runs with nothing but the chart's ServiceAccount token, and that the README is r
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -115,10 +116,20 @@ def test_upgrade_manages_the_crds_and_uninstall_honours_keep(tmp_path: Path) -> 
         assert "helm.sh/resource-policy" not in annotations
 
         cluster.helm("uninstall", "ads", "--namespace", "ads")
-        wait_for(
-            lambda: cluster.kubectl("get", "crd", crd, check=False).returncode != 0,
-            timeout=60,
-            what=f"{crd} to go with the release",
-        )
+
+        def gone() -> bool:
+            """True once the CRD is gone; until then an error that says how it stands (a
+            timeout then shows it: it took over 60 s once, in a CI run under load)."""
+            found = cluster.kubectl("get", "crd", crd, "-o", "json", check=False)
+            if found.returncode != 0:
+                return True
+            body = json.loads(found.stdout)
+            meta, status = body["metadata"], body.get("status") or {}
+            raise AssertionError(
+                f"deletionTimestamp={meta.get('deletionTimestamp')}"
+                f" finalizers={meta.get('finalizers')} conditions={status.get('conditions')}"
+            )
+
+        wait_for(gone, timeout=120, what=f"{crd} to go with the release")
         # kopf's peering kinds come from the chart's crds/ folder: helm never deletes those.
         cluster.kubectl("get", "crd", "kopfpeerings.kopf.dev")
