@@ -166,22 +166,20 @@ async def _write_step(
     them. The status after the step is kept unsaved until :func:`_save_status`."""
     memory = ctx.memory
     status: RunStatusWire = {**(memory.log_unsaved or {}), **patch}
-    ordered = None
-    if to_post:
-        steps = _steps(status) + 1
-        status["logCursor"] = _counted(status.get("logCursor"), steps)
-        name = log_batches.step_event_name(ctx.name, ctx.uid, ctx.attempt, steps)
-        ordered = log_batches.with_step_record(to_post, name, status)
-        if ordered is None:
-            status["logCursor"] = _counted(status.get("logCursor"), steps - 1)
-            status["logPending"] = _pending_wire(to_post)
-            await ctx.save(status)
-            memory.log_unsaved, memory.late, memory.late_swept_at = None, *late
-            memory.unposted = await _post(ctx, to_post)
-            return
-    memory.log_unsaved, memory.late, memory.late_swept_at = status, *late
-    if ordered:
-        memory.unposted = await _post(ctx, ordered)
+    if not to_post:
+        memory.log_unsaved, memory.late, memory.late_swept_at = status, *late
+        return
+    steps = _steps(status) + 1
+    counted: RunStatusWire = {**status, "logCursor": _counted(status.get("logCursor"), steps)}
+    name = log_batches.step_event_name(ctx.name, ctx.uid, ctx.attempt, steps)
+    ordered = log_batches.with_step_record(to_post, name, counted)
+    if ordered is None:  # written ahead in the status, the step count unchanged
+        await ctx.save({**status, "logPending": _pending_wire(to_post)})
+        memory.log_unsaved, memory.late, memory.late_swept_at = None, *late
+        memory.unposted = await _post(ctx, to_post)
+        return
+    memory.log_unsaved, memory.late, memory.late_swept_at = counted, *late
+    memory.unposted = await _post(ctx, ordered)
 
 
 async def _post(ctx: RunContext, events: Sequence[PendingEvent]) -> list[PendingEvent]:
