@@ -296,3 +296,12 @@ async def test_runs_that_stopped_searching_are_forgotten_as_writers() -> None:
     clock[0] += logreader.WRITERS_SEEN + 1
     await batcher.search(port, want("r2", log="l2"))  # type: ignore[arg-type]
     assert list(batcher._writers) == [(id(port), "l2")]  # l1's only run ended: gone
+
+
+def test_runs_whose_windows_start_far_apart_do_not_share_an_or_query() -> None:
+    """A run's first read starts a minute before it was accepted: in one ``or`` query with
+    runs read seconds ago, the query would read that minute of every run in it."""
+    starts = {"a": 100, "first": 55, "b": 110, "c": 116}  # b is 10 s after a, c 16 s
+    wants = [want(run, start=start, end=130) for run, start in starts.items()]
+    assert logreader.plan_queries(wants) == [(False, [1]), (False, [0, 2]), (False, [3])]
+    assert logreader.plan_queries(wants[:1] + wants[2:]) == [(False, [0, 1]), (False, [2])]
