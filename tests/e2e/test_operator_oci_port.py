@@ -5,7 +5,7 @@ No cluster needed; this sits in the e2e tier because it talks to a server over H
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -240,6 +240,51 @@ async def test_a_scan_reads_a_list_page_after_page_from_both_ends(
     # the list is longer than this job's six.)
     assert queued == ["ListJobRuns"] * 3
     assert scan.pages >= 3
+
+
+async def test_a_scan_places_runs_in_the_list_by_their_acceptance_times(
+    port: OciPort, log_group: str
+) -> None:
+    """The service sorts a list by creation time: a run newer than the last one of the
+    newest page would have been on it, and runs in the newer half of the list are looked
+    for from the top only."""
+    ids = await _finished_runs(port, log_group, "scan-placed", 4)
+    accepted = {i: (await port.get_job_run(run_id=i)).time_accepted for i in ids}
+    assert all(accepted.values())
+    times = {i: t for i, t in accepted.items() if t is not None}
+    first = RunScan({ids[0]}, "SUCCEEDED", max_pages=100, both_ends=True)
+    await port.scan_job_runs(compartment_id=COMPARTMENT, scan=first, page_size=2, found=_none)
+    assert first.list_oldest is not None
+    assert first.list_oldest <= times[ids[0]]
+
+    gone = "ocid1.datasciencejobrun.oc1.iad.gone"  # accepted after the newest run
+    newest = RunScan(
+        {ids[-1], gone},
+        "SUCCEEDED",
+        max_pages=100,
+        both_ends=True,
+        accepted={**times, gone: times[ids[-1]] + timedelta(milliseconds=1)},
+    )
+    await port.scan_job_runs(compartment_id=COMPARTMENT, scan=newest, page_size=2, found=_none)
+    assert newest.done()
+    assert newest.pages == 1
+    assert newest.found.keys() == {ids[-1]}
+
+    second = RunScan(
+        {ids[-2]},
+        "SUCCEEDED",
+        max_pages=100,
+        both_ends=True,
+        accepted=times,
+        oldest=first.list_oldest,
+    )
+    await port.scan_job_runs(compartment_id=COMPARTMENT, scan=second, page_size=1, found=_none)
+    assert second.found.keys() == {ids[-2]}
+    assert second.pages == 2  # two pages from the top, none from the bottom
+
+
+def _none(runs: Sequence[OciJobRun]) -> None:
+    return None
 
 
 async def test_a_scan_without_free_tokens_waits_in_the_queue_for_each_page(

@@ -54,6 +54,7 @@ class BatchingPort:
             log_group_id=known.log_group_id,
             log_id=known.log_id,
             known_state=known.state,
+            accepted=known.accepted,
         )
 
     async def search_logs(

@@ -3,15 +3,15 @@
 Every live run is polled every few seconds. One GetJobRun per run and poll is fine for a
 handful of runs, but a hundred runs would need ~33 calls a second, far above what an
 operator should spend of a tenancy's rate limit. So reads that arrive within a short
-window are collected per (credentials, compartment); when at least ``min_batch`` distinct
-runs wait, ListJobRuns filtered by lifecycle state (ACCEPTED, then IN_PROGRESS; each
-read from both ends at once, only until every wanted run was seen, see
-:mod:`.run_scan`) answers all of them, each as soon as its run is seen: finished runs,
-however many, never fill these pages. Runs on neither list have just left the live
-states: when many left together they are looked up in the lists of ended states (newest
-first), the rest are read one by one (GetJobRun). Summaries carry no
-``logDetails``: callers pass the log ids they already know, and read single runs
-(``batchable=False``) until they know them.
+window are collected per (credentials, compartment); when at least ``min_batch``
+distinct runs wait, ListJobRuns filtered by lifecycle state (ACCEPTED, then IN_PROGRESS;
+each read from both ends at once, or from the one nearer to every wanted run, only until
+every wanted run was seen or passed, see :mod:`.run_scan`) answers all of them, each as
+soon as its run is seen: finished runs, however many, never fill these pages. Runs on
+neither list have just left the live states: when many left together they are looked up
+in the lists of ended states (newest first), the rest are read one by one (GetJobRun).
+Summaries carry no ``logDetails``: callers pass the log ids they already know, and read
+single runs (``batchable=False``) until they know them.
 
 The pages read for some runs show the states of others too. A live run that sleeps
 until its next poll can ask to be woken when a page shows it moved on (:meth:`follow`):
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Final
 
 from ads_operator.models.oci_records import OciJobRun
@@ -57,6 +58,8 @@ class _Batch:
     port: OciPort
     compartment_id: str
     waiting: dict[str, list[asyncio.Future[OciJobRun]]] = field(default_factory=dict)
+    #: When waiting runs were accepted, where known: their place in the lists.
+    accepted: dict[str, datetime] = field(default_factory=dict)
     #: The lists being read for it (told when a run was answered from another).
     scans: list[RunScan] = field(default_factory=list)
     #: Whether a waiting run may still be ACCEPTED (else that list is not read).
@@ -79,6 +82,9 @@ class RunStateReader:
         self._ending: dict[tuple[int, str], set[str]] = {}
         #: (port, compartment)s whose live lists took one page at the last read.
         self._short_lists: set[tuple[int, str]] = set()
+        #: Per (port, compartment, state): the list's oldest run when a read last reached
+        #: it (where the middle of the list lies, see :meth:`RunScan.ends`).
+        self._oldest: dict[tuple[int, str, str], datetime] = {}
         #: Sleeping runs to wake when a page shows them moved on: id -> (state, wake).
         self._followed: dict[str, tuple[str, Callable[[], None]]] = {}
         #: What woke them, for their next read.
@@ -122,9 +128,11 @@ class RunStateReader:
         log_group_id: str | None = None,
         log_id: str | None = None,
         known_state: str | None = None,
+        accepted: datetime | None = None,
     ) -> OciJobRun:
         """The run's state. ``known_state``: the state last seen, if any (a run known to be
-        IN_PROGRESS is not looked for in the ACCEPTED list)."""
+        IN_PROGRESS is not looked for in the ACCEPTED list); ``accepted``: when the run was
+        accepted, if known (where it is in the lists, see :mod:`.run_scan`)."""
         fresh = self._fresh.pop(run_id, None)
         if fresh is not None:
             run = fresh
@@ -132,13 +140,18 @@ class RunStateReader:
             self.single_reads += 1
             return await port.get_job_run(run_id=run_id)
         else:
-            run = await self._batched(port, run_id, compartment_id, known_state)
+            run = await self._batched(port, run_id, compartment_id, known_state, accepted)
         if run.log_id is None and log_id is not None:
             run = replace(run, log_group_id=log_group_id, log_id=log_id)
         return run
 
     async def _batched(
-        self, port: OciPort, run_id: str, compartment_id: str, known_state: str | None
+        self,
+        port: OciPort,
+        run_id: str,
+        compartment_id: str,
+        known_state: str | None,
+        accepted: datetime | None,
     ) -> OciJobRun:
         key = (id(port), compartment_id)
         batch = self._batches.get(key)
@@ -149,6 +162,8 @@ class RunStateReader:
         batch.waiting.setdefault(run_id, []).append(future)
         if known_state in (None, "ACCEPTED"):
             batch.maybe_accepted = True
+        if accepted is not None:
+            batch.accepted[run_id] = accepted
         return await future
 
     async def _flush_later(self, key: tuple[int, str]) -> None:
@@ -244,12 +259,15 @@ class RunStateReader:
             if not batch.waiting:
                 return most
             followed = {r: s for r, (s, _) in self._followed.items() if r not in batch.waiting}
+            list_key = (id(batch.port), batch.compartment_id, state)
             scan = RunScan(
                 batch.waiting,
                 state,
                 max_pages or MAX_PAGES,
                 both_ends=both_ends,
                 followed=followed,
+                accepted=batch.accepted,
+                oldest=self._oldest.get(list_key),
             )
             batch.scans.append(scan)
             try:
@@ -262,5 +280,7 @@ class RunStateReader:
             finally:
                 batch.scans.remove(scan)
                 self.list_calls += scan.pages
+            if scan.list_oldest is not None:
+                self._oldest[list_key] = scan.list_oldest
             most = max(most, scan.pages)
         return most

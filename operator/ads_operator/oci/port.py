@@ -32,12 +32,14 @@ class KnownRun:
     run's state (ListJobRuns) instead of a GetJobRun. Such summaries carry no log ids,
     hence ``log_group_id``/``log_id`` here (they fill them in); ``state``, the state last
     seen, spares reading lists the run has already left (a run IN_PROGRESS is not looked
-    for among the ACCEPTED ones)."""
+    for among the ACCEPTED ones); ``accepted``, when the run was accepted, tells where it is
+    in lists sorted by creation time."""
 
     compartment_id: str
     log_id: str
     log_group_id: str | None = None
     state: str | None = None
+    accepted: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,8 @@ class OciPort(Protocol):
         found: Callable[[Sequence[OciJobRun]], None],
     ) -> None:
         """Reads pages of the compartment's runs in ``scan.state`` (``page_size`` runs
-        each; newest first, and oldest first too if ``scan.both_ends``; summaries: no log
-        details) until ``scan`` is done. ``found`` gets the wanted runs of each page as
+        each; the newest page, then from the ends ``scan.ends()`` names; summaries: no
+        log details) until ``scan`` is done. ``found`` gets the wanted runs of each page as
         soon as it is read, on the event loop, so that callers need not wait for the
         rest of the list."""
         ...

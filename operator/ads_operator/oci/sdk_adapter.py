@@ -38,7 +38,7 @@ from ads_operator.oci.errors import from_exception
 from ads_operator.oci.port import KnownRun, RunLog
 from ads_operator.oci.ratelimit import TenancyBudget
 from ads_operator.oci.resource_search import free_text_search
-from ads_operator.oci.run_scan import NEWEST_FIRST, OLDEST_FIRST, RunScan
+from ads_operator.oci.run_scan import RunScan
 from ads_operator.oci.sdk_records import (
     SearchResultData,
     count_of,
@@ -223,8 +223,7 @@ class SdkOciPort:
         with budget.reserving():
             # The first page alone: it often is the whole list (then one end is enough).
             await self._call("ListJobRuns", functools.partial(pages, True, False), counted=False)
-            ends = [NEWEST_FIRST, OLDEST_FIRST] if scan.both_ends else [NEWEST_FIRST]
-            await asyncio.gather(*(from_one_end(end) for end in ends))  # the first error
+            await asyncio.gather(*(from_one_end(end) for end in scan.ends()))  # the first error
 
     async def cancel_job_run(self, *, run_id: str) -> None:
         await self._call("CancelJobRun", lambda: self._ds.cancel_job_run(run_id))

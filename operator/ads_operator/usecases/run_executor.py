@@ -193,5 +193,6 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
             log_id=log_id,
             log_group_id=ctx.status.get("logGroupId"),
             state=ctx.status.get("lifecycleState"),
+            accepted=last.time_accepted if last is not None and last.id == ocid else None,
         )
     return await ctx.port.get_job_run(run_id=ocid, known=known)

@@ -194,6 +194,56 @@ async def test_a_list_is_read_from_both_ends_until_the_reads_meet(
     assert port.calls["get_job_run"] == 0
 
 
+async def test_runs_in_the_newer_half_of_a_list_are_looked_for_from_its_top_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs in their first minute are read every 3 s, the others every 6 s. Once the
+    list was read to its end, the reader knows where its middle lies: the new runs alone
+    are looked for from the top, and one of them that ended is known gone as soon as
+    the read from the top has passed it."""
+    monkeypatch.setattr(poller, "PAGE_SIZE", 1)
+    port = FakePort()
+    ids = await _runs(port, 10)
+    for n, i in enumerate(ids):
+        port.move(i, "IN_PROGRESS", "running", time_accepted=at(n), time_started=at(n))
+    ends: list[bool] = []
+    listed = port.list_recent_job_runs
+
+    async def recording(**kwargs: object) -> object:
+        if kwargs["lifecycle_state"] == "IN_PROGRESS":
+            ends.append(bool(kwargs["newest_first"]))
+        return await listed(**kwargs)  # type: ignore[arg-type]
+
+    port.list_recent_job_runs = recording  # type: ignore[method-assign, assignment]
+    reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
+
+    async def read(some: list[str]) -> list[OciJobRun]:
+        return await asyncio.gather(
+            *(
+                reader.read(
+                    port,
+                    run_id=i,
+                    compartment_id=COMPARTMENT,
+                    batchable=True,
+                    known_state="IN_PROGRESS",
+                    accepted=port.runs[i].time_accepted,
+                )
+                for i in some
+            )
+        )
+
+    await read(ids)  # the whole list, from both ends until the reads meet
+    assert set(ends) == {True, False}
+    ends.clear()
+    port.move(ids[8], "SUCCEEDED", "done", time_finished=at(20))
+    runs = await read(ids[6:])
+    assert [r.lifecycle_state for r in runs] == ["IN_PROGRESS"] * 2 + ["SUCCEEDED", "IN_PROGRESS"]
+    # r9, r7, r6 from the top: every run looked for, and r8 (accepted between r9 and r7)
+    # known gone; the top of SUCCEEDED, read beside, shows it. Nothing from the bottom.
+    assert ends == [True, True, True]
+    assert port.calls["get_job_run"] == 0
+
+
 async def test_each_read_is_answered_as_soon_as_its_run_is_seen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
