@@ -16,11 +16,12 @@ of a list of finished runs holds thousands of old ones.
 The list is sorted by creation time (a run's ``timeAccepted``), so when the reader knows
 when each wanted run was accepted, the list need not be read through: a run newer than
 the oldest run read from the top (or older than the newest read from the bottom) would
-have been on a page read, and is gone. And when every run still looked for lies in the
-newer half of the list (the runs in their first minute, read every 3 s beside the
-longer ones' 6 s), the bottom is not read at all: at a thousand live runs that was five
-of the eleven pages read every 3 s. A wrong guess (a clock or sort the service does not
-keep) costs calls, never a state: a run not found is read on its own.
+have been on a page read, and is gone. And the list is read on from the end that reaches
+every run still looked for in the fewest pages, if one end does it in fewer than both:
+the runs in their first minute, read every 3 s beside the longer ones' 6 s, are near
+the top (at a thousand live runs their reads took ~11 pages, 5 of them from the
+bottom). A wrong guess (a clock or sort the service does not keep) costs calls, never a
+state: a run not found is read on its own.
 """
 
 from __future__ import annotations
@@ -91,22 +92,28 @@ class RunScan:
             self._missing.discard(run_id)
 
     def ends(self) -> tuple[bool, ...]:
-        """The ends to read after the first page (newest first): only the end nearer to
-        every run still looked for when their acceptance times tell (halfway between the
-        newest read and :attr:`oldest`); else both, or the top only without
-        ``both_ends``."""
+        """The ends to read on after the first page (newest first): the one, or both,
+        that reach every run still looked for in the fewest pages, by where their
+        acceptance times place them between the newest run read and :attr:`oldest`
+        (evenly spread in time: runs are created at a fairly steady pace). Both ends
+        when that cannot be told; the top only without ``both_ends``."""
         if not self.both_ends:
             return (NEWEST_FIRST,)
         with self._lock:
             times = [self.accepted.get(r) for r in self._missing]
-            if self.oldest is None or self._newest is None or None in times:
-                return (NEWEST_FIRST, OLDEST_FIRST)
-            middle = self.oldest + (self._newest - self.oldest) / 2
-            if all(t is not None and t > middle for t in times):
-                return (NEWEST_FIRST,)
-            if all(t is not None and t < middle for t in times):
-                return (OLDEST_FIRST,)
+            newest, oldest = self._newest, self.oldest
+        known = [t for t in times if t is not None]
+        if newest is None or oldest is None or newest <= oldest or len(known) < len(times):
             return (NEWEST_FIRST, OLDEST_FIRST)
+        if not known:
+            return (NEWEST_FIRST,)
+        # How far down the list each run is: 0.0 at the top, 1.0 at the bottom.
+        depths = [min(1.0, max(0.0, (newest - t) / (newest - oldest))) for t in known]
+        top, bottom = max(depths), 1.0 - min(depths)
+        both = 2 * max(min(d, 1.0 - d) for d in depths)  # the two reads in step
+        if min(top, bottom) >= both:
+            return (NEWEST_FIRST, OLDEST_FIRST)
+        return (NEWEST_FIRST,) if top <= bottom else (OLDEST_FIRST,)
 
     def next_page(self, newest_first: bool) -> str | None:
         """The page token to read next from that end (None: its first page)."""

@@ -46,16 +46,18 @@ def test_a_run_older_than_the_newest_read_from_the_bottom_has_left_the_list() ->
     assert s.done()
 
 
-def test_only_the_end_nearer_to_every_run_looked_for_is_read() -> None:
+def test_the_list_is_read_on_from_the_end_that_reaches_every_run_soonest() -> None:
     def ends(accepted: dict[str, datetime], oldest: datetime | None = None) -> tuple[bool, ...]:
         s = scan(*accepted, accepted=accepted, oldest=oldest)
-        s.add(NEWEST_FIRST, TOP[:1], "1")  # the newest run, r9: the middle is at 4.5 s
+        s.add(NEWEST_FIRST, TOP[:1], "1")  # the newest run, r9 (at 9 s)
         return s.ends()
 
+    # pages to read from the top, the bottom or both, as shares of the list: 4/9 vs 8/9
     assert ends({"a": at(7), "b": at(5)}, at(0)) == (NEWEST_FIRST,)
+    assert ends({"a": at(7), "b": at(4)}, at(0)) == (NEWEST_FIRST,)  # 5/9 vs 10/9
     assert ends({"a": at(1), "b": at(4)}, at(0)) == (OLDEST_FIRST,)
-    assert ends({"a": at(7), "b": at(2)}, at(0)) == (NEWEST_FIRST, OLDEST_FIRST)
-    assert ends({"a": at(7), "b": at(4.5)}, at(0)) == (NEWEST_FIRST, OLDEST_FIRST)
+    assert ends({"a": at(8), "b": at(1)}, at(0)) == (NEWEST_FIRST, OLDEST_FIRST)  # 2/9 vs 8/9
+    assert ends({"a": at(7), "b": at(2)}, at(0)) == (NEWEST_FIRST, OLDEST_FIRST)  # 4/9 vs 7/9
     # the list's bottom never read, or a run of unknown time: both ends
     assert ends({"a": at(7)}) == (NEWEST_FIRST, OLDEST_FIRST)
     s = scan("a", "b", accepted={"a": at(7)}, oldest=at(0))
