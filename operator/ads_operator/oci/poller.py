@@ -9,8 +9,7 @@ each read from both ends at once, or from the one nearer to every wanted run, on
 every wanted run was seen or passed, see :mod:`.run_scan`) answers all of them, each as
 soon as its run is seen: finished runs, however many, never fill these pages. Runs on
 neither list have just left the live states: when many left together they are looked up
-in the lists of ended states (newest first), a few on the top of SUCCEEDED, and the rest
-are read one by one (GetJobRun).
+in the lists of ended states (newest first), the rest are read one by one (GetJobRun).
 Summaries carry no ``logDetails``: callers pass the log ids they already know, and read
 single runs (``batchable=False``) until they know them.
 
@@ -228,11 +227,6 @@ class RunStateReader:
                 self._short_lists.add(key)
             if len(batch.waiting) >= self.min_batch:  # many ended together
                 await self._scan(batch, ENDED_STATES, both_ends=False)
-            elif len(batch.waiting) > 1:
-                # A few ended while the live lists were read (after the top of SUCCEEDED
-                # was read beside them, or none was): that top shows them for one call,
-                # not one each (at 1,000 runs ending, 20-40 such reads a run).
-                await self._scan(batch, ("SUCCEEDED",), both_ends=False, max_pages=1)
         missing = list(batch.waiting)
         self.single_reads += len(missing)
         singles = await asyncio.gather(

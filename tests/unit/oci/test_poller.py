@@ -383,42 +383,6 @@ async def test_beside_a_live_list_of_one_page_no_ended_list_is_read() -> None:
     assert port.calls["get_job_run"] == 1
 
 
-async def test_a_few_runs_gone_from_the_live_list_are_looked_for_on_the_top_of_succeeded() -> None:
-    """Runs that ended while the live list was read (or, beside a one-page live list,
-    with no ended list read at all): fewer than a batch, but more than one, cost one
-    page of SUCCEEDED instead of a GetJobRun each; one that is not there is read singly."""
-    port = FakePort()
-    ids = await _runs(port, 6)
-    for i in ids:
-        port.move(i, "IN_PROGRESS", "running", time_started=at(1))
-    states = _taking_turns(port)
-    reader = RunStateReader(min_batch=4, window=0.0, sleep=_no_wait)
-
-    async def read_all() -> list[str]:
-        runs = await asyncio.gather(
-            *(
-                reader.read(
-                    port,
-                    run_id=i,
-                    compartment_id=COMPARTMENT,
-                    batchable=True,
-                    known_state="IN_PROGRESS",
-                )
-                for i in ids
-            )
-        )
-        return [r.lifecycle_state for r in runs]
-
-    await read_all()  # the live list is one page: no ended list beside it from now on
-    states.clear()
-    port.move(ids[0], "SUCCEEDED", "done", time_finished=at(9))
-    port.move(ids[1], "SUCCEEDED", "done", time_finished=at(9))
-    port.move(ids[2], "FAILED", "exit code 1", time_finished=at(9))
-    assert await read_all() == ["SUCCEEDED"] * 2 + ["FAILED"] + ["IN_PROGRESS"] * 3
-    assert states == ["IN_PROGRESS", "SUCCEEDED"]
-    assert port.calls["get_job_run"] == 1  # the failed one
-
-
 async def test_a_failed_list_page_fails_every_read_still_waiting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
