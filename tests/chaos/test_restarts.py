@@ -55,6 +55,13 @@ def _running(cluster: Cluster, namespace: str, names: list[str]) -> bool:
     return True
 
 
+def _each_wrote_a_line(chaos: Chaos) -> bool:
+    lines = oci_log_lines(chaos.oci, items(chaos.cluster, chaos.namespace, "dsjobrun"))
+    if not all(lines.values()):
+        raise AssertionError(f"log lines so far: {lines}")
+    return True
+
+
 def test_operator_recovers_its_watches_after_apiserver_and_etcd_restart(
     own_cluster: tuple[Cluster, Path], chaos: Chaos
 ) -> None:
@@ -93,10 +100,13 @@ def test_operator_converges_after_the_emulator_restarts_mid_run(chaos: Chaos) ->
     docs: list[dict[str, object]] = [code_configmap(), chaos.job("phoenix")]
     docs += [run_manifest(n, "phoenix", seconds=60.0, exit_code=0) for n in interrupted]
     chaos.apply(docs)
+    # Running, and each has a line in its log: the lines the Events must carry (a run
+    # seen Running within its first quarter second had written none yet, and the check
+    # below then had nothing to compare).
     wait_for(
-        lambda: _running(cluster, namespace, interrupted),
+        lambda: _running(cluster, namespace, interrupted) and _each_wrote_a_line(chaos),
         timeout=90,
-        what=f"the runs to be Running\n{operator.log[-2000:]}",
+        what=f"the runs to be Running with a log line\n{operator.log[-2000:]}",
     )
     chaos.emulator.restart()
     fresh = {f"fresh-{i}": chaos.rng.choice((0, 5)) for i in range(2)}
