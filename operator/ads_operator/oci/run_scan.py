@@ -45,7 +45,7 @@ class RunScan:
     ``followed``: other runs (id -> the state last known) reported too when a page shows
     them in another state, to wake them (they do not make the scan read further).
     ``accepted``: when wanted runs were accepted, where known (their place in the list);
-    ``oldest``: the oldest ``timeAccepted`` in the list when it was last read to its end."""
+    ``oldest``: the list's oldest ``timeAccepted`` when a read last reached it."""
 
     def __init__(
         self,
