@@ -154,7 +154,7 @@ class RunScan:
         times = [r.time_accepted for r in runs if r.time_accepted is not None]
         if not times:
             return
-        self._newest = max([*times, self._newest] if self._newest else times)
+        self._newest = max(times) if self._newest is None else max(self._newest, *times)
         if self.list_oldest is None and (last or not newest_first):
             self.list_oldest = min(times)
         far = min(times) if newest_first else max(times)

@@ -183,7 +183,9 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
     and the passes through its log grace are about its log only (at a thousand runs
     ending together, a hundred runs in their grace read every 3 s)."""
     last = ctx.memory.last_run
-    if last is not None and last.id == ocid and last.lifecycle_state in RUN_TERMINAL:
+    if last is not None and last.id != ocid:
+        last = None  # an earlier attempt's run
+    if last is not None and last.lifecycle_state in RUN_TERMINAL:
         return last
     log_id = ctx.status.get("logId")
     known = None
@@ -193,6 +195,6 @@ async def _read(ctx: RunContext, ocid: str) -> OciJobRun:
             log_id=log_id,
             log_group_id=ctx.status.get("logGroupId"),
             state=ctx.status.get("lifecycleState"),
-            accepted=last.time_accepted if last is not None and last.id == ocid else None,
+            accepted=last.time_accepted if last is not None else None,
         )
     return await ctx.port.get_job_run(run_id=ocid, known=known)

@@ -28,6 +28,31 @@ async def _no_wait(_: float) -> None:
     return None
 
 
+async def _read_all(
+    reader: RunStateReader,
+    port: FakePort,
+    ids: list[str],
+    *,
+    known_state: str | None = None,
+    placed: bool = False,
+) -> list[OciJobRun]:
+    """Reads the runs at once, batchable, with the state last known and (``placed``)
+    when each was accepted."""
+    return await asyncio.gather(
+        *(
+            reader.read(
+                port,
+                run_id=i,
+                compartment_id=COMPARTMENT,
+                batchable=True,
+                known_state=known_state,
+                accepted=port.runs[i].time_accepted if placed else None,
+            )
+            for i in ids
+        )
+    )
+
+
 def _taking_turns(port: FakePort) -> list[object]:
     """Makes each list page take a turn of the loop, so lists read at once interleave as
     they do in threads; returns the states of the pages read, in order."""
@@ -218,19 +243,7 @@ async def test_runs_in_the_newer_half_of_a_list_are_looked_for_from_its_top_only
     reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
 
     async def read(some: list[str]) -> list[OciJobRun]:
-        return await asyncio.gather(
-            *(
-                reader.read(
-                    port,
-                    run_id=i,
-                    compartment_id=COMPARTMENT,
-                    batchable=True,
-                    known_state="IN_PROGRESS",
-                    accepted=port.runs[i].time_accepted,
-                )
-                for i in some
-            )
-        )
+        return await _read_all(reader, port, some, known_state="IN_PROGRESS", placed=True)
 
     await read(ids)  # the whole list, from both ends until the reads meet
     assert set(ends) == {True, False}
@@ -352,32 +365,10 @@ async def test_beside_a_live_list_of_one_page_no_ended_list_is_read() -> None:
     states = _taking_turns(port)
     reader = RunStateReader(min_batch=3, window=0.0, sleep=_no_wait)
     for _ in range(3):
-        await asyncio.gather(
-            *(
-                reader.read(
-                    port,
-                    run_id=i,
-                    compartment_id=COMPARTMENT,
-                    batchable=True,
-                    known_state="IN_PROGRESS",
-                )
-                for i in ids
-            )
-        )
+        await _read_all(reader, port, ids, known_state="IN_PROGRESS")
     assert states == ["IN_PROGRESS", "SUCCEEDED", "IN_PROGRESS", "IN_PROGRESS"]
     port.move(ids[0], "SUCCEEDED", "done", time_finished=at(9))
-    runs = await asyncio.gather(
-        *(
-            reader.read(
-                port,
-                run_id=i,
-                compartment_id=COMPARTMENT,
-                batchable=True,
-                known_state="IN_PROGRESS",
-            )
-            for i in ids
-        )
-    )
+    runs = await _read_all(reader, port, ids, known_state="IN_PROGRESS")
     assert [r.lifecycle_state for r in runs] == ["SUCCEEDED", "IN_PROGRESS", "IN_PROGRESS"]
     assert states[4:] == ["IN_PROGRESS"]  # the one that left it: read singly
     assert port.calls["get_job_run"] == 1
